@@ -1,0 +1,97 @@
+"""One plain-HTTP server on loopback that plays every virtual host at once.
+
+Starting and stopping a werkzeug server costs up to half a second, far too
+much to pay per test, let alone per hypothesis example. So the private
+internet keeps one threaded server for the whole session and routes each
+request by its ``Host`` header to whatever handler the current test put there
+(a GoProxy, a GoImportHost, a function of the test's own). The Router in
+front of it terminates TLS with each host's own certificate chain, so from
+the client's side every host is still a separate HTTPS server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from pytest_httpserver.httpserver import HTTPServerBase
+from werkzeug import Request, Response
+
+from .errors import ServerError
+
+__all__ = ["Handler", "Origin"]
+
+#: What serves one virtual host: a werkzeug request in, a response out.
+Handler = Callable[[Request], Response]
+
+# Name of the serving thread: the project's leak check leaves session threads alone.
+_THREAD_NAME = "gomodnet-session-origin"
+
+
+class Origin(HTTPServerBase):
+    """A threaded HTTP server on 127.0.0.1:0 that dispatches by ``Host``.
+
+    ``route(host, handler)`` puts a handler in place; ``clear_routes()``
+    empties the table between tests. A request for a host with no route gets
+    ``404`` with a text naming the host. A handler that raises answers ``500``
+    with a one-line text, and the exception is kept for :meth:`check`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("127.0.0.1", 0, threaded=True)
+        self.no_handler_status_code = 404
+        self._routes: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        super().start()
+        assert self.server_thread is not None
+        self.server_thread.name = _THREAD_NAME
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def route(self, host: str, handler: Handler) -> None:
+        """Serve ``host`` (a name without port) with ``handler`` from now on."""
+        with self._lock:
+            self._routes[host.lower()] = handler
+
+    def clear_routes(self) -> None:
+        """Forget every route, error and log entry: a fresh internet for the next test."""
+        with self._lock:
+            self._routes.clear()
+        self.clear()
+
+    def check(self) -> None:
+        """Raise ServerError for the first exception a handler raised, if any."""
+        if self.handler_errors:
+            error = self.handler_errors.pop(0)
+            raise ServerError(f"a virtual host's handler failed: {error!r}") from error
+
+    def dispatch(self, request: Request) -> Response:
+        host = _host_without_port(request.host)
+        with self._lock:
+            handler = self._routes.get(host)
+        if handler is None:
+            return _text(f"no virtual host {host!r} on this origin\n", 404)
+        try:
+            return handler(request)
+        except Exception as exc:  # kept for check(), never a traceback to the client
+            self.handler_errors.append(exc)
+            return _text(f"internal error in the handler for {host!r}: {type(exc).__name__}\n", 500)
+
+    def application(self, request: Request) -> Response:
+        # The base class logs every (request, response) pair forever; a session
+        # server would grow without bound, so only dispatch here.
+        return self.dispatch(request)
+
+
+def _host_without_port(host: str) -> str:
+    if host.startswith("["):
+        return host[1:].partition("]")[0].lower()
+    return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
+
+
+def _text(body: str, status: int) -> Response:
+    return Response(body, status=status, content_type="text/plain; charset=utf-8")
