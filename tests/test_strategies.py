@@ -1,0 +1,261 @@
+"""The strategies lean on the edges they promise and shrink to the smallest failure."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from pytest_gomodnet.strategies import Boundary, response_boundaries, truncation_points
+
+# Draw-counting tests run a fixed 1,000 examples from a fixed seed, so the
+# fractions they assert are exact numbers on every run, with generous margins.
+DRAWS = settings(
+    max_examples=1000,
+    database=None,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+SHRINK = settings(max_examples=1000, database=None, derandomize=True, deadline=None)
+
+
+def _zip(files: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("example.test/m@v1.0.0/go.mod", "module example.test/m\n")
+        for n in range(files):
+            archive.writestr(f"example.test/m@v1.0.0/f{n}.go", f"package m // {n}\n" * 40)
+    return buffer.getvalue()
+
+
+def _plain(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _chunked(*chunks: bytes) -> bytes:
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed + b"0\r\n\r\n"
+
+
+def _untyped(function: Callable[..., object]) -> Any:
+    """The function, with its argument types hidden from mypy, to call it wrongly on purpose."""
+    return function
+
+
+def _draws(strategy: st.SearchStrategy[int]) -> list[int]:
+    seen: list[int] = []
+
+    @DRAWS
+    @given(strategy)
+    def record(offset: int) -> None:
+        seen.append(offset)
+
+    record()
+    return seen
+
+
+ZIP = _zip(files=30)
+ZIP_RESPONSE = _plain(ZIP)
+BODY_START = ZIP_RESPONSE.index(b"\r\n\r\n") + 4
+CENTRAL_DIRECTORY = BODY_START + zipfile.ZipFile(io.BytesIO(ZIP)).start_dir
+END_RECORD = len(ZIP_RESPONSE) - 22  # no archive comment: the EOCD is the last 22 bytes
+
+
+# --- response_boundaries: the offsets, checked against the framing itself ------
+
+
+def test_plain_response_boundaries_are_exact() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    assert [b.offset for b in response_boundaries(response)] == [
+        0, 1, 9, 15, 17, 21, 33, 34, 36, 37, 38, 39, 40, 42,
+    ]  # fmt: skip
+    names = {b.offset: b.name for b in response_boundaries(response)}
+    assert names[34] == "just before \\r\\n\\r\\n"
+    assert names[38] == "just after \\r\\n\\r\\n (no body byte)"
+    assert names[42] == "one byte before Content-Length"
+    assert response[:38].endswith(b"\r\n\r\n")
+
+
+def test_include_end_adds_the_uncut_response() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    ends = response_boundaries(response, include_end=True)
+    assert ends[-1] == Boundary(len(response), "exactly at Content-Length")
+    assert str(ends[-1]) == "43 (exactly at Content-Length)"
+    assert max(b.offset for b in response_boundaries(response)) == len(response) - 1
+
+
+def test_content_length_larger_than_the_body_is_a_boundary_inside() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhello"  # body longer than declared
+    names = {b.offset: b.name for b in response_boundaries(response)}
+    assert names[38 + 3] == "exactly at Content-Length"
+
+
+def test_chunked_boundaries_sit_on_the_framing() -> None:
+    response = _chunked(b"a" * 16, b"b" * 3)
+    names = {b.offset: b.name for b in response_boundaries(response)}
+    first = response.index(b"10\r\n")
+    second = response.index(b"3\r\nbbb")
+    last = response.rindex(b"0\r\n\r\n")
+    assert names[first + 1] == "inside chunk 1-size line"
+    assert names[first + 2] == "end of chunk 1-size line, before its CRLF"
+    assert names[first + 4] == "first byte of chunk 1 data"
+    assert names[first + 4 + 16] == "end of chunk 1 data, before its CRLF"
+    assert names[second] == "start of chunk 2-size line"
+    assert names[last] == "start of last chunk-size line"
+    assert names[last + 3] == "after last chunk-size line, before final CRLF"
+
+
+def test_zip_boundaries_match_zipfiles_own_parse() -> None:
+    names = {b.offset: b.name for b in response_boundaries(ZIP_RESPONSE)}
+    assert ZIP_RESPONSE[CENTRAL_DIRECTORY : CENTRAL_DIRECTORY + 4] == b"PK\x01\x02"
+    assert names[CENTRAL_DIRECTORY] == "start of zip central directory"
+    assert names[CENTRAL_DIRECTORY + 1] == "inside zip central directory"
+    assert names[END_RECORD] == "start of zip end-of-central-directory record"
+    assert names[END_RECORD + 16] == (
+        "inside zip end-of-central-directory (central directory offset)"
+    )
+
+
+def test_zip_boundaries_of_a_chunked_zip_map_through_the_framing() -> None:
+    response = _chunked(ZIP[:1000], ZIP[1000:])
+    names = {b.offset: b.name for b in response_boundaries(response)}
+    end_record = response.index(b"PK\x05\x06")
+    central = response.index(b"PK\x01\x02")
+    assert names[end_record] == "start of zip end-of-central-directory record"
+    assert names[central] == "start of zip central directory"
+
+
+def test_bytes_that_are_not_http_still_get_start_middle_and_end() -> None:
+    assert [b.offset for b in response_boundaries(b"\x16\x03\x01garbage")] == [0, 1, 5, 9]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: truncation_points(b""), "response=b'' has no byte to cut after"),
+        (lambda: _untyped(truncation_points)("HTTP/1.1"), "response='HTTP/1.1' must be"),
+        (lambda: _untyped(truncation_points)(b"x", include_end=1), "include_end=1 must be True"),
+    ],
+)
+def test_bad_arguments_fail_at_once(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message.replace("(", r"\(")):
+        call()
+
+
+# --- truncation_points: leaning on the boundaries, measured over 1,000 draws -----
+
+
+def test_a_thousand_draws_lean_on_the_boundaries() -> None:
+    seen = _draws(truncation_points(ZIP_RESPONSE))
+
+    def fraction(hit: Callable[[int], bool]) -> float:
+        return sum(map(hit, seen)) / len(seen)
+
+    n = len(ZIP_RESPONSE)
+    assert len(seen) == 1000
+    # Uniform draws over ~19 kB would hit each of these a few times in 10,000.
+    assert fraction(lambda x: abs(x - BODY_START) <= 1) >= 0.03  # header/body boundary ±1
+    assert fraction(lambda x: x == 0) >= 0.02
+    assert fraction(lambda x: 1 <= x < ZIP_RESPONSE.index(b"\r\n")) >= 0.03  # status line
+    assert fraction(lambda x: x == n - 1) >= 0.005  # one byte before the end
+    assert fraction(lambda x: CENTRAL_DIRECTORY <= x < END_RECORD) >= 0.05
+    assert fraction(lambda x: x >= END_RECORD) >= 0.03
+    # ... and still cover the rest: at least a third land off every boundary.
+    boundaries = {b.offset for b in response_boundaries(ZIP_RESPONSE)}
+    assert fraction(lambda x: x not in boundaries) >= 0.33
+    assert min(seen) == 0
+    assert max(seen) == n - 1
+
+
+def test_chunked_draws_lean_on_chunk_size_lines() -> None:
+    response = _chunked(*(bytes([65 + n]) * 300 for n in range(8)))
+    size_lines = {i + 1 for i in range(len(response)) if response.startswith(b"12c\r\n", i)}
+    seen = _draws(truncation_points(response))
+    assert sum(x in size_lines for x in seen) / len(seen) >= 0.05
+
+
+def test_include_end_lets_the_uncut_response_through() -> None:
+    response = _plain(b"0123456789")
+    seen = _draws(truncation_points(response, include_end=True))
+    assert max(seen) == len(response)
+    assert seen.count(len(response)) >= 10
+
+
+# --- shrinking converges to the smallest failing cut -----------------------------
+
+
+@pytest.mark.parametrize(
+    "first_bad",
+    [0, 5, BODY_START, BODY_START + 123, CENTRAL_DIRECTORY + 7, END_RECORD + 3],
+)
+def test_shrinks_to_the_first_failing_offset(first_bad: int) -> None:
+    assert find(truncation_points(ZIP_RESPONSE), lambda x: x >= first_bad, settings=SHRINK) == (
+        first_bad
+    )
+
+
+def test_shrinks_to_the_start_of_a_failing_window() -> None:
+    # A client that breaks only when the cut falls inside the central directory.
+    def breaks(offset: int) -> bool:
+        return CENTRAL_DIRECTORY + 50 <= offset < END_RECORD
+
+    assert find(truncation_points(ZIP_RESPONSE), breaks, settings=SHRINK) == (
+        CENTRAL_DIRECTORY + 50
+    )
+
+
+def _client_that_trusts_complete_headers(received: bytes) -> bytes:
+    """A known bug: returns whatever body arrived once the headers are complete."""
+    _head, sep, body = received.partition(b"\r\n\r\n")
+    if not sep:
+        raise ConnectionError("connection closed before the headers ended")
+    return body
+
+
+def test_shrinks_to_the_cut_just_after_the_headers_for_a_client_that_trusts_them() -> None:
+    def returns_partial_success(at: int) -> bool:
+        try:
+            body = _client_that_trusts_complete_headers(ZIP_RESPONSE[:at])
+        except ConnectionError:
+            return False
+        return body != ZIP
+
+    assert find(truncation_points(ZIP_RESPONSE), returns_partial_success, settings=SHRINK) == (
+        BODY_START
+    )
+
+
+def test_a_given_test_reports_the_shrunk_cut(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        from hypothesis import given, settings
+        from pytest_gomodnet.strategies import truncation_points
+
+        RESPONSE = {_plain(b"x" * 2000)!r}
+
+        def naive_client(received):
+            head, sep, body = received.partition(b"\\r\\n\\r\\n")
+            if not sep:
+                raise ConnectionError("cut in the headers")
+            return body
+
+        @settings(database=None, derandomize=True, deadline=None)
+        @given(at=truncation_points(RESPONSE))
+        def test_never_partial(at):
+            try:
+                body = naive_client(RESPONSE[:at])
+            except ConnectionError:
+                return
+            assert body == b"x" * 2000
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*Failing test case: test_never_partial(*", "*at=41,*"])
