@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,15 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from pytest_gomodnet.strategies import Boundary, response_boundaries, truncation_points
+from pytest_gomodnet.strategies import (
+    PATH_RULES,
+    Boundary,
+    InvalidModulePath,
+    module_paths,
+    response_boundaries,
+    truncation_points,
+    versions,
+)
 
 # Draw-counting tests run a fixed 1,000 examples from a fixed seed, so the
 # fractions they assert are exact numbers on every run, with generous margins.
@@ -49,10 +58,10 @@ def _untyped(function: Callable[..., object]) -> Any:
     return function
 
 
-def _draws(strategy: st.SearchStrategy[int]) -> list[int]:
+def _draws(strategy: st.SearchStrategy[int], *, count: int = 1000) -> list[int]:
     seen: list[int] = []
 
-    @DRAWS
+    @settings(DRAWS, max_examples=count)
     @given(strategy)
     def record(offset: int) -> None:
         seen.append(offset)
@@ -177,15 +186,15 @@ def test_a_thousand_draws_lean_on_the_boundaries() -> None:
 def test_chunked_draws_lean_on_chunk_size_lines() -> None:
     response = _chunked(*(bytes([65 + n]) * 300 for n in range(8)))
     size_lines = {i + 1 for i in range(len(response)) if response.startswith(b"12c\r\n", i)}
-    seen = _draws(truncation_points(response))
+    seen = _draws(truncation_points(response), count=300)
     assert sum(x in size_lines for x in seen) / len(seen) >= 0.05
 
 
 def test_include_end_lets_the_uncut_response_through() -> None:
     response = _plain(b"0123456789")
-    seen = _draws(truncation_points(response, include_end=True))
+    seen = _draws(truncation_points(response, include_end=True), count=300)
     assert max(seen) == len(response)
-    assert seen.count(len(response)) >= 10
+    assert seen.count(len(response)) >= 5
 
 
 # --- shrinking converges to the smallest failing cut -----------------------------
@@ -259,3 +268,130 @@ def test_a_given_test_reports_the_shrunk_cut(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*Failing test case: test_never_partial(*", "*at=41,*"])
+
+
+# --- module paths and versions -----------------------------------------------------
+
+SAMPLE = settings(max_examples=300, database=None, derandomize=True, deadline=None)
+
+
+def _sample(strategy: st.SearchStrategy[Any], *, count: int = 300) -> list[Any]:
+    seen: list[Any] = []
+
+    @settings(SAMPLE, max_examples=count)
+    @given(strategy)
+    def record(value: Any) -> None:
+        seen.append(value)
+
+    record()
+    return seen
+
+
+def test_invalid_paths_cover_every_rule_with_gos_reason() -> None:
+    examples = _sample(module_paths(valid=False), count=400)
+    assert {e.rule for e in examples} == set(PATH_RULES)
+    first = {e.rule: e for e in reversed(examples)}
+    assert first["empty-string"] == InvalidModulePath("", "empty-string", "empty string")
+    assert first["empty-string"].message == 'malformed module path "": empty string'
+    assert all(e.path.endswith("/") for e in examples if e.rule == "trailing-slash")
+    assert all("//" in e.path for e in examples if e.rule == "double-slash")
+    assert all(
+        e.reason.startswith("invalid char '") and e.reason.endswith("' in first path element")
+        for e in examples
+        if e.rule == "invalid-char-in-first-element"
+    )
+
+
+def test_rules_narrows_the_invalid_paths() -> None:
+    examples = _sample(module_paths(valid=False, rules=["leading-dot", "trailing-dot"]), count=50)
+    assert {e.rule for e in examples} == {"leading-dot", "trailing-dot"}
+
+
+def test_the_message_quotes_like_go() -> None:
+    broken = InvalidModulePath('a.test/"x\x01é\u200b', "invalid-char", "invalid char '\\x01'")
+    assert broken.message == (
+        'malformed module path "a.test/\\"x\\x01é\\u200b": invalid char \'\\x01\''
+    )
+
+
+def test_valid_paths_lean_on_what_proxies_get_wrong() -> None:
+    paths = _sample(module_paths(), count=300)
+    assert sum(any(c.isupper() for c in p) for p in paths) >= 30  # needs !-escaping
+    assert sum(p.startswith("gopkg.in/") for p in paths) >= 30
+    assert sum(re.search(r"/v[1-9][0-9]*$", p) is not None for p in paths) >= 30
+    assert sum(any(c in p for c in "~_") for p in paths) >= 10
+    assert all("." in p.split("/")[0] and not p.endswith("/") for p in paths)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"valid": 0}, "valid=0 must be True or False"),
+        ({"rules": ["leading-dot"]}, "rules=['leading-dot'] only makes sense with valid=False"),
+        ({"valid": False, "rules": []}, "rules=[] must be a non-empty collection of"),
+        ({"valid": False, "rules": ["no-such-rule"]}, "rules=['no-such-rule'] must be"),
+        ({"valid": False, "rules": "leading-dot"}, "rules='leading-dot' must be"),
+    ],
+)
+def test_module_paths_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        _untyped(module_paths)(**kwargs)
+
+
+SEMVER = re.compile(
+    r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-((0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+    r"(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?(\+incompatible)?$"
+)
+# golang.org/x/mod module/pseudo.go pseudoVersionRE, without the build suffix.
+PSEUDO = re.compile(
+    r"^v[0-9]+\.(0\.0-|\d+\.\d+-([^+]*\.)?0\.)\d{14}-[A-Za-z0-9]+(\+incompatible)?$"
+)
+
+
+def test_versions_are_canonical_semver_of_every_kind() -> None:
+    drawn = _sample(versions(), count=400)
+    assert all(SEMVER.match(v) for v in drawn), [v for v in drawn if not SEMVER.match(v)]
+    assert sum(PSEUDO.match(v) is not None for v in drawn) >= 80
+    assert sum(v.endswith("+incompatible") for v in drawn) >= 60
+    assert sum("-" in v and not PSEUDO.match(v) for v in drawn) >= 60  # plain pre-releases
+    assert all(int(v[1:].split(".")[0]) >= 2 for v in drawn if v.endswith("+incompatible"))
+    assert "v0.0.0" in drawn
+    assert "v1.0.0" in drawn
+
+
+def test_pseudo_versions_come_in_all_three_forms() -> None:
+    drawn = _sample(versions(kinds=["pseudo"]), count=200)
+    assert all(PSEUDO.match(v) for v in drawn)
+    no_base = re.compile(r"^v[0-9]+\.0\.0-\d{14}-[0-9a-f]{12}$")
+    after_release = re.compile(r"^v[0-9]+\.[0-9]+\.[1-9][0-9]*-0\.\d{14}-[0-9a-f]{12}$")
+    after_prerelease = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-[^+]*[^0]\.0\.\d{14}-[0-9a-f]{12}$")
+    assert sum(no_base.match(v) is not None for v in drawn) >= 30
+    assert sum(after_release.match(v) is not None for v in drawn) >= 30
+    assert sum(after_prerelease.match(v) is not None for v in drawn) >= 30
+
+
+@pytest.mark.parametrize("major", [0, 1, 2, 17])
+def test_major_pins_the_major_version(major: int) -> None:
+    drawn = _sample(versions(major=major), count=60)
+    assert {v[1:].split(".")[0] for v in drawn} == {str(major)}
+    assert any(v.endswith("+incompatible") for v in drawn) == (major >= 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kinds": []}, "kinds=[] must be a non-empty collection of release, prerelease,"),
+        ({"kinds": "pseudo"}, "kinds='pseudo' must be"),
+        ({"kinds": ["tag"]}, "kinds=['tag'] must be"),
+        ({"major": -1}, "major=-1 must be None or an integer >= 0"),
+        ({"major": True}, "major=True must be None"),
+        (
+            {"kinds": ["incompatible"], "major": 1},
+            "kinds=['incompatible'] with major=1: +incompatible needs major >= 2",
+        ),
+    ],
+)
+def test_versions_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        _untyped(versions)(**kwargs)

@@ -22,17 +22,29 @@ shrinks freely down to the smallest failing cut, which need not be a boundary.
 from __future__ import annotations
 
 import re
+import string
 import struct
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Literal, get_args, overload
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 __all__ = [
+    "PATH_RULES",
+    "VERSION_KINDS",
     "Boundary",
+    "InvalidModulePath",
+    "PathRule",
+    "VersionKind",
+    "module_paths",
     "response_boundaries",
     "truncation_points",
+    "versions",
 ]
 
 
@@ -224,18 +236,429 @@ def truncation_points(response: bytes, *, include_end: bool = False) -> st.Searc
         raise InvalidArgument(f"include_end={include_end!r} must be True or False")
     boundaries = tuple(b.offset for b in response_boundaries(response, include_end=include_end))
     last = len(response) if include_end else len(response) - 1
-    return _leaning_offsets(boundaries, last)
+    return _leaning_offsets(st.sampled_from(boundaries), last)
 
 
 @st.composite
-def _leaning_offsets(draw: st.DrawFn, boundaries: tuple[int, ...], last: int) -> int:
+def _leaning_offsets(draw: st.DrawFn, boundaries: st.SearchStrategy[int], last: int) -> int:
     # Always draw every choice, in this order, so that flipping ``lean`` while
     # shrinking keeps the others aligned (see the module docstring).
     lean = draw(st.booleans())
-    boundary = draw(st.sampled_from(boundaries))
+    boundary = draw(boundaries)
     anywhere = draw(st.integers(boundary if lean else 0, last))
     # Hypothesis never replays a choice sequence it has tried. A boundary near
     # the end leaves ``anywhere`` few values, so without this spare choice it
     # would be drawn once or twice in a thousand instead of as often as the rest.
     draw(st.integers(0, _SPARE_CHOICES))
     return boundary if lean else anywhere
+
+
+# --- module paths ------------------------------------------------------------
+
+#: The rules of golang.org/x/mod ``module.CheckPath``, one name each. Every
+#: invalid example from :func:`module_paths` breaks exactly one of them: the
+#: one Go reports, and the only one (undo it and the path is valid again).
+#: (``invalid UTF-8`` is left out: a Python ``str`` cannot hold it.)
+PathRule = Literal[
+    "empty-string",
+    "leading-dash",
+    "double-slash",
+    "trailing-slash",
+    "empty-path-element",
+    "dots-only-element",
+    "leading-dot",
+    "trailing-dot",
+    "invalid-char",
+    "windows-reserved-name",
+    "windows-short-name",
+    "missing-dot-in-first-element",
+    "invalid-char-in-first-element",
+    "invalid-major-version-suffix",
+]
+PATH_RULES: tuple[PathRule, ...] = get_args(PathRule)
+
+
+@dataclass(frozen=True)
+class InvalidModulePath:
+    """A module path that breaks exactly one rule, and what Go says about it.
+
+    ``reason`` is the text the go command prints after ``malformed module
+    path "<path>": `` (golang.org/x/mod ``module.CheckPath``); :attr:`message`
+    is the whole phrase, quoting the path the way Go's ``%q`` does.
+    """
+
+    path: str
+    rule: PathRule
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"malformed module path {_go_quote(self.path)}: {self.reason}"
+
+
+# Element prefixes (before the first dot, in any case) that Windows reserves.
+_WINDOWS_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10))]
+)
+_LOWER_DIGITS = string.ascii_lowercase + string.digits
+_ELEMENT_CHARS = string.ascii_letters + string.digits + "-._~"
+# Characters no module path may hold. Not '/', the separator; not '@', which
+# the go command splits off as the version; not NUL, which argv cannot carry.
+_BAD_CHARS = " !\"#$%&'()*+,:;<=>?[\\]^`{|}\x01\t\n\x1b\x7féßЖ日\u00a0\u200b"
+_GO_ESCAPES = {
+    "\a": r"\a",
+    "\b": r"\b",
+    "\f": r"\f",
+    "\n": r"\n",
+    "\r": r"\r",
+    "\t": r"\t",
+    "\v": r"\v",
+}
+
+
+def _go_escape(char: str, quote: str) -> str:
+    """One character as Go's strconv.Quote / QuoteRune writes it."""
+    if char in (quote, "\\"):
+        return "\\" + char
+    if char in _GO_ESCAPES:
+        return _GO_ESCAPES[char]
+    if char == " " or unicodedata.category(char)[0] in "LMNPS":
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def _go_quote(text: str) -> str:
+    return '"' + "".join(_go_escape(c, '"') for c in text) + '"'
+
+
+def _go_quote_rune(char: str) -> str:
+    return "'" + _go_escape(char, "'") + "'"
+
+
+def _short(element: str) -> str:
+    return element.split(".", 1)[0]
+
+
+def _windows_safe(element: str) -> bool:
+    short = _short(element)
+    tilde = short.rfind("~")
+    tilde_digits = 0 <= tilde < len(short) - 1 and short[tilde + 1 :].isdigit()
+    return short.upper() not in _WINDOWS_NAMES and not tilde_digits
+
+
+def _looks_like_major(element: str) -> bool:
+    return len(element) > 1 and element[0] == "v" and all(c in "0123456789." for c in element[1:])
+
+
+def _element_ok(element: str) -> bool:
+    """A valid later element that cannot be read as a major-version suffix."""
+    return (
+        element.strip(".") != ""
+        and element[0] != "."
+        and element[-1] != "."
+        and _windows_safe(element)
+        and not _looks_like_major(element)
+    )
+
+
+@cache
+def _labels() -> st.SearchStrategy[str]:
+    """A host-name label: lower-case letters and digits, dashes after the first."""
+    return st.builds(
+        "{}{}".format,
+        st.sampled_from(_LOWER_DIGITS),
+        st.text(_LOWER_DIGITS + "-", max_size=10),
+    )
+
+
+@cache
+def _first_elements() -> st.SearchStrategy[str]:
+    """The host-like first element: lower case, at least one dot."""
+    return (
+        st.lists(_labels(), min_size=2, max_size=4)
+        .map(".".join)
+        .filter(lambda e: _windows_safe(e) and e != "gopkg.in")
+    )
+
+
+@cache
+def _elements() -> st.SearchStrategy[str]:
+    """A later element: letters of either case, digits and ``- . _ ~``."""
+    return st.one_of(
+        st.text(string.ascii_lowercase, min_size=1, max_size=8),
+        st.text(_ELEMENT_CHARS, min_size=1, max_size=16),
+    ).filter(_element_ok)
+
+
+@cache
+def _plain_paths() -> st.SearchStrategy[str]:
+    """A path with no major-version suffix (so ``v0``/``v1`` and ``+incompatible`` fit)."""
+    return st.builds(
+        lambda first, rest: "/".join([first, *rest]),
+        _first_elements(),
+        st.lists(_elements(), max_size=4),
+    )
+
+
+@cache
+def _suffixed_paths() -> st.SearchStrategy[str]:
+    """A path ending in a major-version suffix ``/vN``, N ≥ 2."""
+    return st.builds("{}/v{}".format, _plain_paths(), st.integers(min_value=2, max_value=2**31))
+
+
+@cache
+def _gopkg_in_paths() -> st.SearchStrategy[str]:
+    """``gopkg.in/[user/]name.vN[-unstable]``: the one host with its own suffix rule."""
+    names = st.text(string.ascii_lowercase, min_size=1, max_size=8).filter(_windows_safe)
+    return st.builds(
+        "gopkg.in/{}.v{}{}".format,
+        st.lists(names, min_size=1, max_size=2).map("/".join),
+        st.integers(min_value=0, max_value=99),
+        st.sampled_from(["", "-unstable"]),
+    )
+
+
+@cache
+def _valid_module_paths() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(["example.test", "example.test/m", "example.test/UpperCase/v2"]),
+        _plain_paths(),
+        _suffixed_paths(),
+        _gopkg_in_paths(),
+    )
+
+
+# Each rule: how to break a valid path (drawing what it needs) and Go's reason.
+@st.composite
+def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
+    first = draw(_first_elements())
+    rest = draw(st.lists(_elements(), min_size=1, max_size=3))
+    where = draw(st.integers(0, len(rest) - 1))
+
+    def path_with(element: str, *, first_element: str = first) -> str:
+        return "/".join([first_element, *rest[:where], element, *rest[where + 1 :]])
+
+    path = "/".join([first, *rest])
+    element = rest[where]
+    if rule == "empty-string":
+        return InvalidModulePath("", rule, "empty string")
+    if rule == "leading-dash":
+        return InvalidModulePath("-" + path, rule, "leading dash")
+    if rule == "double-slash":
+        return InvalidModulePath(path_with("/" + element), rule, "double slash")
+    if rule == "trailing-slash":
+        return InvalidModulePath(path + "/", rule, "trailing slash")
+    if rule == "empty-path-element":
+        return InvalidModulePath("/" + path, rule, "empty path element")
+    if rule == "dots-only-element":
+        # Not "...": the go command reads any argument holding it as a package pattern.
+        dots = draw(st.sampled_from([".", ".."]))
+        return InvalidModulePath(path_with(dots), rule, f"invalid path element {_go_quote(dots)}")
+    if rule == "leading-dot":
+        return InvalidModulePath(path_with("." + element), rule, "leading dot in path element")
+    if rule == "trailing-dot":
+        return InvalidModulePath(path_with(element + "."), rule, "trailing dot in path element")
+    if rule == "invalid-char":
+        bad = draw(st.sampled_from(_BAD_CHARS))
+        cut = draw(st.integers(0, len(element)))
+        broken = element[:cut] + bad + element[cut:]
+        return InvalidModulePath(path_with(broken), rule, f"invalid char {_go_quote_rune(bad)}")
+    if rule == "windows-reserved-name":
+        casing = draw(st.sampled_from([str.upper, str.lower, str.capitalize]))
+        short = casing(draw(st.sampled_from(sorted(_WINDOWS_NAMES))))
+        extension = draw(st.sampled_from(["", ".txt", ".go", ".x.y"]))
+        return InvalidModulePath(
+            path_with(short + extension),
+            rule,
+            f"{_go_quote(short)} disallowed as path element component on Windows",
+        )
+    if rule == "windows-short-name":
+        digits = str(draw(st.integers(0, 99)))
+        dot = element.find(".")
+        broken = element + "~" + digits if dot < 0 else element[:dot] + "~" + digits + element[dot:]
+        return InvalidModulePath(
+            path_with(broken), rule, "trailing tilde and digits in path element"
+        )
+    if rule == "missing-dot-in-first-element":
+        label = draw(_labels().filter(_windows_safe))
+        return InvalidModulePath(
+            "/".join([label, *rest]), rule, "missing dot in first path element"
+        )
+    if rule == "invalid-char-in-first-element":
+        bad = draw(st.sampled_from(string.ascii_uppercase + "_~"))
+        # '~' goes last in the short name, where no digits can follow it.
+        dot = first.index(".")
+        cut = dot if bad == "~" else draw(st.integers(0, dot))
+        broken = first[:cut] + bad + first[cut:]
+        if not _windows_safe(broken):  # "cn" + "O" spells CON, another rule
+            bad, broken = "_", "_" + first
+        return InvalidModulePath(
+            "/".join([broken, *rest]),
+            rule,
+            f"invalid char {_go_quote_rune(bad)} in first path element",
+        )
+    assert rule == "invalid-major-version-suffix", rule
+    if draw(st.booleans()):
+        # gopkg.in paths must end in .vN (N without leading zeros, or 0).
+        ending = draw(st.sampled_from(["", ".v", ".v01", ".x1", "-v2"]))
+        name = element.lower() if ending else draw(st.text(string.ascii_lowercase, min_size=1))
+        return InvalidModulePath("gopkg.in/" + name + ending, rule, "invalid version")
+    suffix = draw(st.sampled_from(["v0", "v1", "v01", "v1.2", "v2.0", "v0.1", "v007"]))
+    return InvalidModulePath(f"{path}/{suffix}", rule, "invalid version")
+
+
+@overload
+def module_paths(*, valid: Literal[True] = True) -> st.SearchStrategy[str]: ...
+@overload
+def module_paths(
+    *, valid: Literal[False], rules: Collection[PathRule] | None = None
+) -> st.SearchStrategy[InvalidModulePath]: ...
+def module_paths(
+    *, valid: bool = True, rules: Collection[PathRule] | None = None
+) -> st.SearchStrategy[str] | st.SearchStrategy[InvalidModulePath]:
+    """Go module paths: valid ones (``str``), or ones that break exactly one rule.
+
+    Valid paths lean on what proxies get wrong: upper case (``!``-escaping),
+    ``~ _ -`` and dots inside elements, ``/vN`` major suffixes and
+    ``gopkg.in/x.vN``. With ``valid=False`` each example is an
+    :class:`InvalidModulePath` naming the one :data:`PathRule` it breaks and
+    the exact reason the go command gives; ``rules`` narrows the choice.
+    """
+    if not isinstance(valid, bool):
+        raise InvalidArgument(f"valid={valid!r} must be True or False")
+    if valid:
+        if rules is not None:
+            raise InvalidArgument(f"rules={rules!r} only makes sense with valid=False")
+        return _valid_module_paths()
+    chosen = PATH_RULES if rules is None else tuple(rules)
+    if isinstance(rules, str) or not chosen or any(r not in PATH_RULES for r in chosen):
+        raise InvalidArgument(
+            f"rules={rules!r} must be a non-empty collection of {', '.join(PATH_RULES)}"
+        )
+    return st.one_of([_break_one_rule(rule) for rule in dict.fromkeys(chosen)])
+
+
+# --- versions ----------------------------------------------------------------
+
+#: What :func:`versions` can draw: ``release`` (``v1.2.3``), ``prerelease``
+#: (``v1.2.3-rc.1``), ``pseudo`` (the three pseudo-version forms of
+#: golang.org/x/mod ``module.PseudoVersion``) and ``incompatible``
+#: (``v2.0.0+incompatible``, major 2 or more).
+VersionKind = Literal["release", "prerelease", "pseudo", "incompatible"]
+VERSION_KINDS: tuple[VersionKind, ...] = get_args(VersionKind)
+
+_HEX = "0123456789abcdef"
+_IDENT_CHARS = string.ascii_letters + string.digits + "-"
+
+
+@cache
+def _numbers() -> st.SearchStrategy[int]:
+    """Version numbers, leaning on 0, 1 and the boundaries of common integer types."""
+    return st.one_of(
+        st.sampled_from([0, 1, 2, 9, 10, 2**31 - 1, 2**63 - 1, 2**64]),
+        st.integers(min_value=0, max_value=999),
+    )
+
+
+@cache
+def _identifiers() -> st.SearchStrategy[str]:
+    """A semver pre-release identifier: numeric without leading zeros, or alphanumeric."""
+    return st.one_of(
+        st.sampled_from(["rc", "alpha", "beta", "pre", "RC", "0", "x-y", "-"]),
+        _numbers().map(str),
+        st.text(_IDENT_CHARS, min_size=1, max_size=8).filter(
+            lambda i: not i.isdigit() or i == "0" or i[0] != "0"
+        ),
+    )
+
+
+@cache
+def _prereleases() -> st.SearchStrategy[str]:
+    return st.lists(_identifiers(), min_size=1, max_size=3).map(".".join)
+
+
+@cache
+def _majors(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[int]:
+    if major is not None:
+        return st.just(major)
+    return _numbers().filter(lambda n: n >= at_least)
+
+
+@cache
+def _releases(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[str]:
+    return st.builds("v{}.{}.{}".format, _majors(major, at_least=at_least), _numbers(), _numbers())
+
+
+@cache
+def _pre_releases(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[str]:
+    return st.builds("{}-{}".format, _releases(major, at_least=at_least), _prereleases())
+
+
+@cache
+def _pseudo_suffixes() -> st.SearchStrategy[str]:
+    """``yyyymmddhhmmss-<12 hex>``: the commit time (UTC) and revision of a pseudo-version."""
+    return st.builds(
+        "{:%Y%m%d%H%M%S}-{}".format,
+        st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31)),
+        st.text(_HEX, min_size=12, max_size=12),
+    )
+
+
+def _bumped(release: str) -> str:
+    head, _, patch = release.rpartition(".")
+    return f"{head}.{int(patch) + 1}"
+
+
+@cache
+def _pseudo_versions(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[str]:
+    """The three forms: ``vX.0.0-T-R``, ``vX.Y.(Z+1)-0.T-R`` and ``vX.Y.Z-pre.0.T-R``."""
+    return st.one_of(
+        st.builds("v{}.0.0-{}".format, _majors(major, at_least=at_least), _pseudo_suffixes()),
+        st.builds(
+            "{}-0.{}".format, _releases(major, at_least=at_least).map(_bumped), _pseudo_suffixes()
+        ),
+        st.builds("{}.0.{}".format, _pre_releases(major, at_least=at_least), _pseudo_suffixes()),
+    )
+
+
+@cache
+def _incompatible_versions(major: int | None) -> st.SearchStrategy[str]:
+    return st.one_of(
+        _releases(major, at_least=2),
+        _pre_releases(major, at_least=2),
+        _pseudo_versions(major, at_least=2),
+    ).map("{}+incompatible".format)
+
+
+def versions(
+    *, kinds: Collection[VersionKind] = VERSION_KINDS, major: int | None = None
+) -> st.SearchStrategy[str]:
+    """Canonical Go module versions of the given ``kinds``.
+
+    With ``major``, every version has that major number, so that it fits a
+    module path: ``major=0`` or ``1`` for a path without suffix, ``N`` for
+    ``/vN`` (``+incompatible`` needs 2 or more and no suffix). Numbers lean
+    on 0, 1 and integer-type limits; pre-releases on ``rc``, ``RC`` (which
+    escapes to ``!r!c``) and numeric identifiers.
+    """
+    chosen = tuple(kinds)
+    if isinstance(kinds, str) or not chosen or any(k not in VERSION_KINDS for k in chosen):
+        raise InvalidArgument(
+            f"kinds={kinds!r} must be a non-empty collection of {', '.join(VERSION_KINDS)}"
+        )
+    if major is not None and (isinstance(major, bool) or not isinstance(major, int) or major < 0):
+        raise InvalidArgument(f"major={major!r} must be None or an integer >= 0")
+    if major is not None and major < 2 and "incompatible" in chosen:
+        if len(set(chosen)) == 1:
+            raise InvalidArgument(
+                f"kinds={kinds!r} with major={major!r}: +incompatible needs major >= 2"
+            )
+        chosen = tuple(k for k in chosen if k != "incompatible")
+    by_kind = {
+        "release": lambda: _releases(major),
+        "prerelease": lambda: _pre_releases(major),
+        "pseudo": lambda: _pseudo_versions(major),
+        "incompatible": lambda: _incompatible_versions(major),
+    }
+    return st.one_of([by_kind[kind]() for kind in dict.fromkeys(chosen)])
