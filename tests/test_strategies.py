@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from pytest_gomodnet.strategies import (
+    MAX_GO_MOD_SIZE,
     PATH_RULES,
     Boundary,
     InvalidModulePath,
+    module_files,
     module_paths,
     response_boundaries,
     truncation_points,
@@ -357,7 +359,9 @@ def test_versions_are_canonical_semver_of_every_kind() -> None:
     assert sum("-" in v and not PSEUDO.match(v) for v in drawn) >= 60  # plain pre-releases
     assert all(int(v[1:].split(".")[0]) >= 2 for v in drawn if v.endswith("+incompatible"))
     assert "v0.0.0" in drawn
-    assert "v1.0.0" in drawn
+    assert any(v.startswith("v1.") for v in drawn)
+    no_base = re.compile(r"^v[0-9]+\.0\.0-\d{14}-[0-9a-f]{12}\+incompatible$")
+    assert not any(no_base.match(v) for v in drawn)  # x/mod rejects these
 
 
 def test_pseudo_versions_come_in_all_three_forms() -> None:
@@ -366,9 +370,9 @@ def test_pseudo_versions_come_in_all_three_forms() -> None:
     no_base = re.compile(r"^v[0-9]+\.0\.0-\d{14}-[0-9a-f]{12}$")
     after_release = re.compile(r"^v[0-9]+\.[0-9]+\.[1-9][0-9]*-0\.\d{14}-[0-9a-f]{12}$")
     after_prerelease = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-[^+]*[^0]\.0\.\d{14}-[0-9a-f]{12}$")
-    assert sum(no_base.match(v) is not None for v in drawn) >= 30
-    assert sum(after_release.match(v) is not None for v in drawn) >= 30
-    assert sum(after_prerelease.match(v) is not None for v in drawn) >= 30
+    assert sum(no_base.match(v) is not None for v in drawn) >= 15
+    assert sum(after_release.match(v) is not None for v in drawn) >= 15
+    assert sum(after_prerelease.match(v) is not None for v in drawn) >= 15
 
 
 @pytest.mark.parametrize("major", [0, 1, 2, 17])
@@ -395,3 +399,48 @@ def test_major_pins_the_major_version(major: int) -> None:
 def test_versions_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         _untyped(versions)(**kwargs)
+
+
+def test_module_files_keep_to_the_zip_rules() -> None:
+    trees: list[dict[str, bytes]] = _sample(
+        module_files(module_path="a.test/M", max_size=64), count=200
+    )
+    for files in trees:
+        assert files["go.mod"] == b"module a.test/M\n"
+        folded = [name.casefold() for name in files]
+        assert len(set(folded)) == len(folded)
+        directories = {n.rsplit("/", i)[0] for n in folded for i in range(1, n.count("/") + 1)}
+        assert directories.isdisjoint(folded)
+        for name, content in files.items():
+            parts = name.split("/")
+            assert not {"vendor", ".git", ".hg", ".svn", ".bzr"} & {p.lower() for p in parts}
+            assert (
+                "go.mod" not in [p.lower() for p in parts[:-1]] and name.lower() != "go.mod"
+            ) or (name == "go.mod")
+            assert len(content) <= 64 or name == "go.mod"
+    names = {name for files in trees for name in files}
+    assert any(" " in n for n in names)
+    assert any(any(ord(c) > 127 for c in n) for n in names)
+    assert any(n.startswith(".") or "/." in n for n in names)
+    assert max(len(files) for files in trees) == 9  # eight files and go.mod
+
+
+def test_module_files_without_go_mod() -> None:
+    trees: list[dict[str, bytes]] = _sample(module_files(go_mod=False), count=30)
+    assert all("go.mod" not in files for files in trees)
+    assert {} in trees
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"module_path": ""}, "module_path='' must be a non-empty module path"),
+        ({"max_files": -1}, "max_files=-1 must be an integer from 0 to 10000"),
+        ({"max_size": MAX_GO_MOD_SIZE + 1}, f"max_size={MAX_GO_MOD_SIZE + 1} must be an integer"),
+        ({"max_files": True}, "max_files=True must be an integer"),
+        ({"go_mod": None}, "go_mod=None must be True or False"),
+    ],
+)
+def test_module_files_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        _untyped(module_files)(**kwargs)

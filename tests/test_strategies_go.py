@@ -7,6 +7,11 @@ cost one go start-up.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_gomodnet.gotool import GoToolchain
-from pytest_gomodnet.strategies import PATH_RULES, InvalidModulePath, module_paths, versions
+from pytest_gomodnet.strategies import (
+    PATH_RULES,
+    InvalidModulePath,
+    module_files,
+    module_paths,
+    versions,
+)
 
 LOOKUP_DISABLED = "module lookup disabled by GOPROXY=off"
 
@@ -88,3 +99,39 @@ def test_go_reads_every_version_as_canonical_and_fitting_its_path(
     result = go.run("mod", "edit", "-json", home=tmp_path, cwd=work).check()
     (edited,) = result.json_objects()
     assert {r["Path"]: r["Version"] for r in edited["Require"]} == requires
+
+
+def _h1(prefix: str, files: dict[str, bytes]) -> str:
+    """golang.org/x/mod/sumdb/dirhash Hash1 over the zip's file names."""
+    lines = "".join(
+        f"{hashlib.sha256(files[name]).hexdigest()}  {prefix}{name}\n" for name in sorted(files)
+    )
+    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
+
+
+def test_go_downloads_every_module_file_set_and_hashes_it_as_expected(
+    go: GoToolchain, tmp_path: Path
+) -> None:
+    proxy = tmp_path / "proxy"
+    expected: dict[str, str] = {}
+    samples: list[dict[str, bytes]] = _sample(module_files(max_files=12), 40)
+    assert sum(len(files) > 5 for files in samples) >= 3
+    for n, sample in enumerate(samples):
+        module = f"m{n}.example.test/m"
+        files = {**sample, "go.mod": f"module {module}\n".encode()}
+        prefix = f"{module}@v1.0.0/"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, content in files.items():
+                archive.writestr(prefix + name, content)
+        versions_dir = proxy / module / "@v"
+        versions_dir.mkdir(parents=True)
+        (versions_dir / "v1.0.0.zip").write_bytes(buffer.getvalue())
+        (versions_dir / "v1.0.0.mod").write_bytes(files["go.mod"])
+        (versions_dir / "v1.0.0.info").write_text(json.dumps({"Version": "v1.0.0"}))
+        expected[module] = _h1(prefix, files)
+    result = go.run(
+        "mod", "download", "-json", *(f"{m}@v1.0.0" for m in expected),
+        home=tmp_path, env={"GOPROXY": proxy.as_uri()},
+    ).check()  # fmt: skip
+    assert {o["Path"]: o["Sum"] for o in result.json_objects()} == expected

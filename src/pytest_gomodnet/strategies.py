@@ -35,12 +35,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 __all__ = [
+    "MAX_GO_MOD_SIZE",
     "PATH_RULES",
     "VERSION_KINDS",
     "Boundary",
     "InvalidModulePath",
     "PathRule",
     "VersionKind",
+    "module_files",
     "module_paths",
     "response_boundaries",
     "truncation_points",
@@ -304,7 +306,7 @@ _LOWER_DIGITS = string.ascii_lowercase + string.digits
 _ELEMENT_CHARS = string.ascii_letters + string.digits + "-._~"
 # Characters no module path may hold. Not '/', the separator; not '@', which
 # the go command splits off as the version; not NUL, which argv cannot carry.
-_BAD_CHARS = " !\"#$%&'()*+,:;<=>?[\\]^`{|}\x01\t\n\x1b\x7féßЖ日\u00a0\u200b"
+_BAD_CHARS = " !\"#$%&'()*+,:;<=>?[]^`{|}\x01\t\n\x1b\x7féßЖ日\u00a0\u200b"
 _GO_ESCAPES = {
     "\a": r"\a",
     "\b": r"\b",
@@ -362,6 +364,17 @@ def _element_ok(element: str) -> bool:
     )
 
 
+def _repaired_element(element: str) -> str:
+    """``element`` made a valid later element by the smallest change.
+
+    Repairs go through ``.map`` rather than ``.filter``: hypothesis
+    re-validates a filtered text strategy on every draw inside lists and
+    one_of, and that means reading the filter's source code each time.
+    """
+    trimmed = element.strip(".")
+    return trimmed if _element_ok(trimmed) else "x" + trimmed.replace("~", "-")
+
+
 @cache
 def _labels() -> st.SearchStrategy[str]:
     """A host-name label: lower-case letters and digits, dashes after the first."""
@@ -378,7 +391,7 @@ def _first_elements() -> st.SearchStrategy[str]:
     return (
         st.lists(_labels(), min_size=2, max_size=4)
         .map(".".join)
-        .filter(lambda e: _windows_safe(e) and e != "gopkg.in")
+        .map(lambda e: e if _windows_safe(e) and e != "gopkg.in" else "x" + e)
     )
 
 
@@ -388,7 +401,7 @@ def _elements() -> st.SearchStrategy[str]:
     return st.one_of(
         st.text(string.ascii_lowercase, min_size=1, max_size=8),
         st.text(_ELEMENT_CHARS, min_size=1, max_size=16),
-    ).filter(_element_ok)
+    ).map(_repaired_element)
 
 
 @cache
@@ -410,7 +423,7 @@ def _suffixed_paths() -> st.SearchStrategy[str]:
 @cache
 def _gopkg_in_paths() -> st.SearchStrategy[str]:
     """``gopkg.in/[user/]name.vN[-unstable]``: the one host with its own suffix rule."""
-    names = st.text(string.ascii_lowercase, min_size=1, max_size=8).filter(_windows_safe)
+    names = st.text(string.ascii_lowercase, min_size=1, max_size=8).map(_repaired_element)
     return st.builds(
         "gopkg.in/{}.v{}{}".format,
         st.lists(names, min_size=1, max_size=2).map("/".join),
@@ -481,7 +494,7 @@ def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
             path_with(broken), rule, "trailing tilde and digits in path element"
         )
     if rule == "missing-dot-in-first-element":
-        label = draw(_labels().filter(_windows_safe))
+        label = draw(_labels().map(_repaired_element))
         return InvalidModulePath(
             "/".join([label, *rest]), rule, "missing dot in first path element"
         )
@@ -567,8 +580,8 @@ def _identifiers() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(["rc", "alpha", "beta", "pre", "RC", "0", "x-y", "-"]),
         _numbers().map(str),
-        st.text(_IDENT_CHARS, min_size=1, max_size=8).filter(
-            lambda i: not i.isdigit() or i == "0" or i[0] != "0"
+        st.text(_IDENT_CHARS, min_size=1, max_size=8).map(
+            lambda i: i.lstrip("0") or "0" if i.isdigit() else i
         ),
     )
 
@@ -582,7 +595,7 @@ def _prereleases() -> st.SearchStrategy[str]:
 def _majors(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[int]:
     if major is not None:
         return st.just(major)
-    return _numbers().filter(lambda n: n >= at_least)
+    return _numbers().map(lambda n: max(n, at_least))
 
 
 @cache
@@ -611,10 +624,9 @@ def _bumped(release: str) -> str:
 
 
 @cache
-def _pseudo_versions(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[str]:
-    """The three forms: ``vX.0.0-T-R``, ``vX.Y.(Z+1)-0.T-R`` and ``vX.Y.Z-pre.0.T-R``."""
+def _based_pseudo_versions(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[str]:
+    """The forms with a base tag: ``vX.Y.(Z+1)-0.T-R`` and ``vX.Y.Z-pre.0.T-R``."""
     return st.one_of(
-        st.builds("v{}.0.0-{}".format, _majors(major, at_least=at_least), _pseudo_suffixes()),
         st.builds(
             "{}-0.{}".format, _releases(major, at_least=at_least).map(_bumped), _pseudo_suffixes()
         ),
@@ -623,11 +635,22 @@ def _pseudo_versions(major: int | None, *, at_least: int = 0) -> st.SearchStrate
 
 
 @cache
+def _pseudo_versions(major: int | None, *, at_least: int = 0) -> st.SearchStrategy[str]:
+    """The three forms: ``vX.0.0-T-R`` (no base tag), and the two with a base."""
+    return st.one_of(
+        st.builds("v{}.0.0-{}".format, _majors(major, at_least=at_least), _pseudo_suffixes()),
+        _based_pseudo_versions(major, at_least=at_least),
+    )
+
+
+@cache
 def _incompatible_versions(major: int | None) -> st.SearchStrategy[str]:
+    # Not vX.0.0-T-R+incompatible: x/mod PseudoVersionBase rejects it
+    # ("lacks base version, but has build metadata").
     return st.one_of(
         _releases(major, at_least=2),
         _pre_releases(major, at_least=2),
-        _pseudo_versions(major, at_least=2),
+        _based_pseudo_versions(major, at_least=2),
     ).map("{}+incompatible".format)
 
 
@@ -662,3 +685,109 @@ def versions(
         "incompatible": lambda: _incompatible_versions(major),
     }
     return st.one_of([by_kind[kind]() for kind in dict.fromkeys(chosen)])
+
+
+# --- module files --------------------------------------------------------------
+
+# File names may hold more than module paths (golang.org/x/mod fileNameOK):
+# any Unicode letter, a space and "!#$%&()+,-.=@[]^_{}~".
+_FILE_CHARS = string.ascii_letters + string.digits + "!#$%&()+,-.=@[]^_{}~ " + "éßЖ日"
+_COMMON_FILES = (
+    "main.go", "LICENSE", "README.md", "doc.go", "x_test.go", "-dash.go", ".hidden",
+    "a b.txt", "testdata/é.txt", "internal/x/x.go", "cmd/tool/main.go", "UPPER.GO",
+)  # fmt: skip
+# Directories the go command drops or treats as another module, and names it reserves.
+_OMITTED_DIRS = frozenset({".bzr", ".git", ".hg", ".svn", "vendor"})
+_MAX_FILES_LIMIT = 10_000
+#: golang.org/x/mod/zip MaxGoMod: the largest go.mod (and LICENSE) a module zip may hold.
+MAX_GO_MOD_SIZE = 16 << 20
+
+
+@cache
+def _contents(max_size: int) -> st.SearchStrategy[bytes]:
+    return st.binary(max_size=max_size)
+
+
+def _file_element_ok(element: str) -> bool:
+    return (
+        element.strip(".") != ""
+        and element[-1] != "."
+        and element.upper().split(".", 1)[0] not in _WINDOWS_NAMES
+        and element.lower() not in _OMITTED_DIRS
+        and element.lower() != "go.mod"
+    )
+
+
+def _repaired_file_element(element: str) -> str:
+    """``element`` made valid by the smallest change: trailing dots off, ``_`` in front."""
+    trimmed = element.rstrip(".")
+    return trimmed if _file_element_ok(trimmed) else "_" + trimmed
+
+
+@cache
+def _file_paths() -> st.SearchStrategy[str]:
+    element = st.text(_FILE_CHARS, min_size=1, max_size=12).map(_repaired_file_element)
+    return st.one_of(
+        st.sampled_from(_COMMON_FILES),
+        st.lists(element, min_size=1, max_size=4).map("/".join),
+    )
+
+
+def _tree_ok(paths: list[str]) -> bool:
+    """No path is also a directory of another, under Unicode case folding."""
+    files = {p.casefold() for p in paths}
+    dirs = {
+        "/".join(p.casefold().split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)
+    }
+    return files.isdisjoint(dirs) and ".hg_archival.txt" not in files
+
+
+def _unique_folded(paths: list[str]) -> list[str]:
+    """The first of each set of names equal under case folding."""
+    return list({p.casefold(): p for p in reversed(paths)}.values())[::-1]
+
+
+@cache
+def _file_trees(max_files: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(_file_paths(), max_size=max_files).map(_unique_folded).filter(_tree_ok)
+
+
+@st.composite
+def _trees(
+    draw: st.DrawFn, module_path: str, max_files: int, max_size: int, go_mod: bool
+) -> dict[str, bytes]:
+    names = draw(_file_trees(max_files))
+    content = _contents(max_size)
+    files = {name: draw(content) for name in names}
+    if go_mod:
+        files["go.mod"] = f"module {module_path}\n".encode()
+    return files
+
+
+def module_files(
+    *,
+    module_path: str = "example.test/m",
+    max_files: int = 8,
+    max_size: int = 512,
+    go_mod: bool = True,
+) -> st.SearchStrategy[dict[str, bytes]]:
+    """The files of a module version: relative path → content, as they go into its zip.
+
+    Every set passes golang.org/x/mod/zip's checks: valid file paths (spaces,
+    punctuation, non-ASCII letters, leading dots and dashes included), no two
+    names equal under case folding, no file that is also a directory, nothing
+    the go command would drop (``vendor/``, VCS directories, nested ``go.mod``).
+    With ``go_mod`` a root ``go.mod`` says ``module <module_path>``. Sizes stay
+    small by default; x/mod's own limits (500 MiB, 16 MiB go.mod) are far away.
+    """
+    if not isinstance(module_path, str) or not module_path:
+        raise InvalidArgument(f"module_path={module_path!r} must be a non-empty module path")
+    for name, value, low, high in (
+        ("max_files", max_files, 0, _MAX_FILES_LIMIT),
+        ("max_size", max_size, 0, MAX_GO_MOD_SIZE),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidArgument(f"{name}={value!r} must be an integer from {low} to {high}")
+    if not isinstance(go_mod, bool):
+        raise InvalidArgument(f"go_mod={go_mod!r} must be True or False")
+    return _trees(module_path, max_files, max_size, go_mod)
