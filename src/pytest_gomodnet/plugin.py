@@ -8,11 +8,16 @@ fixtures so that loading the plugin stays cheap.
 from __future__ import annotations
 
 import random
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .errors import GoNotFoundError
 from .gotool import GoToolchain
+
+if TYPE_CHECKING:
+    from .tls import ChainFactory, GomodnetCA
 
 GOMODNET_HELP = (
     "add the bundled conformance suite to the run, against the targets named by "
@@ -63,3 +68,25 @@ def go(pytestconfig: pytest.Config) -> GoToolchain:
             pytest.fail(f"--gomodnet-require-go: {exc}", pytrace=False)
         pytest.skip(str(exc))
     return toolchain
+
+
+# --- TLS ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gomodnet_ca(tmp_path_factory: pytest.TempPathFactory) -> GomodnetCA:
+    """The session's root CA (a trustme.CA) and its intermediate; trust ``.ca_bundle``."""
+    from .tls import GomodnetCA
+
+    return GomodnetCA(tmp_path_factory.mktemp("gomodnet-ca"))
+
+
+@pytest.fixture
+def cert_chain(gomodnet_ca: GomodnetCA, tmp_path: Path) -> ChainFactory:
+    """Factory: ``cert_chain("example.test", shape="missing-intermediate")`` → CertChain.
+
+    The chain's PEM files are written under the test's ``tmp_path / "certs"``.
+    """
+    from .tls import ChainFactory
+
+    return ChainFactory(gomodnet_ca, tmp_path / "certs")
