@@ -400,6 +400,7 @@ def _elements() -> st.SearchStrategy[str]:
     """A later element: letters of either case, digits and ``- . _ ~``."""
     return st.one_of(
         st.text(string.ascii_lowercase, min_size=1, max_size=8),
+        st.sampled_from(["-", "_", "~", "a~b", "x_y", "A.B", "Caps", "v", "vX", "v1x", "go.mod"]),
         st.text(_ELEMENT_CHARS, min_size=1, max_size=16),
     ).map(_repaired_element)
 
@@ -424,8 +425,9 @@ def _suffixed_paths() -> st.SearchStrategy[str]:
 def _gopkg_in_paths() -> st.SearchStrategy[str]:
     """``gopkg.in/[user/]name.vN[-unstable]``: the one host with its own suffix rule."""
     names = st.text(string.ascii_lowercase, min_size=1, max_size=8).map(_repaired_element)
+    # ".v0-unstable" is not allowed: x/mod splitGopkgIn accepts a leading 0 only in ".v0".
     return st.builds(
-        "gopkg.in/{}.v{}{}".format,
+        lambda name, major, unstable: f"gopkg.in/{name}.v{major}{unstable if major else ''}",
         st.lists(names, min_size=1, max_size=2).map("/".join),
         st.integers(min_value=0, max_value=99),
         st.sampled_from(["", "-unstable"]),
@@ -514,7 +516,7 @@ def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
     assert rule == "invalid-major-version-suffix", rule
     if draw(st.booleans()):
         # gopkg.in paths must end in .vN (N without leading zeros, or 0).
-        ending = draw(st.sampled_from(["", ".v", ".v01", ".x1", "-v2"]))
+        ending = draw(st.sampled_from(["", ".v", ".v01", ".x1", "-v2", ".v0-unstable"]))
         name = element.lower() if ending else draw(st.text(string.ascii_lowercase, min_size=1))
         return InvalidModulePath("gopkg.in/" + name + ending, rule, "invalid version")
     suffix = draw(st.sampled_from(["v0", "v1", "v01", "v1.2", "v2.0", "v0.1", "v007"]))
