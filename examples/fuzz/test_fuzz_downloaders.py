@@ -29,11 +29,13 @@ MODULE, VERSION = "example.test/m", "v1.0.0"
 
 def _module_zip() -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        prefix = f"{MODULE}@{VERSION}/"
-        archive.writestr(prefix + "go.mod", f"module {MODULE}\n\ngo 1.21\n")
-        for n in range(8):
-            archive.writestr(prefix + f"f{n}.go", f"package m\n\nconst F{n} = {n}\n" * 20)
+    files = {"go.mod": f"module {MODULE}\n\ngo 1.21\n"}
+    files.update({f"f{n}.go": f"package m\n\nconst F{n} = {n}\n" * 20 for n in range(8)})
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            # A fixed timestamp keeps the zip (and the offsets below) the same on every run.
+            entry = zipfile.ZipInfo(f"{MODULE}@{VERSION}/{name}", date_time=(2024, 1, 1, 0, 0, 0))
+            archive.writestr(entry, text, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
