@@ -240,9 +240,14 @@ VERIFY_FAILED = re.compile(
 )
 
 
-def python_client(chain: CertChain, port: int) -> str | None:
-    """GET the .mod by host name through a raw ssl socket; None if verified and served."""
+def python_client(chain: CertChain, port: int, *, strict: bool = False) -> str | None:
+    """GET the .mod by host name through a raw ssl socket; None if verified and served.
+
+    ``strict`` adds VERIFY_X509_STRICT, which Python 3.13 turns on by default.
+    """
     context = chain.client_context()
+    if strict:
+        context.verify_flags |= ssl.VERIFY_X509_STRICT
     try:
         with (
             socket.create_connection((IP, port), timeout=IO_TIMEOUT) as raw,
@@ -366,6 +371,7 @@ def test_every_client_gives_the_documented_verdict(
     expected = EXPECTED[str(chain.shape)]
 
     assert python_client(chain, server.port) == expected.python
+    assert python_client(chain, server.port, strict=True) == expected.python
     assert httpx_client(chain, server.port) == expected.httpx
 
     verdict = openssl_client(chain, server.port)
