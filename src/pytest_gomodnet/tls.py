@@ -254,7 +254,13 @@ class GomodnetCA(trustme.CA):
     A ``trustme.CA`` (so ``configure_trust``, ``issue_cert``, ``cert_pem``
     work as usual) whose root PEM is written to :attr:`ca_bundle` under
     ``directory``. ``now`` (UTC, whole seconds; default: the current time) is
-    the instant every validity date is measured from.
+    the instant every validity date is measured from. ``key_type`` is that of
+    the CAs; each chain picks its leaf's own.
+
+    Its subjects carry a random ``tag`` so that two sessions' CAs never share
+    a name (a client that trusts one and meets the other then says "unknown
+    authority", not a confusing signature error). ``from_pem`` is not
+    supported on this subclass.
     """
 
     def __init__(
@@ -264,6 +270,7 @@ class GomodnetCA(trustme.CA):
         now: datetime | None = None,
         key_type: KeyType = KeyType.ECDSA,
     ) -> None:
+        self.now = _whole_seconds_utc(now)
         self.tag = secrets.token_hex(4)
         super().__init__(
             organization_name=_ORGANIZATION,
@@ -271,7 +278,6 @@ class GomodnetCA(trustme.CA):
             key_type=key_type,
         )
         self.directory = Path(directory)
-        self.now = _whole_seconds_utc(now)
         self.key_type = key_type
         self.intermediate = trustme.CA(
             parent_cert=self,
@@ -318,9 +324,8 @@ class GomodnetCA(trustme.CA):
             issued = self._chains.get(key)
             if issued is None:
                 issued = self._chains[key] = self._issue(names, spec, key_type)
-        return issued.write(
-            (directory if directory is not None else self.directory / "chains"), self.ca_bundle
-        )
+        folder = Path(directory) if directory is not None else self.directory / "chains"
+        return issued.write(folder, self.ca_bundle)
 
     # -- the pieces each shape is made of -----------------------------------
 
