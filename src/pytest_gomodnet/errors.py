@@ -9,6 +9,7 @@
      │    └── ZipError                   module zip layout or limits
      ├── ChainError (ValueError)         unknown certificate shape or bad identity
      ├── FaultPlanError (ValueError)     a fault plan with impossible arguments
+     ├── GoImportError (ValueError)      a go-import page or tag the go command refuses
      ├── ServerError                     a server or Router thread failed
      └── GoToolError                     the real go command
           ├── GoNotFoundError            no go toolchain could be found
@@ -25,6 +26,7 @@ __all__ = [
     "ChainError",
     "FaultPlanError",
     "GoCommandError",
+    "GoImportError",
     "GoModNetError",
     "GoNotFoundError",
     "GoTimeoutError",
@@ -63,6 +65,10 @@ class ChainError(GoModNetError, ValueError):
 
 class FaultPlanError(GoModNetError, ValueError):
     """A fault plan was built with arguments that cannot be carried out."""
+
+
+class GoImportError(GoModNetError, ValueError):
+    """A go-import page, tag or lookup fails; the message is the go command's own text."""
 
 
 class ServerError(GoModNetError):
