@@ -534,16 +534,12 @@ HOST_OUTCOMES: dict[str, tuple[MetaImport | str, MetaImport | str]] = {
         "parse https://example.test/m/sub?go-get=1: no go-import meta tags ()",
     ),
     "redirect-same-host": (
-        "parse https://example.test/-/login?redirect_to=%2Fm%3Fgo-get%3D1: "
-        "no go-import meta tags ()",
-        "parse https://example.test/-/login?redirect_to=%2Fm%2Fsub%3Fgo-get%3D1: "
-        "no go-import meta tags ()",
+        "parse https://example.test/m?go-get=1: no go-import meta tags ()",
+        "parse https://example.test/m/sub?go-get=1: no go-import meta tags ()",
     ),
     "redirect-other-host": (
-        "parse https://login.example.test/-/login?redirect_to=%2Fm%3Fgo-get%3D1: "
-        "no go-import meta tags ()",
-        "parse https://login.example.test/-/login?redirect_to=%2Fm%2Fsub%3Fgo-get%3D1: "
-        "no go-import meta tags ()",
+        "parse https://example.test/m?go-get=1: no go-import meta tags ()",
+        "parse https://example.test/m/sub?go-get=1: no go-import meta tags ()",
     ),
     "redirect-http": (
         'https fetch: Get "http://example.test/m?go-get=1": redirected from secure URL '
@@ -582,6 +578,15 @@ def test_host_variant_read_by_the_reader(variant: str) -> None:
         _outcome(host, "example.test/m/sub"),
     ) == HOST_OUTCOMES[variant]
     assert host.log == []  # fetch() does not count as a request
+
+
+@pytest.mark.parametrize("variant", ["redirect-same-host", "redirect-other-host"])
+def test_fetch_follows_redirects_but_keeps_the_asked_url(variant: str) -> None:
+    host = GoImportHost()
+    host.add("example.test/m", repo=REPO, variant=variant)  # type: ignore[arg-type]
+    page = host.fetch("example.test/m")
+    assert (page.url, page.status) == ("https://example.test/m?go-get=1", 200)
+    assert b"<title>Sign in</title>" in page.body
 
 
 def test_good_page_is_exact() -> None:

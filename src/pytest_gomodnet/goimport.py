@@ -180,8 +180,8 @@ def go_get_url(import_path: str) -> str:
 class GoGetPage:
     """What one ``GET https://…?go-get=1`` gave the go command.
 
-    ``url`` is the final URL after redirects (go names it in its errors);
-    ``cut`` says the body ended early at the transport level.
+    ``url`` is the URL asked for: go names it in its errors even when the
+    page came from a redirect. ``cut`` says the transport ended the body early.
     """
 
     url: str
@@ -1126,15 +1126,17 @@ class GoImportHost:
 
         Follows redirects as go does (also to other hosts, which this host
         answers too, and refusing https→http), without touching :attr:`log`.
+        (go sends a 4xx request twice, the second time with GOAUTH
+        credentials; the page is the same, so it is fetched once here.)
         """
-        url = "https:" + go_get_url(import_path)
+        asked = url = "https:" + go_get_url(import_path)
         for _ in range(10):
             parts = urlsplit(url)
             response = self._answer(parts.netloc, parts.path, parts.query)
             location = response.headers.get("Location")
             if location is None:
                 return GoGetPage(
-                    url=url,
+                    url=asked,
                     status=response.status_code,
                     body=response.get_data(),
                     content_type=response.content_type or "",
