@@ -711,3 +711,19 @@ def test_url_needs_a_running_server_and_start_twice_fails() -> None:
     with host, pytest.raises(ServerError, match="already running"):
         host.start()
     host.close()  # idempotent
+
+
+def test_add_document_serves_bytes_as_they_are() -> None:
+    host = GoImportHost()
+    host.add_document("example.test/m", b"\xff<meta", status=410, content_type="text/x-odd")
+    page = host.fetch("example.test/m/x")
+    assert (page.status, page.body, page.content_type, page.reason) == (
+        410,
+        b"\xff<meta",
+        "text/x-odd",
+        "Gone",
+    )
+    with raises_go_error("reading https://example.test/m/x?go-get=1: 410 Gone"):
+        resolve_go_import("example.test/m/x", host.fetch)
+    with pytest.raises(InvalidPathError, match="trailing slash"):
+        host.add_document("example.test/m/", b"")

@@ -245,3 +245,138 @@ def test_json_error_is_what_go_prints(
     result = go.run("mod", "download", f"{MODULE}@{VERSION}", home=tmp_path, env=world.env())
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"go: {_failure(MODULE, NO_TAGS)}\n"
+
+
+TAG = '<meta name="go-import" content="example.test/m mod {repo}">'
+
+#: id -> (page served, status, go's error tail or None for success)
+DOCUMENTS: dict[str, tuple[str | bytes, int, str | None]] = {
+    "upper case, no head": (
+        '<HTML><META NAME="go-import" CONTENT="example.test/m mod {repo}"></HTML>',
+        200,
+        None,
+    ),
+    "unquoted name, self-closing": (
+        "<meta name=go-import content='example.test/m mod {repo}'/>",
+        200,
+        None,
+    ),
+    "namespace prefixes are ignored": (
+        '<html:meta xml:name="go-import" content="example.test/m mod {repo}">',
+        200,
+        None,
+    ),
+    "character reference in the name": (
+        '<meta name="go&#45;import" content="example.test/m mod {repo}">',
+        200,
+        None,
+    ),
+    "git and mod for one prefix: mod wins": (
+        '<meta name="go-import" content="example.test/m git https://git.test/m">' + TAG,
+        200,
+        None,
+    ),
+    "mod with a subdirectory": (
+        '<meta name="go-import" content="example.test/m mod {repo} sub/dir">',
+        200,
+        None,
+    ),
+    "garbage after the tag": (TAG + "<p>a < b &", 200, None),
+    "404 page with the tag": (TAG, 404, None),
+    "tag inside a comment": ("<!-- " + TAG + " -->", 200, NO_TAGS),
+    "the first name attribute wins": (
+        '<meta name="description" name="go-import" content="example.test/m mod {repo}">',
+        200,
+        NO_TAGS,
+    ),
+    "five fields": (
+        '<meta name="go-import" content="example.test/m mod {repo} sub extra">',
+        200,
+        NO_TAGS,
+    ),
+    "a < in a script before the tag": (
+        "<head>\n<script>if (a < b) {}</script>\n" + TAG,
+        200,
+        "parsing example.test/m: XML syntax error on line 2: expected element name after <",
+    ),
+    "unquoted value with a dot": (
+        "<meta name=go-import content=example.test/m>",
+        200,
+        "parsing example.test/m: XML syntax error on line 1: invalid XML name: .test",
+    ),
+    "latin-1 byte before the tag": (
+        "<title>caf\xe9</title>\n".encode("latin-1") + TAG.encode(),
+        200,
+        "parsing example.test/m: XML syntax error on line 1: invalid UTF-8",
+    ),
+    "form feed before the tag": (
+        "<p>\f</p>" + TAG,
+        200,
+        "parsing example.test/m: XML syntax error on line 1: illegal character code U+000C",
+    ),
+    "latin-1 declaration": (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>' + TAG,
+        200,
+        'parsing example.test/m: xml: opening charset "ISO-8859-1": '
+        'can\'t decode XML document using charset "ISO-8859-1"',
+    ),
+    "unknown vcs": (
+        '<meta name="go-import" content="example.test/m darcs https://d.test/m">',
+        200,
+        'https://example.test/m?go-get=1: unknown vcs "darcs"',
+    ),
+    "subdirectory with a leading slash": (
+        '<meta name="go-import" content="example.test/m mod {repo} /sub">',
+        200,
+        'https://example.test/m?go-get=1: invalid subdirectory "/sub": leading slash',
+    ),
+    "file repo root": (
+        '<meta name="go-import" content="example.test/m mod file:///tmp/proxy">',
+        200,
+        'https://example.test/m?go-get=1: invalid repo root "file:///tmp/proxy": '
+        "file scheme disallowed",
+    ),
+    "404 text page without a tag": (
+        "no such repository\nsign in first\n",
+        404,
+        "reading https://example.test/m?go-get=1: 404 Not Found\n"
+        "\tserver response:\n\tno such repository\n\tsign in first",
+    ),
+}
+
+
+#: Pages served as text/plain (go quotes their first lines in a status error).
+TEXT_PAGES = {"404 text page without a tag"}
+
+
+@pytest.mark.parametrize(
+    ("case", "page", "status", "expected_tail"),
+    [(case, *values) for case, values in DOCUMENTS.items()],
+    ids=DOCUMENTS,
+)
+def test_document_read_by_go_and_by_the_reader(
+    case: str,
+    page: str | bytes,
+    status: int,
+    expected_tail: str | None,
+    go: GoToolchain,
+    world: World,
+    host: GoImportHost,
+    tmp_path: Path,
+) -> None:
+    body = page.encode() if isinstance(page, str) else page
+    body = body.replace(b"{repo}", world.repo.encode())
+    kind = "text/plain" if case in TEXT_PAGES else "text/html"
+    host.add_document(MODULE, body, status=status, content_type=kind + "; charset=utf-8")
+
+    outcome = _download(go, world, MODULE, tmp_path)
+    predicted = _predicted(host, MODULE)
+
+    if expected_tail is None:
+        assert "Error" not in outcome, outcome
+        assert outcome["Sum"] == h1_of_zip(ZIP)
+        assert isinstance(predicted, MetaImport)
+        assert (predicted.prefix, predicted.vcs, predicted.repo_root) == (MODULE, "mod", world.repo)
+    else:
+        assert outcome["Error"] == _failure(MODULE, expected_tail)
+        assert predicted == expected_tail

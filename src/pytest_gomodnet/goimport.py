@@ -1045,6 +1045,14 @@ class GoImportRequest:
 class _Entry:
     meta: MetaImport
     variant: Variant
+    document: _RawDocument | None = None
+
+
+@dataclass(frozen=True)
+class _RawDocument:
+    body: bytes
+    status: int
+    content_type: str
 
 
 class GoImportHost:
@@ -1092,6 +1100,26 @@ class GoImportHost:
         with self._lock:
             self._entries[prefix] = _Entry(meta, variant)
         return meta
+
+    def add_document(
+        self,
+        prefix: str,
+        document: bytes,
+        *,
+        status: int = 200,
+        content_type: str = "text/html; charset=utf-8",
+    ) -> None:
+        """Serve ``document`` as is for ``prefix`` and the paths below it.
+
+        For pages no variant covers, e.g. one a hypothesis strategy drew, to
+        compare a downloader (or :func:`parse_go_imports`) with the go command.
+        """
+        problem = _import_path_problem(prefix)
+        if problem:
+            raise InvalidPathError(f"malformed import path {_go_quote(prefix)}: {problem}")
+        raw = _RawDocument(bytes(document), status, content_type)
+        with self._lock:
+            self._entries[prefix] = _Entry(MetaImport(prefix, "", ""), "good", raw)
 
     def clear(self) -> None:
         """Forget every prefix and the log."""
@@ -1213,6 +1241,10 @@ class GoImportHost:
 
 
 def _variant_response(entry: _Entry, import_path: str, request_target: str) -> Response:
+    if entry.document is not None:
+        response = Response(entry.document.body, content_type=entry.document.content_type)
+        response.status = f"{entry.document.status} {_reason(entry.document.status)}"
+        return response
     host = import_path.partition("/")[0]
     back = quote(request_target, safe="")
     variant = entry.variant
