@@ -46,6 +46,10 @@ from werkzeug import Request, Response
 from .errors import GoImportError, InvalidPathError, ServerError
 
 __all__ = [
+    "KNOWN_VCS",
+    "LOGIN_PATH",
+    "VARIANTS",
+    "Fetch",
     "GoGetPage",
     "GoImportHost",
     "GoImportRequest",
