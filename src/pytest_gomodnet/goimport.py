@@ -483,7 +483,7 @@ class _Decoder:
                     self.err = self._syntax("invalid <![ sequence")
                     return None
             return None if self._text(-1, cdata=True) is None else _OTHER
-        return self._directive(b)
+        return self._directive()  # b is the directive's first byte: nobody reads the text
 
     def _comment(self) -> _Token | None:
         if self._mustgetc() != ord("-"):
@@ -501,11 +501,10 @@ class _Decoder:
                 return _OTHER
             b0, b1 = b1, b
 
-    def _directive(self, first: int) -> _Token | None:
+    def _directive(self) -> _Token | None:
         """``<!DOCTYPE …>`` and friends: quotes and nested ``<…>`` and comments are skipped."""
         in_quote = 0
         depth = 0
-        del first  # part of the directive's text, which nobody reads
         while True:
             b: int | None = self._mustgetc()
             if b is None:
