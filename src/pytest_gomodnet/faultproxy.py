@@ -1,0 +1,707 @@
+"""The socket side of faults: the Router (forward proxy) and FaultProxy (reverse proxy).
+
+Both run one asyncio loop in one background thread and share one exchange
+loop: read a request from the client, take the next fault plan for its host
+and path, forward the request to the upstream over a pooled keep-alive
+connection, and pass the response through :class:`faults.ResponseEngine`.
+
+The Router accepts ``CONNECT host:443`` (what the go command sends through
+``HTTPS_PROXY``) and absolute-URI plain HTTP requests. For a host added with
+a TLS context it terminates TLS itself, so faults land at exact offsets of
+the plaintext HTTP response; for a host without one it relays bytes.
+
+Every wait has a deadline, nothing listens anywhere but 127.0.0.1, and
+``close()`` ends every connection and joins the thread within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import fnmatch
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
+
+from .errors import FaultPlanError, ServerError
+from .faults import (
+    CONNECTION_FAULTS,
+    Close,
+    FaultPlan,
+    HandshakeAbort,
+    HtmlLogin,
+    Refuse,
+    ResponseEngine,
+    Send,
+    Sleep,
+    Status,
+    synthesized_response,
+)
+
+__all__ = ["Connection", "Exchange", "FaultProxy", "Router"]
+
+#: Seconds a client may take to send a request head, and an idle keep-alive may last.
+CLIENT_TIMEOUT = 10.0
+#: Seconds to connect to an upstream, or to wait for its next bytes.
+UPSTREAM_TIMEOUT = 10.0
+#: Longest request or response head accepted.
+MAX_HEAD = 64 * 1024
+#: Seconds close() waits for the loop thread.
+CLOSE_TIMEOUT = 1.0
+
+_CHUNK = 256 * 1024
+T = TypeVar("T")
+
+
+@dataclass
+class Exchange:
+    """One request and what became of its response."""
+
+    method: str
+    path: str
+    status: int | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+    fault: str | None = None
+    ended: str = "open"
+
+
+@dataclass
+class Connection:
+    """One client connection through the proxy, as the log keeps it."""
+
+    host: str
+    mode: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    fault: str | None = None
+    ended: str = "open"
+    started: float = field(default_factory=time.monotonic)
+    seconds: float | None = None
+
+    def describe(self) -> str:
+        took = f"{self.seconds:.3f} s" if self.seconds is not None else "open"
+        lines = [f"{self.host} [{self.mode}] ended {self.ended} after {took}"]
+        if self.fault:
+            lines[0] += f" — connection fault {self.fault}"
+        for x in self.exchanges:
+            fault = f" fault={x.fault}" if x.fault else ""
+            lines.append(
+                f"  {x.method} {x.path} → {x.status or '-'}; "
+                f"{x.bytes_up} B up, {x.bytes_down} B down; {x.ended}{fault}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass
+class _Upstream:
+    scheme: str
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+
+
+class _Quit(Exception):
+    """The connection is over (a fault closed it, or the client went away)."""
+
+
+class Router:
+    """A forward proxy on 127.0.0.1:0 that routes host names to local upstreams.
+
+    ``add_host(name, "http://127.0.0.1:PORT", tls=ctx)`` serves ``name`` with
+    TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
+    kept, so one upstream can play many hosts). ``fault(name, *plans,
+    path=None)`` queues plans: each exchange with that host (and path glob)
+    takes the next one; ``None`` means clean.
+    """
+
+    _thread_name = "gomodnet-router"
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._hosts: dict[str, _Upstream] = {}
+        self._queues: dict[tuple[str, str | None], collections.deque[FaultPlan | None]] = {}
+        self._lock = threading.Lock()
+        self._log: list[Connection] = []
+        self._errors: list[BaseException] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pool: dict[tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+        self._pool = collections.defaultdict(list)
+
+    # -- lifecycle --------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise ServerError(f"{type(self).__name__} at {self.url} is already running")
+        self._thread = threading.Thread(target=self._loop.run_forever, name=self._thread_name)
+        self._thread.start()
+        self._server = self._call(self._serve(), timeout=5.0)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop serving, end every connection, join the thread."""
+        if self._thread is None:
+            self._listener.close()
+            self._loop.close()
+            return
+        try:
+            self._call(self._shutdown(), timeout=CLOSE_TIMEOUT)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(CLOSE_TIMEOUT)
+            if self._thread.is_alive():
+                raise ServerError(f"{type(self).__name__} thread did not stop within 1 s")
+            self._thread = None
+            self._loop.close()
+
+    def reset(self) -> None:
+        """Forget hosts, faults and log; end connections: fresh for the next test."""
+        with self._lock:
+            self._hosts.clear()
+            self._queues.clear()
+            self._log = []
+        if self._thread is not None:
+            self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
+
+    def check(self) -> None:
+        """Raise ServerError for the first unexpected error inside the proxy, if any."""
+        if self._errors:
+            error = self._errors.pop(0)
+            raise ServerError(f"{type(self).__name__} failed: {error!r}") from error
+
+    # -- configuration ----------------------------------------------------
+
+    def add_host(self, host: str, upstream_url: str, *, tls: ssl.SSLContext | None = None) -> None:
+        """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it."""
+        parts = urlsplit(upstream_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"upstream_url {upstream_url!r} must be http:// or https://HOST[:PORT]"
+            )
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(
+                f"upstream_url {upstream_url!r} is not on loopback: refusing to route there"
+            )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with self._lock:
+            self._hosts[host.lower()] = _Upstream(parts.scheme, parts.hostname, port, tls)
+
+    def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
+        """Queue ``plans`` for ``host`` (and ``path``, a glob like ``*.zip``), replacing any."""
+        for plan in plans:
+            if path is not None and isinstance(plan, CONNECTION_FAULTS):
+                raise FaultPlanError(
+                    f"{plan!r} happens before any request is read, so it cannot take path={path!r}"
+                )
+        with self._lock:
+            self._queues[(host.lower(), path)] = collections.deque(plans)
+
+    @property
+    def log(self) -> list[Connection]:
+        """Every connection so far that named a host, oldest first; open ones included."""
+        with self._lock:
+            return [c for c in self._log if c.host != "?"]
+
+    def format_log(self) -> str:
+        return "\n".join(c.describe() for c in self.log)
+
+    # -- plan selection ---------------------------------------------------
+
+    def _connection_plan(self, host: str) -> FaultPlan | None:
+        with self._lock:
+            queue = self._queues.get((host, None))
+            if queue and isinstance(queue[0], CONNECTION_FAULTS):
+                return queue.popleft()
+        return None
+
+    def _exchange_plan(self, host: str, path: str) -> FaultPlan | None:
+        with self._lock:
+            # A path's own queue comes first; once it is used up, the host's applies.
+            for (queue_host, pattern), queue in self._queues.items():
+                if queue_host == host and pattern and queue and fnmatch.fnmatchcase(path, pattern):
+                    return queue.popleft()
+            host_queue = self._queues.get((host, None))
+            return host_queue.popleft() if host_queue else None
+
+    # -- the loop thread --------------------------------------------------
+
+    def _call(self, coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _serve(self) -> asyncio.Server:
+        return await asyncio.start_server(self._track, sock=self._listener, limit=MAX_HEAD)
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        await self._drop_connections()
+
+    async def _drop_connections(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT / 2)
+        for idle in self._pool.values():
+            for _, writer in idle:
+                writer.transport.abort()
+        self._pool.clear()
+
+    async def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._client(reader, writer)
+        except asyncio.CancelledError:
+            writer.transport.abort()
+        finally:
+            self._tasks.discard(task)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = Connection(host="?", mode="?")
+        with self._lock:
+            self._log.append(connection)
+        try:
+            await self._first_request(reader, writer, connection)
+            if connection.ended == "open":
+                connection.ended = "client-closed"
+        except _Quit:
+            pass
+        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
+            if connection.ended == "open":
+                connection.ended = "client-error"
+        except Exception as exc:  # kept for check(): never lost, never a hang
+            self._errors.append(exc)
+            connection.ended = f"proxy-error: {exc!r}"
+        finally:
+            connection.seconds = time.monotonic() - connection.started
+            if not writer.transport.is_closing():
+                writer.transport.abort()
+
+    async def _first_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+    ) -> None:
+        head = await _read_head(reader, CLIENT_TIMEOUT)
+        if head is None:
+            raise _Quit
+        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = request_line.split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            await _reply(writer, 400, f"malformed request line {request_line[:200]!r}\n")
+            raise _Quit
+        method, target, _ = parts
+        if method == "CONNECT":
+            await self._tunnel(target, reader, writer, conn)
+        else:
+            await self._plain(head, method, target, reader, writer, conn)
+
+    async def _tunnel(
+        self,
+        target: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        host, _, port = target.rpartition(":")
+        if not host or not port.isdigit():
+            await _reply(writer, 400, f"malformed CONNECT target {target[:200]!r}\n")
+            raise _Quit
+        host = host.strip("[]").lower()
+        upstream = self._hosts.get(host)
+        if upstream is None:
+            await _reply(writer, 502, f"gomodnet Router: unknown host {host!r}\n")
+            raise _Quit
+        conn.host, conn.mode = host, "tls" if upstream.tls else "relay"
+        plan = self._connection_plan(host)
+        if isinstance(plan, Refuse):
+            conn.fault, conn.ended = repr(plan), "rst"
+            _reset(writer)
+            raise _Quit
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        if isinstance(plan, HandshakeAbort):
+            conn.fault, conn.ended = repr(plan), "handshake-abort"
+            writer.close()
+            raise _Quit
+        if upstream.tls is None:
+            await self._relay(upstream, reader, writer, conn)
+            return
+        await writer.start_tls(upstream.tls, ssl_handshake_timeout=CLIENT_TIMEOUT)
+        while True:
+            head = await _read_head(reader, CLIENT_TIMEOUT)
+            if head is None:
+                return
+            method, target = _request_target(head)
+            await self._exchange(host, upstream, head, method, target, reader, writer, conn)
+
+    async def _plain(
+        self,
+        head: bytes,
+        method: str,
+        target: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        while True:
+            parts = urlsplit(target)
+            host = (parts.hostname or "").lower()
+            upstream = self._hosts.get(host)
+            if parts.scheme != "http" or upstream is None:
+                await _reply(writer, 502, f"gomodnet Router: unknown host {host or target!r}\n")
+                raise _Quit
+            conn.host, conn.mode = host, "http"
+            path = parts.path or "/"
+            if parts.query:
+                path += "?" + parts.query
+            head = _with_target(head, path)
+            await self._exchange(host, upstream, head, method, path, reader, writer, conn)
+            next_head = await _read_head(reader, CLIENT_TIMEOUT)
+            if next_head is None:
+                return
+            head = next_head
+            method, target = _request_target(head)
+
+    async def _exchange(
+        self,
+        host: str,
+        upstream: _Upstream,
+        head: bytes,
+        method: str,
+        path: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        body = await _read_request_body(head, reader)
+        exchange = Exchange(method, path, bytes_up=len(head) + len(body))
+        conn.exchanges.append(exchange)
+        plan = self._exchange_plan(host, path.split("?", 1)[0])
+        exchange.fault = repr(plan) if plan is not None else None
+        if isinstance(plan, (Status, HtmlLogin)):
+            response = synthesized_response(plan)
+            exchange.status = int(response.split(b" ", 2)[1])
+            await self._deliver(ResponseEngine(None), response, [], writer, exchange, conn)
+            return
+        engine = ResponseEngine(plan)
+        async with _Pooled(self._pool, upstream) as (up_reader, up_writer):
+            up_writer.write(head + body)
+            await up_writer.drain()
+            response_head = await _read_head(up_reader, UPSTREAM_TIMEOUT)
+            if response_head is None:
+                raise ConnectionError(f"upstream of {host!r} closed without a response")
+            exchange.status = int(response_head.split(b" ", 2)[1])
+            chunks = _response_body(response_head, method, up_reader)
+            await self._deliver(engine, response_head, chunks, writer, exchange, conn)
+
+    async def _deliver(
+        self,
+        engine: ResponseEngine,
+        head: bytes,
+        chunks: Any,
+        writer: asyncio.StreamWriter,
+        exchange: Exchange,
+        conn: Connection,
+    ) -> None:
+        if isinstance(chunks, list):
+            body, head = head.split(b"\r\n\r\n", 1)[1], head.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+            await self._act(engine.start(head), writer, exchange, conn)
+            await self._act(engine.feed(body), writer, exchange, conn)
+        else:
+            await self._act(engine.start(head), writer, exchange, conn)
+            async for chunk in chunks:
+                await self._act(engine.feed(chunk), writer, exchange, conn)
+                if engine.done:
+                    break
+        await self._act(engine.finish(), writer, exchange, conn)
+        exchange.ended = "ok"
+        if _closes(head):
+            exchange.ended = conn.ended = "fin"
+            writer.close()
+            raise _Quit
+
+    async def _act(
+        self, actions: list[Any], writer: asyncio.StreamWriter, exchange: Exchange, conn: Connection
+    ) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                writer.write(action.data)
+                exchange.bytes_down += len(action.data)
+                await writer.drain()
+            elif isinstance(action, Sleep):
+                await asyncio.sleep(action.seconds)
+            elif isinstance(action, Close):
+                exchange.ended = conn.ended = action.how
+                await _end(writer, action.how)
+                raise _Quit
+
+    async def _relay(
+        self,
+        upstream: _Upstream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        up_reader, up_writer = await asyncio.wait_for(
+            asyncio.open_connection(upstream.host, upstream.port), UPSTREAM_TIMEOUT
+        )
+        try:
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            conn.ended = "fin"
+        finally:
+            up_writer.transport.abort()
+
+
+class FaultProxy(Router):
+    """The same fault engine as a reverse proxy in front of one upstream URL.
+
+    For clients that take a base URL and no proxy: point them at
+    :attr:`url`. Faults are set with ``fault(*plans, path=None)``.
+    """
+
+    _thread_name = "gomodnet-faultproxy"
+    _HOST = "upstream"
+
+    def __init__(
+        self,
+        upstream_url: str,
+        *plans: FaultPlan | None,
+        path: str | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__()
+        self.upstream_url = upstream_url.rstrip("/")
+        self._tls = tls
+        self.add_host(self._HOST, upstream_url)
+        if plans:
+            self.fault(*plans, path=path)
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
+
+    def fault(self, *plans: FaultPlan | None, path: str | None = None) -> None:  # type: ignore[override]
+        super().fault(self._HOST, *plans, path=path)
+
+    def reset(self) -> None:
+        super().reset()
+        self.add_host(self._HOST, self.upstream_url)
+
+    async def _serve(self) -> asyncio.Server:
+        return await asyncio.start_server(
+            self._track, sock=self._listener, limit=MAX_HEAD, ssl=self._tls
+        )
+
+    async def _first_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+    ) -> None:
+        upstream = self._hosts[self._HOST]
+        conn.host, conn.mode = self.upstream_url, "reverse"
+        prefix = urlsplit(self.upstream_url).path
+        while True:
+            head = await _read_head(reader, CLIENT_TIMEOUT)
+            if head is None:
+                return
+            method, target = _request_target(head)
+            head = _with_target(head, prefix + target)
+            head = _with_host(head, f"{upstream.host}:{upstream.port}")
+            await self._exchange(self._HOST, upstream, head, method, target, reader, writer, conn)
+
+
+class _Pooled:
+    """Borrow a keep-alive connection to an upstream; give it back only if reusable."""
+
+    def __init__(
+        self,
+        pool: dict[tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]],
+        upstream: _Upstream,
+    ) -> None:
+        self._pool, self._key = pool, (upstream.host, upstream.port)
+        self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def __aenter__(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        idle = self._pool[self._key]
+        while idle:
+            reader, writer = idle.pop()
+            if not writer.transport.is_closing() and not reader.at_eof():
+                self._conn = (reader, writer)
+                return self._conn
+            writer.transport.abort()
+        self._conn = await asyncio.wait_for(
+            asyncio.open_connection(*self._key, limit=MAX_HEAD), UPSTREAM_TIMEOUT
+        )
+        return self._conn
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        assert self._conn is not None
+        # Only a response read to its end leaves the connection at a request boundary.
+        if exc_type is None and not self._conn[1].transport.is_closing():
+            self._pool[self._key].append(self._conn)
+        else:
+            self._conn[1].transport.abort()
+
+
+# --- HTTP framing helpers -----------------------------------------------------
+
+
+async def _read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
+    """Read up to and including the blank line; None on a clean EOF before any byte."""
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise
+    except asyncio.LimitOverrunError:
+        raise ConnectionError(f"head longer than {MAX_HEAD} bytes") from None
+    return head
+
+
+def _request_target(head: bytes) -> tuple[str, str]:
+    parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    if len(parts) != 3:
+        raise ConnectionError(f"malformed request line {parts!r}")
+    return parts[0], parts[1]
+
+
+def _with_target(head: bytes, target: str) -> bytes:
+    line, rest = head.split(b"\r\n", 1)
+    method, _, version = line.split(b" ")
+    return b" ".join((method, target.encode("latin-1"), version)) + b"\r\n" + rest
+
+
+def _with_host(head: bytes, host: str) -> bytes:
+    lines = head[:-4].split(b"\r\n")
+    kept = [line for line in lines[1:] if not line.lower().startswith(b"host:")]
+    return b"\r\n".join([lines[0], b"Host: " + host.encode("latin-1"), *kept]) + b"\r\n\r\n"
+
+
+def _header(head: bytes, name: bytes) -> bytes | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, sep, value = line.partition(b":")
+        if sep and key.strip().lower() == name:
+            return value.strip()
+    return None
+
+
+def _closes(head: bytes) -> bool:
+    return (_header(head, b"connection") or b"").lower() == b"close"
+
+
+async def _read_request_body(head: bytes, reader: asyncio.StreamReader) -> bytes:
+    length = _header(head, b"content-length")
+    if length is None:
+        return b""
+    return await asyncio.wait_for(reader.readexactly(int(length)), CLIENT_TIMEOUT)
+
+
+async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
+    """Yield the raw body bytes of a response, exactly as framed on the wire."""
+    status = int(head.split(b" ", 2)[1])
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return
+    length = _header(head, b"content-length")
+    if length is not None:
+        left = int(length)
+        while left:
+            data = await asyncio.wait_for(reader.read(min(left, _CHUNK)), UPSTREAM_TIMEOUT)
+            if not data:
+                raise ConnectionError("upstream closed mid-body")
+            left -= len(data)
+            yield data
+    elif (_header(head, b"transfer-encoding") or b"").lower() == b"chunked":
+        while True:
+            size_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
+            size = int(size_line.split(b";")[0], 16)
+            data = await asyncio.wait_for(reader.readexactly(size + 2), UPSTREAM_TIMEOUT)
+            if size == 0:
+                trailer = data
+                while trailer != b"\r\n":
+                    trailer = await asyncio.wait_for(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
+                yield size_line + b"\r\n"
+                return
+            yield size_line + data
+    else:
+        while data := await asyncio.wait_for(reader.read(_CHUNK), UPSTREAM_TIMEOUT):
+            yield data
+
+
+async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
+    body = text.encode()
+    reason = {400: "Bad Request", 502: "Bad Gateway"}[status]
+    writer.write(
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(_CHUNK):
+        writer.write(data)
+        await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()
+
+
+def _raw_socket(writer: asyncio.StreamWriter) -> socket.socket | None:
+    sock = writer.get_extra_info("socket")
+    return sock if sock is not None else None
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Abort with SO_LINGER 0, so the kernel sends RST instead of FIN."""
+    sock = _raw_socket(writer)
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def _flushed(writer: asyncio.StreamWriter) -> None:
+    """Wait (bounded) until every byte written has left the transport's buffers."""
+    deadline = time.monotonic() + UPSTREAM_TIMEOUT
+    transport: Any = writer.transport
+    while time.monotonic() < deadline:
+        inner = getattr(transport, "_ssl_protocol", None)
+        pending = transport.get_write_buffer_size()
+        if inner is not None:
+            pending += inner._transport.get_write_buffer_size()
+        if pending == 0:
+            return
+        await asyncio.sleep(0.001)
+
+
+async def _end(writer: asyncio.StreamWriter, how: str) -> None:
+    await writer.drain()
+    if how in ("fin", "deadline"):
+        writer.close()
+        return
+    await _flushed(writer)
+    if how == "rst":
+        _reset(writer)
+    else:  # tls-no-close-notify: drop TCP under TLS without saying goodbye
+        sock = _raw_socket(writer)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+        writer.transport.abort()

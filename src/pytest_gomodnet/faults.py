@@ -1,0 +1,490 @@
+"""Fault plans, and a sans-IO engine that decides what of a response reaches the client.
+
+Like h11, this module has no networking code at all: the socket side
+(:mod:`pytest_gomodnet.faultproxy`) feeds it the upstream's bytes and does
+what it answers. So every fault can be tested byte for byte with no socket.
+
+A plan is a frozen dataclass whose repr pastes back into a test. Offsets
+count bytes of ONE HTTP response as the client receives it, status line
+first; ``where`` makes ``at`` relative to a part of the response:
+
+=============  ==========================================================
+``where``      ``at`` counts from
+=============  ==========================================================
+``None``       the first byte of the status line
+``"headers"``  the same (named, for symmetry with the others)
+``"body"``     the first body byte (just after ``\\r\\n\\r\\n``)
+``"body-end"`` the end of the body: ``at`` is ≤ 0, ``-1`` = last byte kept
+=============  ==========================================================
+
+Byte faults: Truncate, Reset, Stall, Corrupt, Throttle, Drip,
+CloseBeforeResponse. Connection faults (before any request is read):
+Refuse, HandshakeAbort. HTTP faults, which rewrite the response the
+upstream gave: Status, HtmlLogin, LieContentLength, ChunkedCut,
+WrongContentType, SlowFirstByte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Literal
+
+from .errors import FaultPlanError
+
+__all__ = [
+    "BYTE_FAULTS",
+    "CONNECTION_FAULTS",
+    "HTTP_FAULTS",
+    "ChunkedCut",
+    "Close",
+    "CloseBeforeResponse",
+    "Corrupt",
+    "Drip",
+    "FaultPlan",
+    "HandshakeAbort",
+    "HtmlLogin",
+    "LieContentLength",
+    "Refuse",
+    "Reset",
+    "ResponseEngine",
+    "Send",
+    "Sleep",
+    "SlowFirstByte",
+    "Stall",
+    "Status",
+    "Throttle",
+    "Truncate",
+    "WrongContentType",
+    "synthesized_response",
+]
+
+Where = Literal["headers", "body", "body-end"]
+CloseHow = Literal["fin", "rst", "tls-no-close-notify"]
+
+_WHERE = ("headers", "body", "body-end")
+_CLOSES = ("fin", "rst", "tls-no-close-notify")
+
+
+def _check_offset(plan: object, name: str, value: object, where: str | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be an int")
+    if where == "body-end":
+        if value > 0:
+            raise FaultPlanError(
+                f"{type(plan).__name__}: {name}={value!r} with where='body-end' must be <= 0 "
+                "(-1 keeps all but the last byte)"
+            )
+    elif value < 0:
+        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be >= 0")
+    if where is not None and where not in _WHERE:
+        raise FaultPlanError(
+            f"{type(plan).__name__}: where={where!r} is not one of {', '.join(map(repr, _WHERE))}"
+        )
+
+
+def _check_positive(plan: object, name: str, value: object, *, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        kind = "a positive int" if integer else "a positive number"
+        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be {kind}")
+
+
+# --- byte faults -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Truncate:
+    """Send the first ``at`` bytes of the response, then end the connection ``close``-ly.
+
+    ``fin`` is an orderly close (with TLS close_notify when the Router speaks
+    TLS), ``rst`` a TCP reset, ``tls-no-close-notify`` a FIN with no
+    close_notify, which TLS clients may report as a truncation attack.
+    """
+
+    at: int
+    close: CloseHow = "fin"
+    where: Where | None = None
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, self.where)
+        if self.close not in _CLOSES:
+            raise FaultPlanError(
+                f"Truncate: close={self.close!r} is not one of {', '.join(map(repr, _CLOSES))}"
+            )
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Send the first ``at`` bytes, then reset the connection (TCP RST)."""
+
+    at: int
+    where: Where | None = None
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, self.where)
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Send the first ``at`` bytes, go silent for ``seconds``, then close: a hung server."""
+
+    at: int
+    seconds: float
+    where: Where | None = None
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, self.where)
+        _check_positive(self, "seconds", self.seconds)
+
+
+@dataclass(frozen=True)
+class Corrupt:
+    """Deliver the whole response with the byte at ``at`` XOR-ed by ``xor``."""
+
+    at: int
+    xor: int = 0xFF
+    where: Where | None = None
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, self.where)
+        if isinstance(self.xor, bool) or not isinstance(self.xor, int) or not 1 <= self.xor <= 255:
+            raise FaultPlanError(f"Corrupt: xor={self.xor!r} must be an int from 1 to 255")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Deliver the whole response at ``bytes_per_second``."""
+
+    bytes_per_second: int
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "bytes_per_second", self.bytes_per_second, integer=True)
+
+
+@dataclass(frozen=True)
+class Drip:
+    """Deliver the response ``chunk`` bytes at a time, ``delay`` seconds apart."""
+
+    chunk: int
+    delay: float
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "chunk", self.chunk, integer=True)
+        _check_positive(self, "delay", self.delay)
+
+
+@dataclass(frozen=True)
+class CloseBeforeResponse:
+    """Read the request, then close the connection without a byte of response."""
+
+
+# --- connection faults -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Reset the client's connection as soon as it asks for the host: nothing is said."""
+
+
+@dataclass(frozen=True)
+class HandshakeAbort:
+    """Accept the tunnel, then close it before the TLS handshake completes."""
+
+
+# --- HTTP faults -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """Answer with ``code`` and a text/plain ``body`` instead of asking the upstream."""
+
+    code: int
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.code, bool) or not isinstance(self.code, int):
+            raise FaultPlanError(f"Status: code={self.code!r} must be an int")
+        if not 100 <= self.code <= 599:
+            raise FaultPlanError(f"Status: code={self.code!r} is not an HTTP status (100-599)")
+        if not isinstance(self.body, bytes):
+            raise FaultPlanError(f"Status: body={self.body!r} must be bytes")
+
+
+@dataclass(frozen=True)
+class HtmlLogin:
+    """Answer 200 with an HTML login page, as a proxy behind single sign-on does."""
+
+
+@dataclass(frozen=True)
+class LieContentLength:
+    """Declare ``extra`` more bytes than the body has, send the body, then close."""
+
+    extra: int
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "extra", self.extra, integer=True)
+
+
+@dataclass(frozen=True)
+class ChunkedCut:
+    """Re-frame the body as chunked and close after ``at`` body bytes, with no last chunk."""
+
+    at: int
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, None)
+
+
+@dataclass(frozen=True)
+class WrongContentType:
+    """Deliver the response with its Content-Type replaced by ``content_type``."""
+
+    content_type: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content_type, str) or not _TOKEN_VALUE.fullmatch(self.content_type):
+            raise FaultPlanError(
+                f"WrongContentType: content_type={self.content_type!r} "
+                "is not a printable one-line header value"
+            )
+
+
+@dataclass(frozen=True)
+class SlowFirstByte:
+    """Wait ``seconds`` before the first byte of the response, then deliver it all."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "seconds", self.seconds)
+
+
+_TOKEN_VALUE = re.compile(r"[\x20-\x7e]+")
+
+FaultPlan = (
+    Truncate
+    | Reset
+    | Stall
+    | Corrupt
+    | Throttle
+    | Drip
+    | CloseBeforeResponse
+    | Refuse
+    | HandshakeAbort
+    | Status
+    | HtmlLogin
+    | LieContentLength
+    | ChunkedCut
+    | WrongContentType
+    | SlowFirstByte
+)
+
+BYTE_FAULTS = (Truncate, Reset, Stall, Corrupt, Throttle, Drip, CloseBeforeResponse)
+CONNECTION_FAULTS = (Refuse, HandshakeAbort)
+HTTP_FAULTS = (Status, HtmlLogin, LieContentLength, ChunkedCut, WrongContentType, SlowFirstByte)
+
+# --- what the engine asks the socket side to do -----------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Close:
+    """End the connection: ``fin``, ``rst``, ``tls-no-close-notify`` or ``deadline`` (a FIN)."""
+
+    how: str
+
+
+Action = Send | Sleep | Close
+
+LOGIN_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
+    b'<body><form method="post" action="/login"><input name="user">'
+    b'<input name="password" type="password"><button>Sign in</button></form></body></html>\n'
+)
+
+
+def synthesized_response(plan: Status | HtmlLogin) -> bytes:
+    """The whole response a Status or HtmlLogin plan answers with."""
+    if isinstance(plan, Status):
+        code, body, content_type = plan.code, plan.body, "text/plain; charset=utf-8"
+    else:
+        code, body, content_type = 200, LOGIN_PAGE, "text/html; charset=utf-8"
+    reason = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Unknown"
+    head = (
+        f"HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class ResponseEngine:
+    """Decides, chunk by chunk, what of one response reaches the client.
+
+    Feed it the response head (everything up to and including
+    ``\\r\\n\\r\\n``) with :meth:`start`, then body bytes with :meth:`feed`,
+    then :meth:`finish`. Each call returns the actions to carry out, in
+    order. Once an action closes the connection, :attr:`done` is true and
+    later input is ignored.
+    """
+
+    def __init__(self, plan: FaultPlan | None) -> None:
+        self.plan = plan
+        self.done = False
+        self.ended: str | None = None
+        self.sent = 0
+        self._cut: int | None = None
+        self._corrupt_at: int | None = None
+        self._chunked_left: int | None = None
+
+    # -- the head ---------------------------------------------------------
+
+    def start(self, head: bytes) -> list[Action]:
+        """Take the response head; rewrite it if the plan is an HTTP fault."""
+        plan = self.plan
+        body_length = _content_length(head)
+        if isinstance(plan, LieContentLength):
+            head = _set_header(head, b"Content-Length", str((body_length or 0) + plan.extra))
+        elif isinstance(plan, ChunkedCut):
+            head = _set_header(
+                _drop_header(head, b"Content-Length"), b"Transfer-Encoding", "chunked"
+            )
+            self._chunked_left = plan.at
+        elif isinstance(plan, WrongContentType):
+            head = _set_header(head, b"Content-Type", plan.content_type)
+        elif isinstance(plan, (Truncate, Reset, Stall, Corrupt)):
+            offset = _absolute(plan.at, plan.where, len(head), body_length)
+            if isinstance(plan, Corrupt):
+                self._corrupt_at = offset
+            else:
+                self._cut = offset
+        actions: list[Action] = []
+        if isinstance(plan, SlowFirstByte):
+            actions.append(Sleep(plan.seconds))
+        if isinstance(plan, CloseBeforeResponse):
+            return self._close("fin")
+        return actions + self._pass(head)
+
+    # -- the body ---------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Action]:
+        if self.done or not data:
+            return []
+        if self._chunked_left is not None:
+            return self._chunk(data)
+        return self._pass(data)
+
+    def finish(self) -> list[Action]:
+        """The upstream's response is complete."""
+        if self.done:
+            return []
+        if isinstance(self.plan, LieContentLength):
+            return self._close("fin")
+        if self._cut is not None and self.sent <= self._cut:
+            # Cut at or past the end: the client got everything and then the fault.
+            return self._end_by_plan()
+        return []
+
+    # -- helpers ----------------------------------------------------------
+
+    def _pass(self, data: bytes) -> list[Action]:
+        start = self.sent
+        if self._corrupt_at is not None and start <= self._corrupt_at < start + len(data):
+            i = self._corrupt_at - start
+            assert isinstance(self.plan, Corrupt)
+            data = data[:i] + bytes([data[i] ^ self.plan.xor]) + data[i + 1 :]
+        if self._cut is not None and start + len(data) > self._cut:
+            keep = data[: self._cut - start]
+            actions = self._paced(keep)
+            self.sent += len(keep)
+            return actions + self._end_by_plan()
+        self.sent += len(data)
+        return self._paced(data)
+
+    def _paced(self, data: bytes) -> list[Action]:
+        plan = self.plan
+        if not data:
+            return []
+        if isinstance(plan, Throttle):
+            step = max(1, plan.bytes_per_second // 20)
+            pieces = [data[i : i + step] for i in range(0, len(data), step)]
+            rate = plan.bytes_per_second
+            return [a for piece in pieces for a in (Send(piece), Sleep(len(piece) / rate))]
+        if isinstance(plan, Drip):
+            return [
+                a
+                for i in range(0, len(data), plan.chunk)
+                for a in (Send(data[i : i + plan.chunk]), Sleep(plan.delay))
+            ]
+        return [Send(data)]
+
+    def _chunk(self, data: bytes) -> list[Action]:
+        assert self._chunked_left is not None
+        keep = data[: self._chunked_left]
+        self._chunked_left -= len(keep)
+        actions: list[Action] = []
+        if keep:
+            frame = b"%x\r\n%s\r\n" % (len(keep), keep)
+            self.sent += len(frame)
+            actions.append(Send(frame))
+        if self._chunked_left == 0:
+            actions += self._close("fin")
+        return actions
+
+    def _end_by_plan(self) -> list[Action]:
+        plan = self.plan
+        if isinstance(plan, Truncate):
+            return self._close(plan.close)
+        if isinstance(plan, Reset):
+            return self._close("rst")
+        assert isinstance(plan, Stall)
+        self.done = True
+        self.ended = "deadline"
+        return [Sleep(plan.seconds), Close("deadline")]
+
+    def _close(self, how: str) -> list[Action]:
+        self.done = True
+        self.ended = how
+        return [Close(how)]
+
+
+def _absolute(at: int, where: str | None, head_length: int, body_length: int | None) -> int:
+    if where == "body":
+        return head_length + at
+    if where == "body-end":
+        if body_length is None:
+            raise FaultPlanError(
+                "where='body-end' needs a response with Content-Length; this one has none"
+            )
+        return head_length + body_length + at
+    return at
+
+
+_HEADER_LINE = re.compile(rb"\r\n([!-9;-~]+):[ \t]*([^\r\n]*)")
+
+
+def _content_length(head: bytes) -> int | None:
+    for name, value in _HEADER_LINE.findall(head):
+        if name.lower() == b"content-length" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def _drop_header(head: bytes, name: bytes) -> bytes:
+    pattern = re.compile(rb"\r\n" + re.escape(name) + rb":[^\r\n]*", re.IGNORECASE)
+    return pattern.sub(b"", head)
+
+
+def _set_header(head: bytes, name: bytes, value: str) -> bytes:
+    head = _drop_header(head, name)
+    return head[:-2] + name + b": " + value.encode("latin-1") + b"\r\n\r\n"

@@ -1,0 +1,243 @@
+"""The Router and FaultProxy on real sockets, judged by curl, httpx, Python ssl and raw sockets."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import trustme
+from werkzeug import Request, Response
+
+from pytest_gomodnet.errors import FaultPlanError
+from pytest_gomodnet.faultproxy import FaultProxy, Router
+from pytest_gomodnet.faults import (
+    HandshakeAbort,
+    Refuse,
+    Reset,
+    Stall,
+    Throttle,
+    Truncate,
+)
+from pytest_gomodnet.origin import Origin
+
+BODY = bytes(range(256)) * 200  # 51,200 bytes
+
+
+def _serve(request: Request) -> Response:
+    return Response(BODY, content_type="application/zip")
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[Origin]:
+    with Origin() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def router(origin: Origin, ca: trustme.CA) -> Iterator[Router]:
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("proxy.test").configure_cert(server_context)
+    origin.route("proxy.test", _serve)
+    origin.route("plain.test", _serve)
+    with Router() as r:
+        r.add_host("proxy.test", origin.url, tls=server_context)
+        r.add_host("plain.test", origin.url)
+        yield r
+    r.check()
+
+
+@pytest.fixture
+def client(router: Router, ca: trustme.CA) -> Iterator[httpx.Client]:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with httpx.Client(proxy=router.url, verify=context, timeout=5) as c:
+        yield c
+
+
+def curl(router: Router, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "--max-time", "5", "-x", router.url, *extra, url],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+
+
+def test_clean_tls_exchange_is_byte_exact(router, client) -> None:
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    (connection,) = router.log
+    assert (connection.host, connection.mode) == ("proxy.test", "tls")
+    assert [(x.method, x.path, x.status) for x in connection.exchanges] == [("GET", "/m.zip", 200)]
+
+
+def test_curl_reports_a_cut_body_with_exit_18(router) -> None:
+    router.fault("plain.test", Truncate(1000, where="body"))
+    result = curl(router, "http://plain.test/m.zip")
+    assert result.returncode == 18
+    assert f"transfer closed with {len(BODY) - 1000} bytes remaining to read" in result.stderr
+
+
+def test_curl_reports_a_reset_with_exit_56(router) -> None:
+    router.fault("plain.test", Reset(1000, where="body"))
+    result = curl(router, "http://plain.test/m.zip")
+    assert result.returncode == 56
+    assert "Connection reset by peer" in result.stderr
+
+
+def test_curl_times_out_on_a_stall_with_exit_28(router) -> None:
+    router.fault("plain.test", Stall(10, seconds=3))
+    result = curl(router, "http://plain.test/m.zip", "--max-time", "0.5")
+    assert result.returncode == 28
+
+
+def test_httpx_sees_each_fault_as_its_own_error(router, client) -> None:
+    router.fault("proxy.test", Truncate(100, where="body"), Reset(100, where="body"), Stall(5, 0.5))
+    with pytest.raises(httpx.RemoteProtocolError, match="received 100 bytes, expected 51200"):
+        client.get("https://proxy.test/m.zip")
+    # An RST makes the kernel drop bytes the client had not read yet, so httpx
+    # reports either the reset or a disconnect, depending on timing.
+    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+        client.get("https://proxy.test/m.zip")
+    with pytest.raises(httpx.ReadTimeout):
+        client.get("https://proxy.test/m.zip", timeout=0.2)
+    assert [c.exchanges[0].ended for c in router.log] == ["fin", "rst", "open"]
+    time.sleep(0.6)  # the stall's own deadline ends it
+    assert router.log[2].exchanges[0].ended == "deadline"
+
+
+def test_sequence_cuts_the_first_exchange_and_lets_the_retry_through(router, client) -> None:
+    router.fault("proxy.test", Truncate(100), None, path="*.zip")
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("https://proxy.test/m.zip")
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    assert client.get("https://proxy.test/m.zip").content == BODY
+
+
+def test_path_faults_leave_other_paths_clean(router, client) -> None:
+    router.fault("proxy.test", Truncate(10), path="*.zip")
+    assert client.get("https://proxy.test/m.mod").content == BODY
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("https://proxy.test/m.zip")
+
+
+def _tunnel(router: Router, host: str = "proxy.test") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", router.port), timeout=5)
+    sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+    return sock
+
+
+def _read_until_error(sock: socket.socket, error: type[Exception]) -> bytes:
+    """Everything received before ``error`` ends the reading; fails if it never comes."""
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except error:
+        return received
+    pytest.fail(f"the connection ended cleanly after {len(received)} bytes, not with {error}")
+
+
+def test_tls_no_close_notify_is_an_ssl_eof(router, ca) -> None:
+    router.fault("proxy.test", Truncate(50, close="tls-no-close-notify"))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with _tunnel(router) as raw:
+        assert raw.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        # suppress_ragged_eofs=False: otherwise Python's ssl reports the missing
+        # close_notify as a clean EOF.
+        with context.wrap_socket(
+            raw, server_hostname="proxy.test", suppress_ragged_eofs=False
+        ) as tls:
+            tls.sendall(b"GET /m.zip HTTP/1.1\r\nHost: proxy.test\r\n\r\n")
+            received = _read_until_error(tls, ssl.SSLEOFError)
+    assert len(received) == 50
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_reset_is_a_real_tcp_rst(router) -> None:
+    router.fault("plain.test", Reset(20))
+    with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+        sock.sendall(b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\n\r\n")
+        received = _read_until_error(sock, ConnectionResetError)
+    assert len(received) == 20
+
+
+def test_refuse_resets_the_tunnel_and_handshake_abort_closes_it(router, client) -> None:
+    router.fault("proxy.test", Refuse(), HandshakeAbort(), None)
+    with pytest.raises(httpx.ReadError, match="Connection reset by peer"):
+        client.get("https://proxy.test/m.zip")
+    with pytest.raises(httpx.ConnectError):
+        client.get("https://proxy.test/m.zip")
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    assert [c.fault for c in router.log[:2]] == ["Refuse()", "HandshakeAbort()"]
+
+
+def test_connection_faults_cannot_aim_at_a_path(router) -> None:
+    with pytest.raises(FaultPlanError, match=r"Refuse\(\) happens before any request is read"):
+        router.fault("proxy.test", Refuse(), path="*.zip")
+
+
+def test_throttle_delivers_at_the_asked_rate(router, client) -> None:
+    router.fault("proxy.test", Throttle(200_000))
+    started = time.monotonic()
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    rate = len(BODY) / (time.monotonic() - started)
+    assert 100_000 < rate < 260_000
+
+
+def test_unknown_host_is_a_502_naming_it(router) -> None:
+    with _tunnel(router, "nowhere.test") as sock:
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+    assert reply.endswith(b"gomodnet Router: unknown host 'nowhere.test'\n")
+
+
+@pytest.mark.parametrize(
+    ("garbage", "message"),
+    [
+        (b"HELLO\r\n\r\n", b"malformed request line 'HELLO'"),
+        (b"CONNECT proxy.test HTTP/1.1\r\n\r\n", b"malformed CONNECT target 'proxy.test'"),
+    ],
+)
+def test_garbage_gets_400_and_the_router_keeps_serving(router, client, garbage, message) -> None:
+    with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+        sock.sendall(garbage)
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.endswith(message + b"\n")
+    assert client.get("https://proxy.test/m.zip").content == BODY
+
+
+def test_upstreams_must_be_on_loopback(router) -> None:
+    with pytest.raises(ValueError, match="is not on loopback"):
+        router.add_host("evil.test", "http://192.0.2.1:80")
+
+
+def test_fault_proxy_in_front_of_a_base_url(origin) -> None:
+    origin.route("127.0.0.1", _serve)
+    with FaultProxy(origin.url, Truncate(10, where="body"), None) as proxy, httpx.Client() as c:
+        with pytest.raises(httpx.RemoteProtocolError, match="received 10 bytes"):
+            c.get(f"{proxy.url}/m.zip")
+        assert c.get(f"{proxy.url}/m.zip").content == BODY
+    proxy.check()
+
+
+def test_close_is_bounded_even_with_a_stalled_connection(router) -> None:
+    router.fault("plain.test", Stall(10, seconds=30))
+    sock = socket.create_connection(("127.0.0.1", router.port), timeout=5)
+    sock.sendall(b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\n\r\n")
+    assert sock.recv(10)
+    started = time.monotonic()
+    router.close()
+    assert time.monotonic() - started < 1.5
+    sock.close()

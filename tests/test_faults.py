@@ -1,0 +1,188 @@
+"""The fault engine, sans-IO: exact bytes forwarded for every plan at the offsets that matter."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_gomodnet.errors import FaultPlanError
+from pytest_gomodnet.faults import (
+    ChunkedCut,
+    Close,
+    CloseBeforeResponse,
+    Corrupt,
+    Drip,
+    FaultPlan,
+    HtmlLogin,
+    LieContentLength,
+    Reset,
+    ResponseEngine,
+    Send,
+    Sleep,
+    SlowFirstByte,
+    Stall,
+    Status,
+    Throttle,
+    Truncate,
+    WrongContentType,
+    synthesized_response,
+)
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 10\r\n\r\n"
+BODY = b"0123456789"
+RESPONSE = HEAD + BODY
+
+
+def run(plan: FaultPlan | None, chunks: list[bytes] | None = None) -> tuple[bytes, list]:
+    """Feed HEAD then BODY (in ``chunks``) and return (bytes sent, non-Send actions)."""
+    engine = ResponseEngine(plan)
+    actions = engine.start(HEAD)
+    for chunk in chunks or [BODY]:
+        actions += engine.feed(chunk)
+    actions += engine.finish()
+    sent = b"".join(a.data for a in actions if isinstance(a, Send))
+    return sent, [a for a in actions if not isinstance(a, Send)]
+
+
+OFFSETS = {
+    "zero": 0,
+    "inside the status line": 5,
+    "just before the blank line": len(HEAD) - 2,
+    "at the header/body boundary": len(HEAD),
+    "mid-body": len(HEAD) + 4,
+    "last byte": len(RESPONSE) - 1,
+}
+
+
+@pytest.mark.parametrize("at", OFFSETS.values(), ids=list(OFFSETS))
+@pytest.mark.parametrize("chunks", [[BODY], [b"012", b"3456", b"789"]], ids=["one", "three"])
+def test_truncate_sends_exactly_at_bytes(at, chunks) -> None:
+    assert run(Truncate(at), chunks) == (RESPONSE[:at], [Close("fin")])
+
+
+def test_truncate_at_content_length_delivers_all_then_closes() -> None:
+    assert run(Truncate(len(RESPONSE), close="rst")) == (RESPONSE, [Close("rst")])
+
+
+def test_where_body_and_body_end_count_from_the_parts() -> None:
+    assert run(Truncate(0, where="body"))[0] == HEAD
+    assert run(Truncate(3, where="body"))[0] == HEAD + b"012"
+    assert run(Truncate(-1, where="body-end"))[0] == HEAD + b"012345678"
+    assert run(Truncate(0, where="body-end"))[0] == RESPONSE
+
+
+def test_reset_and_tls_close_modes() -> None:
+    assert run(Reset(7)) == (RESPONSE[:7], [Close("rst")])
+    assert run(Truncate(7, close="tls-no-close-notify"))[1] == [Close("tls-no-close-notify")]
+
+
+def test_stall_goes_silent_then_closes_by_its_deadline() -> None:
+    assert run(Stall(4, seconds=2.5, where="body")) == (
+        HEAD + b"0123",
+        [Sleep(2.5), Close("deadline")],
+    )
+
+
+def test_corrupt_flips_one_byte_and_delivers_everything() -> None:
+    sent, rest = run(Corrupt(2, where="body"), [b"01", b"23456789"])
+    assert sent == HEAD + b"01" + bytes([ord("2") ^ 0xFF]) + b"3456789"
+    assert rest == []
+
+
+def test_throttle_paces_by_rate() -> None:
+    engine = ResponseEngine(Throttle(20))
+    actions = engine.start(b"x" * 10)
+    assert actions == [Send(b"x"), Sleep(0.05)] * 10
+
+
+def test_drip_sends_chunks_with_delays() -> None:
+    sent, rest = run(Drip(chunk=40, delay=0.01))
+    assert sent == RESPONSE
+    assert rest == [Sleep(0.01)] * 3
+
+
+def test_close_before_response_sends_nothing() -> None:
+    assert run(CloseBeforeResponse()) == (b"", [Close("fin")])
+
+
+def test_lie_content_length_declares_more_then_closes() -> None:
+    sent, rest = run(LieContentLength(5))
+    assert sent == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 15\r\n\r\n" + BODY
+    )
+    assert rest == [Close("fin")]
+
+
+def test_chunked_cut_reframes_and_stops_without_last_chunk() -> None:
+    sent, rest = run(ChunkedCut(4), [b"012", b"3456789"])
+    assert sent == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\n012\r\n1\r\n3\r\n"
+    )
+    assert rest == [Close("fin")]
+
+
+def test_wrong_content_type_and_slow_first_byte() -> None:
+    sent, _ = run(WrongContentType("text/html; charset=latin1"))
+    assert sent == (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: text/html; charset=latin1\r\n\r\n"
+        + BODY
+    )
+    assert run(SlowFirstByte(0.25)) == (RESPONSE, [Sleep(0.25)])
+
+
+def test_synthesized_responses() -> None:
+    assert synthesized_response(Status(410, b"not found: gone\n")) == (
+        b"HTTP/1.1 410 Gone\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: 16\r\n\r\nnot found: gone\n"
+    )
+    login = synthesized_response(HtmlLogin())
+    assert login.startswith(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n")
+    assert b'<input name="password" type="password">' in login
+
+
+def test_clean_engine_passes_everything() -> None:
+    assert run(None, [b"01", b"", b"23456789"]) == (RESPONSE, [])
+
+
+def test_reprs_paste_back() -> None:
+    plan = Truncate(100, close="rst", where="body")
+    assert repr(plan) == "Truncate(at=100, close='rst', where='body')"
+    assert eval(repr(plan)) == plan
+
+
+BAD = [
+    (lambda: Truncate(-1), "Truncate: at=-1 must be >= 0"),
+    (lambda: Truncate(1.5), "Truncate: at=1.5 must be an int"),
+    (lambda: Truncate(True), "Truncate: at=True must be an int"),
+    (lambda: Truncate(1, where="body-end"), "with where='body-end' must be <= 0"),
+    (lambda: Truncate(1, close="slam"), "Truncate: close='slam' is not one of 'fin', 'rst'"),
+    (lambda: Truncate(1, where="tail"), "Truncate: where='tail' is not one of"),
+    (lambda: Throttle(0), "Throttle: bytes_per_second=0 must be a positive int"),
+    (lambda: Stall(5, seconds=0), "Stall: seconds=0 must be a positive number"),
+    (lambda: Drip(0, 0.1), "Drip: chunk=0 must be a positive int"),
+    (lambda: Corrupt(1, xor=0), "Corrupt: xor=0 must be an int from 1 to 255"),
+    (lambda: Status(99), "Status: code=99 is not an HTTP status"),
+    (lambda: Status(500, "text"), "Status: body='text' must be bytes"),
+    (lambda: LieContentLength(0), "LieContentLength: extra=0 must be a positive int"),
+    (lambda: WrongContentType("a\nb"), "is not a printable one-line header value"),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), BAD, ids=[m for _, m in BAD])
+def test_bad_arguments_name_the_problem(make, message) -> None:
+    with pytest.raises(FaultPlanError) as info:
+        make()
+    assert message in str(info.value)
+
+
+def test_stall_requires_seconds() -> None:
+    with pytest.raises(TypeError, match="seconds"):
+        Stall(5)  # type: ignore[call-arg]
+
+
+def test_body_end_needs_a_content_length() -> None:
+    engine = ResponseEngine(Truncate(-1, where="body-end"))
+    with pytest.raises(
+        FaultPlanError, match="where='body-end' needs a response with Content-Length"
+    ):
+        engine.start(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
