@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from pytest_gomodnet.tls import (
     KeyType,
 )
 
-FIXED_NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 # The contract's shape names, in the contract's order (DESIGN.md).
 CONTRACT_SHAPES = [
@@ -199,10 +199,10 @@ def test_dates_are_whole_days_from_the_captured_now(fixed_ca: GomodnetCA) -> Non
     good = fixed_ca.chain("example.test", shape="complete").leaf
     assert (good.not_before, good.not_after) == (now - ONE_DAY, now + LEAF_LIFETIME)
     expired = fixed_ca.chain("example.test", shape="expired-leaf").leaf
-    assert expired.not_after == datetime(2030, 1, 1, 3, 4, 5, tzinfo=timezone.utc)
+    assert expired.not_after == datetime(2030, 1, 1, 3, 4, 5, tzinfo=UTC)
     assert expired.not_before == expired.not_after - LEAF_LIFETIME
     early = fixed_ca.chain("example.test", shape="not-yet-valid").leaf
-    assert early.not_before == datetime(2030, 1, 3, 3, 4, 5, tzinfo=timezone.utc)
+    assert early.not_before == datetime(2030, 1, 3, 3, 4, 5, tzinfo=UTC)
     leaf, intermediate = fixed_ca.chain("example.test", shape="expired-intermediate").links
     assert intermediate.not_after == now - ONE_DAY
     assert (leaf.not_before, leaf.not_after) == (now - ONE_DAY, now + LEAF_LIFETIME)
@@ -211,7 +211,7 @@ def test_dates_are_whole_days_from_the_captured_now(fixed_ca: GomodnetCA) -> Non
 def test_now_is_captured_once_in_whole_utc_seconds(tmp_path: Path) -> None:
     eastern = timezone(timedelta(hours=-5))
     ca = GomodnetCA(tmp_path, now=datetime(2030, 1, 1, 22, 4, 5, 999_999, tzinfo=eastern))
-    assert ca.now == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert ca.now == datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     with pytest.raises(ChainError, match=r"^now=.* has no time zone: pass an aware datetime"):
         GomodnetCA(tmp_path, now=datetime(2030, 1, 2))
 
@@ -407,7 +407,7 @@ def test_gomodnet_ca_fixture_is_a_trustme_ca_with_a_bundle(gomodnet_ca: Gomodnet
     assert isinstance(gomodnet_ca.intermediate, trustme.CA)
     assert gomodnet_ca.ca_bundle.read_bytes() == gomodnet_ca.cert_pem.bytes()
     assert issued_by(gomodnet_ca.intermediate.cert_pem.bytes(), gomodnet_ca.cert_pem.bytes())
-    assert gomodnet_ca.now.tzinfo is timezone.utc
+    assert gomodnet_ca.now.tzinfo is UTC
 
 
 def test_cert_chain_fixture_writes_under_the_tests_tmp_path(

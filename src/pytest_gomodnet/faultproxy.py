@@ -403,7 +403,8 @@ class Router:
             await self._deliver(ResponseEngine(None), response, [], writer, exchange, conn)
             return
         engine = ResponseEngine(plan)
-        async with _Pooled(self._pool, upstream) as (up_reader, up_writer):
+        pooled = _Pooled(self._pool, upstream)
+        async with pooled as (up_reader, up_writer):
             up_writer.write(head + body)
             await up_writer.drain()
             response_head = await _read_head(up_reader, UPSTREAM_TIMEOUT)
@@ -411,6 +412,11 @@ class Router:
                 raise ConnectionError(f"upstream of {host!r} closed without a response")
             exchange.status = int(response_head.split(b" ", 2)[1])
             chunks = _response_body(response_head, method, up_reader)
+            if _closes(response_head) and _framed(response_head, method):
+                # Connection is hop-by-hop: the upstream may close, the client keeps its
+                # connection (as the real services do), so only the pooled side is dropped.
+                response_head = _drop_connection_header(response_head)
+                pooled.discard()
             await self._deliver(engine, response_head, chunks, writer, exchange, conn)
 
     async def _deliver(
@@ -537,6 +543,11 @@ class _Pooled:
     ) -> None:
         self._pool, self._key = pool, (upstream.host, upstream.port)
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._reusable = True
+
+    def discard(self) -> None:
+        """The upstream said it will close: do not give this connection back."""
+        self._reusable = False
 
     async def __aenter__(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         idle = self._pool[self._key]
@@ -554,7 +565,7 @@ class _Pooled:
     async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         assert self._conn is not None
         # Only a response read to its end leaves the connection at a request boundary.
-        if exc_type is None and not self._conn[1].transport.is_closing():
+        if self._reusable and exc_type is None and not self._conn[1].transport.is_closing():
             self._pool[self._key].append(self._conn)
         else:
             self._conn[1].transport.abort()
@@ -601,6 +612,21 @@ def _header(head: bytes, name: bytes) -> bytes | None:
         if sep and key.strip().lower() == name:
             return value.strip()
     return None
+
+
+def _framed(head: bytes, method: str) -> bool:
+    """Whether the response's end is known without the connection closing."""
+    status = int(head.split(b" ", 2)[1])
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return True
+    chunked = (_header(head, b"transfer-encoding") or b"").lower() == b"chunked"
+    return chunked or _header(head, b"content-length") is not None
+
+
+def _drop_connection_header(head: bytes) -> bytes:
+    lines = head[:-4].split(b"\r\n")
+    kept = [line for line in lines[1:] if not line.lower().startswith(b"connection:")]
+    return b"\r\n".join([lines[0], *kept]) + b"\r\n\r\n"
 
 
 def _closes(head: bytes) -> bool:

@@ -11,6 +11,8 @@ the client's side every host is still a separate HTTPS server.
 
 from __future__ import annotations
 
+import logging
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -19,7 +21,7 @@ from werkzeug import Request, Response
 
 from .errors import ServerError
 
-__all__ = ["Handler", "Origin"]
+__all__ = ["Handler", "HandlerServer", "Origin"]
 
 #: What serves one virtual host: a werkzeug request in, a response out.
 Handler = Callable[[Request], Response]
@@ -44,6 +46,7 @@ class Origin(HTTPServerBase):
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        _quiet_werkzeug()
         super().start()
         assert self.server_thread is not None
         self.server_thread.name = _THREAD_NAME
@@ -87,6 +90,13 @@ class Origin(HTTPServerBase):
         return self.dispatch(request)
 
 
+def _quiet_werkzeug() -> None:
+    """werkzeug logs every request to stderr unless told otherwise; a user's setting wins."""
+    logger = logging.getLogger("werkzeug")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
+
+
 def _host_without_port(host: str) -> str:
     if host.startswith("["):
         return host[1:].partition("]")[0].lower()
@@ -95,3 +105,38 @@ def _host_without_port(host: str) -> str:
 
 def _text(body: str, status: int) -> Response:
     return Response(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+class HandlerServer(HTTPServerBase):
+    """One handler on its own threaded server at 127.0.0.1:0 (http, or https with a context).
+
+    For using a GoProxy or a handler of your own without the shared Origin.
+    """
+
+    def __init__(self, handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
+        self._handler = handler
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        _quiet_werkzeug()
+        super().start()
+
+    def check(self) -> None:
+        if self.handler_errors:
+            error = self.handler_errors.pop(0)
+            raise ServerError(f"a handler failed: {error!r}") from error
+
+    def dispatch(self, request: Request) -> Response:
+        try:
+            return self._handler(request)
+        except Exception as exc:  # kept for check(), never a traceback to the client
+            self.handler_errors.append(exc)
+            return _text(f"internal error: {type(exc).__name__}\n", 500)
+
+    def application(self, request: Request) -> Response:
+        return self.dispatch(request)

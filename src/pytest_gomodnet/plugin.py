@@ -8,8 +8,9 @@ fixtures so that loading the plugin stays cheap.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +18,10 @@ from .errors import GoNotFoundError
 from .gotool import GoToolchain
 
 if TYPE_CHECKING:
+    from .faultproxy import FaultProxy
+    from .faults import FaultPlan
+    from .goproxy import ModuleStore
+    from .network import Backbone, Network
     from .tls import ChainFactory, GomodnetCA
 
 GOMODNET_HELP = (
@@ -90,3 +95,81 @@ def cert_chain(gomodnet_ca: GomodnetCA, tmp_path: Path) -> ChainFactory:
     from .tls import ChainFactory
 
     return ChainFactory(gomodnet_ca, tmp_path / "certs")
+
+
+# --- modules and faults --------------------------------------------------------
+
+
+@pytest.fixture
+def module_store() -> Iterator[ModuleStore]:
+    """An empty ModuleStore: ``module_store.add(path, version, files={...})``."""
+    from .goproxy import ModuleStore
+
+    with ModuleStore() as store:
+        yield store
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
+    """Factory: ``fault_proxy(upstream_url, *plans)`` → a started reverse FaultProxy.
+
+    Every proxy is closed at teardown, then its thread errors are raised.
+    """
+    from .faultproxy import FaultProxy
+
+    proxies: list[FaultProxy] = []
+
+    def make(upstream_url: str, *plans: FaultPlan | None, **options: Any) -> FaultProxy:
+        proxy = FaultProxy(upstream_url, *plans, **options)
+        proxy.start()
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+    for proxy in proxies:
+        proxy.check()
+
+
+# --- the private internet -----------------------------------------------------
+
+NETWORK_KEY = pytest.StashKey["Network"]()
+
+
+@pytest.fixture(scope="session")
+def gomodnet_backbone(
+    gomodnet_ca: GomodnetCA, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backbone]:
+    """The session's Origin server, Router and issued chains, shared by every test."""
+    from .network import Backbone
+
+    with Backbone(gomodnet_ca, tmp_path_factory.mktemp("gomodnet")) as backbone:
+        yield backbone
+
+
+@pytest.fixture
+def gomodnet(gomodnet_backbone: Backbone, request: pytest.FixtureRequest) -> Iterator[Network]:
+    """A private internet for this test: ``add_goproxy``, ``fault``, ``client()``, ``go_env()``.
+
+    At teardown every server-side error of the test is raised here, and the
+    network is reset for the next test.
+    """
+    network = gomodnet_backbone.network()
+    request.node.stash[NETWORK_KEY] = network
+    with network:
+        yield network
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    network = item.stash.get(NETWORK_KEY, None)
+    if network is not None and report.failed and report.when == "call":
+        seed = item.config.stash[SEED_KEY]
+        report.sections.append(
+            ("gomodnet", f"seed: {seed} (replay with --gomodnet-seed {seed})\n{network.story()}")
+        )
+    return report

@@ -32,7 +32,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -97,7 +97,7 @@ ShapeName = Literal[
 ]
 
 
-class ChainSpec(str, enum.Enum):
+class ChainSpec(enum.StrEnum):
     """The shape of a certificate chain: what a server presents, and what is wrong with it.
 
     Members compare equal to their names (``ChainSpec.COMPLETE == "complete"``),
@@ -696,15 +696,15 @@ def _quote(text: str) -> str:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _whole_seconds_utc(now: datetime | None) -> datetime:
     # Certificates carry whole seconds, so "now" does too: dates then compare exactly.
-    moment = datetime.now(timezone.utc) if now is None else now
+    moment = datetime.now(UTC) if now is None else now
     if moment.tzinfo is None:
         raise ChainError(f"now={moment!r} has no time zone: pass an aware datetime (UTC)")
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _folder_name(hosts: tuple[str, ...], spec: ChainSpec, key_type: KeyType) -> str:

@@ -1,0 +1,461 @@
+"""The Go module model: paths, versions, case-encoding, module zips and ``h1:`` hashes.
+
+Pure functions, no network. Each rule follows golang.org/x/mod as vendored
+in go 1.27 (``module/module.go``, ``semver``, ``zip/zip.go``,
+``sumdb/dirhash``), and error texts are Go's own, so a test that feeds a bad
+path gets the message ``go`` would print. The project's tests prove these
+rules with the real go command.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from .errors import InvalidPathError, InvalidVersionError, ZipError
+
+__all__ = [
+    "MAX_GO_MOD",
+    "MAX_ZIP_FILE",
+    "ModuleZip",
+    "build_zip",
+    "canonical",
+    "check_file_path",
+    "check_import_path",
+    "check_path",
+    "check_version",
+    "compare_versions",
+    "escape_path",
+    "escape_version",
+    "go_mod_h1",
+    "go_sum_lines",
+    "is_pseudo_version",
+    "is_valid_version",
+    "sort_versions",
+    "unescape_path",
+    "unescape_version",
+    "zip_h1",
+]
+
+#: Limits of golang.org/x/mod/zip.
+MAX_ZIP_FILE = 500 << 20
+MAX_GO_MOD = 16 << 20
+MAX_LICENSE = 16 << 20
+
+_BAD_WINDOWS_NAMES = {
+    "CON", "PRN", "AUX", "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}  # fmt: skip
+
+PathKind = Literal["module", "import", "file"]
+
+
+# --- paths -------------------------------------------------------------------
+
+
+def _go_quote(text: str, quote: str = '"') -> str:
+    """Go's %q for the printable ASCII and simple cases this module produces."""
+    out = []
+    for char in text:
+        if char in (quote, "\\"):
+            out.append("\\" + char)
+        elif char.isprintable() and char != "\x7f":
+            out.append(char)
+        elif ord(char) < 0x80:
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{ord(char):02x}"))
+        elif ord(char) <= 0xFFFF:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return quote + "".join(out) + quote
+
+
+def _char_ok(char: str, kind: PathKind) -> bool:
+    if char.isascii() and (char.isalnum() or char in "-._~"):
+        return True
+    if kind == "import":
+        return char == "+"
+    if kind == "file":
+        return (char.isascii() and char in "!#$%&()+,-.=@[]^_{}~ ") or (
+            not char.isascii() and unicodedata.category(char).startswith("L")
+        )
+    return False
+
+
+def _check_elem(elem: str, kind: PathKind) -> str | None:
+    if elem == "":
+        return "empty path element"
+    if elem.count(".") == len(elem):
+        return f"invalid path element {_go_quote(elem)}"
+    if elem[0] == "." and kind == "module":
+        return "leading dot in path element"
+    if elem[-1] == ".":
+        return "trailing dot in path element"
+    for char in elem:
+        if not _char_ok(char, kind):
+            return f"invalid char {_go_quote(char, chr(39))}"
+    short = elem.split(".", 1)[0]
+    if short.upper() in _BAD_WINDOWS_NAMES:
+        return f"{_go_quote(short)} disallowed as path element component on Windows"
+    if kind != "file":
+        tilde = short.rfind("~")
+        if 0 <= tilde < len(short) - 1 and short[tilde + 1 :].isdigit():
+            return "trailing tilde and digits in path element"
+    return None
+
+
+def _check_path(path: str, kind: PathKind) -> str | None:
+    if path == "":
+        return "empty string"
+    if path[0] == "-" and kind != "file":
+        return "leading dash"
+    if "//" in path:
+        return "double slash"
+    if path[-1] == "/":
+        return "trailing slash"
+    for elem in path.split("/"):
+        problem = _check_elem(elem, kind)
+        if problem:
+            return problem
+    return None
+
+
+def _module_path_problem(path: str) -> str | None:
+    problem = _check_path(path, "module")
+    if problem:
+        return problem
+    first = path.split("/", 1)[0]
+    if first == "":
+        return "leading slash"
+    if "." not in first:
+        return "missing dot in first path element"
+    if path[0] == "-":
+        return "leading dash in first path element"
+    for char in first:
+        if not (char in "-." or (char.isdigit() and char.isascii()) or "a" <= char <= "z"):
+            return f"invalid char {_go_quote(char, chr(39))} in first path element"
+    if split_path_version(path) is None:
+        return "invalid version"
+    return None
+
+
+def check_path(path: str) -> None:
+    """Raise InvalidPathError unless ``path`` is a valid module path (module.CheckPath)."""
+    problem = _module_path_problem(path)
+    if problem:
+        raise InvalidPathError(f"malformed module path {_go_quote(path)}: {problem}")
+
+
+def check_import_path(path: str) -> None:
+    """Raise InvalidPathError unless ``path`` is a valid import path (module.CheckImportPath)."""
+    problem = _check_path(path, "import")
+    if problem:
+        raise InvalidPathError(f"malformed import path {_go_quote(path)}: {problem}")
+
+
+def check_file_path(path: str) -> None:
+    """Raise InvalidPathError unless ``path`` is valid inside a module zip (CheckFilePath)."""
+    problem = _check_path(path, "file")
+    if problem:
+        raise InvalidPathError(f"malformed file path {_go_quote(path)}: {problem}")
+
+
+def split_path_version(path: str) -> tuple[str, str] | None:
+    """(prefix, path major) as module.SplitPathVersion, or None when the suffix is bad."""
+    if path.startswith("gopkg.in/"):
+        return _split_gopkg_in(path)
+    i = len(path)
+    dot = False
+    while i > 0 and ((path[i - 1].isdigit() and path[i - 1].isascii()) or path[i - 1] == "."):
+        dot = dot or path[i - 1] == "."
+        i -= 1
+    if i <= 1 or i == len(path) or path[i - 1] != "v" or path[i - 2] != "/":
+        return path, ""
+    prefix, major = path[: i - 2], path[i - 2 :]
+    if dot or len(major) <= 2 or major[2] == "0" or major == "/v1":
+        return None
+    return prefix, major
+
+
+def _split_gopkg_in(path: str) -> tuple[str, str] | None:
+    i = len(path) - len("-unstable") if path.endswith("-unstable") else len(path)
+    while i > 0 and path[i - 1].isdigit() and path[i - 1].isascii():
+        i -= 1
+    if i <= 1 or path[i - 1] != "v" or path[i - 2] != ".":
+        return None
+    prefix, major = path[: i - 2], path[i - 2 :]
+    if len(major) <= 2 or (major[2] == "0" and major != ".v0"):
+        return None
+    return prefix, major
+
+
+# --- case-encoding -----------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), text)
+
+
+def _unescape(text: str) -> str | None:
+    if not text.isascii() or re.search(r"[A-Z]|![^a-z]|!$", text):
+        return None
+    return re.sub(r"!([a-z])", lambda m: m.group(1).upper(), text)
+
+
+def escape_path(path: str) -> str:
+    """``github.com/Azure/x`` → ``github.com/!azure/x`` (module.EscapePath)."""
+    check_path(path)
+    return _escape(path)
+
+
+def unescape_path(escaped: str) -> str:
+    """The inverse of :func:`escape_path`; refuses encodings Go refuses."""
+    path = _unescape(escaped)
+    if path is None:
+        raise InvalidPathError(f"invalid escaped module path {_go_quote(escaped)}")
+    check_path(path)
+    return path
+
+
+def escape_version(version: str) -> str:
+    """``v1.0.0-RC`` → ``v1.0.0-!r!c`` (module.EscapeVersion)."""
+    problem = _check_elem(version, "import") if version else "empty string"
+    if problem or "!" in version:
+        raise InvalidVersionError(
+            f"{version}: invalid version: disallowed version string {_go_quote(version)}"
+        )
+    return _escape(version)
+
+
+def unescape_version(escaped: str) -> str:
+    version = _unescape(escaped)
+    if version is None or _check_elem(version, "import"):
+        raise InvalidVersionError(f"invalid escaped version {_go_quote(escaped)}")
+    return version
+
+
+# --- semver ------------------------------------------------------------------
+
+_SEMVER = re.compile(
+    r"v(?P<major>0|[1-9][0-9]*)"
+    r"(?:\.(?P<minor>0|[1-9][0-9]*)(?:\.(?P<patch>0|[1-9][0-9]*))?)?"
+    r"(?:-(?P<pre>(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+    r"(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?"
+    r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
+)
+_PSEUDO = re.compile(r".*(?:-|\.0\.|-0\.)[0-9]{14}-[0-9a-f]{12}(?:\+[0-9A-Za-z-.]+)?")
+
+
+def is_valid_version(version: str) -> bool:
+    """Whether ``version`` is a semantic version as golang.org/x/mod/semver reads it."""
+    match = _SEMVER.fullmatch(version)
+    if not match:
+        return False
+    short = match.group("minor") is None or match.group("patch") is None
+    return not (short and (match.group("pre") or match.group("build")))
+
+
+def canonical(version: str) -> str:
+    """``v1.2`` → ``v1.2.0``; build metadata dropped except ``+incompatible``; '' if invalid."""
+    if not is_valid_version(version):
+        return ""
+    match = _SEMVER.fullmatch(version)
+    assert match
+    out = f"v{match['major']}.{match['minor'] or 0}.{match['patch'] or 0}"
+    if match["pre"]:
+        out += "-" + match["pre"]
+    if match["build"] == "incompatible":
+        out += "+incompatible"
+    return out
+
+
+def is_pseudo_version(version: str) -> bool:
+    """Whether ``version`` has the shape of one of the three pseudo-version forms."""
+    return (
+        is_valid_version(version) and bool(_PSEUDO.fullmatch(version)) and (version.count("-") >= 1)
+    )
+
+
+def _prerelease_key(pre: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
+
+
+def _sort_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
+    match = _SEMVER.fullmatch(canonical(version))
+    assert match
+    pre = match["pre"]
+    return (
+        int(match["major"]),
+        int(match["minor"]),
+        int(match["patch"]),
+        0 if pre else 1,
+        _prerelease_key(pre) if pre else (),
+    )
+
+
+def compare_versions(a: str, b: str) -> int:
+    """-1, 0 or +1 as semver.Compare; an invalid version sorts before every valid one."""
+    valid_a, valid_b = is_valid_version(a), is_valid_version(b)
+    if not (valid_a and valid_b):
+        return (valid_a > valid_b) - (valid_a < valid_b)
+    key_a, key_b = _sort_key(a), _sort_key(b)
+    return (key_a > key_b) - (key_a < key_b)
+
+
+def sort_versions(versions: Iterable[str]) -> list[str]:
+    """Sorted as ``go list -m -versions`` shows them (semver order, ties by string)."""
+    return sorted(versions, key=functools.cmp_to_key(_compare_then_text))
+
+
+def _compare_then_text(a: str, b: str) -> int:
+    return compare_versions(a, b) or (a > b) - (a < b)
+
+
+def check_version(path: str, version: str) -> None:
+    """Raise InvalidVersionError unless ``version`` is canonical and fits ``path``'s major."""
+    if not is_valid_version(version):
+        raise InvalidVersionError(f"{path}@{version}: invalid version: not a semantic version")
+    if canonical(version) != version:
+        raise InvalidVersionError(
+            f"{path}@{version}: invalid version: not a canonical version "
+            f"(should be {canonical(version)})"
+        )
+    split = split_path_version(path)
+    major = _SEMVER.fullmatch(version)["major"]  # type: ignore[index]
+    path_major = split[1] if split else ""
+    incompatible = version.endswith("+incompatible")
+    if path_major == "":
+        if (major in ("0", "1") and not incompatible) or (incompatible and int(major) >= 2):
+            return
+        raise InvalidVersionError(
+            f"{path}@{version}: invalid version: should be v0 or v1, not v{major}"
+        )
+    want = path_major.lstrip("/.").removesuffix("-unstable")
+    if incompatible:
+        raise InvalidVersionError(
+            f"{path}@{version}: invalid version: +incompatible suffix not allowed: "
+            "module path includes a major version suffix, so major version must match"
+        )
+    if want != f"v{major}" and not (want == "v1" and version.startswith("v0.0.0-")):
+        raise InvalidVersionError(
+            f"{path}@{version}: invalid version: should be {want}, not v{major}"
+        )
+
+
+# --- zips and hashes -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModuleZip:
+    """A module zip's identity: its entries, and the hashes go records."""
+
+    path: str
+    version: str
+    names: tuple[str, ...]
+    h1: str
+
+
+def _check_files(path: str, version: str, names: Iterable[str]) -> list[str]:
+    check_path(path)
+    check_version(path, version)
+    seen: dict[str, str] = {}
+    checked = []
+    for name in names:
+        try:
+            check_file_path(name)
+        except InvalidPathError as exc:
+            raise ZipError(f"{name}: {exc}") from None
+        folded = name.casefold()
+        if folded in seen:
+            raise ZipError(f'case-insensitive file name collision: "{seen[folded]}" and "{name}"')
+        seen[folded] = name
+        if name.lower() == "go.mod" and name != "go.mod":
+            raise ZipError(f"{name}: go.mod files must have lowercase names")
+        if name.endswith("/go.mod") or name.endswith("/GO.MOD"):
+            raise ZipError(f"{name}: go.mod file not in module root directory")
+        checked.append(name)
+    return checked
+
+
+def build_zip(
+    path: str,
+    version: str,
+    files: Mapping[str, bytes],
+    out: str | Path | IO[bytes] | None = None,
+) -> bytes | None:
+    """Build the module zip of ``files`` (names relative to the module root).
+
+    Every rule of golang.org/x/mod/zip that can be broken by a dict of files is
+    checked before a byte is written. Writes to ``out`` (a path or a binary
+    file) and returns None, or returns the bytes when ``out`` is None.
+    """
+    names = _check_files(path, version, files)
+    for name in ("go.mod", "LICENSE"):
+        if name in files and len(files[name]) > MAX_GO_MOD:
+            raise ZipError(
+                f"{name}: file too large ({len(files[name])} bytes; limit is {MAX_GO_MOD})"
+            )
+    target: IO[bytes] = (
+        io.BytesIO()
+        if out is None
+        else (
+            open(out, "wb") if isinstance(out, (str, Path)) else out  # noqa: SIM115
+        )
+    )
+    try:
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(names):
+                info = zipfile.ZipInfo(f"{path}@{version}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, files[name])
+        if out is None:
+            assert isinstance(target, io.BytesIO)
+            return target.getvalue()
+        return None
+    finally:
+        if isinstance(out, (str, Path)):
+            target.close()
+
+
+def _hash1(entries: Iterable[tuple[str, bytes]]) -> str:
+    summary = hashlib.sha256()
+    for name, digest in sorted(entries):
+        if "\n" in name:
+            raise ZipError(f"dirhash: filenames with newlines are not supported: {name!r}")
+        summary.update(f"{digest.hex()}  {name}\n".encode())
+    return "h1:" + base64.b64encode(summary.digest()).decode()
+
+
+def zip_h1(source: str | Path | IO[bytes] | bytes) -> str:
+    """The ``h1:`` of a module zip (dirhash Hash1 over its entries), read in a stream."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    with zipfile.ZipFile(source) as archive:
+        entries = []
+        for info in archive.infolist():
+            digest = hashlib.sha256()
+            with archive.open(info) as member:
+                while block := member.read(1 << 20):
+                    digest.update(block)
+            entries.append((info.filename, digest.digest()))
+    return _hash1(entries)
+
+
+def go_mod_h1(go_mod: bytes) -> str:
+    """The ``h1:`` of a go.mod file, as go.sum's ``/go.mod`` line records it."""
+    return _hash1([("go.mod", hashlib.sha256(go_mod).digest())])
+
+
+def go_sum_lines(path: str, version: str, zip_hash: str, go_mod_hash: str) -> tuple[str, str]:
+    """The two go.sum lines for a module version, without their newlines."""
+    return (f"{path} {version} {zip_hash}", f"{path} {version}/go.mod {go_mod_hash}")

@@ -1,0 +1,244 @@
+"""The private internet a test builds: virtual hosts behind one Router.
+
+::
+
+    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──plain HTTP──▶ Origin
+                                              (TLS per host,          (GoProxy, GoImportHost,
+                                               faults per host)        handlers, by Host)
+                                                 └─────────────────▶ any upstream you add
+
+A :class:`Backbone` holds the expensive, long-lived parts (the Origin server,
+the Router, the certificate chains already issued) and lives for the whole
+pytest session. A :class:`Network` is one test's view of it: it routes host
+names, sets faults, and hands out clients and go environments; closing it
+resets the backbone for the next test, so building a network of three TLS
+hosts costs a few dictionary updates, not three server start-ups.
+"""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .faultproxy import Router
+from .goimport import GoImportHost
+from .goproxy import GoProxy
+from .origin import Handler, Origin
+from .tls import GomodnetCA, Shape
+
+if TYPE_CHECKING:
+    from .faults import FaultPlan
+    from .goproxy import ModuleStore
+
+__all__ = ["Backbone", "Network"]
+
+# Seconds an httpx client from Network.client() waits for any one step.
+CLIENT_TIMEOUT = 10.0
+
+
+class Backbone:
+    """The session-long parts of the private internet.
+
+    Has an Origin, a Router and a cache of server TLS contexts keyed by
+    (host, shape). Use it as a context manager; :meth:`network` opens a
+    Network over it.
+    """
+
+    def __init__(self, ca: GomodnetCA, directory: Path) -> None:
+        self.ca = ca
+        self.directory = directory
+        self.origin = Origin()
+        self.router = Router()
+        self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Backbone:
+        self._stack.enter_context(self.origin)
+        self._stack.enter_context(self.router)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def server_context(self, host: str, shape: Shape) -> tuple[ssl.SSLContext, str]:
+        """The TLS context that serves ``host`` with a chain of ``shape``, and its description."""
+        key = (host.lower(), str(shape))
+        if key not in self._contexts:
+            chain = self.ca.chain(host, shape=shape, directory=self.directory / "chains")
+            self._contexts[key] = (chain.server_context(), chain.description)
+        return self._contexts[key]
+
+    def network(self) -> Network:
+        return Network(self)
+
+    def reset(self) -> None:
+        """Forget every route, fault and log entry, ready for the next test."""
+        self.origin.clear_routes()
+        self.router.reset()
+
+
+class Network:
+    """One test's private internet. Get it from the ``gomodnet`` fixture.
+
+    Every host added here is reachable by name through :attr:`router_url`
+    (``HTTPS_PROXY`` for the go command, ``proxy=`` for httpx), serves TLS
+    with its own chain shape, and trusts :attr:`ca_bundle`'s root.
+    """
+
+    def __init__(self, backbone: Backbone) -> None:
+        self._backbone = backbone
+        self._clients: list[httpx.Client] = []
+        self._goproxy_hosts: list[str] = []
+        self.hosts: dict[str, str] = {}
+        """Host name → one-line description of what serves it and with which chain."""
+        self.faults: list[str] = []
+        """Every ``fault(...)`` call of this test, as code that can be pasted back."""
+
+    # -- context manager ---------------------------------------------------
+
+    @classmethod
+    @contextmanager
+    def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
+        """A Network with its own CA, Origin and Router, for use outside pytest.
+
+        Slower to set up than the fixture (it starts two servers), but the
+        same object: ``with Network.standalone() as net: ...``.
+        """
+        with ExitStack() as stack:
+            if directory is None:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-"))
+                directory = Path(tmp)
+            ca = GomodnetCA(directory / "ca")
+            backbone = stack.enter_context(Backbone(ca, directory))
+            with backbone.network() as network:
+                yield network
+
+    def __enter__(self) -> Network:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close clients, reset the backbone, then re-raise any server-side error."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        origin, router = self._backbone.origin, self._backbone.router
+        try:
+            origin.check()
+            router.check()
+        finally:
+            self._backbone.reset()
+
+    # -- building the network ----------------------------------------------
+
+    def add_goproxy(self, host: str, store: ModuleStore, *, shape: Shape = "complete") -> GoProxy:
+        """Serve ``store`` over the GOPROXY protocol at ``https://host``."""
+        proxy = GoProxy(store)
+        self._serve(host, proxy.handle, shape, what="GOPROXY")
+        self._goproxy_hosts.append(host)
+        return proxy
+
+    def add_goimport(self, host: str, *, shape: Shape = "complete") -> GoImportHost:
+        """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result."""
+        goimport = GoImportHost()
+        self._serve(host, goimport.handle, shape, what="go-import host")
+        return goimport
+
+    def add_handler(self, host: str, handler: Handler, *, shape: Shape = "complete") -> None:
+        """Serve ``host`` with any werkzeug handler (``Request -> Response``)."""
+        self._serve(host, handler, shape, what=f"handler {getattr(handler, '__name__', handler)!r}")
+
+    def add_host(self, host: str, upstream_url: str, *, shape: Shape = "complete") -> None:
+        """Route ``host`` to a server of your own.
+
+        An ``http://`` upstream gets TLS from the Router with a chain of
+        ``shape``; an ``https://`` upstream is relayed byte for byte and
+        presents its own certificates (faults then count TLS bytes).
+        """
+        scheme = urlsplit(upstream_url).scheme
+        if scheme == "https":
+            self._backbone.router.add_host(host, upstream_url, tls=None)
+            self.hosts[host] = f"{host}: relayed to {upstream_url} (its own TLS)"
+        elif scheme == "http":
+            context, description = self._backbone.server_context(host, shape)
+            self._backbone.router.add_host(host, upstream_url, tls=context)
+            self.hosts[host] = f"{host}: {upstream_url} behind {description}"
+        else:
+            raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
+
+    def _serve(self, host: str, handler: Handler, shape: Shape, *, what: str) -> None:
+        context, description = self._backbone.server_context(host, shape)
+        self._backbone.origin.route(host, handler)
+        self._backbone.router.add_host(host, self._backbone.origin.url, tls=context)
+        self.hosts[host] = f"{host}: {what} — {description}"
+
+    def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
+        """Apply ``plans`` in order to the exchanges with ``host`` (and ``path``, a glob)."""
+        self._backbone.router.fault(host, *plans, path=path)
+        args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
+        self.faults.append(f"fault({args})")
+
+    # -- pointing code under test at it -------------------------------------
+
+    @property
+    def router_url(self) -> str:
+        return self._backbone.router.url
+
+    @property
+    def ca_bundle(self) -> Path:
+        return Path(self._backbone.ca.ca_bundle)
+
+    @property
+    def log(self) -> Any:
+        """Every connection through the Router, in order (see faultproxy)."""
+        return self._backbone.router.log
+
+    def format_log(self) -> str:
+        return self._backbone.router.format_log()
+
+    def story(self) -> str:
+        """Hosts, faults and the connection log: what a failing test's report shows."""
+        hosts = [f"  {d}" for d in self.hosts.values()] or ["  (none)"]
+        faults = [f"  net.{f}" for f in self.faults] or ["  (none)"]
+        log = self.format_log() or "(none)"
+        lines = ["hosts:", *hosts, "faults:", *faults, "connections:", log]
+        return "\n".join(lines)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx.Client that goes through the Router and trusts the network's root."""
+        verify = ssl.create_default_context(cafile=str(self.ca_bundle))
+        kwargs.setdefault("timeout", CLIENT_TIMEOUT)
+        client = httpx.Client(proxy=self.router_url, verify=verify, **kwargs)
+        self._clients.append(client)
+        return client
+
+    def go_env(self, **overrides: str) -> dict[str, str]:
+        """The environment that points the real go command at this network.
+
+        GOPROXY is the first GOPROXY host added (``https://host``), or
+        ``off``; GOSUMDB is ``off`` unless overridden. Pass GOINSECURE,
+        GOPRIVATE, GONOSUMDB … as keyword arguments.
+        """
+        goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
+        env = {
+            "HTTPS_PROXY": self.router_url,
+            "HTTP_PROXY": self.router_url,
+            "NO_PROXY": "",
+            "SSL_CERT_FILE": str(self.ca_bundle),
+            "GOPROXY": goproxy,
+            "GOSUMDB": "off",
+        }
+        env.update(overrides)
+        return env

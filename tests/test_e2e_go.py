@@ -1,0 +1,225 @@
+"""The real go command against the private internet: what go 1.27 does, fault by fault.
+
+Read this module as documentation: each case builds a tiny network
+(``proxy.test`` serving one module over TLS through the Router), applies one
+fault, runs ``go mod download -json example.test/m@v1.0.0`` and asserts
+exactly what go reports. docs/go-behaviour.md is the same table in prose.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pytest_gomodnet.faults import (
+    ChunkedCut,
+    HtmlLogin,
+    LieContentLength,
+    Reset,
+    Stall,
+    Status,
+    Truncate,
+)
+from pytest_gomodnet.goproxy import ModuleStore
+from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.network import Network
+
+MODULE, VERSION = "example.test/m", "v1.0.0"
+BASE = "https://proxy.test"
+URL = f"{BASE}/{MODULE}/@v/{VERSION}"
+FILES = {"m.go": b"package m\n\nconst Answer = 42\n"}
+
+
+@pytest.fixture
+def store(module_store: ModuleStore) -> ModuleStore:
+    module_store.add(MODULE, VERSION, files=FILES)
+    return module_store
+
+
+@pytest.fixture
+def net(gomodnet: Network, store: ModuleStore) -> Network:
+    gomodnet.add_goproxy("proxy.test", store)
+    return gomodnet
+
+
+def download(go: GoToolchain, home: Path, net: Network, **env: str) -> dict[str, str]:
+    result = go.run(
+        "mod", "download", "-json", f"{MODULE}@{VERSION}", home=home, env=net.go_env(**env)
+    )
+    (info,) = result.json_objects()
+    assert (result.returncode == 0) == ("Error" not in info), result.story("disagrees with -json")
+    return info
+
+
+def test_clean_download_has_the_store_hashes(go, tmp_path, net, store) -> None:
+    info = download(go, tmp_path, net)
+    version = store.get(MODULE, VERSION)
+    assert (info["Sum"], info["GoModSum"]) == (version.h1, version.go_mod_h1)
+
+
+def test_go_get_writes_the_store_go_sum_lines(go, tmp_path, net, store) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    go.run("get", f"{MODULE}@{VERSION}", home=tmp_path, cwd=work, env=net.go_env()).check()
+    expected = "".join(f"{line}\n" for line in store.get(MODULE, VERSION).go_sum_lines)
+    assert (work / "go.sum").read_text() == expected
+
+
+def _zip_response_length(net: Network, store: ModuleStore) -> tuple[int, int]:
+    """(head length, body length) of the zip response, measured through the network."""
+    with net.client() as client:
+        response = client.get(f"{URL}.zip")
+    body = store.get(MODULE, VERSION).zip_path.read_bytes()
+    assert response.content == body
+    head = (
+        len(b"HTTP/1.1 200 OK\r\n") + sum(len(k) + len(v) + 4 for k, v in response.headers.raw) + 2
+    )
+    return head, len(body)
+
+
+EOF_CASES = {
+    "zip cut mid-body": ("*.zip", Truncate(200, where="body"), f'read "{URL}.zip": unexpected EOF'),
+    "zip cut at the last byte": (
+        "*.zip",
+        Truncate(-1, where="body-end"),
+        f'read "{URL}.zip": unexpected EOF',
+    ),
+    # A cut inside the headers is not an "unexpected EOF" to go: net/http parses what it got.
+    "zip cut in the headers": (
+        "*.zip",
+        Truncate(20),
+        f'Get "{URL}.zip": net/http: HTTP/1.x transport connection broken: '
+        'malformed MIME header: missing colon: "Ser"',
+    ),
+    "mod cut mid-body": ("*.mod", Truncate(5, where="body"), f'read "{URL}.mod": unexpected EOF'),
+    "info cut mid-body": (
+        "*.info",
+        Truncate(5, where="body"),
+        f'read "{URL}.info": unexpected EOF',
+    ),
+    "zip with a lying Content-Length": (
+        "*.zip",
+        LieContentLength(100),
+        f'read "{URL}.zip": unexpected EOF',
+    ),
+    "zip chunked and cut": ("*.zip", ChunkedCut(100), f'read "{URL}.zip": unexpected EOF'),
+    "zip reset mid-body": (
+        "*.zip",
+        Reset(200, where="body"),
+        re.compile(
+            re.escape(f'read "{URL}.zip": read tcp 127.0.0.1:')
+            + r"\d+->127\.0\.0\.1:\d+: read: connection reset by peer"
+        ),
+    ),
+    "zip stalled then closed": (
+        "*.zip",
+        Stall(100, seconds=0.5, where="body"),
+        f'read "{URL}.zip": unexpected EOF',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EOF_CASES, ids=list(EOF_CASES))
+def test_cut_responses(go, tmp_path, net, case) -> None:
+    path, plan, expected = EOF_CASES[case]
+    net.fault("proxy.test", plan, path=path)
+    info = download(go, tmp_path, net)
+    error = info["Error"].removeprefix(f"{MODULE}@{VERSION}: ")
+    if isinstance(expected, re.Pattern):
+        assert expected.fullmatch(error), error
+    else:
+        assert error == expected
+    assert not list((tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip"))
+
+
+def test_go_does_not_retry_a_cut_zip(go, tmp_path, net) -> None:
+    net.fault("proxy.test", Truncate(200, where="body"), None, path="*.zip")
+    info = download(go, tmp_path, net)
+    assert info["Error"] == f'{MODULE}@{VERSION}: read "{URL}.zip": unexpected EOF'
+    zips = [r for c in net.log for r in c.exchanges if r.path.endswith(".zip")]
+    assert len(zips) == 1
+
+
+def test_pipe_separator_moves_on_after_a_cut(go, tmp_path, net) -> None:
+    net.fault("proxy.test", Truncate(200, where="body"), None, path="*.zip")
+    info = download(go, tmp_path, net, GOPROXY=f"{BASE}|{BASE}")
+    assert "Error" not in info
+    zips = [r for c in net.log for r in c.exchanges if r.path.endswith(".zip")]
+    assert len(zips) == 2
+
+
+def test_comma_separator_stops_after_a_cut(go, tmp_path, net) -> None:
+    net.fault("proxy.test", Truncate(200, where="body"), None, path="*.zip")
+    info = download(go, tmp_path, net, GOPROXY=f"{BASE},{BASE}")
+    assert info["Error"] == f'{MODULE}@{VERSION}: read "{URL}.zip": unexpected EOF'
+
+
+@pytest.mark.parametrize("code", [404, 410])
+def test_not_found_falls_through_a_comma(go, tmp_path, gomodnet, store, code) -> None:
+    gomodnet.add_goproxy("first.test", store)
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.fault("first.test", *[Status(code, b"not found: gone\n")] * 3)
+    info = download(go, tmp_path, gomodnet, GOPROXY="https://first.test,https://proxy.test")
+    assert "Error" not in info
+
+
+def test_server_error_stops_at_a_comma(go, tmp_path, gomodnet, store) -> None:
+    gomodnet.add_goproxy("first.test", store)
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.fault("first.test", Status(500, b"proxy says: boom\n"))
+    info = download(go, tmp_path, gomodnet, GOPROXY="https://first.test,https://proxy.test")
+    assert info["Error"] == (
+        f"{MODULE}@{VERSION}: reading https://first.test/{MODULE}/@v/{VERSION}.info: "
+        "500 Internal Server Error\n\tserver response: proxy says: boom"
+    )
+
+
+def test_server_error_falls_through_a_pipe(go, tmp_path, gomodnet, store) -> None:
+    gomodnet.add_goproxy("first.test", store)
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.fault("first.test", Status(500, b"boom\n"))
+    info = download(go, tmp_path, gomodnet, GOPROXY="https://first.test|https://proxy.test")
+    assert "Error" not in info
+
+
+def test_html_login_page_instead_of_info(go, tmp_path, net) -> None:
+    net.fault("proxy.test", HtmlLogin(), path="*.info")
+    info = download(go, tmp_path, net)
+    assert re.fullmatch(
+        rf'{MODULE}@{VERSION}: invalid response from proxy "{BASE}": invalid character .*',
+        info["Error"],
+    )
+
+
+def test_html_login_page_instead_of_zip(go, tmp_path, net) -> None:
+    net.fault("proxy.test", HtmlLogin(), path="*.zip")
+    info = download(go, tmp_path, net)
+    assert info["Error"] == "zip: not a valid zip file"
+
+
+TLS_ERRORS = {
+    "missing-intermediate": "x509: certificate signed by unknown authority",
+    "untrusted-root": "x509: certificate signed by unknown authority",
+    "self-signed": "x509: certificate signed by unknown authority",
+    "expired-leaf": "x509: certificate has expired or is not yet valid: current time .*",
+    "not-yet-valid": "x509: certificate has expired or is not yet valid: current time .*",
+    "expired-intermediate": "x509: certificate has expired or is not yet valid: current time .*",
+    "wrong-host": "x509: certificate is valid for wrong-host.invalid, not proxy.test",
+}
+
+
+@pytest.mark.parametrize("shape", TLS_ERRORS)
+def test_tls_shapes_on_the_proxy(go, tmp_path, gomodnet, store, shape) -> None:
+    gomodnet.add_goproxy("proxy.test", store, shape=shape)
+    info = download(go, tmp_path, gomodnet)
+    prefix = f'{MODULE}@{VERSION}: Get "{URL}.info": tls: failed to verify certificate: '
+    assert re.fullmatch(re.escape(prefix) + TLS_ERRORS[shape], info["Error"]), info["Error"]
+
+
+@pytest.mark.parametrize("shape", ["complete", "wrong-order"])
+def test_tls_shapes_go_accepts(go, tmp_path, gomodnet, store, shape) -> None:
+    gomodnet.add_goproxy("proxy.test", store, shape=shape)
+    assert "Error" not in download(go, tmp_path, gomodnet)
