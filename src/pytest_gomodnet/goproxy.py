@@ -25,7 +25,7 @@ from typing import Self
 from werkzeug import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from .errors import ModuleError
+from .errors import ModuleError, ZipError
 from .modules import (
     build_zip,
     check_path,
@@ -113,6 +113,7 @@ class ModuleStore:
         if go_mod is None:
             go_mod = files.get("go.mod", f"module {path}\n".encode())
         files.setdefault("go.mod", go_mod)
+        _check_module_line(path, version, go_mod)
         zip_path = self.directory / escape_path(path) / "@v" / f"{escape_version(version)}.zip"
         zip_path.parent.mkdir(parents=True, exist_ok=True)
         build_zip(path, version, files, zip_path)
@@ -235,6 +236,19 @@ class GoProxy:
         if stored is None:
             return _text(f"not found: module {path}: no matching versions\n", self.missing_status)
         return Response(stored.info, content_type="application/json")
+
+
+def _check_module_line(path: str, version: str, go_mod: bytes) -> None:
+    """The go command refuses a go.mod that names another module; refuse it first."""
+    match = re.search(rb"^\s*module\s+\"?([^\s\"]+)", go_mod, re.MULTILINE)
+    declared = match.group(1).decode("utf-8", "replace") if match else None
+    if declared is None and version.endswith("+incompatible"):
+        return
+    if declared != path:
+        raise ZipError(
+            f"{path}@{version}: go.mod declares its path as {declared!r}, "
+            f"but the module is {path!r} (go: module declares its path as: …)"
+        )
 
 
 def _text(body: str, status: int) -> Response:

@@ -1,0 +1,200 @@
+"""The Go module model: rules as golang.org/x/mod states them, with Go's own wording."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import zipfile
+
+import pytest
+
+from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
+from pytest_gomodnet.modules import (
+    build_zip,
+    canonical,
+    check_file_path,
+    check_import_path,
+    check_path,
+    check_version,
+    escape_path,
+    escape_version,
+    go_mod_h1,
+    go_sum_lines,
+    is_pseudo_version,
+    is_valid_version,
+    sort_versions,
+    unescape_path,
+    unescape_version,
+    zip_h1,
+)
+
+VALID_PATHS = [
+    "example.test/m",
+    "github.com/Azure/azure-sdk-for-go",
+    "gopkg.in/yaml.v2",
+    "gopkg.in/yaml.v0",
+    "gopkg.in/check.v1-unstable",
+    "example.test/m/v2",
+    "example.test/~user/m",
+    "example.test/a_b/c-d/e.f",
+    "x.y",
+]
+
+INVALID_PATHS = {
+    "": "empty string",
+    "-example.test/m": "leading dash",
+    "example.test//m": "double slash",
+    "example.test/m/": "trailing slash",
+    "example.test/./m": 'invalid path element "."',
+    "example.test/../m": 'invalid path element ".."',
+    "example.test/.m": "leading dot in path element",
+    "example.test/m.": "trailing dot in path element",
+    "example.test/m n": "invalid char ' '",
+    "example.test/m+n": "invalid char '+'",
+    "example.test/é": "invalid char 'é'",
+    "example.test/con": '"con" disallowed as path element component on Windows',
+    "example.test/LPT1.txt": '"LPT1" disallowed as path element component on Windows',
+    "example.test/abc~1": "trailing tilde and digits in path element",
+    "example/m": "missing dot in first path element",
+    "Example.test/m": "invalid char 'E' in first path element",
+    "example_x.test/m": "invalid char '_' in first path element",
+    "example.test/m/v1": "invalid version",
+    "example.test/m/v02": "invalid version",
+    "example.test/m/v2.1": "invalid version",
+    "gopkg.in/yaml.v01": "invalid version",
+}
+
+
+@pytest.mark.parametrize("path", VALID_PATHS)
+def test_valid_module_paths(path) -> None:
+    check_path(path)
+
+
+@pytest.mark.parametrize(("path", "reason"), INVALID_PATHS.items(), ids=list(INVALID_PATHS))
+def test_invalid_module_paths_name_the_rule(path, reason) -> None:
+    with pytest.raises(InvalidPathError) as info:
+        check_path(path)
+    quoted = '"' + path + '"'
+    assert str(info.value) == f"malformed module path {quoted}: {reason}"
+
+
+def test_import_and_file_paths_have_their_own_rules() -> None:
+    check_import_path("example.test/m+n")
+    check_file_path("dir/-file name (1).go")
+    with pytest.raises(
+        InvalidPathError, match=r'malformed file path "a/\.\./b": invalid path element'
+    ):
+        check_file_path("a/../b")
+
+
+@pytest.mark.parametrize(
+    ("path", "escaped"),
+    [
+        ("github.com/Azure/x", "github.com/!azure/x"),
+        ("example.test/UpperCase", "example.test/!upper!case"),
+        ("example.test/m", "example.test/m"),
+    ],
+)
+def test_case_encoding_round_trips(path, escaped) -> None:
+    assert escape_path(path) == escaped
+    assert unescape_path(escaped) == path
+
+
+@pytest.mark.parametrize(
+    "bad", ["example.test/Upper", "example.test/!", "example.test/!1", "é.test"]
+)
+def test_wrong_encodings_are_refused(bad) -> None:
+    with pytest.raises(InvalidPathError, match="invalid escaped module path"):
+        unescape_path(bad)
+
+
+def test_versions_escape_too() -> None:
+    assert escape_version("v1.0.0-RC") == "v1.0.0-!r!c"
+    assert unescape_version("v1.0.0-!r!c") == "v1.0.0-RC"
+    with pytest.raises(InvalidVersionError, match='disallowed version string "v1!"'):
+        escape_version("v1!")
+
+
+@pytest.mark.parametrize(
+    ("version", "valid", "canon"),
+    [
+        ("v1.2.3", True, "v1.2.3"),
+        ("v1.2", True, "v1.2.0"),
+        ("v1", True, "v1.0.0"),
+        ("v1.2.3-pre.1+build", True, "v1.2.3-pre.1"),
+        ("v2.0.0+incompatible", True, "v2.0.0+incompatible"),
+        ("v0.0.0-20191109021931-daa7c04131f5", True, "v0.0.0-20191109021931-daa7c04131f5"),
+        ("1.2.3", False, ""),
+        ("v1.2.3-", False, ""),
+        ("v01.2.3", False, ""),
+        ("v1.2-pre", False, ""),
+    ],
+)
+def test_semver(version, valid, canon) -> None:
+    assert (is_valid_version(version), canonical(version)) == (valid, canon)
+
+
+def test_pseudo_versions_in_their_three_forms() -> None:
+    assert is_pseudo_version("v0.0.0-20191109021931-daa7c04131f5")
+    assert is_pseudo_version("v1.2.3-pre.0.20191109021931-daa7c04131f5")
+    assert is_pseudo_version("v1.2.4-0.20191109021931-daa7c04131f5")
+    assert not is_pseudo_version("v1.2.4-rc.1")
+
+
+def test_sorting_matches_go_list() -> None:
+    assert sort_versions(["v1.10.0", "v1.2.0", "v1.2.0-rc.1", "v1.2.0-beta", "v0.9.0"]) == [
+        "v0.9.0",
+        "v1.2.0-beta",
+        "v1.2.0-rc.1",
+        "v1.2.0",
+        "v1.10.0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "version", "message"),
+    [
+        ("example.test/m", "v2.0.0", "invalid version: should be v0 or v1, not v2"),
+        ("example.test/m/v2", "v1.0.0", "invalid version: should be v2, not v1"),
+        ("example.test/m", "v1.2", "invalid version: not a canonical version (should be v1.2.0)"),
+        ("example.test/m", "1.0.0", "invalid version: not a semantic version"),
+        ("example.test/m/v2", "v2.0.0+incompatible", "+incompatible suffix not allowed"),
+    ],
+)
+def test_version_must_fit_the_path(path, version, message) -> None:
+    with pytest.raises(InvalidVersionError, match=re.escape(message)):
+        check_version(path, version)
+
+
+def test_zip_layout_and_hashes() -> None:
+    data = build_zip(
+        "example.test/m", "v1.0.0", {"go.mod": b"module example.test/m\n", "a/b.go": b"x"}
+    )
+    assert data is not None
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert names == ["example.test/m@v1.0.0/a/b.go", "example.test/m@v1.0.0/go.mod"]
+    assert zip_h1(data) == zip_h1(io.BytesIO(data))
+    # dirhash Hash1 by hand: "<sha256 hex>  go.mod\n", hashed again, base64.
+    line = hashlib.sha256(b"x").hexdigest().encode() + b"  go.mod\n"
+    by_hand = "h1:" + base64.b64encode(hashlib.sha256(line).digest()).decode()
+    assert go_sum_lines("example.test/m", "v1.0.0", "h1:Z", go_mod_h1(b"x")) == (
+        "example.test/m v1.0.0 h1:Z",
+        f"example.test/m v1.0.0/go.mod {by_hand}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a/../b.go": b""}, 'malformed file path "a/../b.go": invalid path element ".."'),
+        ({"A.go": b"", "a.go": b""}, 'case-insensitive file name collision: "A.go" and "a.go"'),
+        ({"sub/go.mod": b""}, "sub/go.mod: go.mod file not in module root directory"),
+        ({"GO.MOD": b""}, "GO.MOD: go.mod files must have lowercase names"),
+    ],
+)
+def test_builder_refuses_what_go_refuses(files, message) -> None:
+    with pytest.raises(ZipError) as info:
+        build_zip("example.test/m", "v1.0.0", files)
+    assert message in str(info.value)

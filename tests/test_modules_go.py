@@ -1,0 +1,122 @@
+"""The module model proven by the real go command over GOPROXY=file://: hashes and refusals."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pytest_gomodnet.errors import ZipError
+from pytest_gomodnet.goproxy import ModuleStore
+from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.modules import build_zip, escape_path, escape_version
+
+MODULES = {
+    "plain": ("example.test/m", "v1.0.0", {"m.go": b"package m\n"}),
+    "subdir and upper case": (
+        "example.test/Upper/m",
+        "v1.2.3-RC",
+        {"m.go": b"package m\n", "sub/dir/x.go": b"package dir\n", "LICENSE": b"MIT\n"},
+    ),
+    "major version v2": ("example.test/m/v2", "v2.1.0", {"m.go": b"package m\n"}),
+    "+incompatible": ("example.test/old", "v3.0.0+incompatible", {"old.go": b"package old\n"}),
+}
+
+
+def file_proxy(tmp_path: Path, store: ModuleStore) -> str:
+    return "file://" + str(store.write_proxy_tree(tmp_path / "proxy"))
+
+
+@pytest.mark.parametrize("case", MODULES, ids=list(MODULES))
+def test_go_computes_the_same_hashes(go: GoToolchain, tmp_path, module_store, case) -> None:
+    path, version, files = MODULES[case]
+    go_mod = None if version.endswith("+incompatible") else f"module {path}\n".encode()
+    stored = module_store.add(path, version, files=files, go_mod=go_mod)
+    env = {"GOPROXY": file_proxy(tmp_path, module_store)}
+    result = go.run("mod", "download", "-json", f"{path}@{version}", home=tmp_path, env=env)
+    (info,) = result.check().json_objects()
+    assert (info["Path"], info["Version"]) == (path, version)
+    assert (info["Sum"], info["GoModSum"]) == (stored.h1, stored.go_mod_h1)
+    cache = tmp_path / "gopath/pkg/mod/cache/download" / escape_path(path) / "@v"
+    assert (cache / f"{escape_version(version)}.ziphash").read_text() == stored.h1
+
+
+def test_go_get_writes_exactly_our_go_sum_lines(go: GoToolchain, tmp_path, module_store) -> None:
+    stored = module_store.add("example.test/Upper/m", "v1.0.0", files={"m.go": b"package m\n"})
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    env = {"GOPROXY": file_proxy(tmp_path, module_store)}
+    go.run("get", "example.test/Upper/m@v1.0.0", home=tmp_path, cwd=work, env=env).check()
+    assert (work / "go.sum").read_text() == "".join(f"{line}\n" for line in stored.go_sum_lines)
+
+
+def _raw_zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _serve_raw(tmp_path: Path, path: str, version: str, zip_bytes: bytes, go_mod: bytes) -> str:
+    folder = tmp_path / "proxy" / escape_path(path) / "@v"
+    folder.mkdir(parents=True)
+    (folder / f"{version}.info").write_text(f'{{"Version":"{version}"}}')
+    (folder / f"{version}.mod").write_bytes(go_mod)
+    (folder / f"{version}.zip").write_bytes(zip_bytes)
+    return "file://" + str(tmp_path / "proxy")
+
+
+REFUSED = {
+    "bad file name": (
+        {
+            "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
+            "example.test/m@v1.0.0/a\x01.go": b"",
+        },
+        {"a\x01.go": b""},
+        "malformed file path \"a\\x01.go\": invalid char '\\x01'",
+    ),
+    "wrong prefix": (
+        {"example.test/other@v1.0.0/go.mod": b"module example.test/m\n"},
+        None,
+        "zip for example.test/m@v1.0.0 has unexpected file example.test/other@v1.0.0/go.mod",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=list(REFUSED))
+def test_go_refuses_bad_zips_and_so_does_the_builder(go, tmp_path, case) -> None:
+    entries, builder_files, message = REFUSED[case]
+    proxy = _serve_raw(
+        tmp_path, "example.test/m", "v1.0.0", _raw_zip(entries), b"module example.test/m\n"
+    )
+    result = go.run(
+        "mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path, env={"GOPROXY": proxy}
+    )
+    (info,) = result.json_objects()
+    assert result.returncode == 1
+    assert message in info["Error"]
+    if builder_files is not None:
+        with pytest.raises(ZipError, match="invalid char"):
+            build_zip("example.test/m", "v1.0.0", builder_files)
+
+
+def test_go_refuses_a_go_mod_whose_module_line_disagrees(go, tmp_path, module_store) -> None:
+    go_mod = b"module example.test/other\n"
+    with pytest.raises(ZipError, match=r"go\.mod declares its path as 'example\.test/other'"):
+        module_store.add("example.test/m", "v1.0.0", go_mod=go_mod)
+    zip_bytes = _raw_zip({"example.test/m@v1.0.0/go.mod": go_mod})
+    proxy = _serve_raw(tmp_path, "example.test/m", "v1.0.0", zip_bytes, go_mod)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    result = go.run("get", "example.test/m@v1.0.0", home=tmp_path, cwd=work, env={"GOPROXY": proxy})
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "go: example.test/m@v1.0.0 requires example.test/m@v1.0.0: parsing go.mod:\n"
+        "\tmodule declares its path as: example.test/other\n"
+        "\t        but was required as: example.test/m\n"
+    )
