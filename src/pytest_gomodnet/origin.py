@@ -28,6 +28,8 @@ Handler = Callable[[Request], Response]
 
 # Name of the serving thread: the project's leak check leaves session threads alone.
 _THREAD_NAME = "gomodnet-session-origin"
+# How often serve_forever looks for a stop request (werkzeug's default is 0.5 s).
+_POLL_SECONDS = 0.05
 
 
 class Origin(HTTPServerBase):
@@ -50,6 +52,10 @@ class Origin(HTTPServerBase):
         super().start()
         assert self.server_thread is not None
         self.server_thread.name = _THREAD_NAME
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=_POLL_SECONDS)
 
     @property
     def url(self) -> str:
@@ -125,6 +131,10 @@ class HandlerServer(HTTPServerBase):
     def start(self) -> None:
         _quiet_werkzeug()
         super().start()
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=_POLL_SECONDS)
 
     def check(self) -> None:
         if self.handler_errors:
