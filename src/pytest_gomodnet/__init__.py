@@ -2,40 +2,212 @@
 
 TLS hosts with chosen certificate chains, GOPROXY module proxies, go-import
 hosts, a forward proxy that injects byte-exact faults, hypothesis strategies
-and the real go command wired to all of it.
+(``pytest_gomodnet.strategies``) and the real go command wired to all of it.
+
+Names are imported on first use, so loading the pytest plugin stays cheap.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import (
-    ChainError,
-    FaultPlanError,
-    GoCommandError,
-    GoModNetError,
-    GoNotFoundError,
-    GoTimeoutError,
-    GoToolError,
-    InvalidPathError,
-    InvalidVersionError,
-    ModuleError,
-    ServerError,
-    ZipError,
-)
-from .gotool import GoResult, GoToolchain
+
+if TYPE_CHECKING:
+    from .checks import (
+        assert_failed_within,
+        assert_no_partial_success,
+        assert_not_poisoned,
+        assert_retried,
+    )
+    from .errors import (
+        ChainError,
+        FaultPlanError,
+        GoCommandError,
+        GoImportError,
+        GoModNetError,
+        GoNotFoundError,
+        GoTimeoutError,
+        GoToolError,
+        InvalidPathError,
+        InvalidVersionError,
+        ModuleError,
+        ServerError,
+        ZipError,
+    )
+    from .faultproxy import (
+        FaultProxy,
+        Router,
+    )
+    from .faults import (
+        ChunkedCut,
+        CloseBeforeResponse,
+        Corrupt,
+        Drip,
+        HandshakeAbort,
+        HtmlLogin,
+        LieContentLength,
+        Refuse,
+        Reset,
+        SlowFirstByte,
+        Stall,
+        Status,
+        Throttle,
+        Truncate,
+        WrongContentType,
+    )
+    from .goimport import (
+        GoImportHost,
+        MetaImport,
+        match_go_import,
+        parse_go_imports,
+        resolve_go_import,
+    )
+    from .goproxy import (
+        GoProxy,
+        ModuleStore,
+        StoredVersion,
+    )
+    from .gotool import (
+        GoResult,
+        GoToolchain,
+    )
+    from .network import (
+        Backbone,
+        Network,
+    )
+    from .origin import (
+        HandlerServer,
+        Origin,
+    )
+    from .tls import (
+        CertChain,
+        ChainSpec,
+        GomodnetCA,
+        KeyType,
+    )
+
+_HOMES = {
+    "ChainError": "errors",
+    "FaultPlanError": "errors",
+    "GoCommandError": "errors",
+    "GoImportError": "errors",
+    "GoModNetError": "errors",
+    "GoNotFoundError": "errors",
+    "GoTimeoutError": "errors",
+    "GoToolError": "errors",
+    "InvalidPathError": "errors",
+    "InvalidVersionError": "errors",
+    "ModuleError": "errors",
+    "ServerError": "errors",
+    "ZipError": "errors",
+    "GoResult": "gotool",
+    "GoToolchain": "gotool",
+    "CertChain": "tls",
+    "ChainSpec": "tls",
+    "GomodnetCA": "tls",
+    "KeyType": "tls",
+    "ChunkedCut": "faults",
+    "CloseBeforeResponse": "faults",
+    "Corrupt": "faults",
+    "Drip": "faults",
+    "HandshakeAbort": "faults",
+    "HtmlLogin": "faults",
+    "LieContentLength": "faults",
+    "Refuse": "faults",
+    "Reset": "faults",
+    "SlowFirstByte": "faults",
+    "Stall": "faults",
+    "Status": "faults",
+    "Throttle": "faults",
+    "Truncate": "faults",
+    "WrongContentType": "faults",
+    "FaultProxy": "faultproxy",
+    "Router": "faultproxy",
+    "GoProxy": "goproxy",
+    "ModuleStore": "goproxy",
+    "StoredVersion": "goproxy",
+    "GoImportHost": "goimport",
+    "MetaImport": "goimport",
+    "match_go_import": "goimport",
+    "parse_go_imports": "goimport",
+    "resolve_go_import": "goimport",
+    "Backbone": "network",
+    "Network": "network",
+    "HandlerServer": "origin",
+    "Origin": "origin",
+    "assert_failed_within": "checks",
+    "assert_no_partial_success": "checks",
+    "assert_not_poisoned": "checks",
+    "assert_retried": "checks",
+}
 
 __all__ = [
+    "Backbone",
+    "CertChain",
     "ChainError",
+    "ChainSpec",
+    "ChunkedCut",
+    "CloseBeforeResponse",
+    "Corrupt",
+    "Drip",
     "FaultPlanError",
+    "FaultProxy",
     "GoCommandError",
+    "GoImportError",
+    "GoImportHost",
     "GoModNetError",
     "GoNotFoundError",
+    "GoProxy",
     "GoResult",
     "GoTimeoutError",
     "GoToolError",
     "GoToolchain",
+    "GomodnetCA",
+    "HandlerServer",
+    "HandshakeAbort",
+    "HtmlLogin",
     "InvalidPathError",
     "InvalidVersionError",
+    "KeyType",
+    "LieContentLength",
+    "MetaImport",
     "ModuleError",
+    "ModuleStore",
+    "Network",
+    "Origin",
+    "Refuse",
+    "Reset",
+    "Router",
     "ServerError",
+    "SlowFirstByte",
+    "Stall",
+    "Status",
+    "StoredVersion",
+    "Throttle",
+    "Truncate",
+    "WrongContentType",
     "ZipError",
     "__version__",
+    "assert_failed_within",
+    "assert_no_partial_success",
+    "assert_not_poisoned",
+    "assert_retried",
+    "match_go_import",
+    "parse_go_imports",
+    "resolve_go_import",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
