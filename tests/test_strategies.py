@@ -13,11 +13,16 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from pytest_gomodnet import faults
+from pytest_gomodnet.goimport import parse_go_imports
 from pytest_gomodnet.strategies import (
     MAX_GO_MOD_SIZE,
     PATH_RULES,
     Boundary,
     InvalidModulePath,
+    fault_plans,
+    fault_sequences,
+    go_import_documents,
     module_files,
     module_paths,
     response_boundaries,
@@ -123,7 +128,7 @@ def test_chunked_boundaries_sit_on_the_framing() -> None:
     assert names[last + 3] == "after last chunk-size line, before final CRLF"
 
 
-def test_zip_boundaries_match_zipfiles_own_parse() -> None:
+def test_zip_boundaries_match_zipfiles_ownparse_go_imports() -> None:
     names = {b.offset: b.name for b in response_boundaries(ZIP_RESPONSE)}
     assert ZIP_RESPONSE[CENTRAL_DIRECTORY : CENTRAL_DIRECTORY + 4] == b"PK\x01\x02"
     assert names[CENTRAL_DIRECTORY] == "start of zip central directory"
@@ -243,7 +248,7 @@ def test_shrinks_to_the_cut_just_after_the_headers_for_a_client_that_trusts_them
     )
 
 
-def test_a_given_test_reports_the_shrunk_cut(pytester: pytest.Pytester) -> None:
+def test_agiven_test_reports_the_shrunk_cut(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         f"""
         from hypothesis import given, settings
@@ -444,3 +449,53 @@ def test_module_files_without_go_mod() -> None:
 def test_module_files_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         _untyped(module_files)(**kwargs)
+
+
+# --- fault plans and go-import documents ------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(fault_plans())
+def test_fault_plans_are_valid_and_paste_back(plan) -> None:
+    namespace = {name: getattr(faults, name) for name in faults.__all__}
+    assert eval(repr(plan), namespace) == plan
+
+
+def test_every_fault_class_is_registered_for_from_type() -> None:
+    for kind in (faults.Truncate, faults.Stall, faults.Status, faults.ChunkedCut):
+        assert isinstance(find(st.from_type(kind), lambda p: True), kind)
+
+
+def test_fault_plans_can_be_limited_to_kinds() -> None:
+    found = {type(find(fault_plans(kinds=[faults.Reset, faults.Drip]), lambda p: True))}
+    assert found <= {faults.Reset, faults.Drip}
+    with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
+        fault_plans(kinds=[int])
+
+
+@settings(max_examples=100, deadline=None)
+@given(fault_sequences(max_size=3))
+def test_fault_sequences_mix_plans_and_clean_turns(sequence) -> None:
+    assert 1 <= len(sequence) <= 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(go_import_documents())
+def test_go_import_documents_read_as_their_variant_says(document) -> None:
+    cut = document.variant == "truncated"
+    try:
+        tags = parse_go_imports(document.body, cut=cut)
+    except Exception:
+        assert document.variant == "truncated"
+        return
+    prefixes = [t.prefix for t in tags]
+    expected = {
+        "good": [document.meta.prefix],
+        "no-meta": [],
+        "meta-after-body": [],
+        "two-tags": [document.meta.prefix, document.meta.prefix],
+        "wrong-prefix": ["www." + document.meta.prefix],
+        "prefix-is-request-path": [document.import_path],
+    }
+    if document.variant in expected:
+        assert prefixes == expected[document.variant]

@@ -46,6 +46,7 @@ from werkzeug import Request, Response
 from .errors import GoImportError, InvalidPathError, ServerError
 
 __all__ = [
+    "DOCUMENT_VARIANTS",
     "KNOWN_VCS",
     "LOGIN_PATH",
     "VARIANTS",
@@ -56,6 +57,7 @@ __all__ = [
     "MetaImport",
     "Variant",
     "check_meta_import",
+    "go_get_page",
     "go_get_url",
     "match_go_import",
     "parse_go_imports",
@@ -1263,6 +1265,27 @@ def _variant_response(entry: _Entry, import_path: str, request_target: str) -> R
         return _html(_LOGIN_PAGE, 200)
     status = 404 if variant == "not-found-with-tag" else 200
     return _html(_document(entry, import_path), status)
+
+
+#: The variants whose mistake is in the page itself (the others are HTTP behaviour).
+DOCUMENT_VARIANTS: tuple[Variant, ...] = (
+    "good",
+    "no-meta",
+    "wrong-prefix",
+    "two-tags",
+    "meta-after-body",
+    "truncated",
+    "prefix-is-request-path",
+)
+
+
+def go_get_page(meta: MetaImport, import_path: str, *, variant: Variant = "good") -> bytes:
+    """The page a GoImportHost serves for ``import_path`` under ``meta`` with ``variant``."""
+    if variant not in DOCUMENT_VARIANTS:
+        raise GoImportError(
+            f"variant {variant!r} is not a page: expected one of {DOCUMENT_VARIANTS}"
+        )
+    return _document(_Entry(meta, variant), import_path)
 
 
 def _document(entry: _Entry, import_path: str) -> bytes:

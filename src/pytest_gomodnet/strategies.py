@@ -25,23 +25,29 @@ import re
 import string
 import struct
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Literal, get_args, overload
+from typing import Any, Literal, get_args, overload
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+
+from . import faults, goimport
 
 __all__ = [
     "MAX_GO_MOD_SIZE",
     "PATH_RULES",
     "VERSION_KINDS",
     "Boundary",
+    "GoImportDocument",
     "InvalidModulePath",
     "PathRule",
     "VersionKind",
+    "fault_plans",
+    "fault_sequences",
+    "go_import_documents",
     "module_files",
     "module_paths",
     "response_boundaries",
@@ -793,3 +799,125 @@ def module_files(
     if not isinstance(go_mod, bool):
         raise InvalidArgument(f"go_mod={go_mod!r} must be True or False")
     return _trees(module_path, max_files, max_size, go_mod)
+
+
+# --- fault plans --------------------------------------------------------------
+
+_OFFSETS = st.integers(min_value=0, max_value=1 << 16)
+_SECONDS = st.floats(min_value=0.001, max_value=0.5, allow_nan=False)
+_WHERE = st.sampled_from([None, "headers", "body"])
+
+
+def _at_where() -> st.SearchStrategy[tuple[int, str | None]]:
+    ends = st.tuples(st.integers(min_value=-(1 << 16), max_value=0), st.just("body-end"))
+    return st.one_of(st.tuples(_OFFSETS, _WHERE), ends)
+
+
+_PLAN_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
+    faults.Truncate: _at_where().flatmap(
+        lambda aw: st.builds(
+            faults.Truncate,
+            at=st.just(aw[0]),
+            where=st.just(aw[1]),
+            close=st.sampled_from(["fin", "rst", "tls-no-close-notify"]),
+        )
+    ),
+    faults.Reset: _at_where().map(lambda aw: faults.Reset(aw[0], where=aw[1])),  # type: ignore[arg-type]
+    faults.Stall: st.builds(
+        lambda aw, s: faults.Stall(aw[0], s, where=aw[1]), _at_where(), _SECONDS
+    ),
+    faults.Corrupt: st.builds(
+        lambda aw, x: faults.Corrupt(aw[0], x, where=aw[1]),
+        _at_where(),
+        st.integers(min_value=1, max_value=255),
+    ),
+    faults.Throttle: st.builds(faults.Throttle, st.integers(min_value=1_000, max_value=10_000_000)),
+    faults.Drip: st.builds(faults.Drip, st.integers(min_value=1, max_value=4096), _SECONDS),
+    faults.CloseBeforeResponse: st.just(faults.CloseBeforeResponse()),
+    faults.Refuse: st.just(faults.Refuse()),
+    faults.HandshakeAbort: st.just(faults.HandshakeAbort()),
+    faults.Status: st.builds(
+        faults.Status,
+        st.sampled_from([400, 401, 403, 404, 410, 429, 500, 502, 503, 504]),
+        st.binary(max_size=64),
+    ),
+    faults.HtmlLogin: st.just(faults.HtmlLogin()),
+    faults.LieContentLength: st.builds(faults.LieContentLength, st.integers(1, 1 << 20)),
+    faults.ChunkedCut: st.builds(faults.ChunkedCut, _OFFSETS),
+    faults.WrongContentType: st.builds(
+        faults.WrongContentType, st.sampled_from(["text/html", "application/octet-stream", "x/y"])
+    ),
+    faults.SlowFirstByte: st.builds(faults.SlowFirstByte, _SECONDS),
+}
+
+
+def fault_plans(*, kinds: Sequence[type] | None = None) -> st.SearchStrategy[faults.FaultPlan]:
+    """Any fault plan (or only those of ``kinds``), with valid arguments.
+
+    Offsets lean on nothing here: aim them with :func:`truncation_points`
+    when the response is known.
+    """
+    chosen = list(_PLAN_STRATEGIES) if kinds is None else list(kinds)
+    unknown = [k for k in chosen if k not in _PLAN_STRATEGIES]
+    if unknown or not chosen:
+        raise InvalidArgument(
+            f"kinds={kinds!r} must be a non-empty list of fault classes from "
+            f"pytest_gomodnet.faults; unknown: {unknown!r}"
+        )
+    return st.one_of([_PLAN_STRATEGIES[k] for k in chosen])
+
+
+def fault_sequences(
+    *, kinds: Sequence[type] | None = None, max_size: int = 4
+) -> st.SearchStrategy[list[faults.FaultPlan | None]]:
+    """Per-exchange sequences for ``fault(host, *sequence)``: plans and clean (None) turns."""
+    if not isinstance(max_size, int) or max_size < 1:
+        raise InvalidArgument(f"max_size={max_size!r} must be an int >= 1")
+    return st.lists(st.none() | fault_plans(kinds=kinds), min_size=1, max_size=max_size)
+
+
+for _kind, _strategy in _PLAN_STRATEGIES.items():
+    st.register_type_strategy(_kind, _strategy)
+
+
+# --- go-import documents -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoImportDocument:
+    """A ``?go-get=1`` page for ``import_path``, with the mistake ``variant`` names."""
+
+    import_path: str
+    variant: str
+    meta: goimport.MetaImport
+    body: bytes
+
+
+def go_import_documents(
+    *, variants: Sequence[str] | None = None
+) -> st.SearchStrategy[GoImportDocument]:
+    """Pages a go-import host serves, good and broken, for generated import paths.
+
+    Read them with :func:`pytest_gomodnet.goimport.parse_go_imports` to learn
+    what the go command would do with each.
+    """
+    chosen = list(goimport.DOCUMENT_VARIANTS if variants is None else variants)
+    bad = [v for v in chosen if v not in goimport.DOCUMENT_VARIANTS]
+    if bad or not chosen:
+        raise InvalidArgument(
+            f"variants={variants!r}: each must be one of {goimport.DOCUMENT_VARIANTS}"
+        )
+
+    @st.composite
+    def documents(draw: st.DrawFn) -> GoImportDocument:
+        prefix = draw(module_paths())
+        tail = draw(st.lists(st.sampled_from(["pkg", "sub", "v2x", "internal"]), max_size=2))
+        import_path = "/".join([prefix, *tail])
+        vcs = draw(st.sampled_from(["mod", "git"]))
+        repo = "https://proxy.test" if vcs == "mod" else f"https://code.test/{prefix}"
+        meta = goimport.MetaImport(prefix, vcs, repo)
+        variant = draw(st.sampled_from(chosen))
+        body = goimport.go_get_page(meta, import_path, variant=variant)  # type: ignore[arg-type]
+        return GoImportDocument(import_path, variant, meta, body)
+
+    return documents()
