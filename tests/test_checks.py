@@ -246,3 +246,26 @@ def test_an_unreachable_mirror_counts_as_an_error(mirror: HTTPServer) -> None:
     mirror.stop()
     assert assert_not_poisoned(url, "example.test/m", "v1.0.0", ZIP) is None
     mirror.start()
+
+
+def test_assert_retried_counts_router_exchanges(gomodnet, module_store) -> None:
+    from pytest_gomodnet.faults import Truncate
+
+    module_store.add("example.test/m", "v1.0.0", files={"m.go": b"package m\n"})
+    gomodnet.add_goproxy("proxy.test", module_store)
+    gomodnet.fault("proxy.test", Truncate(10, where="body"), None, path="*.zip")
+    url = "https://proxy.test/example.test/m/@v/v1.0.0"
+    with gomodnet.client() as client:
+        client.get(f"{url}.info")
+        for _ in range(2):
+            try:
+                client.get(f"{url}.zip")
+            except Exception:
+                continue
+    attempts = assert_retried(1, gomodnet.log, host="proxy.test", path="*.zip")
+    assert [a["exchange"].fault for a in attempts] == [
+        "Truncate(at=10, close='fin', where='body')",
+        None,
+    ]
+    with pytest.raises(AssertionError, match=r"expected 3 attempt\(s\) at proxy.test \*.zip"):
+        assert_retried(2, gomodnet.log, host="proxy.test", path="*.zip")

@@ -13,15 +13,16 @@ point is one clean request to a mirror after the faulty ones.
 
 from __future__ import annotations
 
-import base64
+import fnmatch
 import hashlib
-import io
 import os
 import time
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .modules import escape_path, escape_version, go_mod_h1, zip_h1
 
 __all__ = [
     "assert_failed_within",
@@ -44,22 +45,9 @@ _STORY_CONNECTIONS = 20
 # --- hashing ---------------------------------------------------------------------
 
 
-def _hash1(entries: Iterable[tuple[str, bytes]]) -> str:
-    """golang.org/x/mod/sumdb/dirhash Hash1 over (name, content) pairs."""
-    lines = "".join(
-        f"{hashlib.sha256(content).hexdigest()}  {name}\n" for name, content in sorted(entries)
-    )
-    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
-
-
 def h1_of_zip(data: bytes) -> str:
     """The ``h1:`` hash go records for a module zip (raises zipfile.BadZipFile if it is none)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return _hash1((info.filename, archive.read(info)) for info in archive.infolist())
-
-
-def _h1_of_go_mod(data: bytes) -> str:
-    return _hash1([("go.mod", data)])
+    return zip_h1(data)
 
 
 def _matches(data: bytes, expected: bytes | str) -> bool:
@@ -70,7 +58,7 @@ def _matches(data: bytes, expected: bytes | str) -> bool:
             return True
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError):
         pass
-    return _h1_of_go_mod(data) == expected
+    return go_mod_h1(data) == expected
 
 
 # --- telling the story -------------------------------------------------------------
@@ -228,6 +216,19 @@ def _field(entry: object, name: str) -> Any:
     return getattr(entry, name, None)
 
 
+def _attempts(log: Iterable[object]) -> list[object]:
+    """One entry per request: a Router connection counts once for each of its exchanges."""
+    attempts: list[object] = []
+    for entry in log:
+        exchanges = _field(entry, "exchanges")
+        if exchanges is None:
+            attempts.append(entry)
+        else:
+            host = _field(entry, "host")
+            attempts += [{"host": host, "path": x.path, "exchange": x} for x in exchanges]
+    return attempts
+
+
 def assert_retried(
     times: int,
     log: Iterable[object],
@@ -238,17 +239,18 @@ def assert_retried(
 ) -> list[object]:
     """The client tried exactly ``times`` more times after its first attempt.
 
-    Counts the connections in ``log`` (the Router's) to ``host`` whose
-    request was for ``path`` (both optional filters); returns them.
+    Counts the requests in ``log`` (the Router's: each connection's
+    exchanges) to ``host`` whose path matches ``path`` (a glob such as
+    ``*.zip``); both filters are optional. Returns the matching requests.
     """
     if times < 0:
         raise ValueError(f"times={times!r} must be 0 or more")
     entries = list(log)
     matching = [
         entry
-        for entry in entries
+        for entry in _attempts(entries)
         if (host is None or _field(entry, "host") == host)
-        and (path is None or _field(entry, "path") == path)
+        and (path is None or fnmatch.fnmatchcase(str(_field(entry, "path")), path))
     ]
     if len(matching) != times + 1:
         target = " ".join(filter(None, [host, path])) or "any host"
@@ -261,11 +263,6 @@ def assert_retried(
             )
         )
     return matching
-
-
-def _escape(text: str) -> str:
-    """Go's case-encoding for proxy URLs: each upper-case letter becomes ``!`` + lower case."""
-    return "".join(f"!{c.lower()}" if "A" <= c <= "Z" else c for c in text)
 
 
 def assert_not_poisoned(
@@ -287,7 +284,7 @@ def assert_not_poisoned(
     copy. A 200 must carry ``expected`` (bytes or ``h1:``). Returns the body
     of a 200, else ``None``.
     """
-    url = f"{mirror_url.rstrip('/')}/{_escape(module)}/@v/{_escape(version)}{suffix}"
+    url = f"{mirror_url.rstrip('/')}/{escape_path(module)}/@v/{escape_version(version)}{suffix}"
     owned = client is None
     if owned:
         import httpx
