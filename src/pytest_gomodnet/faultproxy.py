@@ -417,7 +417,9 @@ class Router:
                 # connection (as the real services do), so only the pooled side is dropped.
                 response_head = _drop_connection_header(response_head)
                 pooled.discard()
-            await self._deliver(engine, response_head, chunks, writer, exchange, conn)
+            await self._deliver(
+                engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
+            )
 
     async def _deliver(
         self,
@@ -427,6 +429,8 @@ class Router:
         writer: asyncio.StreamWriter,
         exchange: Exchange,
         conn: Connection,
+        *,
+        client_closes: bool = False,
     ) -> None:
         if isinstance(chunks, list):
             body, head = head.split(b"\r\n\r\n", 1)[1], head.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
@@ -440,7 +444,7 @@ class Router:
                     break
         await self._act(engine.finish(), writer, exchange, conn)
         exchange.ended = "ok"
-        if _closes(head):
+        if _closes(head) or client_closes:
             exchange.ended = conn.ended = "fin"
             writer.close()
             raise _Quit

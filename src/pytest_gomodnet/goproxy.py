@@ -17,13 +17,12 @@ import shutil
 import ssl
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from werkzeug import Request, Response
-from werkzeug.wsgi import wrap_file
 
 from .errors import ModuleError, ZipError
 from .modules import (
@@ -223,7 +222,7 @@ class GoProxy:
             return Response(stored.info, content_type="application/json")
         if kind == "mod":
             return Response(stored.go_mod, content_type="text/plain; charset=utf-8")
-        return _file(request, stored.zip_path)
+        return _file(stored.zip_path)
 
     def _list(self, path: str) -> Response:
         if path not in self.store:
@@ -255,11 +254,16 @@ def _text(body: str, status: int) -> Response:
     return Response(body, status=status, content_type="text/plain; charset=utf-8")
 
 
-def _file(request: Request, path: Path) -> Response:
+def _file(path: Path) -> Response:
     """Stream a file with its exact Content-Length; it never sits in memory whole."""
-    handle = path.open("rb")
-    response = Response(
-        wrap_file(request.environ, handle), content_type="application/zip", direct_passthrough=True
-    )
+    response = Response(_blocks(path), content_type="application/zip", direct_passthrough=True)
     response.content_length = path.stat().st_size
     return response
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    # A generator, not werkzeug's FileWrapper: when a cut connection makes the
+    # server drop the response unclosed, finalising the generator still closes the file.
+    with path.open("rb") as file:
+        while block := file.read(1 << 16):
+            yield block

@@ -17,6 +17,7 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import tempfile
 from collections.abc import Iterator
@@ -224,6 +225,33 @@ class Network:
         self._clients.append(client)
         return client
 
+    def response_bytes(self, url: str) -> bytes:
+        """The exact bytes a client receives for ``GET url`` (status line first), no faults.
+
+        What :func:`pytest_gomodnet.strategies.truncation_points` needs to aim
+        offsets at this response's real boundaries. The request goes through
+        the Router like any other (and shows in :attr:`log`).
+        """
+        parts = urlsplit(url)
+        host, target = (
+            parts.hostname or "",
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        )
+        request = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        with socket.create_connection(
+            ("127.0.0.1", self._backbone.router.port), CLIENT_TIMEOUT
+        ) as raw:
+            if parts.scheme == "https":
+                raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+                reply = raw.recv(4096)
+                if not reply.startswith(b"HTTP/1.1 200"):
+                    raise ConnectionError(f"the Router refused {host}: {reply!r}")
+                context = ssl.create_default_context(cafile=str(self.ca_bundle))
+                with context.wrap_socket(raw, server_hostname=host) as tls:
+                    return _send_and_read_all(tls, request)
+            absolute = request.replace(target.encode(), url.encode(), 1)
+            return _send_and_read_all(raw, absolute)
+
     def go_env(self, **overrides: str) -> dict[str, str]:
         """The environment that points the real go command at this network.
 
@@ -242,3 +270,11 @@ class Network:
         }
         env.update(overrides)
         return env
+
+
+def _send_and_read_all(sock: socket.socket, request: bytes) -> bytes:
+    sock.sendall(request)
+    chunks = []
+    while chunk := sock.recv(1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
