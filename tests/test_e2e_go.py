@@ -223,3 +223,28 @@ def test_tls_shapes_on_the_proxy(go, tmp_path, gomodnet, store, shape) -> None:
 def test_tls_shapes_go_accepts(go, tmp_path, gomodnet, store, shape) -> None:
     gomodnet.add_goproxy("proxy.test", store, shape=shape)
     assert "Error" not in download(go, tmp_path, gomodnet)
+
+
+def test_go_get_latest_through_a_mod_go_import_host(go, tmp_path, gomodnet, store) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    goimport = gomodnet.add_goimport("example.test")
+    goimport.add(MODULE, vcs="mod", repo=BASE)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    env = gomodnet.go_env(GOPROXY="direct", GOPRIVATE="example.test")
+    result = go.run("get", f"{MODULE}@latest", home=tmp_path, cwd=work, env=env).check()
+    assert result.stderr == f"go: downloading {MODULE} {VERSION}\ngo: added {MODULE} {VERSION}\n"
+    expected = "".join(f"{line}\n" for line in store.get(MODULE, VERSION).go_sum_lines)
+    assert (work / "go.sum").read_text() == expected
+    asked = [(c.host, x.path) for c in gomodnet.log for x in c.exchanges]
+    # go also tries the shorter module path "example.test": a 404, asked twice because go
+    # retries any https 4xx once with GOAUTH credentials. Discovery runs concurrently.
+    discovery = sorted(x for h, x in asked if h == "example.test")
+    assert discovery == ["/?go-get=1", "/?go-get=1", "/m?go-get=1"]
+    assert [x for h, x in asked if h == "proxy.test"] == [
+        "/example.test/m/@v/list",
+        "/example.test/m/@v/v1.0.0.info",
+        "/example.test/m/@v/v1.0.0.mod",
+        "/example.test/m/@v/v1.0.0.zip",
+    ]
