@@ -40,3 +40,25 @@ def test_go_fixture_fails_when_required(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_needs_go(go): pass")
     result = pytester.runpytest("--gomodnet-go", "/nonexistent/go", "--gomodnet-require-go")
     result.assert_outcomes(errors=1)
+
+
+def test_the_seed_replays_hypothesis_draws(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from hypothesis import given, settings, strategies as st
+        SEEN = []
+
+        @settings(max_examples=5, database=None)
+        @given(st.integers(0, 10**9))
+        def test_draws(n):
+            SEEN.append(n)
+
+        def test_report():
+            print("SEEN", SEEN)
+        """
+    )
+    args = ("-s", "-p", "no:cacheprovider", "--gomodnet-seed")
+    runs = [pytester.runpytest_subprocess(*args, seed) for seed in ("7", "7", "8")]
+    seen = [next(ln.partition("SEEN")[2] for ln in r.outlines if "SEEN [" in ln) for r in runs]
+    assert seen[0] == seen[1]
+    assert seen[0] != seen[2]

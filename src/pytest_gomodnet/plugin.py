@@ -50,10 +50,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     seed = config.getoption("gomodnet_seed")
     config.stash[SEED_KEY] = seed if seed is not None else random.SystemRandom().randrange(2**32)
+    # The plugin's random choices are hypothesis's draws: give it the same seed
+    # (before its own plugin reads the option), unless --hypothesis-seed says otherwise.
+    if getattr(config.option, "hypothesis_seed", "absent") is None:
+        config.option.hypothesis_seed = str(config.stash[SEED_KEY])
 
 
 def pytest_report_header(config: pytest.Config) -> str:
