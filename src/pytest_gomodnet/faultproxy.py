@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
+from ._http import drop_header, header, set_header, status_code
 from .errors import FaultPlanError, ServerError
 from .faults import (
     CONNECTION_FAULTS,
@@ -410,12 +411,12 @@ class Router:
             response_head = await _read_head(up_reader, UPSTREAM_TIMEOUT)
             if response_head is None:
                 raise ConnectionError(f"upstream of {host!r} closed without a response")
-            exchange.status = int(response_head.split(b" ", 2)[1])
+            exchange.status = status_code(response_head)
             chunks = _response_body(response_head, method, up_reader)
             if _closes(response_head) and _framed(response_head, method):
                 # Connection is hop-by-hop: the upstream may close, the client keeps its
                 # connection (as the real services do), so only the pooled side is dropped.
-                response_head = _drop_connection_header(response_head)
+                response_head = drop_header(response_head, b"connection")
                 pooled.discard()
             await self._deliver(
                 engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
@@ -533,7 +534,7 @@ class FaultProxy(Router):
                 return
             method, target = _request_target(head)
             head = _with_target(head, prefix + target)
-            head = _with_host(head, f"{upstream.host}:{upstream.port}")
+            head = set_header(head, b"Host", f"{upstream.host}:{upstream.port}")
             await self._exchange(self._HOST, upstream, head, method, target, reader, writer, conn)
 
 
@@ -604,41 +605,21 @@ def _with_target(head: bytes, target: str) -> bytes:
     return b" ".join((method, target.encode("latin-1"), version)) + b"\r\n" + rest
 
 
-def _with_host(head: bytes, host: str) -> bytes:
-    lines = head[:-4].split(b"\r\n")
-    kept = [line for line in lines[1:] if not line.lower().startswith(b"host:")]
-    return b"\r\n".join([lines[0], b"Host: " + host.encode("latin-1"), *kept]) + b"\r\n\r\n"
-
-
-def _header(head: bytes, name: bytes) -> bytes | None:
-    for line in head.split(b"\r\n")[1:]:
-        key, sep, value = line.partition(b":")
-        if sep and key.strip().lower() == name:
-            return value.strip()
-    return None
-
-
 def _framed(head: bytes, method: str) -> bool:
     """Whether the response's end is known without the connection closing."""
-    status = int(head.split(b" ", 2)[1])
+    status = status_code(head)
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return True
-    chunked = (_header(head, b"transfer-encoding") or b"").lower() == b"chunked"
-    return chunked or _header(head, b"content-length") is not None
-
-
-def _drop_connection_header(head: bytes) -> bytes:
-    lines = head[:-4].split(b"\r\n")
-    kept = [line for line in lines[1:] if not line.lower().startswith(b"connection:")]
-    return b"\r\n".join([lines[0], *kept]) + b"\r\n\r\n"
+    chunked = (header(head, b"transfer-encoding") or b"").lower() == b"chunked"
+    return chunked or header(head, b"content-length") is not None
 
 
 def _closes(head: bytes) -> bool:
-    return (_header(head, b"connection") or b"").lower() == b"close"
+    return (header(head, b"connection") or b"").lower() == b"close"
 
 
 async def _read_request_body(head: bytes, reader: asyncio.StreamReader) -> bytes:
-    length = _header(head, b"content-length")
+    length = header(head, b"content-length")
     if length is None:
         return b""
     return await asyncio.wait_for(reader.readexactly(int(length)), CLIENT_TIMEOUT)
@@ -646,10 +627,10 @@ async def _read_request_body(head: bytes, reader: asyncio.StreamReader) -> bytes
 
 async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
     """Yield the raw body bytes of a response, exactly as framed on the wire."""
-    status = int(head.split(b" ", 2)[1])
+    status = status_code(head)
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return
-    length = _header(head, b"content-length")
+    length = header(head, b"content-length")
     if length is not None:
         left = int(length)
         while left:
@@ -658,7 +639,7 @@ async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader)
                 raise ConnectionError("upstream closed mid-body")
             left -= len(data)
             yield data
-    elif (_header(head, b"transfer-encoding") or b"").lower() == b"chunked":
+    elif (header(head, b"transfer-encoding") or b"").lower() == b"chunked":
         while True:
             size_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
             size = int(size_line.split(b";")[0], 16)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
 
+from ._http import content_length, drop_header, set_header
 from .errors import FaultPlanError
 
 __all__ = [
@@ -352,16 +353,14 @@ class ResponseEngine:
     def start(self, head: bytes) -> list[Action]:
         """Take the response head; rewrite it if the plan is an HTTP fault."""
         plan = self.plan
-        body_length = _content_length(head)
+        body_length = content_length(head)
         if isinstance(plan, LieContentLength):
-            head = _set_header(head, b"Content-Length", str((body_length or 0) + plan.extra))
+            head = set_header(head, b"Content-Length", str((body_length or 0) + plan.extra))
         elif isinstance(plan, ChunkedCut):
-            head = _set_header(
-                _drop_header(head, b"Content-Length"), b"Transfer-Encoding", "chunked"
-            )
+            head = set_header(drop_header(head, b"Content-Length"), b"Transfer-Encoding", "chunked")
             self._chunked_left = plan.at
         elif isinstance(plan, WrongContentType):
-            head = _set_header(head, b"Content-Type", plan.content_type)
+            head = set_header(head, b"Content-Type", plan.content_type)
         elif isinstance(plan, (Truncate, Reset, Stall, Corrupt)):
             offset = _absolute(plan.at, plan.where, len(head), body_length)
             if isinstance(plan, Corrupt):
@@ -468,23 +467,3 @@ def _absolute(at: int, where: str | None, head_length: int, body_length: int | N
             )
         return head_length + body_length + at
     return at
-
-
-_HEADER_LINE = re.compile(rb"\r\n([!-9;-~]+):[ \t]*([^\r\n]*)")
-
-
-def _content_length(head: bytes) -> int | None:
-    for name, value in _HEADER_LINE.findall(head):
-        if name.lower() == b"content-length" and value.strip().isdigit():
-            return int(value)
-    return None
-
-
-def _drop_header(head: bytes, name: bytes) -> bytes:
-    pattern = re.compile(rb"\r\n" + re.escape(name) + rb":[^\r\n]*", re.IGNORECASE)
-    return pattern.sub(b"", head)
-
-
-def _set_header(head: bytes, name: bytes, value: str) -> bytes:
-    head = _drop_header(head, name)
-    return head[:-2] + name + b": " + value.encode("latin-1") + b"\r\n\r\n"

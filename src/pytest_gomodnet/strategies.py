@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from . import faults, goimport
+from ._http import header
 
 __all__ = [
     "MAX_GO_MOD_SIZE",
@@ -100,14 +101,6 @@ class _Body:
                 return raw_start + payload_offset - payload_start
         last_raw, last_payload, last_length = self.spans[-1] if self.spans else (0, 0, 0)
         return last_raw + last_length + (payload_offset - last_payload - last_length)
-
-
-def _header_value(head: bytes, name: bytes) -> bytes | None:
-    for line in head.split(b"\r\n")[1:]:
-        field, sep, value = line.partition(b":")
-        if sep and field.strip().lower() == name:
-            return value.strip()
-    return None
 
 
 def _chunked_boundaries(response: bytes, body_start: int) -> tuple[list[Boundary], _Body]:
@@ -184,13 +177,13 @@ def _http_boundaries(response: bytes) -> Iterator[Boundary]:
     yield Boundary(body_start - 1, "last byte of \\r\\n\\r\\n")
     yield Boundary(body_start, "just after \\r\\n\\r\\n (no body byte)")
     yield Boundary(body_start + 1, "one body byte")
-    encoding = _header_value(head, b"transfer-encoding")
+    encoding = header(head, b"transfer-encoding")
     if encoding is not None and encoding.lower().endswith(b"chunked"):
         chunk_bounds, body = _chunked_boundaries(response, body_start)
         yield from chunk_bounds
     else:
         body = _Body(response[body_start:], ((body_start, 0, len(response) - body_start),))
-        length = _header_value(head, b"content-length")
+        length = header(head, b"content-length")
         if length is not None and length.isdigit():
             yield Boundary(body_start + int(length) - 1, "one byte before Content-Length")
             yield Boundary(body_start + int(length), "exactly at Content-Length")
