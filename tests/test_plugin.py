@@ -10,7 +10,7 @@ def test_help_lists_the_gomodnet_options(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "network-resilience tests of Go module fetching:",
-            "*--gomodnet *add the bundled conformance suite to the run*",
+            "*--gomodnet *reserved for the bundled conformance suite*",
             "*--gomodnet-seed=N*",
             "*--gomodnet-go=PATH*",
             "*--gomodnet-require-go*",
