@@ -9,6 +9,7 @@ import re
 import zipfile
 
 import pytest
+from hypothesis import given, settings
 
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
 from pytest_gomodnet.modules import (
@@ -29,6 +30,7 @@ from pytest_gomodnet.modules import (
     unescape_version,
     zip_h1,
 )
+from pytest_gomodnet.strategies import module_paths
 
 VALID_PATHS = [
     "example.test/m",
@@ -198,3 +200,19 @@ def test_builder_refuses_what_go_refuses(files, message) -> None:
     with pytest.raises(ZipError) as info:
         build_zip("example.test/m", "v1.0.0", files)
     assert message in str(info.value)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(module_paths(valid=False))
+def test_every_invalid_strategy_path_is_refused_with_gos_words(example) -> None:
+    # The strategy's messages were checked against the real go command
+    # (tests/test_strategies_go.py); the model must say the same, rule by rule.
+    with pytest.raises(InvalidPathError) as info:
+        check_path(example.path)
+    assert str(info.value) == example.message
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(module_paths())
+def test_every_valid_strategy_path_is_accepted(path) -> None:
+    check_path(path)
