@@ -270,6 +270,12 @@ class Router:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        # asyncio sets TCP_NODELAY only when sock.proto is IPPROTO_TCP, and sockets
+        # accepted from socket.create_server() have proto 0: without this, Nagle holds
+        # a response body back until the client's delayed ACK, 40 ms per exchange.
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             await self._client(reader, writer)
         except asyncio.CancelledError:

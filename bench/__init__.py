@@ -1,0 +1,1 @@
+"""Speed and memory goals of pytest-gomodnet, measured side by side: ``python -m bench``."""

@@ -1,0 +1,45 @@
+"""The Python limit: an asyncio server that answers every connection with fixed bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+
+
+class BareServer:
+    """Reads one request head, writes ``response``, closes. Runs in its own loop thread."""
+
+    def __init__(self, response: bytes, *, tls: ssl.SSLContext | None = None) -> None:
+        self.response = response
+        self._tls = tls
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="bench-bare")
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(self.response)
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    def __enter__(self) -> BareServer:
+        self._thread.start()
+        coro = asyncio.start_server(self._handle, sock=self._sock, ssl=self._tls)
+        self._server = asyncio.run_coroutine_threadsafe(coro, self._loop).result(5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        async def stop() -> None:
+            self._server.close()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()

@@ -1,0 +1,31 @@
+"""The benchmark command runs and prints its table (a smoke test: no timing is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_bench_quick_prints_every_row(go) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("machine: ")
+    assert lines[1].split() == ["benchmark", "measured", "baseline", "ratio", "goal", "met"]
+    names = [line[:48].strip() for line in lines[3:]]
+    assert names == [
+        "Router conns/s, plain HTTP (vs bare asyncio)",
+        "Router conns/s, TLS terminated (vs bare TLS)",
+        "h1 of a zip, MB/s (vs hashlib.sha256)",
+        "3-host TLS network set-up + teardown, ms (median)",
+        "go mod download 3 modules, s (vs file://)",
+    ]
