@@ -65,12 +65,12 @@ def main() -> None:
         rows += suite(args.quick)
         print(f"  ({suite.__module__} took {time.monotonic() - started:.1f} s)", file=sys.stderr)
     print(f"machine: {machine()}")
-    header = f"{'benchmark':<48} {'measured':>14} {'baseline':>14} {'ratio':>7}  {'goal':<12} met"
+    header = f"{'benchmark':<52} {'measured':>14} {'baseline':>14} {'ratio':>7}  {'goal':<12} met"
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row.name:<48} {row.measured:>10.1f} {row.unit:<3} {row.baseline:>10.1f} "
+            f"{row.name:<52} {row.measured:>10.1f} {row.unit:<3} {row.baseline:>10.1f} "
             f"{row.unit:<3} {row.ratio:>6.2f}x  {row.goal:<12} {'yes' if row.met else 'NO'}"
         )
 

@@ -21,7 +21,7 @@ def test_bench_quick_prints_every_row(go) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("machine: ")
     assert lines[1].split() == ["benchmark", "measured", "baseline", "ratio", "goal", "met"]
-    names = [line[:48].strip() for line in lines[3:]]
+    names = [line[:52].strip() for line in lines[3:]]
     assert names == [
         "Router conns/s, plain HTTP (vs bare asyncio)",
         "Router conns/s, TLS terminated (vs bare TLS)",
