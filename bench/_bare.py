@@ -20,6 +20,9 @@ class BareServer:
         self._thread = threading.Thread(target=self._loop.run_forever, name="bench-bare")
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:  # asyncio skips proto-0 sockets; a fair baseline needs it too
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             await reader.readuntil(b"\r\n\r\n")
             writer.write(self.response)
