@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import bench_go, bench_hash, bench_network, bench_router
+from . import bench_fuzz, bench_go, bench_hash, bench_network, bench_router
 
 
 @dataclass
@@ -55,6 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     suites: list[Callable[[bool], list[Row]]] = [
         bench_router.run,
+        bench_fuzz.run,
         bench_hash.run,
         bench_network.run,
         bench_go.run,

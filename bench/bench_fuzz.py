@@ -1,0 +1,94 @@
+"""Hypothesis examples per second for a truncation fuzz loop, three ways.
+
+Each example cuts the zip response at an offset hypothesis picks and makes one
+httpx request over a fresh TLS connection: through the Router (``net.fault``),
+against a pytest-httpserver handler reconfigured per example, and against a
+bare asyncio server sending precomputed bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from pytest_gomodnet.faults import Truncate
+from pytest_gomodnet.goproxy import ModuleStore
+from pytest_gomodnet.network import Backbone
+from pytest_gomodnet.tls import GomodnetCA
+
+from . import __main__ as table
+from ._bare import BareServer
+
+CLOSE = {"Connection": "close"}
+
+
+def _rate(examples: int, body_length: int, one: Callable[[int], None]) -> float:
+    @settings(max_examples=examples, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(st.integers(0, body_length))
+    def loop(at: int) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            one(at)
+
+    started = time.perf_counter()
+    loop()
+    return examples / (time.perf_counter() - started)
+
+
+def run(quick: bool) -> list[table.Row]:
+    examples = 20 if quick else 200
+    with tempfile.TemporaryDirectory() as tmp, ModuleStore() as store:
+        directory = Path(tmp)
+        stored = store.add("example.test/m", "v1.0.0", files={"m.go": b"package m\n" * 200})
+        body = stored.zip_path.read_bytes()
+        url = "https://proxy.test/example.test/m/@v/v1.0.0.zip"
+        ca = GomodnetCA(directory / "ca")
+        with Backbone(ca, directory) as backbone, backbone.network() as net:
+            net.add_goproxy("proxy.test", store)
+            response = net.response_bytes(url)
+            with net.client() as client:
+
+                def routed(at: int) -> None:
+                    net.fault("proxy.test", Truncate(at), path="*.zip")
+                    client.get(url, headers=CLOSE)
+
+                router_rate = _rate(examples, len(response), routed)
+        local = ca.chain("127.0.0.1", directory=directory / "local")
+        verify = local.client_context()
+        with HTTPServer("127.0.0.1", 0, ssl_context=local.server_context()) as server, \
+                httpx.Client(verify=verify) as client:  # fmt: skip
+
+            def reconfigured(at: int) -> None:
+                server.clear()
+
+                def cut(request: Request) -> Response:
+                    headers = {"Content-Length": str(len(body))}
+                    return Response(body[:at], headers=headers, direct_passthrough=True)
+
+                server.expect_request("/m.zip").respond_with_handler(cut)
+                client.get(server.url_for("/m.zip"), headers=CLOSE)
+
+            httpserver_rate = _rate(examples, len(body), reconfigured)
+        with BareServer(response, tls=local.server_context()) as bare, \
+                httpx.Client(verify=verify) as client:  # fmt: skip
+
+            def precomputed(at: int) -> None:
+                bare.response = response[:at]
+                client.get(f"https://127.0.0.1:{bare.port}/m.zip", headers=CLOSE)
+
+            bare_rate = _rate(examples, len(response), precomputed)
+    return [
+        table.Row("fuzz examples/s via Router+TLS (vs httpserver/example)", router_rate,
+                  httpserver_rate, "e/s", ">= 2x (3x)", router_rate / httpserver_rate >= 2),
+        table.Row("fuzz examples/s via Router+TLS (vs bare asyncio TLS)", router_rate,
+                  bare_rate, "e/s", ">= 0.7x", router_rate / bare_rate >= 0.7),
+    ]  # fmt: skip
