@@ -87,8 +87,8 @@ def run(quick: bool) -> list[table.Row]:
 
             bare_rate = _rate(examples, len(response), precomputed)
     return [
-        table.Row("fuzz examples/s via Router+TLS (vs httpserver/example)", router_rate,
+        table.Row("fuzz e/s, Router+TLS (vs httpserver per example)", router_rate,
                   httpserver_rate, "e/s", ">= 2x (3x)", router_rate / httpserver_rate >= 2),
-        table.Row("fuzz examples/s via Router+TLS (vs bare asyncio TLS)", router_rate,
+        table.Row("fuzz e/s, Router+TLS (vs bare asyncio TLS)", router_rate,
                   bare_rate, "e/s", ">= 0.7x", router_rate / bare_rate >= 0.7),
     ]  # fmt: skip

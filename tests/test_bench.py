@@ -25,8 +25,8 @@ def test_bench_quick_prints_every_row(go) -> None:
     assert names == [
         "Router conns/s, plain HTTP (vs bare asyncio)",
         "Router conns/s, TLS terminated (vs bare TLS)",
-        "fuzz examples/s via Router+TLS (vs httpserver/example)",
-        "fuzz examples/s via Router+TLS (vs bare asyncio TLS)",
+        "fuzz e/s, Router+TLS (vs httpserver per example)",
+        "fuzz e/s, Router+TLS (vs bare asyncio TLS)",
         "h1 of a zip, MB/s (vs hashlib.sha256)",
         "3-host TLS network set-up + teardown, ms (median)",
         "go mod download 3 modules, s (vs file://)",
