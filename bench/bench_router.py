@@ -72,11 +72,16 @@ def run(quick: bool) -> list[table.Row]:
         bare_plain = _plain_rate(bare.port, get, count)
     with BareServer(response, tls=server_context) as bare:
         bare_tls = _tls_rate(bare.port, client_context, count, tunnel=False)
+        with Router() as relay:
+            relay.add_host("proxy.test", f"https://127.0.0.1:{bare.port}")
+            relayed_tls = _tls_rate(relay.port, client_context, count, tunnel=True)
     return [
         table.Row("Router conns/s, plain HTTP (vs bare asyncio)", routed_plain, bare_plain,
                   "c/s", ">= 0.5x", routed_plain / bare_plain >= 0.5),
         table.Row("Router conns/s, TLS terminated (vs bare TLS)", routed_tls, bare_tls,
                   "c/s", ">= 0.5x", routed_tls / bare_tls >= 0.5),
+        table.Row("Router conns/s, TLS relayed (vs bare TLS)", relayed_tls, bare_tls,
+                  "c/s", ">= 0.5x", relayed_tls / bare_tls >= 0.5),
     ]  # fmt: skip
 
 

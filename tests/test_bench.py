@@ -25,6 +25,7 @@ def test_bench_quick_prints_every_row(go) -> None:
     assert names == [
         "Router conns/s, plain HTTP (vs bare asyncio)",
         "Router conns/s, TLS terminated (vs bare TLS)",
+        "Router conns/s, TLS relayed (vs bare TLS)",
         "fuzz e/s, Router+TLS (vs httpserver per example)",
         "fuzz e/s, Router+TLS (vs bare asyncio TLS)",
         "h1 of a zip, MB/s (vs hashlib.sha256)",
