@@ -60,8 +60,9 @@ def run(quick: bool) -> list[table.Row]:
     with Origin() as origin, Router() as router:
         origin.route("proxy.test", lambda r: Response(BODY, content_type="application/zip"))
         origin.route("plain.test", lambda r: Response(BODY, content_type="application/zip"))
-        router.add_host("proxy.test", origin.url, tls=server_context)
-        router.add_host("plain.test", origin.url)
+        # As the Network wires it: the Router calls the origin's dispatch in process.
+        router.add_host("proxy.test", origin.url, tls=server_context, app=origin.dispatch)
+        router.add_host("plain.test", origin.url, app=origin.dispatch)
         get = (
             b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
         )

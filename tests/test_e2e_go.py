@@ -92,7 +92,7 @@ EOF_CASES = {
         "*.zip",
         Truncate(20),
         f'Get "{URL}.zip": net/http: HTTP/1.x transport connection broken: '
-        'malformed MIME header: missing colon: "Ser"',
+        'malformed MIME header: missing colon: "Con"',
     ),
     "mod cut mid-body": ("*.mod", Truncate(5, where="body"), f'read "{URL}.mod": unexpected EOF'),
     "info cut mid-body": (

@@ -24,10 +24,14 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from werkzeug import Request, Response
+from werkzeug.test import EnvironBuilder
 
 from ._http import drop_header, header, set_header, status_code
 from .errors import FaultPlanError, ServerError
@@ -105,6 +109,7 @@ class _Upstream:
     host: str
     port: int
     tls: ssl.SSLContext | None
+    app: InProcessApp | None = None
 
 
 class _Quit(Exception):
@@ -123,7 +128,9 @@ class Router:
 
     _thread_name = "gomodnet-router"
 
-    def __init__(self) -> None:
+    def __init__(self, *, name: str | None = None) -> None:
+        self._name = name or self._thread_name
+        self._workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{self._name}-worker")
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._hosts: dict[str, _Upstream] = {}
@@ -147,7 +154,7 @@ class Router:
     def start(self) -> None:
         if self._thread is not None:
             raise ServerError(f"{type(self).__name__} at {self.url} is already running")
-        self._thread = threading.Thread(target=self._loop.run_forever, name=self._thread_name)
+        self._thread = threading.Thread(target=self._loop.run_forever, name=self._name)
         self._thread.start()
         self._server = self._call(self._serve(), timeout=5.0)
 
@@ -163,6 +170,7 @@ class Router:
         if self._thread is None:
             self._listener.close()
             self._loop.close()
+            self._workers.shutdown(wait=False)
             return
         try:
             self._call(self._shutdown(), timeout=CLOSE_TIMEOUT)
@@ -173,6 +181,7 @@ class Router:
                 raise ServerError(f"{type(self).__name__} thread did not stop within 1 s")
             self._thread = None
             self._loop.close()
+            self._workers.shutdown(wait=True, cancel_futures=True)
 
     def reset(self) -> None:
         """Forget hosts, faults and log; end connections: fresh for the next test."""
@@ -191,8 +200,21 @@ class Router:
 
     # -- configuration ----------------------------------------------------
 
-    def add_host(self, host: str, upstream_url: str, *, tls: ssl.SSLContext | None = None) -> None:
-        """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it."""
+    def add_host(
+        self,
+        host: str,
+        upstream_url: str,
+        *,
+        tls: ssl.SSLContext | None = None,
+        app: InProcessApp | None = None,
+    ) -> None:
+        """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it.
+
+        ``app`` (a werkzeug ``Request -> Response`` callable) serves the host in
+        process instead, in a worker thread: the same responses without a second
+        connection and thread per request. ``upstream_url`` stays the address it
+        is reachable at from outside.
+        """
         parts = urlsplit(upstream_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
@@ -204,7 +226,7 @@ class Router:
             )
         port = parts.port or (443 if parts.scheme == "https" else 80)
         with self._lock:
-            self._hosts[host.lower()] = _Upstream(parts.scheme, parts.hostname, port, tls)
+            self._hosts[host.lower()] = _Upstream(parts.scheme, parts.hostname, port, tls, app)
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
         """Queue ``plans`` for ``host`` (and ``path``, a glob like ``*.zip``), replacing any."""
@@ -410,13 +432,21 @@ class Router:
             await self._deliver(ResponseEngine(None), response, [], writer, exchange, conn)
             return
         engine = ResponseEngine(plan)
+        if upstream.app is not None:
+            response_head, chunks = await _in_process(self._workers, upstream.app, host, head, body)
+            exchange.status = status_code(response_head)
+            await self._deliver(
+                engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
+            )
+            return
         pooled = _Pooled(self._pool, upstream)
         async with pooled as (up_reader, up_writer):
             up_writer.write(head + body)
             await up_writer.drain()
-            response_head = await _read_head(up_reader, UPSTREAM_TIMEOUT)
-            if response_head is None:
+            upstream_head = await _read_head(up_reader, UPSTREAM_TIMEOUT)
+            if upstream_head is None:
                 raise ConnectionError(f"upstream of {host!r} closed without a response")
+            response_head = upstream_head
             exchange.status = status_code(response_head)
             chunks = _response_body(response_head, method, up_reader)
             if _closes(response_head) and _framed(response_head, method):
@@ -580,6 +610,70 @@ class _Pooled:
             self._pool[self._key].append(self._conn)
         else:
             self._conn[1].transport.abort()
+
+
+# --- serving in process ----------------------------------------------------------
+
+#: A virtual host's handler, called in a worker thread: werkzeug request in, response out.
+InProcessApp = Callable[[Request], Response]
+
+
+async def _in_process(
+    workers: ThreadPoolExecutor, app: InProcessApp, host: str, head: bytes, body: bytes
+) -> tuple[bytes, Any]:
+    """Call ``app`` off the loop; the response head as bytes and its body as a stream."""
+    loop = asyncio.get_running_loop()
+    request = _werkzeug_request(host, head, body)
+    response = await loop.run_in_executor(workers, app, request)
+    return _response_head(response), _body_blocks(loop, workers, response)
+
+
+def _werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
+    lines = head[:-4].decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    path, _, query = target.partition("?")
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers.append((name.strip(), value.strip()))
+    builder = EnvironBuilder(
+        path=unquote_to_bytes(path).decode("latin-1"),
+        query_string=query,
+        method=method,
+        headers=headers,
+        data=body,
+        base_url=f"https://{host}",
+    )
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    environ["RAW_URI"] = environ["REQUEST_URI"] = target
+    return Request(environ)
+
+
+def _response_head(response: Response) -> bytes:
+    lines = [f"HTTP/1.1 {response.status}"]
+    for name, value in response.headers.items():
+        if name.lower() not in ("connection", "transfer-encoding"):
+            lines.append(f"{name}: {value}")
+    if "Content-Length" not in response.headers:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def _body_blocks(
+    loop: asyncio.AbstractEventLoop, workers: ThreadPoolExecutor, response: Response
+) -> Any:
+    """The body, each block fetched in a worker thread (a streamed zip may read a file)."""
+    blocks = iter(response.iter_encoded())
+    try:
+        while (block := await loop.run_in_executor(workers, next, blocks, None)) is not None:
+            if block:
+                yield block
+    finally:
+        response.close()
 
 
 # --- HTTP framing helpers -----------------------------------------------------

@@ -56,7 +56,7 @@ class Backbone:
         self.ca = ca
         self.directory = directory
         self.origin = Origin()
-        self.router = Router()
+        self.router = Router(name="gomodnet-session-router")
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
         self._stack = ExitStack()
 
@@ -181,8 +181,10 @@ class Network:
 
     def _serve(self, host: str, handler: Handler, shape: Shape, *, what: str) -> None:
         context, description = self._backbone.server_context(host, shape)
-        self._backbone.origin.route(host, handler)
-        self._backbone.router.add_host(host, self._backbone.origin.url, tls=context)
+        origin = self._backbone.origin
+        origin.route(host, handler)
+        # The Router calls the origin's dispatch in process: one hop, not two.
+        self._backbone.router.add_host(host, origin.url, tls=context, app=origin.dispatch)
         self.hosts[host] = f"{host}: {what} — {description}"
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
