@@ -3,7 +3,8 @@
 Both run one asyncio loop in one background thread and share one exchange
 loop: read a request from the client, take the next fault plan for its host
 and path, forward the request to the upstream over a pooled keep-alive
-connection, and pass the response through :class:`faults.ResponseEngine`.
+connection (or call the host's handler in process, for hosts added with
+``app=``), and pass the response through :class:`faults.ResponseEngine`.
 
 The Router accepts ``CONNECT host:443`` (what the go command sends through
 ``HTTPS_PROXY``) and absolute-URI plain HTTP requests. For a host added with

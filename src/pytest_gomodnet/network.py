@@ -2,10 +2,13 @@
 
 ::
 
-    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──plain HTTP──▶ Origin
+    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──in process──▶ Origin's dispatch
                                               (TLS per host,          (GoProxy, GoImportHost,
                                                faults per host)        handlers, by Host)
                                                  └─────────────────▶ any upstream you add
+
+The Origin is also a real server on 127.0.0.1 (its ``url``), but the Router calls
+its handlers directly, in worker threads: one hop instead of two per request.
 
 A :class:`Backbone` holds the expensive, long-lived parts (the Origin server,
 the Router, the certificate chains already issued) and lives for the whole
