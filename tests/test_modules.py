@@ -21,6 +21,7 @@ from pytest_gomodnet.modules import (
     check_version,
     escape_path,
     escape_version,
+    files_from_directory,
     go_mod_h1,
     go_sum_lines,
     is_pseudo_version,
@@ -216,3 +217,13 @@ def test_every_invalid_strategy_path_is_refused_with_gos_words(example) -> None:
 @given(module_paths())
 def test_every_valid_strategy_path_is_accepted(path) -> None:
     check_path(path)
+
+
+@pytest.mark.parametrize(
+    ("go_line", "kept"), [("", True), ("go 1.23\n", True), ("go 1.24\n", False)]
+)
+def test_vendor_modules_txt_follows_the_go_directive(tmp_path, go_line, kept) -> None:
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor/modules.txt").write_text("# x\n")
+    (tmp_path / "go.mod").write_text(f"module example.test/m\n{go_line}")
+    assert ("vendor/modules.txt" in files_from_directory(tmp_path)) is kept

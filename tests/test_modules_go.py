@@ -120,3 +120,32 @@ def test_go_refuses_a_go_mod_whose_module_line_disagrees(go, tmp_path, module_st
         "\tmodule declares its path as: example.test/other\n"
         "\t        but was required as: example.test/m\n"
     )
+
+
+def test_a_module_from_a_directory_omits_what_x_mod_omits(go, tmp_path, module_store) -> None:
+    root = tmp_path / "src"
+    for name, text in {
+        "go.mod": "module example.test/dir\n",
+        "a.go": "package dir\n",
+        "pkg/b.go": "package pkg\n",
+        ".git/config": "[core]\n",
+        "nested/go.mod": "module example.test/dir/nested\n",
+        "nested/c.go": "package nested\n",
+        "vendor/modules.txt": "# vendored\n",
+        "vendor/example.test/x/x.go": "package x\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / "link.go").symlink_to(root / "a.go")
+    stored = module_store.add("example.test/dir", "v1.0.0", directory=root)
+    names = sorted(zipfile.ZipFile(stored.zip_path).namelist())
+    assert names == [
+        "example.test/dir@v1.0.0/a.go",
+        "example.test/dir@v1.0.0/go.mod",
+        "example.test/dir@v1.0.0/pkg/b.go",
+        "example.test/dir@v1.0.0/vendor/modules.txt",
+    ]
+    env = {"GOPROXY": file_proxy(tmp_path, module_store)}
+    result = go.run("mod", "download", "-json", "example.test/dir@v1.0.0", home=tmp_path, env=env)
+    (info,) = result.check().json_objects()
+    assert (info["Sum"], info["GoModSum"]) == (stored.h1, stored.go_mod_h1)

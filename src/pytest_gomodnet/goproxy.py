@@ -31,6 +31,7 @@ from .modules import (
     check_version,
     escape_path,
     escape_version,
+    files_from_directory,
     go_mod_h1,
     go_sum_lines,
     is_pseudo_version,
@@ -102,13 +103,16 @@ class ModuleStore:
         version: str,
         *,
         files: Mapping[str, bytes] | None = None,
+        directory: Path | None = None,
         go_mod: bytes | None = None,
         time: str = DEFAULT_TIME,
     ) -> StoredVersion:
         """Add ``path@version``; go.mod is ``go_mod``, else ``files["go.mod"]``, else minimal."""
         check_path(path)
         check_version(path, version)
-        files = dict(files or {})
+        if directory is not None and files is not None:
+            raise ValueError("give files= or directory=, not both")
+        files = files_from_directory(directory) if directory is not None else dict(files or {})
         if go_mod is None:
             go_mod = files.get("go.mod", f"module {path}\n".encode())
         files.setdefault("go.mod", go_mod)

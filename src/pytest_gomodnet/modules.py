@@ -36,6 +36,7 @@ __all__ = [
     "compare_versions",
     "escape_path",
     "escape_version",
+    "files_from_directory",
     "go_mod_h1",
     "go_sum_lines",
     "is_pseudo_version",
@@ -385,6 +386,59 @@ def _check_files(path: str, version: str, names: Iterable[str]) -> list[str]:
             raise ZipError(f"{name}: go.mod file not in module root directory")
         checked.append(name)
     return checked
+
+
+_VCS_DIRS = {".bzr", ".git", ".hg", ".svn"}
+
+
+def files_from_directory(directory: str | Path) -> dict[str, bytes]:
+    """The files of a module rooted at ``directory``, as zip.CreateFromDir picks them.
+
+    Omitted, as golang.org/x/mod/zip omits them: version-control directories
+    (``.bzr .git .hg .svn``) and ``.hg_archival.txt``, subdirectories holding
+    their own go.mod (another module), symbolic links and other non-regular
+    files, vendored packages (a file below ``vendor/<dir>/``), and
+    ``vendor/modules.txt`` when the root go.mod says ``go 1.24`` or later.
+    """
+    root = Path(directory)
+    drop_modules_txt = _go_directive_at_least(root / "go.mod", (1, 24))
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        parts = relative.parts
+        if any(part in _VCS_DIRS for part in parts) or relative.name == ".hg_archival.txt":
+            continue
+        if _in_submodule(root, relative) or _is_vendored(relative.as_posix()):
+            continue
+        if drop_modules_txt and relative.as_posix() == "vendor/modules.txt":
+            continue
+        if path.is_symlink() or not path.is_file():
+            continue
+        files[relative.as_posix()] = path.read_bytes()
+    return files
+
+
+def _go_directive_at_least(go_mod: Path, version: tuple[int, int]) -> bool:
+    if not go_mod.is_file():
+        return False
+    match = re.search(rb"^\s*go\s+(\d+)\.(\d+)", go_mod.read_bytes(), re.MULTILINE)
+    return match is not None and (int(match[1]), int(match[2])) >= version
+
+
+def _in_submodule(root: Path, relative: Path) -> bool:
+    parents = list(relative.parents)[:-1]  # every ancestor below the root
+    return any((root / parent / "go.mod").is_file() for parent in parents)
+
+
+def _is_vendored(name: str) -> bool:
+    """A file in a package below vendor/ (files directly in vendor/ are kept)."""
+    if name.startswith("vendor/"):
+        rest = name[len("vendor/") :]
+    elif "/vendor/" in name:
+        rest = name[name.index("/vendor/") + len("/vendor/") :]
+    else:
+        return False
+    return "/" in rest
 
 
 def build_zip(
