@@ -108,3 +108,22 @@ def test_go_lists_versions_through_the_network(go, tmp_path, gomodnet, store) ->
         "/example.test/%21upper/m/@v/v1.0.0.info",
         "/example.test/%21upper/m/@v/v1.0.0.mod",
     ]
+
+
+def test_info_carries_origin_and_go_reports_it(go, tmp_path, gomodnet, module_store) -> None:
+    origin = {
+        "VCS": "git",
+        "URL": "https://code.test/m",
+        "Hash": "a" * 40,
+        "Ref": "refs/tags/v1.0.0",
+    }
+    module_store.add("example.test/m", "v1.0.0", origin=origin)
+    gomodnet.add_goproxy("proxy.test", module_store)
+    with gomodnet.client() as client:
+        info = client.get("https://proxy.test/example.test/m/@v/v1.0.0.info").json()
+    assert info == {"Version": "v1.0.0", "Time": "2026-01-01T00:00:00Z", "Origin": origin}
+    result = go.run(
+        "mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path, env=gomodnet.go_env()
+    )
+    (downloaded,) = result.check().json_objects()
+    assert downloaded["Origin"] == origin

@@ -62,10 +62,15 @@ class StoredVersion:
     zip_path: Path
     h1: str
     go_mod_h1: str
+    origin: tuple[tuple[str, str], ...] = ()
 
     @property
     def info(self) -> bytes:
-        return json.dumps({"Version": self.version, "Time": self.time}).encode()
+        """The ``.info`` JSON: Version, Time, and Origin (VCS, URL, Hash, Ref …) when known."""
+        info: dict[str, object] = {"Version": self.version, "Time": self.time}
+        if self.origin:
+            info["Origin"] = dict(self.origin)
+        return json.dumps(info).encode()
 
     @property
     def go_sum_lines(self) -> tuple[str, str]:
@@ -106,6 +111,7 @@ class ModuleStore:
         directory: Path | None = None,
         go_mod: bytes | None = None,
         time: str = DEFAULT_TIME,
+        origin: Mapping[str, str] | None = None,
     ) -> StoredVersion:
         """Add ``path@version``; go.mod is ``go_mod``, else ``files["go.mod"]``, else minimal."""
         check_path(path)
@@ -121,7 +127,14 @@ class ModuleStore:
         zip_path.parent.mkdir(parents=True, exist_ok=True)
         build_zip(path, version, files, zip_path)
         stored = StoredVersion(
-            path, version, time, go_mod, zip_path, zip_h1(zip_path), go_mod_h1(go_mod)
+            path,
+            version,
+            time,
+            go_mod,
+            zip_path,
+            zip_h1(zip_path),
+            go_mod_h1(go_mod),
+            tuple((origin or {}).items()),
         )
         with self._lock:
             self._versions.setdefault(path, {})[version] = stored
