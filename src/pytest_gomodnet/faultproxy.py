@@ -667,14 +667,28 @@ def _response_head(response: Response) -> bytes:
 async def _body_blocks(
     loop: asyncio.AbstractEventLoop, workers: ThreadPoolExecutor, response: Response
 ) -> Any:
-    """The body, each block fetched in a worker thread (a streamed zip may read a file)."""
+    """The body, each block fetched in a worker thread (a streamed zip may read a file).
+
+    If the exchange is cancelled while a worker is inside the body's generator,
+    the response is closed only once that worker returns: closing a generator
+    that another thread is running raises "generator already executing".
+    """
     blocks = iter(response.iter_encoded())
+    pending: asyncio.Future[bytes | None] | None = None
     try:
-        while (block := await loop.run_in_executor(workers, next, blocks, None)) is not None:
+        while True:
+            pending = loop.run_in_executor(workers, next, blocks, None)
+            block = await asyncio.shield(pending)
+            pending = None
+            if block is None:
+                return
             if block:
                 yield block
     finally:
-        response.close()
+        if pending is not None and not pending.done():
+            pending.add_done_callback(lambda _: response.close())
+        else:
+            response.close()
 
 
 # --- HTTP framing helpers -----------------------------------------------------
