@@ -44,6 +44,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from werkzeug import Request, Response
 
 from .errors import GoImportError, InvalidPathError, ServerError
+from .origin import HandlerServer
 
 __all__ = [
     "DOCUMENT_VARIANTS",
@@ -1076,7 +1077,7 @@ class GoImportHost:
         self._entries: dict[str, _Entry] = {}
         self._log: list[GoImportRequest] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: HandlerServer | None = None
 
     def __repr__(self) -> str:
         return f"GoImportHost(prefixes={sorted(self._entries)!r})"
@@ -1218,7 +1219,7 @@ class GoImportHost:
         """Run on 127.0.0.1:0 (TLS if an ssl_context was given)."""
         if self._server is not None:
             raise ServerError(f"{self!r} is already running")
-        self._server = _Server(self.handle, self._ssl_context)
+        self._server = HandlerServer(self.handle, ssl_context=self._ssl_context)
         self._server.start()
 
     def close(self) -> None:
@@ -1226,6 +1227,7 @@ class GoImportHost:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+            server.check()
 
     def __enter__(self) -> GoImportHost:
         self.start()
@@ -1402,30 +1404,3 @@ def _import_path_problem(path: str) -> str:
         if bad:
             return f"invalid char {_go_quote(bad.group())[1:-1]!r}"
     return ""
-
-
-class _Server:
-    """A pytest-httpserver HTTPServer that sends every request to one handler."""
-
-    def __init__(
-        self, handler: Callable[[Request], Response], ssl_context: ssl.SSLContext | None
-    ) -> None:
-        from pytest_httpserver import HTTPServer
-
-        self._scheme = "https" if ssl_context is not None else "http"
-        self._httpserver = HTTPServer("127.0.0.1", 0, ssl_context=ssl_context, threaded=True)
-        self._httpserver.expect_request(re.compile(".*")).respond_with_handler(handler)
-
-    def start(self) -> None:
-        self._httpserver.start()
-
-    def stop(self) -> None:
-        errors = list(self._httpserver.handler_errors)
-        self._httpserver.stop()
-        self._httpserver.clear()
-        if errors:
-            raise ServerError(f"the go-import host's handler failed: {errors[0]!r}") from errors[0]
-
-    @property
-    def url(self) -> str:
-        return f"{self._scheme}://127.0.0.1:{self._httpserver.port}"

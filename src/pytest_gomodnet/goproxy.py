@@ -41,6 +41,7 @@ from .modules import (
     zip_h1,
 )
 from .origin import HandlerServer
+from .origin import text_response as _text
 
 __all__ = ["GoProxy", "ModuleStore", "StoredVersion"]
 
@@ -265,10 +266,6 @@ def _check_module_line(path: str, version: str, go_mod: bytes) -> None:
             f"{path}@{version}: go.mod declares its path as {declared!r}, "
             f"but the module is {path!r} (go: module declares its path as: …)"
         )
-
-
-def _text(body: str, status: int) -> Response:
-    return Response(body, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _file(path: Path) -> Response:

@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 
 from .errors import ServerError
 
-__all__ = ["Handler", "HandlerServer", "Origin"]
+__all__ = ["Handler", "HandlerServer", "Origin", "text_response"]
 
 #: What serves one virtual host: a werkzeug request in, a response out.
 Handler = Callable[[Request], Response]
@@ -34,33 +34,69 @@ _THREAD_NAME = "gomodnet-session-origin"
 _POLL_SECONDS = 0.05
 
 
-class Origin(HTTPServerBase):
+class _LoopbackServer(HTTPServerBase):
+    """What every server here shares: 127.0.0.1:0, threaded, quiet, quick to stop.
+
+    A handler that raises answers ``500`` with a one-line text, and the
+    exception is kept for :meth:`check`, never shown to the client as a traceback.
+    """
+
+    _what = "a handler"
+
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        _quiet_werkzeug()
+        super().start()
+
+    def thread_target(self) -> None:
+        _serve(self)
+
+    def check(self) -> None:
+        """Raise ServerError for the first exception a handler raised, if any."""
+        if self.handler_errors:
+            error = self.handler_errors.pop(0)
+            raise ServerError(f"{self._what} failed: {error!r}") from error
+
+    def application(self, request: Request) -> Response:
+        # The base class logs every (request, response) pair forever; a long-lived
+        # server would grow without bound, so only dispatch here.
+        return self.dispatch(request)
+
+    def _call(self, handler: Handler, request: Request, where: str) -> Response:
+        try:
+            return handler(request)
+        except Exception as exc:  # kept for check(), never a traceback to the client
+            self.handler_errors.append(exc)
+            return text_response(f"internal error{where}: {type(exc).__name__}\n", 500)
+
+
+class Origin(_LoopbackServer):
     """A threaded HTTP server on 127.0.0.1:0 that dispatches by ``Host``.
 
     ``route(host, handler)`` puts a handler in place; ``clear_routes()``
     empties the table between tests. A request for a host with no route gets
-    ``404`` with a text naming the host. A handler that raises answers ``500``
-    with a one-line text, and the exception is kept for :meth:`check`.
+    ``404`` with a text naming the host.
     """
 
+    _what = "a virtual host's handler"
+
     def __init__(self) -> None:
-        super().__init__("127.0.0.1", 0, threaded=True)
+        super().__init__()
         self.no_handler_status_code = 404
         self._routes: dict[str, Handler] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        _quiet_werkzeug()
         super().start()
         assert self.server_thread is not None
         self.server_thread.name = _THREAD_NAME
-
-    def thread_target(self) -> None:
-        _serve(self)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def route(self, host: str, handler: Handler) -> None:
         """Serve ``host`` (a name without port) with ``handler`` from now on."""
@@ -73,28 +109,13 @@ class Origin(HTTPServerBase):
             self._routes.clear()
         self.clear()
 
-    def check(self) -> None:
-        """Raise ServerError for the first exception a handler raised, if any."""
-        if self.handler_errors:
-            error = self.handler_errors.pop(0)
-            raise ServerError(f"a virtual host's handler failed: {error!r}") from error
-
     def dispatch(self, request: Request) -> Response:
         host = _host_without_port(request.host)
         with self._lock:
             handler = self._routes.get(host)
         if handler is None:
-            return _text(f"no virtual host {host!r} on this origin\n", 404)
-        try:
-            return handler(request)
-        except Exception as exc:  # kept for check(), never a traceback to the client
-            self.handler_errors.append(exc)
-            return _text(f"internal error in the handler for {host!r}: {type(exc).__name__}\n", 500)
-
-    def application(self, request: Request) -> Response:
-        # The base class logs every (request, response) pair forever; a session
-        # server would grow without bound, so only dispatch here.
-        return self.dispatch(request)
+            return text_response(f"no virtual host {host!r} on this origin\n", 404)
+        return self._call(handler, request, f" in the handler for {host!r}")
 
 
 def _serve(server: HTTPServerBase) -> None:
@@ -129,43 +150,21 @@ def _host_without_port(host: str) -> str:
     return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
 
 
-def _text(body: str, status: int) -> Response:
+def text_response(body: str, status: int) -> Response:
+    """A one-line ``text/plain`` answer, as the public Go services give for errors."""
     return Response(body, status=status, content_type="text/plain; charset=utf-8")
 
 
-class HandlerServer(HTTPServerBase):
+class HandlerServer(_LoopbackServer):
     """One handler on its own threaded server at 127.0.0.1:0 (http, or https with a context).
 
-    For using a GoProxy or a handler of your own without the shared Origin.
+    For using a GoProxy, a GoImportHost or a handler of your own without the
+    shared Origin.
     """
 
     def __init__(self, handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> None:
-        super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
+        super().__init__(ssl_context=ssl_context)
         self._handler = handler
 
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        _quiet_werkzeug()
-        super().start()
-
-    def thread_target(self) -> None:
-        _serve(self)
-
-    def check(self) -> None:
-        if self.handler_errors:
-            error = self.handler_errors.pop(0)
-            raise ServerError(f"a handler failed: {error!r}") from error
-
     def dispatch(self, request: Request) -> Response:
-        try:
-            return self._handler(request)
-        except Exception as exc:  # kept for check(), never a traceback to the client
-            self.handler_errors.append(exc)
-            return _text(f"internal error: {type(exc).__name__}\n", 500)
-
-    def application(self, request: Request) -> Response:
-        return self.dispatch(request)
+        return self._call(self._handler, request, "")
