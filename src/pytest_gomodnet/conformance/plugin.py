@@ -1,0 +1,342 @@
+"""pytest glue of the conformance suite: targets as fixtures, verdicts as a matrix.
+
+Registered by the main plugin. Its fixtures are there in every run (a vendor
+may override ``gomodnet_proxy_target`` in a conftest); the case modules join
+the run only with ``--gomodnet``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from . import CASE_MODULES, CASES
+from .harness import PROXY_HOST, UPSTREAM_HOST, UPSTREAM_URL, ClientCase, ProxyCase, client_verify
+from .report import Matrix
+from .targets import (
+    CLIENT_PLACEHOLDERS,
+    PROXY_PLACEHOLDERS,
+    START_TIMEOUT,
+    CommandClient,
+    CommandTemplate,
+    ProxyTarget,
+    RunningCommand,
+    TargetError,
+    run_proxy_command,
+)
+
+if TYPE_CHECKING:
+    from pytest_gomodnet.goproxy import ModuleStore
+    from pytest_gomodnet.network import Backbone, Network
+
+    from .targets import ClientTarget
+
+PROXY_TARGETS = pytest.StashKey[list[CommandTemplate]]()
+CLIENT_TARGETS = pytest.StashKey[list[str | CommandTemplate]]()
+TARGET_KEY = pytest.StashKey[Any]()
+#: Module paths of this run start with it, so a target's cache from an earlier run never answers.
+RUN_NONCE = secrets.token_hex(4)
+
+NO_PROXY_TARGET = (
+    "no proxy target: give --gomodnet-proxy-cmd, or override the gomodnet_proxy_target fixture"
+)
+NO_CLIENT_TARGET = "no client target: give --gomodnet-client or --gomodnet-client-cmd"
+MARKER_HELP = "gomodnet_case(id): a conformance case of pytest --gomodnet (set by the suite)"
+
+
+def configure(config: pytest.Config) -> None:
+    """Check the target options, and add the case modules to the run with --gomodnet."""
+    config.addinivalue_line("markers", MARKER_HELP)
+    try:
+        proxies = [
+            CommandTemplate(text, PROXY_PLACEHOLDERS, "--gomodnet-proxy-cmd")
+            for text in config.getoption("gomodnet_proxy_cmd") or []
+        ]
+        clients: list[str | CommandTemplate] = list(config.getoption("gomodnet_client") or [])
+        clients += [
+            CommandTemplate(text, CLIENT_PLACEHOLDERS, "--gomodnet-client-cmd")
+            for text in config.getoption("gomodnet_client_cmd") or []
+        ]
+    except TargetError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not proxies and not clients:
+        clients = ["go", "reference"]
+    config.stash[PROXY_TARGETS] = proxies
+    config.stash[CLIENT_TARGETS] = clients
+    # The process that prints (a plain run, or the xdist controller) keeps the matrix.
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Reporter(config), "gomodnet-conformance-reporter")
+    if config.getoption("gomodnet"):
+        # The directory, not the files: a file given as an argument gets an empty node id
+        # when it lies outside the rootdir (as it does when the plugin is installed).
+        config.args.append(str(CASE_MODULES[0].parent))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Collect the case modules, whatever the project's ``python_files`` says."""
+    if file_path in CASE_MODULES and parent.config.getoption("gomodnet"):
+        module: pytest.Module = pytest.Module.from_parent(parent, path=file_path)
+        return module
+    return None
+
+
+def _unique_ids(names: list[str]) -> list[str]:
+    ids: list[str] = []
+    for name in names:
+        ids.append(name if name not in ids else f"{name}-{len(ids) + 1}")
+    return ids
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    config = metafunc.config
+    if "gomodnet_proxy_command" in metafunc.fixturenames:
+        proxies: list[CommandTemplate | None] = [*config.stash[PROXY_TARGETS]] or [None]
+        ids = _unique_ids([p.name if p else "no-proxy-target" for p in proxies])
+        metafunc.parametrize(
+            "gomodnet_proxy_command", proxies, ids=ids, indirect=True, scope="session"
+        )
+    if "gomodnet_client_spec" in metafunc.fixturenames:
+        clients: list[str | CommandTemplate | None] = [*config.stash[CLIENT_TARGETS]] or [None]
+        names = [c if isinstance(c, str) else c.name if c else "no-client-target" for c in clients]
+        metafunc.parametrize("gomodnet_client_spec", clients, ids=_unique_ids(names), indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("gomodnet_case")
+        if marker is None:
+            continue
+        case = CASES[marker.args[0]]
+        item.user_properties += [("gomodnet_case", case.id), ("gomodnet_level", case.level)]
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            for name in ("gomodnet_proxy_command", "gomodnet_client_spec"):
+                if name in callspec.params:
+                    item.user_properties.append(("gomodnet_target", _param_id(callspec, name)))
+
+
+def _param_id(callspec: Any, name: str) -> str:
+    value = callspec.params[name]
+    if value is None:
+        return "none"
+    return value if isinstance(value, str) else str(value.name)
+
+
+# --- proxy targets --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gomodnet_proxy_command(request: pytest.FixtureRequest) -> CommandTemplate | None:
+    """The ``--gomodnet-proxy-cmd`` this test runs against (parametrized by the suite)."""
+    template: CommandTemplate | None = getattr(request, "param", None)
+    return template
+
+
+class _Processes:
+    """Proxy commands started on first use and kept for the session."""
+
+    def __init__(self, backbone: Backbone, config: pytest.Config, stack: ExitStack) -> None:
+        self._backbone, self._config, self._stack = backbone, config, stack
+        self._running: dict[CommandTemplate, RunningCommand] = {}
+        self._failed: dict[CommandTemplate, TargetError] = {}
+
+    def get(self, template: CommandTemplate) -> RunningCommand:
+        if template in self._failed:  # one failed start says it for every case
+            raise self._failed[template]
+        running = self._running.get(template)
+        if running is None:
+            try:
+                running = _start(template, self._backbone, self._config, self._stack)
+            except TargetError as exc:
+                self._failed[template] = exc
+                raise
+            self._running[template] = running
+        status = running.process.poll()
+        if status is not None:
+            raise TargetError(
+                f"{running.name} exited with status {status} during the run; "
+                f"its last output:\n{running.output() or '(none)'}"
+            )
+        return running
+
+
+@pytest.fixture(scope="session")
+def _gomodnet_proxy_processes(
+    gomodnet_backbone: Backbone, pytestconfig: pytest.Config
+) -> Iterator[_Processes]:
+    with ExitStack() as stack:
+        yield _Processes(gomodnet_backbone, pytestconfig, stack)
+
+
+def _start(
+    template: CommandTemplate, backbone: Backbone, config: pytest.Config, stack: ExitStack
+) -> RunningCommand:
+    return stack.enter_context(
+        run_proxy_command(
+            template,
+            upstream=UPSTREAM_URL,
+            router=backbone.router.url,
+            ca_bundle=backbone.ca.ca_bundle,
+            start_timeout=config.getoption("gomodnet_start_timeout"),
+        )
+    )
+
+
+@pytest.fixture
+def gomodnet_proxy_target(
+    request: pytest.FixtureRequest,
+    gomodnet_proxy_command: CommandTemplate | None,
+    gomodnet_backbone: Backbone,
+) -> Iterator[ProxyTarget]:
+    """The proxy under test, serving the GOPROXY protocol from ``https://upstream.test``.
+
+    Started from ``--gomodnet-proxy-cmd``, once per session (or per test with
+    ``--gomodnet-proxy-scope=test``). Override it in a conftest to test a
+    proxy you start yourself: yield any object with ``name``, ``url`` and
+    ``output()``; fetch from :data:`UPSTREAM_URL` through ``HTTPS_PROXY`` =
+    ``gomodnet_backbone.router.url``, trusting ``gomodnet_backbone.ca.ca_bundle``.
+    """
+    if gomodnet_proxy_command is None:
+        pytest.skip(NO_PROXY_TARGET)
+    config = request.config
+    if config.getoption("gomodnet_proxy_scope") == "test":
+        with ExitStack() as stack:
+            yield _start(gomodnet_proxy_command, gomodnet_backbone, config, stack)
+        return
+    yield request.getfixturevalue("_gomodnet_proxy_processes").get(gomodnet_proxy_command)
+
+
+@pytest.fixture
+def gomodnet_proxy_case(
+    request: pytest.FixtureRequest,
+    gomodnet_proxy_target: ProxyTarget,
+    gomodnet: Network,
+    module_store: ModuleStore,
+) -> Iterator[ProxyCase]:
+    """A proxy case's hands: the target, the upstream at upstream.test, a fresh module path."""
+    request.node.stash[TARGET_KEY] = gomodnet_proxy_target
+    _note_target(request.node, gomodnet_proxy_target.name)
+    gomodnet.add_goproxy(UPSTREAM_HOST, module_store)
+    case_id = request.node.get_closest_marker("gomodnet_case").args[0]
+    module = f"mod.test/{RUN_NONCE}/{_slug(case_id)}"
+    with httpx.Client(
+        timeout=_answer_timeout(), verify=client_verify(gomodnet.ca_bundle), trust_env=False
+    ) as client:
+        yield ProxyCase(gomodnet_proxy_target, gomodnet, module_store, module, client)
+
+
+def _answer_timeout() -> float:
+    from .harness import ANSWER_TIMEOUT
+
+    return ANSWER_TIMEOUT
+
+
+def _slug(case_id: str) -> str:
+    kept = "".join(c if c.isalnum() else "-" for c in case_id.split(".", 1)[-1].lower())
+    return "-".join(filter(None, kept.split("-")))
+
+
+def _note_target(item: pytest.Item, name: str) -> None:
+    if not any(key == "gomodnet_target" for key, _ in item.user_properties):
+        item.user_properties.append(("gomodnet_target", name))
+
+
+# --- client targets ----------------------------------------------------------------
+
+
+@pytest.fixture
+def gomodnet_client_spec(request: pytest.FixtureRequest) -> str | CommandTemplate | None:
+    """The client this test runs against (parametrized by the suite)."""
+    spec: str | CommandTemplate | None = getattr(request, "param", None)
+    return spec
+
+
+@pytest.fixture
+def gomodnet_client_target(
+    request: pytest.FixtureRequest, gomodnet_client_spec: str | CommandTemplate | None
+) -> ClientTarget:
+    """The client under test: the go command, the reference client, or a command."""
+    from .clients import GoClient, ReferenceClient
+
+    if gomodnet_client_spec is None:
+        pytest.skip(NO_CLIENT_TARGET)
+    if isinstance(gomodnet_client_spec, CommandTemplate):
+        return CommandClient(gomodnet_client_spec)
+    if gomodnet_client_spec == "go":
+        return GoClient(request.getfixturevalue("go"))
+    return ReferenceClient()
+
+
+@pytest.fixture
+def gomodnet_client_case(
+    request: pytest.FixtureRequest,
+    gomodnet_client_target: ClientTarget,
+    gomodnet: Network,
+    module_store: ModuleStore,
+    tmp_path: Path,
+) -> ClientCase:
+    """A client case's hands: the client, a GOPROXY at proxy.test, a directory to fill."""
+    _note_target(request.node, gomodnet_client_target.name)
+    gomodnet.add_goproxy(PROXY_HOST, module_store)
+    return ClientCase(gomodnet_client_target, gomodnet, module_store, tmp_path)
+
+
+# --- verdicts -------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    marker = item.get_closest_marker("gomodnet_case")
+    if marker is None or not report.failed:
+        return report
+    target = item.stash.get(TARGET_KEY, None)
+    if target is not None:
+        report.sections.append(("gomodnet target output", target.output() or "(none)"))
+    case = CASES[marker.args[0]]
+    if case.level == "SHOULD" and call.when == "call" and not _strict(item.config):
+        report.outcome = "skipped"
+        report.wasxfail = f"SHOULD-fail: {case.id}: {case.rationale}"
+    return report
+
+
+def _strict(config: pytest.Config) -> bool:
+    return bool(config.getoption("gomodnet_strict"))
+
+
+class Reporter:
+    """Collects every case's verdict into the matrix; prints it and writes the report."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.matrix = Matrix()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.matrix.record(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.matrix.targets:
+            return
+        terminalreporter.write_sep("=", "gomodnet conformance matrix")
+        for line in self.matrix.text():
+            terminalreporter.write_line(line)
+        base = self.config.getoption("gomodnet_report")
+        if base:
+            for path in self.matrix.write(Path(base)):
+                terminalreporter.write_line(f"wrote {path}")
+
+
+__all__ = [
+    "NO_CLIENT_TARGET",
+    "NO_PROXY_TARGET",
+    "START_TIMEOUT",
+    "configure",
+]

@@ -1,0 +1,344 @@
+"""Conformance cases for GOPROXY proxies and mirrors.
+
+Every case asks the proxy under test for one module version that only it
+uses, served by the suite's upstream at ``https://upstream.test``, with the
+upstream misbehaving the way real ones have (FAILURES n = the numbered entry
+in the project's list of real failures). The protocol itself is
+https://go.dev/ref/mod#goproxy-protocol.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from werkzeug import Request, Response
+from werkzeug.utils import redirect
+
+from pytest_gomodnet.faults import (
+    ChunkedCut,
+    HtmlLogin,
+    LieContentLength,
+    Reset,
+    Stall,
+    Status,
+    Throttle,
+    Truncate,
+)
+from pytest_gomodnet.goproxy import GoProxy
+
+from . import case
+from .harness import UPSTREAM_HOST, ProxyCase
+
+#: Seconds a stalled upstream stays silent before it closes (targets should not wait longer).
+STALL_SECONDS = 3.0
+#: Concurrent requests for one uncached zip.
+CONCURRENT = 20
+
+# --- the protocol, with a healthy upstream -------------------------------------------
+
+
+@case("list", "MUST", "@v/list lists the upstream's versions (GOPROXY protocol: $mod/@v/list)")
+def test_list(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    proxy.add("v1.0.0")
+    proxy.add("v1.1.0")
+    answer = proxy.get(proxy.url("@v/list"))
+    listed = answer.body.decode("utf-8", "replace").split() if answer.ok else []
+    if sorted(listed) != ["v1.0.0", "v1.1.0"]:
+        raise AssertionError(proxy.story("expected the versions v1.0.0 and v1.1.0", answer))
+
+
+@case("info", "MUST", ".info is the upstream's JSON: go checks Version is the one it asked for")
+def test_info(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    answer = proxy.get(proxy.url("@v/v1.0.0.info"))
+    try:
+        info = json.loads(answer.body) if answer.ok else None
+    except ValueError:
+        info = None
+    wanted = json.loads(stored.info)
+    if not isinstance(info, dict) or {k: info.get(k) for k in wanted} != wanted:
+        raise AssertionError(proxy.story(f"expected .info with {wanted}", answer))
+
+
+@case("mod", "MUST", ".mod is the upstream's go.mod byte for byte (its h1 goes into go.sum)")
+def test_mod(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    answer = proxy.get(proxy.url("@v/v1.0.0.mod"))
+    if not answer.ok or answer.body != stored.go_mod:
+        raise AssertionError(proxy.story(f"expected the go.mod {stored.go_mod!r}", answer))
+
+
+@case("zip", "MUST", ".zip has the upstream's h1 (what go.sum and the checksum database check)")
+def test_zip(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    proxy.expect_zip(proxy.get(proxy.zip_url()), stored)
+
+
+@case("zip-byte-exact", "SHOULD", "a mirror serves the upstream's zip bytes, not a rebuilt zip")
+def test_zip_byte_exact(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    answer = proxy.get(proxy.zip_url())
+    if not answer.ok or answer.body != stored.zip_path.read_bytes():
+        raise AssertionError(proxy.story("expected the upstream's zip bytes", answer))
+
+
+@case("latest", "MUST", "@latest names the newest release (GOPROXY protocol: $mod/@latest)")
+def test_latest(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    proxy.add("v1.0.0")
+    proxy.add("v1.1.0")
+    answer = proxy.get(proxy.url("@latest"))
+    try:
+        version = json.loads(answer.body).get("Version") if answer.ok else None
+    except (ValueError, AttributeError):
+        version = None
+    if version != "v1.1.0":
+        raise AssertionError(proxy.story("expected @latest to be v1.1.0", answer))
+
+
+@case(
+    "case-encoded",
+    "MUST",
+    "upper case travels as !x, percent-encoded as %21x by the go command (FAILURES 19)",
+    variants={"bang": "!", "percent-21": "%21"},
+)
+def test_case_encoded(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
+    proxy = gomodnet_proxy_case
+    module = f"{proxy.module}/Upper/M"
+    stored = proxy.add("v1.0.0", module=module)
+    url = proxy.zip_url(module=module).replace("!", variant)
+    proxy.expect_zip(proxy.get(url), stored, f"the zip of {module} at {url}")
+
+
+@case("at-escaped", "SHOULD", "@v spelled %40v reaches the same file (FAILURES 20)")
+def test_at_escaped(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    url = proxy.zip_url().replace("/@v/", "/%40v/")
+    proxy.expect_zip(proxy.get(url), stored, f"the zip at {url}")
+
+
+# --- not found -------------------------------------------------------------------------
+
+
+@case(
+    "not-found",
+    "MUST",
+    "a version the upstream does not have is 404 or 410, never 400 or 5xx: "
+    "only those let GOPROXY=a,b fall through (FAILURES 11, 12)",
+    variants={"404": 404, "410": 410},
+)
+def test_not_found(gomodnet_proxy_case: ProxyCase, variant: int) -> None:
+    proxy = gomodnet_proxy_case
+    proxy.add("v1.0.0")
+    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, missing_status=variant)
+    for endpoint in ("@v/v9.9.9.info", "@v/v9.9.9.mod", "@v/v9.9.9.zip"):
+        proxy.expect_not_found(proxy.get(proxy.url(endpoint)))
+
+
+@case("unknown-module-list", "SHOULD", "@v/list of an unknown module is 404/410 (FAILURES 22)")
+def test_unknown_module_list(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    proxy.expect_not_found(proxy.get(proxy.url("@v/list")))
+
+
+@case(
+    "sumdb-supported",
+    "MUST",
+    "/sumdb/<name>/supported is 200 (proxied) or 404/410 (go then asks the sumdb itself), "
+    "never 400 or 5xx (FAILURES 24)",
+)
+def test_sumdb_supported(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    answer = proxy.get(f"{proxy.target.url}/sumdb/sum.golang.org/supported")
+    if answer.error is not None or answer.status not in (200, 404, 410):
+        raise AssertionError(proxy.story("expected 200, 404 or 410", answer))
+
+
+@case(
+    "gone-is-not-forever",
+    "SHOULD",
+    "a 410 from the upstream is not cached for good: the next request gets the zip (FAILURES 13)",
+)
+def test_gone_is_not_forever(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    proxy.fault(Status(410, b"not found: temporarily unavailable\n"), None, path="*.zip")
+    first = proxy.get(proxy.zip_url())
+    proxy.expect_no_partial_success(first, stored)
+    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip once the upstream has it")
+
+
+# --- a faulty upstream: never pass it on, never keep it ------------------------------
+
+UPSTREAM_ZIP_FAULTS = {
+    "cut-mid-body": Truncate(200, where="body"),
+    "cut-at-last-byte": Truncate(-1, where="body-end"),
+    "lying-content-length": LieContentLength(100),
+    "chunked-cut": ChunkedCut(100),
+    "reset": Reset(200, where="body"),
+    "stalled": Stall(100, seconds=STALL_SECONDS, where="body"),
+    "html-login-200": HtmlLogin(),
+    "500-html": Status(500, b"<html><body>upstream exploded</body></html>"),
+}
+
+
+@case(
+    "upstream-zip-fault",
+    "MUST",
+    "a broken upstream zip reaches the client as an error, never as a 200 with short or "
+    "wrong bytes, and is not cached: the next request gets the whole zip "
+    "(FAILURES 1, 7, 8; golang/go#52727)",
+    variants=UPSTREAM_ZIP_FAULTS,
+)
+def test_upstream_zip_fault(gomodnet_proxy_case: ProxyCase, variant: object) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    proxy.fault(variant, None, path="*.zip")  # type: ignore[arg-type]
+    first = proxy.get(proxy.zip_url())
+    proxy.expect_no_partial_success(first, stored)
+    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip once the upstream healed")
+
+
+@case(
+    "upstream-redirect",
+    "SHOULD",
+    "an upstream 302 is followed, and its body is never stored as the zip (FAILURES 8)",
+)
+def test_upstream_redirect(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    serve = GoProxy(proxy.store).handle
+
+    def redirecting(request: Request) -> Response:
+        if request.path.endswith(".zip") and "moved" not in request.args:
+            return redirect(f"{request.path}?moved=1", 302)
+        return serve(request)
+
+    proxy.network.add_handler(UPSTREAM_HOST, redirecting)
+    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip behind the redirect")
+    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip asked for again")
+
+
+@case(
+    "upstream-403",
+    "SHOULD",
+    "an upstream 403 is an error, not a 404/410 that would send go silently to the next "
+    "proxy (FAILURES 14)",
+)
+def test_upstream_403(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    proxy.fault(Status(403, b"forbidden: your region\n"), path="*.zip")
+    answer = proxy.get(proxy.zip_url())
+    proxy.expect_no_partial_success(answer, stored)
+    if answer.status in (404, 410):
+        raise AssertionError(proxy.story("turned the upstream's 403 into not-found", answer))
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+BROKEN_CHAINS = {
+    shape: shape
+    for shape in (
+        "missing-intermediate",
+        "expired-leaf",
+        "wrong-host",
+        "self-signed",
+        "untrusted-root",
+    )
+}
+
+
+@case(
+    "upstream-tls-broken",
+    "MUST",
+    "an upstream whose certificate chain does not verify is an error, never a silent "
+    "retry over plain http (FAILURES 26)",
+    variants=BROKEN_CHAINS,
+)
+def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant)  # type: ignore[arg-type]
+    answer = proxy.get(proxy.zip_url())
+    proxy.expect_error(answer, f"the upstream's chain is {variant}")
+    proxy.expect_no_partial_success(answer, stored)
+    plain = [c for c in proxy.network.log if c.host == UPSTREAM_HOST and c.mode == "http"]
+    if plain:
+        raise AssertionError(proxy.story("fell back to plain http after a TLS failure", answer))
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+def _concurrent_zips(proxy: ProxyCase) -> list[object]:
+    proxy.fault(*[Throttle(64 * 1024)] * CONCURRENT, path="*.zip")
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        return list(pool.map(lambda _: proxy.get(proxy.zip_url()), range(CONCURRENT)))
+
+
+@case(
+    "concurrent-uncached-zip",
+    "MUST",
+    f"{CONCURRENT} clients asking at once for one uncached zip from a slow upstream all "
+    "get the whole zip (goproxy.cn#7, #37)",
+)
+def test_concurrent_uncached_zip(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    for answer in _concurrent_zips(proxy):
+        proxy.expect_zip(answer, stored, "each of the concurrent answers")  # type: ignore[arg-type]
+
+
+@case(
+    "single-flight",
+    "SHOULD",
+    f"{CONCURRENT} concurrent requests for one uncached zip cost the upstream one download",
+)
+def test_single_flight(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    stored = proxy.add("v1.0.0")
+    answers = _concurrent_zips(proxy)
+    for answer in answers:
+        proxy.expect_zip(answer, stored, "each of the concurrent answers")  # type: ignore[arg-type]
+    hits = proxy.upstream_requests("*.zip")
+    if len(hits) != 1:
+        raise AssertionError(
+            proxy.story(f"the upstream was asked for the zip {len(hits)} times, not once")
+        )
+
+
+# --- hostile requests ---------------------------------------------------------------------
+
+HOSTILE_PATHS = {
+    "dot-dot": "/../../../../etc/passwd",
+    "encoded-dot-dot": "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "dot-dot-in-version": "/mod.test/x/@v/..%2f..%2f..%2fetc%2fpasswd.zip",
+    "encoded-slash": "/mod.test%2f..%2f..%2fetc/@v/list",
+    "nul": "/mod.test/x%00/@v/list",
+    "upper-case-unescaped": "/Mod.Test/X/@v/list",
+    "bad-version": "/mod.test/x/@v/v1.0.zip",
+    "trailing-bang": "/mod.test/x!/@v/list",
+}
+
+
+@case(
+    "hostile-path",
+    "MUST",
+    "traversal and invalid module paths or versions get a 4xx, never a file or a 5xx",
+    variants=HOSTILE_PATHS,
+)
+def test_hostile_path(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
+    proxy = gomodnet_proxy_case
+    status = proxy.raw_status(variant)
+    if status is None or not 400 <= status <= 499:
+        raise AssertionError(
+            proxy.story(f"GET {variant} (sent as is) answered {status}, expected a 4xx")
+        )
