@@ -13,6 +13,7 @@ A failing MUST case fails the run. A failing SHOULD case is reported as
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Literal, TypeVar
 
 import pytest
 
-__all__ = ["CASES", "CASE_MODULES", "Case", "Level", "case"]
+__all__ = ["CASES", "CASE_MODULES", "Case", "Level", "all_cases", "case"]
 
 Level = Literal["MUST", "SHOULD"]
 Kind = Literal["proxy", "client"]
@@ -44,6 +45,13 @@ class Case:
 
 #: Every case, by id, in the order the modules define them.
 CASES: dict[str, Case] = {}
+
+
+def all_cases() -> dict[str, Case]:
+    """Every case of the suite (importing the case modules registers them)."""
+    for path in CASE_MODULES:
+        importlib.import_module(f"{__name__}.{path.stem}")
+    return CASES
 
 
 def case(
