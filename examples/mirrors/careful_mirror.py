@@ -22,7 +22,7 @@ import threading
 import time
 import zipfile
 import zlib
-from contextlib import closing
+from contextlib import ExitStack, closing, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path, PurePosixPath
@@ -75,13 +75,16 @@ class CarefulZips:
     def serve_zip(self, handler: BaseHTTPRequestHandler, endpoint: Endpoint) -> None:
         target = _mirror.cache_file(self.cache, endpoint)
         prefix = f"{endpoint.module}@{endpoint.version}/"
-        if serve_cached(handler, target, prefix):
-            return
-        answer = self._download_once(endpoint, target, prefix)
-        if answer is None and serve_cached(handler, target, prefix):
-            return
-        answer = answer or Answer.refusal("the cached zip changed before it could be served")
-        _mirror.send_bytes(handler, answer.status, answer.content_type, answer.body)
+        cached = open_verified(target, prefix)
+        if cached is None:
+            answer = self._download_once(endpoint, target, prefix)
+            cached = open_verified(target, prefix) if answer is None else None
+            if cached is None:
+                answer = answer or Answer.refusal("the cached zip changed before it was served")
+                _mirror.send_bytes(handler, answer.status, answer.content_type, answer.body)
+                return
+        with cached:
+            _mirror.send_file(handler, cached, os.fstat(cached.fileno()).st_size)
 
     def _download_once(self, endpoint: Endpoint, target: Path, prefix: str) -> Answer | None:
         """Lead a download of ``target``, or wait for the one in flight, and share its outcome."""
@@ -107,6 +110,10 @@ class CarefulZips:
 
     def _download(self, endpoint: Endpoint, target: Path, prefix: str) -> Answer | None:
         """Fetch into a temporary file; commit it only if it passes every check."""
+        landed = open_verified(target, prefix)  # by the flight that ended as this one began
+        if landed is not None:
+            landed.close()
+            return None
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         temporary = Path(name)
@@ -145,24 +152,26 @@ class CarefulZips:
                     received += len(block)
         except (httpx.HTTPError, ValueError) as error:
             raise Refused(_mirror.describe_error(url, error)) from error
-        if declared is not None and int(declared) != received:
+        if declared is not None and declared != str(received):
             raise Refused(f"GET {url}: Content-Length {declared} but {received} bytes arrived")
         return None
 
 
-def serve_cached(handler: BaseHTTPRequestHandler, target: Path, prefix: str) -> bool:
-    """Serve ``target`` if it is cached and still has the ``h1:`` recorded when it was committed."""
+def open_verified(target: Path, prefix: str) -> BinaryIO | None:
+    """The cached zip, open at its start, if it still has the ``h1:`` recorded at commit."""
     try:
         recorded = ziphash_file(target).read_text().strip()
-        with target.open("rb") as file:
-            if module_zip_h1(file, prefix) != recorded:
-                return False
-            size = os.fstat(file.fileno()).st_size
-            file.seek(0)
-            _mirror.send_file(handler, file, size)
-            return True
-    except (FileNotFoundError, Refused):
-        return False
+        file = target.open("rb")
+    except FileNotFoundError:
+        return None
+    with ExitStack() as unless_verified:
+        unless_verified.callback(file.close)
+        with suppress(Refused):
+            if module_zip_h1(file, prefix) == recorded:
+                file.seek(0)
+                unless_verified.pop_all()
+                return file
+    return None
 
 
 def module_zip_h1(file: BinaryIO, prefix: str) -> str:

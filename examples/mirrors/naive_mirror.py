@@ -8,8 +8,9 @@ zip at all. When the upstream connection is cut mid-body, the client sees a
 short answer and retries, and the retry is served the partial file from the
 cache, with a 200 and a matching Content-Length. An HTML sign-in page that
 came back with 200 is cached as the zip just the same. Public mirrors have
-shipped this: goproxyio/goproxy#107 ("zip: not a valid zip file", served from
-the cache until someone deleted it) and goproxyio/goproxy#155.
+shipped this: goproxyio/goproxy#107 ("zip: not a valid zip file" from a cached
+zip with no end-of-central-directory record, until someone deleted it) and
+goproxyio/goproxy#155 (an upstream redirect's HTML body cached as the zip).
 """
 
 from __future__ import annotations

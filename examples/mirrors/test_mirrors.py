@@ -282,6 +282,31 @@ def test_exits_cleanly_on_signal(start_mirror, kind, signum):
     assert _stop(mirror.process, signum) == 0
 
 
+@pytest.mark.parametrize("kind", MIRRORS)
+def test_exits_cleanly_with_a_download_in_flight(start_mirror, net, kind):
+    net.fault(UPSTREAM, Stall(100, seconds=30.0, where="body"), path="*.zip")
+    mirror = start_mirror(kind)
+    outcome: list[object] = []
+    client = threading.Thread(target=lambda: outcome.append(_get_or_error(mirror, ZIP)))
+    client.start()
+    try:
+        while not upstream_paths(net):  # the mirror is now waiting on the stalled upstream
+            assert client.is_alive(), outcome
+            time.sleep(0.02)
+        assert _stop(mirror.process) == 0
+    finally:
+        client.join(timeout=30.0)
+    (error,) = outcome
+    assert isinstance(error, httpx.RemoteProtocolError), error
+
+
+def _get_or_error(mirror: Mirror, path: str) -> object:
+    try:
+        return mirror.get(path)
+    except httpx.HTTPError as error:
+        return error
+
+
 def test_cache_defaults_to_a_temporary_directory_removed_on_exit(net, stored, tmp_path):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
