@@ -140,8 +140,13 @@ class Upstream:
 
 def describe_error(url: str, error: BaseException) -> str:
     """One line naming what went wrong upstream: ``GET URL: ReadTimeout: timed out``."""
-    text = " ".join(str(error).split()) or "(no message)"
-    return f"upstream error: GET {url}: {type(error).__name__}: {text}"
+    return f"upstream error: GET {url}: {type(error).__name__}: {one_line(str(error))}"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line and at most ``limit`` characters, for a text/plain error body."""
+    text = " ".join(text.split()) or "(no message)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- answering the client ----------------------------------------------------

@@ -194,7 +194,7 @@ def module_zip_h1(file: BinaryIO, prefix: str) -> str:
                         digest.update(block)
                 digests.append((name, digest.hexdigest()))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-        raise Refused(f"not a valid zip: {error}") from error
+        raise Refused(f"not a valid zip: {_mirror.one_line(str(error))}") from error
     lines = "".join(f"{hexdigest}  {name}\n" for name, hexdigest in sorted(digests))
     summary = hashlib.sha256(lines.encode()).digest()
     return "h1:" + base64.b64encode(summary).decode()
