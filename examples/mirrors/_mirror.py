@@ -31,7 +31,7 @@ import httpx
 
 #: Seconds the upstream may take to connect, and to send each block, unless --upstream-timeout.
 DEFAULT_UPSTREAM_TIMEOUT = 10.0
-#: Bytes read from the upstream (and written to a client or file) at a time.
+#: Bytes read from a file (a cached zip, a zip entry) at a time.
 BLOCK = 1 << 16
 #: The most a passed-through body (list, .info, .mod, @latest, an error page) may hold.
 MAX_METADATA = 16 << 20
