@@ -20,6 +20,7 @@ import ssl
 import time
 import zipfile
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,8 +141,6 @@ class ProxyCase:
 
     def upstream_requests(self, glob: str = "*") -> list[str]:
         """Paths of every request the upstream got that match ``glob``."""
-        from fnmatch import fnmatchcase
-
         return [
             exchange.path
             for connection in self.network.log
@@ -149,6 +148,21 @@ class ProxyCase:
             for exchange in connection.exchanges
             if fnmatchcase(exchange.path, glob)
         ]
+
+    def await_upstream_bytes(self, glob: str, at_least: int, timeout: float) -> bool:
+        """Wait until the upstream has sent ``at_least`` bytes for a request matching ``glob``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for connection in self.network.log:
+                for exchange in connection.exchanges:
+                    if (
+                        connection.host == UPSTREAM_HOST
+                        and fnmatchcase(exchange.path, glob)
+                        and exchange.bytes_down >= at_least
+                    ):
+                        return True
+            time.sleep(0.005)
+        return False
 
     # -- verdicts ------------------------------------------------------------------
 

@@ -28,12 +28,17 @@ from pytest_gomodnet.faults import (
 from pytest_gomodnet.goproxy import GoProxy
 
 from . import case
-from .harness import UPSTREAM_HOST, ProxyCase
+from .harness import ANSWER_TIMEOUT, UPSTREAM_HOST, Answer, ProxyCase
 
 #: Seconds a stalled upstream stays silent before it closes (targets should not wait longer).
 STALL_SECONDS = 3.0
 #: Concurrent requests for one uncached zip.
 CONCURRENT = 20
+#: How fast the upstream sends that zip: about 0.75 s for its head and ~550 bytes.
+UPSTREAM_BYTES_PER_SECOND = 1_000
+#: The other requests go out once the upstream has sent this much of the first answer: past
+#: its head (under 200 bytes), with about half a second of body still to come.
+IN_FLIGHT_BYTES = 250
 
 # --- the protocol, with a healthy upstream -------------------------------------------
 
@@ -278,10 +283,16 @@ def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: str) -> No
 # --- load --------------------------------------------------------------------------------
 
 
-def _concurrent_zips(proxy: ProxyCase) -> list[object]:
-    proxy.fault(*[Throttle(64 * 1024)] * CONCURRENT, path="*.zip")
+def _concurrent_zips(proxy: ProxyCase) -> list[Answer]:
+    """One request, then the rest while the upstream is still sending its zip."""
+    proxy.fault(*[Throttle(UPSTREAM_BYTES_PER_SECOND)] * CONCURRENT, path="*.zip")
+    url = proxy.zip_url()
     with ThreadPoolExecutor(CONCURRENT) as pool:
-        return list(pool.map(lambda _: proxy.get(proxy.zip_url()), range(CONCURRENT)))
+        first = pool.submit(proxy.get, url)
+        # If the target never asks the upstream, the others simply go out at the deadline.
+        proxy.await_upstream_bytes("*.zip", IN_FLIGHT_BYTES, ANSWER_TIMEOUT)
+        rest = [pool.submit(proxy.get, url) for _ in range(CONCURRENT - 1)]
+        return [first.result(), *(answer.result() for answer in rest)]
 
 
 @case(
@@ -294,7 +305,7 @@ def test_concurrent_uncached_zip(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
     for answer in _concurrent_zips(proxy):
-        proxy.expect_zip(answer, stored, "each of the concurrent answers")  # type: ignore[arg-type]
+        proxy.expect_zip(answer, stored, "each of the concurrent answers")
 
 
 @case(
@@ -307,7 +318,7 @@ def test_single_flight(gomodnet_proxy_case: ProxyCase) -> None:
     stored = proxy.add("v1.0.0")
     answers = _concurrent_zips(proxy)
     for answer in answers:
-        proxy.expect_zip(answer, stored, "each of the concurrent answers")  # type: ignore[arg-type]
+        proxy.expect_zip(answer, stored, "each of the concurrent answers")
     hits = proxy.upstream_requests("*.zip")
     if len(hits) != 1:
         raise AssertionError(
