@@ -104,9 +104,10 @@ def start_mirror(net: Network, tmp_path: Path) -> Iterator[Callable[..., Mirror]
         return mirror
 
     yield start
-    for mirror in started:
-        code = _stop(mirror.process)
+    stopped = [(mirror, *_stop(mirror.process)) for mirror in started]  # every one, then check
+    for mirror, code, more_output in stopped:
         assert code == 0, f"{mirror.kind} exited with {code}: {mirror.stderr.read_text()}"
+        assert more_output == b"", "stdout holds more than the one 'listening on' line"
 
 
 def _listening_url(mirror: Mirror) -> str:
@@ -129,19 +130,24 @@ def _listening_url(mirror: Mirror) -> str:
     return text.removeprefix("listening on ").strip()
 
 
-def _stop(process: subprocess.Popen[bytes], signum: signal.Signals = signal.SIGTERM) -> int:
-    """Signal the mirror and reap it; a mirror still running after EXIT_DEADLINE is killed."""
+def _stop(
+    process: subprocess.Popen[bytes], signum: signal.Signals = signal.SIGTERM
+) -> tuple[int | None, bytes]:
+    """Signal the mirror and reap it: its exit status (None: killed after EXIT_DEADLINE)
+    and what it printed after its first line."""
+    assert process.stdout is not None
+    if process.stdout.closed:  # stopped already, by the test itself
+        return process.returncode, b""
     if process.poll() is None:
         process.send_signal(signum)
     try:
-        return process.wait(timeout=EXIT_DEADLINE)
+        code: int | None = process.wait(timeout=EXIT_DEADLINE)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        pytest.fail(f"the mirror ignored {signum.name} for {EXIT_DEADLINE} s")
-    finally:
-        assert process.stdout is not None
-        process.stdout.close()
+        code = None
+    with process.stdout:
+        return code, process.stdout.read()
 
 
 def upstream_paths(net: Network, suffix: str = ".zip") -> list[str]:
@@ -280,7 +286,7 @@ def test_percent_encoded_paths_reach_upstream_as_sent(start_mirror, net, store, 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_exits_cleanly_on_signal(start_mirror, kind, signum):
     mirror = start_mirror(kind)
-    assert _stop(mirror.process, signum) == 0
+    assert _stop(mirror.process, signum) == (0, b"")
 
 
 @pytest.mark.parametrize("kind", MIRRORS)
@@ -294,7 +300,7 @@ def test_exits_cleanly_with_a_download_in_flight(start_mirror, net, kind):
         while not upstream_paths(net):  # the mirror is now waiting on the stalled upstream
             assert client.is_alive(), outcome
             time.sleep(0.02)
-        assert _stop(mirror.process) == 0
+        assert _stop(mirror.process) == (0, b"")
     finally:
         client.join(timeout=30.0)
     (error,) = outcome
@@ -328,7 +334,7 @@ def test_cache_defaults_to_a_temporary_directory_removed_on_exit(net, stored, tm
         (created,) = temporary.iterdir()
         assert (created / ZIP.lstrip("/")).read_bytes() == stored.zip_path.read_bytes()
     finally:
-        assert _stop(process) == 0
+        assert _stop(process) == (0, b"")
     assert not created.exists()
 
 
