@@ -147,9 +147,14 @@ class Network:
 
     # -- building the network ----------------------------------------------
 
-    def add_goproxy(self, host: str, store: ModuleStore, *, shape: Shape = "complete") -> GoProxy:
-        """Serve ``store`` over the GOPROXY protocol at ``https://host``."""
-        proxy = GoProxy(store)
+    def add_goproxy(
+        self, host: str, store: ModuleStore, *, shape: Shape = "complete", missing_status: int = 404
+    ) -> GoProxy:
+        """Serve ``store`` over the GOPROXY protocol at ``https://host``.
+
+        What the store lacks is answered ``missing_status``: 404 or 410.
+        """
+        proxy = GoProxy(store, missing_status=missing_status)
         self._serve(host, proxy.handle, shape, what="GOPROXY")
         self._goproxy_hosts.append(host)
         return proxy
