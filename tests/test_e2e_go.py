@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_gomodnet.errors import GoTimeoutError
 from pytest_gomodnet.faults import (
     ChunkedCut,
     HtmlLogin,
@@ -23,7 +24,6 @@ from pytest_gomodnet.faults import (
     Status,
     Truncate,
 )
-from pytest_gomodnet.errors import GoTimeoutError
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network

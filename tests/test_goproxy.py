@@ -207,7 +207,8 @@ def test_wrongly_escaped_requests_get_a_one_line_404(proxy, url, text) -> None:
     response = proxy.get(url)
     assert response.status_code == 404
     assert response.text.startswith(f"not found: {text}")
-    assert response.text.count("\n") == 1 and response.text.endswith("\n")
+    assert response.text.endswith("\n")
+    assert response.text.count("\n") == 1
 
 
 def test_adding_an_invalid_module_raises_the_model_error(module_store) -> None:

@@ -67,7 +67,7 @@ class StoredVersion:
 
     @property
     def info(self) -> bytes:
-        """The ``.info`` JSON, compact as the public proxy writes it: Version, Time, Origin if known."""
+        """The ``.info`` JSON, compact like the public proxy's: Version, Time, Origin if known."""
         info: dict[str, object] = {"Version": self.version, "Time": self.time}
         if self.origin:
             info["Origin"] = dict(self.origin)
