@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from werkzeug import Request
+from werkzeug.test import EnvironBuilder
 
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
@@ -248,3 +251,16 @@ def test_info_carries_origin_and_go_reports_it(go, tmp_path, gomodnet, module_st
     )
     (downloaded,) = result.check().json_objects()
     assert downloaded["Origin"] == origin
+
+
+def test_zip_is_streamed_in_blocks_with_its_exact_length(module_store) -> None:
+    noise = random.Random(5).randbytes(300_000)  # incompressible: the zip stays ~300 kB
+    stored = module_store.add("example.test/big", "v1.0.0", files={"blob.bin": noise})
+    zip_bytes = stored.zip_path.read_bytes()
+    request = Request(EnvironBuilder(path="/example.test/big/@v/v1.0.0.zip").get_environ())
+    response = GoProxy(module_store).handle(request)
+    assert (response.is_streamed, response.content_length) == (True, len(zip_bytes))
+    blocks = list(response.response)
+    response.close()
+    assert [len(b) for b in blocks[:-1]] == [1 << 16] * (len(zip_bytes) >> 16)
+    assert b"".join(blocks) == zip_bytes
