@@ -230,7 +230,6 @@ def test_discovery_agrees_with_the_reference_reader(
 ):
     gomodnet.add_goproxy("proxy.test", module_store)
     host = gomodnet.add_goimport("example.test")
-    gomodnet.add_handler("login.example.test", host.handle)
     host.add(MODULE, vcs="mod", repo=BASE, variant=variant)
     try:
         expected: MetaImport | str = resolve_go_import(MODULE, host.fetch)

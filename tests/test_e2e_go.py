@@ -416,3 +416,19 @@ def test_goinsecure_lets_go_past_a_self_signed_go_import_host(
             f'Get "https://{MODULE}?go-get=1": tls: failed to verify certificate: '
             "x509: certificate signed by unknown authority"
         )
+
+
+def test_a_redirect_to_another_host_reaches_its_login_page(go, tmp_path, gomodnet, store) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    goimport = gomodnet.add_goimport("example.test")
+    goimport.add(MODULE, vcs="mod", repo=BASE, variant="redirect-other-host")
+    info = download(go, tmp_path, gomodnet, GOPROXY="direct", GOPRIVATE="example.test")
+    assert info["Error"] == (
+        f'{MODULE}@{VERSION}: unrecognized import path "{MODULE}": '
+        "parse https://example.test/m?go-get=1: no go-import meta tags ()"
+    )
+    asked = [(c.host, x.path, x.status) for c in gomodnet.log for x in c.exchanges]
+    assert asked == [
+        ("example.test", "/m?go-get=1", 302),
+        ("login.example.test", "/-/login?redirect_to=%2Fm%3Fgo-get%3D1", 200),
+    ]
