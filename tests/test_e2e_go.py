@@ -16,8 +16,11 @@ import pytest
 from pytest_gomodnet.errors import GoTimeoutError
 from pytest_gomodnet.faults import (
     ChunkedCut,
+    CloseBeforeResponse,
+    HandshakeAbort,
     HtmlLogin,
     LieContentLength,
+    Refuse,
     Reset,
     SlowFirstByte,
     Stall,
@@ -432,3 +435,44 @@ def test_a_redirect_to_another_host_reaches_its_login_page(go, tmp_path, gomodne
         ("example.test", "/m?go-get=1", 302),
         ("login.example.test", "/-/login?redirect_to=%2Fm%3Fgo-get%3D1", 200),
     ]
+
+
+# --- does go retry? Only what net/http retries by itself ----------------------------------
+
+
+def test_a_fresh_connection_closed_before_the_response_is_not_retried(go, tmp_path, net) -> None:
+    net.fault("proxy.test", CloseBeforeResponse(), None, path="*.info")
+    info = download(go, tmp_path, net)
+    assert info["Error"] == f'{MODULE}@{VERSION}: Get "{URL}.info": EOF'
+    assert [x.path for c in net.log for x in c.exchanges] == [f"/{MODULE}/@v/{VERSION}.info"]
+
+
+@pytest.mark.parametrize("plan", [CloseBeforeResponse(), Reset(0)], ids=["closed", "reset"])
+def test_a_reused_connection_that_dies_before_answering_is_retried(
+    go, tmp_path, net, store, plan
+) -> None:
+    # go asks .info, then .mod on the same keep-alive connection; net/http resends an
+    # idempotent request on a new connection when a reused one ends before any byte.
+    net.fault("proxy.test", plan, None, path="*.mod")
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    connections = [[(x.path.rpartition(".")[2], x.fault) for x in c.exchanges] for c in net.log]
+    assert connections == [
+        [("info", None), ("mod", repr(plan))],
+        [("mod", None), ("zip", None)],
+    ]
+
+
+RESET_BY_PEER = r"read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: read: connection reset by peer"
+
+
+def test_connection_faults_before_any_request_are_not_retried(go, tmp_path, net) -> None:
+    prefix = re.escape(f'{MODULE}@{VERSION}: Get "{URL}.info": ')
+    net.fault("proxy.test", HandshakeAbort(), None)
+    info = download(go, tmp_path, net)
+    # A close with go's ClientHello unread may go out as a reset: either is go's answer.
+    assert re.fullmatch(f"{prefix}(EOF|{RESET_BY_PEER})", info["Error"]), info["Error"]
+    net.fault("proxy.test", Refuse(), None)
+    info = download(go, tmp_path / "again", net)
+    assert re.fullmatch(prefix + RESET_BY_PEER, info["Error"]), info["Error"]
+    assert [c.fault for c in net.log] == ["HandshakeAbort()", "Refuse()"]
