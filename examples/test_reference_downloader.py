@@ -1,30 +1,58 @@
 """The go command's fault matrix, run with a careful httpx downloader instead.
 
 For every fault in tests/test_e2e_go.py's matrix, a well-behaved Python client
-must fail loudly and cache nothing, then succeed once the network heals.
+(``goproxy_client.py``) must fail loudly and cache nothing, then succeed once
+the network heals. Where go's behaviour is worth copying (a ``GOPROXY`` list,
+go-import discovery) it does what go does; where go waits forever (a stall),
+it gives up by its own deadline.
 """
 
+import json
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from goproxy_client import DownloadError, NotFound, discover, download, list_versions
+from pytest_gomodnet.checks import assert_failed_within, assert_no_partial_success
+from pytest_gomodnet.errors import GoImportError
 from pytest_gomodnet.faults import (
     ChunkedCut,
     Corrupt,
     HtmlLogin,
     LieContentLength,
     Reset,
+    SlowFirstByte,
     Stall,
     Status,
     Truncate,
 )
+from pytest_gomodnet.goimport import VARIANTS, MetaImport, resolve_go_import
 
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
-from downloaders import DownloadError, careful_download
+from downloaders import careful_download
 
 MODULE, VERSION = "example.test/m", "v1.0.0"
+BASE = "https://proxy.test"
+FILES = {"m.go": b"package m\n" * 50}
+
+
+@pytest.fixture
+def stored(module_store):
+    return module_store.add(MODULE, VERSION, files=FILES)
+
+
+@pytest.fixture
+def net(gomodnet, module_store, stored):
+    gomodnet.add_goproxy("proxy.test", module_store)
+    return gomodnet
+
+
+def _zips(cache: Path) -> list[Path]:
+    return list(cache.rglob("*.zip"))
+
+
 FAULTS = {
     "cut mid-body": Truncate(200, where="body"),
     "cut at the last byte": Truncate(-1, where="body-end"),
@@ -42,14 +70,177 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=list(FAULTS))
 def test_careful_client_fails_then_heals(gomodnet, module_store, tmp_path, fault):
-    stored = module_store.add(MODULE, VERSION, files={"m.go": b"package m\n" * 50})
+    stored = module_store.add(MODULE, VERSION, files=FILES)
     gomodnet.add_goproxy("proxy.test", module_store)
     gomodnet.fault("proxy.test", fault, None, path="*.zip")
     with gomodnet.client() as client:
         with pytest.raises((DownloadError, httpx.HTTPError)):
-            careful_download(client, "https://proxy.test", MODULE, VERSION, tmp_path, h1=stored.h1)
+            careful_download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
         assert not list(tmp_path.rglob("*.zip"))  # nothing cached after the failure
-        cached = careful_download(
-            client, "https://proxy.test", MODULE, VERSION, tmp_path, h1=stored.h1
-        )
+        cached = careful_download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
     assert cached.read_bytes() == stored.zip_path.read_bytes()
+
+
+def test_clean_download_is_the_stored_module(net, stored, tmp_path):
+    with net.client() as client:
+        got = download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+    assert (got.proxy, got.info, got.go_mod) == (BASE, json.loads(stored.info), stored.go_mod)
+    assert_no_partial_success(got.zip_path, stored.h1)
+    assert got.zip_path.read_bytes() == stored.zip_path.read_bytes()
+
+
+# --- the other endpoints cut or replaced ------------------------------------------------
+
+OTHER_ENDPOINTS = {
+    "info cut mid-body": ("*.info", Truncate(5, where="body"), "RemoteProtocolError"),
+    "info cut in the headers": ("*.info", Truncate(20), "RemoteProtocolError"),
+    "mod cut mid-body": ("*.mod", Truncate(5, where="body"), "RemoteProtocolError"),
+    "HTML login page instead of info": ("*.info", HtmlLogin(), "invalid response from proxy"),
+    "HTML login page instead of mod": ("*.mod", HtmlLogin(), "does not declare it"),
+}
+
+
+@pytest.mark.parametrize("case", OTHER_ENDPOINTS, ids=list(OTHER_ENDPOINTS))
+def test_a_broken_info_or_mod_fails_before_the_zip(net, stored, tmp_path, case):
+    path, fault, says = OTHER_ENDPOINTS[case]
+    net.fault("proxy.test", fault, None, path=path)
+    with net.client() as client:
+        with pytest.raises(DownloadError, match=says):
+            download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+        assert not _zips(tmp_path)
+        asked = [x.path for c in net.log for x in c.exchanges]
+        assert not [p for p in asked if p.endswith(".zip")]
+        healed = download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+    assert healed.zip_path.read_bytes() == stored.zip_path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "fault", [Truncate(3, where="body"), Truncate(20)], ids=["body", "headers"]
+)
+def test_a_cut_list_fails_then_heals(net, fault):
+    net.fault("proxy.test", fault, None, path="*/list")
+    with net.client() as client:
+        with pytest.raises(DownloadError, match="RemoteProtocolError"):
+            list_versions(client, BASE, MODULE)
+        assert list_versions(client, BASE, MODULE) == [VERSION]
+
+
+# --- stalls: unlike go, the client has a deadline --------------------------------------
+
+STALLS = {
+    "zip stalled mid-body": ("*.zip", Stall(100, seconds=30, where="body")),
+    "info with a slow first byte": ("*.info", SlowFirstByte(30)),
+}
+
+
+@pytest.mark.parametrize("case", STALLS, ids=list(STALLS))
+def test_a_stall_fails_by_the_clients_own_deadline(net, stored, tmp_path, case):
+    path, fault = STALLS[case]
+    net.fault("proxy.test", fault, path=path)
+    with net.client(timeout=httpx.Timeout(5.0, read=0.5)) as client:
+        raised = assert_failed_within(
+            10.0,
+            lambda: download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1),
+            fault=fault,
+            log=net.log,
+        )
+    assert isinstance(raised, DownloadError)
+    assert "ReadTimeout" in str(raised)
+    assert not _zips(tmp_path)
+
+
+# --- GOPROXY lists -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [404, 410])
+def test_a_proxy_without_the_module_falls_through_a_comma(
+    gomodnet, module_store, stored, tmp_path, code
+):
+    gomodnet.add_goproxy("proxy.test", module_store)
+    with type(module_store)() as empty:
+        gomodnet.add_goproxy("first.test", empty, missing_status=code)
+        with gomodnet.client() as client:
+            got = download(
+                client, f"https://first.test,{BASE}", MODULE, VERSION, tmp_path, h1=stored.h1
+            )
+            assert list_versions(client, f"https://first.test,{BASE}", MODULE) == [VERSION]
+    assert got.proxy == BASE
+    first = [
+        (x.path, x.status) for c in gomodnet.log if c.host == "first.test" for x in c.exchanges
+    ]
+    assert first == [(f"/{MODULE}/@v/{VERSION}.info", code), (f"/{MODULE}/@v/list", code)]
+
+
+@pytest.mark.parametrize(("separator", "succeeds"), [(",", False), ("|", True)])
+def test_a_server_error_moves_on_only_after_a_pipe(
+    gomodnet, module_store, stored, tmp_path, separator, succeeds
+):
+    gomodnet.add_goproxy("first.test", module_store)
+    gomodnet.add_goproxy("proxy.test", module_store)
+    gomodnet.fault("first.test", Status(500, b"boom\n"))
+    goproxy = f"https://first.test{separator}{BASE}"
+    with gomodnet.client() as client:
+        if succeeds:
+            assert download(client, goproxy, MODULE, VERSION, tmp_path, h1=stored.h1).proxy == BASE
+        else:
+            with pytest.raises(DownloadError, match="500 Internal Server Error"):
+                download(client, goproxy, MODULE, VERSION, tmp_path, h1=stored.h1)
+
+
+def test_no_proxy_has_it(net, stored, tmp_path):
+    with net.client() as client, pytest.raises(NotFound, match="no proxy in"):
+        download(client, BASE, "example.test/other", VERSION, tmp_path, h1=stored.h1)
+
+
+# --- TLS shapes on the proxy host -----------------------------------------------------------
+
+TLS_FAILS = {
+    "missing-intermediate": "unable to get local issuer certificate",
+    "untrusted-root": "unable to get local issuer certificate",
+    "self-signed": "self-signed certificate",
+    "expired-leaf": "certificate has expired",
+    "not-yet-valid": "certificate is not yet valid",
+    "expired-intermediate": "certificate has expired",
+    "wrong-host": "Hostname mismatch",
+}
+
+
+@pytest.mark.parametrize("shape", TLS_FAILS)
+def test_a_bad_chain_is_refused(gomodnet, module_store, stored, tmp_path, shape):
+    gomodnet.add_goproxy("proxy.test", module_store, shape=shape)
+    with gomodnet.client() as client, pytest.raises(DownloadError) as raised:
+        download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+    assert "ConnectError" in str(raised.value)
+    assert TLS_FAILS[shape] in str(raised.value)
+
+
+@pytest.mark.parametrize("shape", ["complete", "wrong-order"])
+def test_chains_go_accepts_are_accepted(gomodnet, module_store, stored, tmp_path, shape):
+    gomodnet.add_goproxy("proxy.test", module_store, shape=shape)
+    with gomodnet.client() as client:
+        assert download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1).proxy == BASE
+
+
+# --- go-import discovery: the same verdict as go, page by page ---------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_discovery_agrees_with_the_reference_reader(
+    gomodnet, module_store, stored, tmp_path, variant
+):
+    gomodnet.add_goproxy("proxy.test", module_store)
+    host = gomodnet.add_goimport("example.test")
+    host.add(MODULE, vcs="mod", repo=BASE, variant=variant)
+    try:
+        expected: MetaImport | str = resolve_go_import(MODULE, host.fetch)
+    except GoImportError as exc:
+        expected = str(exc)
+    with gomodnet.client() as client:
+        try:
+            found: MetaImport | str = discover(client, MODULE)
+        except GoImportError as exc:
+            found = str(exc)
+        assert found == expected
+        if isinstance(found, MetaImport):
+            got = download(client, found.repo_root, MODULE, VERSION, tmp_path, h1=stored.h1)
+            assert got.zip_path.read_bytes() == stored.zip_path.read_bytes()

@@ -13,11 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from pytest_gomodnet.errors import GoTimeoutError
 from pytest_gomodnet.faults import (
     ChunkedCut,
+    CloseBeforeResponse,
+    HandshakeAbort,
     HtmlLogin,
     LieContentLength,
+    Refuse,
     Reset,
+    SlowFirstByte,
     Stall,
     Status,
     Truncate,
@@ -177,14 +182,6 @@ def test_server_error_stops_at_a_comma(go, tmp_path, gomodnet, store) -> None:
     )
 
 
-def test_server_error_falls_through_a_pipe(go, tmp_path, gomodnet, store) -> None:
-    gomodnet.add_goproxy("first.test", store)
-    gomodnet.add_goproxy("proxy.test", store)
-    gomodnet.fault("first.test", Status(500, b"boom\n"))
-    info = download(go, tmp_path, gomodnet, GOPROXY="https://first.test|https://proxy.test")
-    assert "Error" not in info
-
-
 def test_html_login_page_instead_of_info(go, tmp_path, net) -> None:
     net.fault("proxy.test", HtmlLogin(), path="*.info")
     info = download(go, tmp_path, net)
@@ -248,3 +245,234 @@ def test_go_get_latest_through_a_mod_go_import_host(go, tmp_path, gomodnet, stor
         "/example.test/m/@v/v1.0.0.mod",
         "/example.test/m/@v/v1.0.0.zip",
     ]
+
+
+# --- go list -m -versions: the list endpoint cut ------------------------------------------
+
+LIST_URL = f"{BASE}/{MODULE}/@v/list"
+LIST_CASES = {
+    "list cut mid-body": (Truncate(3, where="body"), f'read "{LIST_URL}": unexpected EOF'),
+    "list cut in the headers": (
+        Truncate(20),
+        f'Get "{LIST_URL}": net/http: HTTP/1.x transport connection broken: '
+        'malformed MIME header: missing colon: "Con"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", LIST_CASES, ids=list(LIST_CASES))
+def test_cut_list(go, tmp_path, net, case) -> None:
+    plan, expected = LIST_CASES[case]
+    net.fault("proxy.test", plan, path="*/list")
+    result = go.run("list", "-m", "-versions", MODULE, home=tmp_path, env=net.go_env())
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"go: module {MODULE}: {expected}\n"
+
+
+def test_clean_list_after_a_cut_one_is_not_retried(go, tmp_path, net) -> None:
+    net.fault("proxy.test", Truncate(3, where="body"), None, path="*/list")
+    failed = go.run("list", "-m", "-versions", MODULE, home=tmp_path, env=net.go_env())
+    assert failed.returncode == 1
+    lists = [x for c in net.log for x in c.exchanges if x.path.endswith("/list")]
+    assert len(lists) == 1
+    again = go.run("list", "-m", "-versions", MODULE, home=tmp_path, env=net.go_env())
+    assert again.check().stdout == f"{MODULE} {VERSION}\n"
+
+
+# --- a stall: go has no deadline of its own --------------------------------------------------
+
+STALLS = {
+    "zip stalled mid-body": ("*.zip", Stall(100, seconds=60, where="body")),
+    "info with a slow first byte": ("*.info", SlowFirstByte(60)),
+}
+
+
+@pytest.mark.parametrize("case", STALLS, ids=list(STALLS))
+def test_a_stall_outlasts_go_until_the_callers_deadline(go, tmp_path, net, case) -> None:
+    path, plan = STALLS[case]
+    net.fault("proxy.test", plan, path=path)
+    with pytest.raises(GoTimeoutError, match=r"was killed after 5 s; last output: ''"):
+        go.run(
+            "mod", "download", "-json", f"{MODULE}@{VERSION}",
+            home=tmp_path, env=net.go_env(), timeout=5.0,
+        )  # fmt: skip
+    # go neither gave up nor retried in those 5 s: one request, still waiting.
+    stalled = [x for c in net.log for x in c.exchanges if x.fault == repr(plan)]
+    assert [(x.path, x.status) for x in stalled] == [(f"/{MODULE}/@v/{VERSION}.{path[2:]}", 200)]
+    assert stalled[0].ended == "open"
+
+
+# --- a version or module the proxy does not have ------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "reason"), [(404, "Not Found"), (410, "Gone")])
+def test_missing_version_is_reported_with_the_proxys_status(
+    go, tmp_path, gomodnet, store, code, reason
+) -> None:
+    gomodnet.add_goproxy("proxy.test", store, missing_status=code)
+    result = go.run(
+        "mod", "download", "-json", f"{MODULE}@v9.9.9", home=tmp_path, env=gomodnet.go_env()
+    )
+    (info,) = result.json_objects()
+    assert info["Error"] == (
+        f"{MODULE}@v9.9.9: reading {BASE}/{MODULE}/@v/v9.9.9.info: {code} {reason}\n"
+        f"\tserver response: not found: {MODULE}@v9.9.9: invalid version: unknown revision v9.9.9"
+    )
+    # Any 4xx is asked twice: go retries it once with GOAUTH credentials.
+    asked = [(x.path, x.status) for c in gomodnet.log for x in c.exchanges]
+    assert asked == [(f"/{MODULE}/@v/v9.9.9.info", code)] * 2
+
+
+@pytest.mark.parametrize("code", [404, 410])
+def test_a_proxy_without_the_module_falls_through_a_comma(
+    go, tmp_path, gomodnet, store, code
+) -> None:
+    with ModuleStore() as empty:
+        empty.add("example.test/other", VERSION)
+        gomodnet.add_goproxy("first.test", empty, missing_status=code)
+        gomodnet.add_goproxy("proxy.test", store)
+        info = download(go, tmp_path, gomodnet, GOPROXY="https://first.test,https://proxy.test")
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    asked = [
+        (c.host, x.path.rpartition(".")[2], x.status) for c in gomodnet.log for x in c.exchanges
+    ]
+    # Each file is asked of first.test (twice: the GOAUTH retry of a 4xx), then of proxy.test.
+    first = sorted(a for a in asked if a[0] == "first.test")
+    assert first == [("first.test", kind, code) for kind in ("info", "mod", "zip") for _ in "12"]
+    assert sorted(a for a in asked if a[0] == "proxy.test") == [
+        ("proxy.test", kind, 200) for kind in ("info", "mod", "zip")
+    ]
+
+
+@pytest.mark.parametrize("code", [404, 410, 500])
+def test_any_error_falls_through_a_pipe(go, tmp_path, gomodnet, store, code) -> None:
+    gomodnet.add_goproxy("first.test", store)
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.fault("first.test", *[Status(code, b"no\n")] * 3)
+    info = download(go, tmp_path, gomodnet, GOPROXY="https://first.test|https://proxy.test")
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+
+
+# --- plain data: retractions, deprecations, the checksum database ----------------------------
+
+RETRACTING_GO_MOD = (
+    b"// Deprecated: use example.test/m/v2 instead.\n"
+    b"module example.test/m\n\nretract v1.0.0 // broken build\n"
+)
+
+
+def test_retraction_and_deprecation_are_go_mod_data(go, tmp_path, gomodnet, store) -> None:
+    store.add(MODULE, "v1.1.0", go_mod=RETRACTING_GO_MOD)
+    gomodnet.add_goproxy("proxy.test", store)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    env = gomodnet.go_env()
+    got = go.run("get", f"{MODULE}@{VERSION}", home=tmp_path, cwd=work, env=env).check()
+    assert got.stderr == (
+        f"go: downloading {MODULE} {VERSION}\n"
+        f"go: module {MODULE} is deprecated: use example.test/m/v2 instead.\n"
+        f"go: warning: {MODULE}@{VERSION}: retracted by module author: broken build\n"
+        "go: to switch to the latest unretracted version, run:\n"
+        f"\tgo get {MODULE}@latest\n"
+        f"go: added {MODULE} {VERSION}\n"
+    )
+    listed = go.run(
+        "list", "-m", "-u", "-retracted", "-json", MODULE, home=tmp_path, cwd=work, env=env
+    )
+    (module,) = listed.check().json_objects()
+    assert (module["Version"], module["Update"]["Version"]) == (VERSION, "v1.1.0")
+    assert (module["Retracted"], module["Deprecated"]) == (
+        ["broken build"],
+        "use example.test/m/v2 instead.",
+    )
+
+
+def test_no_checksum_database_sends_go_to_the_database_itself(go, tmp_path, net) -> None:
+    info = download(go, tmp_path, net, GOSUMDB="sum.golang.org")
+    # The proxy says it does not proxy sum.golang.org, so go asks it directly: through
+    # the Router, which knows no such host and answers 502.
+    assert info["Error"] == (
+        f"{MODULE}@{VERSION}: verifying go.mod: {MODULE}@{VERSION}/go.mod: "
+        f'Get "https://sum.golang.org/lookup/{MODULE}@{VERSION}": Bad Gateway'
+    )
+    asked = [(x.path, x.status) for c in net.log for x in c.exchanges if "sumdb" in x.path]
+    assert asked == [("/sumdb/sum.golang.org/supported", 404)] * 2
+
+
+# --- GOINSECURE through go_env ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("insecure", [False, True], ids=["verified", "GOINSECURE"])
+def test_goinsecure_lets_go_past_a_self_signed_go_import_host(
+    go, tmp_path, gomodnet, store, insecure
+) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.add_goimport("example.test", shape="self-signed").add(MODULE, vcs="mod", repo=BASE)
+    extra = {"GOINSECURE": "example.test"} if insecure else {}
+    info = download(go, tmp_path, gomodnet, GOPROXY="direct", GOPRIVATE="example.test", **extra)
+    if insecure:
+        assert info["Sum"] == store.get(MODULE, VERSION).h1
+    else:
+        assert info["Error"] == (
+            f'{MODULE}@{VERSION}: unrecognized import path "{MODULE}": https fetch: '
+            f'Get "https://{MODULE}?go-get=1": tls: failed to verify certificate: '
+            "x509: certificate signed by unknown authority"
+        )
+
+
+def test_a_redirect_to_another_host_reaches_its_login_page(go, tmp_path, gomodnet, store) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    goimport = gomodnet.add_goimport("example.test")
+    goimport.add(MODULE, vcs="mod", repo=BASE, variant="redirect-other-host")
+    info = download(go, tmp_path, gomodnet, GOPROXY="direct", GOPRIVATE="example.test")
+    assert info["Error"] == (
+        f'{MODULE}@{VERSION}: unrecognized import path "{MODULE}": '
+        "parse https://example.test/m?go-get=1: no go-import meta tags ()"
+    )
+    asked = [(c.host, x.path, x.status) for c in gomodnet.log for x in c.exchanges]
+    assert asked == [
+        ("example.test", "/m?go-get=1", 302),
+        ("login.example.test", "/-/login?redirect_to=%2Fm%3Fgo-get%3D1", 200),
+    ]
+
+
+# --- does go retry? Only what net/http retries by itself ----------------------------------
+
+
+def test_a_fresh_connection_closed_before_the_response_is_not_retried(go, tmp_path, net) -> None:
+    net.fault("proxy.test", CloseBeforeResponse(), None, path="*.info")
+    info = download(go, tmp_path, net)
+    assert info["Error"] == f'{MODULE}@{VERSION}: Get "{URL}.info": EOF'
+    assert [x.path for c in net.log for x in c.exchanges] == [f"/{MODULE}/@v/{VERSION}.info"]
+
+
+@pytest.mark.parametrize("plan", [CloseBeforeResponse(), Reset(0)], ids=["closed", "reset"])
+def test_a_reused_connection_that_dies_before_answering_is_retried(
+    go, tmp_path, net, store, plan
+) -> None:
+    # go asks .info, then .mod on the same keep-alive connection; net/http resends an
+    # idempotent request on a new connection when a reused one ends before any byte.
+    net.fault("proxy.test", plan, None, path="*.mod")
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    connections = [[(x.path.rpartition(".")[2], x.fault) for x in c.exchanges] for c in net.log]
+    assert connections == [
+        [("info", None), ("mod", repr(plan))],
+        [("mod", None), ("zip", None)],
+    ]
+
+
+RESET_BY_PEER = r"read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: read: connection reset by peer"
+
+
+def test_connection_faults_before_any_request_are_not_retried(go, tmp_path, net) -> None:
+    prefix = re.escape(f'{MODULE}@{VERSION}: Get "{URL}.info": ')
+    net.fault("proxy.test", HandshakeAbort(), None)
+    info = download(go, tmp_path, net)
+    # A close with go's ClientHello unread may go out as a reset: either is go's answer.
+    assert re.fullmatch(f"{prefix}(EOF|{RESET_BY_PEER})", info["Error"]), info["Error"]
+    net.fault("proxy.test", Refuse(), None)
+    info = download(go, tmp_path / "again", net)
+    assert re.fullmatch(prefix + RESET_BY_PEER, info["Error"]), info["Error"]
+    assert [c.fault for c in net.log] == ["HandshakeAbort()", "Refuse()"]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
+import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from werkzeug import Request
+from werkzeug.test import EnvironBuilder
 
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
@@ -48,6 +52,54 @@ def test_latest_prefers_a_release(proxy) -> None:
     assert proxy.get("/example.test/!upper/m/@latest").json()["Version"] == "v1.0.0"
 
 
+def test_info_and_latest_are_compact_json_byte_for_byte(proxy) -> None:
+    # The public proxy's form: no spaces, Version then Time.
+    expected = b'{"Version":"v1.1.0-RC","Time":"2026-02-01T00:00:00Z"}'
+    info = proxy.get("/example.test/!upper/m/@v/v1.1.0-!r!c.info")
+    assert (info.status_code, info.content) == (200, expected)
+    assert info.headers["content-type"] == "application/json"
+    latest = proxy.get("/example.test/!upper/m/@latest")
+    assert latest.content == b'{"Version":"v1.0.0","Time":"2026-01-01T00:00:00Z"}'
+
+
+def test_info_with_origin_is_byte_exact(module_store) -> None:
+    origin = {"VCS": "git", "URL": "https://code.test/m", "Ref": "refs/tags/v1.0.0"}
+    module_store.add("example.test/m", "v1.0.0", origin=origin)
+    with GoProxy(module_store) as server, httpx.Client(base_url=server.url) as client:
+        body = client.get("/example.test/m/@v/v1.0.0.info").content
+    assert body == (
+        b'{"Version":"v1.0.0","Time":"2026-01-01T00:00:00Z","Origin":'
+        b'{"VCS":"git","URL":"https://code.test/m","Ref":"refs/tags/v1.0.0"}}'
+    )
+
+
+def test_every_request_is_logged_as_sent_with_its_status(store) -> None:
+    with GoProxy(store) as server, httpx.Client(base_url=server.url) as client:
+        client.get("/example.test/%21upper/m/@v/list")
+        client.head("/example.test/!upper/m/@v/v1.0.0.zip")
+        client.get("/example.test/!upper/m/@v/v9.0.0.mod")
+        client.post("/example.test/!upper/m/@v/list")
+    assert server.log == [
+        ("GET", "/example.test/%21upper/m/@v/list", 200),
+        ("HEAD", "/example.test/!upper/m/@v/v1.0.0.zip", 200),
+        ("GET", "/example.test/!upper/m/@v/v9.0.0.mod", 404),
+        ("POST", "/example.test/!upper/m/@v/list", 405),
+    ]
+
+
+def test_the_network_proxy_logs_too(gomodnet, store) -> None:
+    goproxy = gomodnet.add_goproxy("proxy.test", store, missing_status=410)
+    with gomodnet.client() as client:
+        assert client.get("https://proxy.test/example.test/!upper/m/@v/list").status_code == 200
+        assert client.get("https://proxy.test/example.test/!upper/m/@latest").status_code == 200
+        assert client.get("https://proxy.test/example.test/x/@v/list").status_code == 410
+    assert goproxy.log == [
+        ("GET", "/example.test/!upper/m/@v/list", 200),
+        ("GET", "/example.test/!upper/m/@latest", 200),
+        ("GET", "/example.test/x/@v/list", 410),
+    ]
+
+
 @pytest.mark.parametrize(
     ("url", "status", "text"),
     [
@@ -87,7 +139,79 @@ def test_what_cannot_be_served_is_a_one_line_404(proxy, url, status, text) -> No
 
 def test_410_is_selectable(store) -> None:
     with GoProxy(store, missing_status=410) as server, httpx.Client(base_url=server.url) as client:
-        assert client.get("/example.test/!upper/m/@v/v9.0.0.zip").status_code == 410
+        missing = client.get("/example.test/!upper/m/@v/v9.0.0.zip")
+        no_module = client.get("/example.test/nothing/@v/list")
+        bad_path = client.get("/example.test/Upper/m/@v/list")
+    assert (missing.status_code, missing.reason_phrase, missing.text) == (
+        410,
+        "Gone",
+        "not found: example.test/Upper/m@v9.0.0: invalid version: unknown revision v9.0.0\n",
+    )
+    assert (no_module.status_code, no_module.text) == (
+        410,
+        "not found: module example.test/nothing: no matching versions\n",
+    )
+    assert bad_path.status_code == 404  # an invalid request is not "gone"
+    with pytest.raises(ValueError, match="missing_status=500 must be 404 or 410"):
+        GoProxy(store, missing_status=500)
+
+
+def _raw_get(url: str, target: str) -> bytes:
+    """GET ``target`` exactly as written: no client normalises the dots away."""
+    port = int(url.rsplit(":", 1)[1])
+    request = f"GET {target} HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+@pytest.mark.parametrize(
+    ("target", "text"),
+    [
+        (
+            "/example.test/!upper/m/../../../etc/passwd/@v/list",
+            'not found: malformed module path "example.test/Upper/m/../../../etc/passwd": '
+            'invalid path element ".."',
+        ),
+        (
+            "/%2e%2e/%2e%2e/etc/passwd/@v/list",
+            'not found: malformed module path "../../etc/passwd": invalid path element ".."',
+        ),
+        (
+            "/example.test/!upper/m/@v/%2e%2e%2f%2e%2e%2fgo.mod.zip",
+            'not found: invalid escaped version "../../go.mod"',
+        ),
+        (
+            "/example.test/!upper/m/@v/../../../../etc/passwd.zip",
+            'not found: invalid escaped version "../../../../etc/passwd"',
+        ),
+        ("/../../etc/passwd", "not found: '/../../etc/passwd' is not a GOPROXY endpoint"),
+    ],
+)
+def test_traversal_never_reaches_the_store_directory(store, target, text) -> None:
+    with GoProxy(store) as server:
+        response = _raw_get(server.url, target)
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 404 Not Found"
+    assert body == (text + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("url", "text"),
+    [
+        # Upper case must be !-escaped in versions too.
+        ("/example.test/!upper/m/@v/v1.1.0-RC.info", 'invalid escaped version "v1.1.0-RC"'),
+        ("/example.test/!upper/m/@v/v1.1.0-!R!C.info", 'invalid escaped version "v1.1.0-!R!C"'),
+        ("/example.test/!Upper/m/@v/list", 'invalid escaped module path "example.test/!Upper/m"'),
+        ("/example.test/!upper/m/@v/v1.0.info", "example.test/Upper/m@v1.0: invalid version"),
+    ],
+)
+def test_wrongly_escaped_requests_get_a_one_line_404(proxy, url, text) -> None:
+    response = proxy.get(url)
+    assert response.status_code == 404
+    assert response.text.startswith(f"not found: {text}")
+    assert response.text.endswith("\n")
+    assert response.text.count("\n") == 1
 
 
 def test_adding_an_invalid_module_raises_the_model_error(module_store) -> None:
@@ -127,3 +251,16 @@ def test_info_carries_origin_and_go_reports_it(go, tmp_path, gomodnet, module_st
     )
     (downloaded,) = result.check().json_objects()
     assert downloaded["Origin"] == origin
+
+
+def test_zip_is_streamed_in_blocks_with_its_exact_length(module_store) -> None:
+    noise = random.Random(5).randbytes(300_000)  # incompressible: the zip stays ~300 kB
+    stored = module_store.add("example.test/big", "v1.0.0", files={"blob.bin": noise})
+    zip_bytes = stored.zip_path.read_bytes()
+    request = Request(EnvironBuilder(path="/example.test/big/@v/v1.0.0.zip").get_environ())
+    response = GoProxy(module_store).handle(request)
+    assert (response.is_streamed, response.content_length) == (True, len(zip_bytes))
+    blocks = list(response.response)
+    response.close()
+    assert [len(b) for b in blocks[:-1]] == [1 << 16] * (len(zip_bytes) >> 16)
+    assert b"".join(blocks) == zip_bytes

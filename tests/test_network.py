@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
+from werkzeug import Response
 
 from pytest_gomodnet.errors import ServerError
+from pytest_gomodnet.faultproxy import FaultProxy, Router
 from pytest_gomodnet.faults import Status, Truncate
+from pytest_gomodnet.goimport import GoImportHost
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
 from pytest_gomodnet.network import Network
+from pytest_gomodnet.origin import HandlerServer, Origin
 
 
 def test_standalone_network_serves_and_cleans_up(tmp_path) -> None:
@@ -50,3 +56,103 @@ def test_fault_proxy_fixture(fault_proxy, module_store) -> None:
             with pytest.raises(httpx.RemoteProtocolError):
                 client.get("/example.test/m/@v/v1.0.0.mod")
             assert client.get("/example.test/m/@v/v1.0.0.mod").content == stored.go_mod
+
+
+def _hello(request):
+    return Response(b"hello from " + request.host.encode(), content_type="text/plain")
+
+
+def test_add_host_http_upstream_gets_tls_of_the_chosen_shape(gomodnet) -> None:
+    with HandlerServer(_hello) as upstream:
+        gomodnet.add_host("mirror.test", upstream.url)
+        gomodnet.add_host("stale.test", upstream.url, shape="expired-leaf")
+        with gomodnet.client() as client:
+            assert client.get("https://mirror.test/x").content == b"hello from mirror.test"
+            with pytest.raises(httpx.ConnectError, match="certificate has expired"):
+                client.get("https://stale.test/x")
+    assert gomodnet.hosts["mirror.test"].startswith(f"mirror.test: {upstream.url} behind ")
+    assert [(c.host, c.mode) for c in gomodnet.log] == [
+        ("mirror.test", "tls"),
+        ("stale.test", "tls"),
+    ]
+
+
+def test_add_host_https_upstream_is_relayed_with_its_own_certificate(gomodnet, cert_chain) -> None:
+    chain = cert_chain("own.test")
+    with HandlerServer(_hello, ssl_context=chain.server_context()) as upstream:
+        gomodnet.add_host("own.test", upstream.url)
+        with gomodnet.client() as client:
+            assert client.get("https://own.test/x").content == b"hello from own.test"
+    assert gomodnet.hosts["own.test"] == f"own.test: relayed to {upstream.url} (its own TLS)"
+    assert [(c.host, c.mode) for c in gomodnet.log] == [("own.test", "relay")]
+
+
+def test_add_host_refuses_other_schemes(gomodnet) -> None:
+    with pytest.raises(ValueError, match="must start with http:// or https://"):
+        gomodnet.add_host("x.test", "ftp://127.0.0.1:21")
+
+
+def test_go_env_points_go_at_the_network_and_takes_overrides(gomodnet, module_store) -> None:
+    assert gomodnet.go_env()["GOPROXY"] == "off"  # no GOPROXY host yet
+    gomodnet.add_goproxy("proxy.test", module_store)
+    gomodnet.add_goproxy("mirror.test", module_store)
+    base = {
+        "HTTPS_PROXY": gomodnet.router_url,
+        "HTTP_PROXY": gomodnet.router_url,
+        "NO_PROXY": "",
+        "SSL_CERT_FILE": str(gomodnet.ca_bundle),
+        "GOPROXY": "https://proxy.test",
+        "GOSUMDB": "off",
+    }
+    assert gomodnet.go_env() == base
+    asked = gomodnet.go_env(GOINSECURE="example.test", GOPRIVATE="example.test/*", GOSUMDB="x")
+    assert asked == base | {
+        "GOINSECURE": "example.test",
+        "GOPRIVATE": "example.test/*",
+        "GOSUMDB": "x",
+    }
+    assert gomodnet.router_url.startswith("http://127.0.0.1:")
+    assert gomodnet.ca_bundle.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_a_network_of_three_tls_hosts_starts_no_server(gomodnet_backbone, module_store) -> None:
+    """Why set-up is cheap: hosts are routes on the session's servers, not servers."""
+    threads = set(threading.enumerate())
+    with gomodnet_backbone.network() as first:
+        first.add_goproxy("proxy.test", module_store)
+        first.add_goimport("example.test", shape="missing-intermediate")
+        first.add_goproxy("mirror.test", module_store, shape="expired-leaf")
+        url = first.router_url
+        assert set(threading.enumerate()) == threads
+    with gomodnet_backbone.network() as second:
+        assert second.router_url == url
+        assert second.hosts == {}
+        assert second.log == []
+    assert set(threading.enumerate()) == threads
+
+
+def test_every_server_class_is_a_context_manager(tmp_path, module_store) -> None:
+    servers = {
+        "GoProxy": GoProxy(module_store),
+        "GoImportHost": GoImportHost(),
+        "HandlerServer": HandlerServer(_hello),
+        "Origin": Origin(),
+        "Router": Router(),
+    }
+    answers = {}
+    for name, server in servers.items():
+        with server, httpx.Client(timeout=5) as client:
+            url = f"{server.url}/x?go-get=1"
+            answers[name] = client.get(url).status_code
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url, timeout=2)
+    # The Router reads the request as one for host 127.0.0.1, a host it does not route.
+    assert answers == {
+        "GoProxy": 404,
+        "GoImportHost": 404,
+        "HandlerServer": 200,
+        "Origin": 404,
+        "Router": 502,
+    }
+    with HandlerServer(_hello) as upstream, FaultProxy(upstream.url, Status(418)) as proxy:
+        assert httpx.get(f"{proxy.url}/x", timeout=5).status_code == 418

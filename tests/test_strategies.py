@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from pytest_gomodnet import faults
-from pytest_gomodnet.goimport import parse_go_imports
+from pytest_gomodnet.errors import GoImportError
+from pytest_gomodnet.goimport import DOCUMENT_VARIANTS, parse_go_imports
 from pytest_gomodnet.strategies import (
     MAX_GO_MOD_SIZE,
     PATH_RULES,
@@ -461,41 +462,75 @@ def test_fault_plans_are_valid_and_paste_back(plan) -> None:
     assert eval(repr(plan), namespace) == plan
 
 
-def test_every_fault_class_is_registered_for_from_type() -> None:
-    for kind in (faults.Truncate, faults.Stall, faults.Status, faults.ChunkedCut):
-        assert isinstance(find(st.from_type(kind), lambda p: True), kind)
+ALL_FAULT_CLASSES = faults.BYTE_FAULTS + faults.CONNECTION_FAULTS + faults.HTTP_FAULTS
+
+
+@pytest.mark.parametrize("kind", ALL_FAULT_CLASSES, ids=lambda k: k.__name__)
+def test_every_fault_class_is_registered_for_from_type(kind: type) -> None:
+    drawn = _sample(st.from_type(kind), count=20)
+    assert all(type(plan) is kind for plan in drawn)
+
+
+def test_from_type_of_the_fault_plan_union_reaches_every_class() -> None:
+    drawn = _sample(st.from_type(faults.FaultPlan), count=600)  # type: ignore[arg-type]
+    assert {type(plan) for plan in drawn} == set(ALL_FAULT_CLASSES)
 
 
 def test_fault_plans_can_be_limited_to_kinds() -> None:
-    found = {type(find(fault_plans(kinds=[faults.Reset, faults.Drip]), lambda p: True))}
-    assert found <= {faults.Reset, faults.Drip}
+    drawn = _sample(fault_plans(kinds=[faults.Reset, faults.Drip]), count=100)
+    assert {type(plan) for plan in drawn} == {faults.Reset, faults.Drip}
+    assert {type(plan) for plan in _sample(fault_plans(), count=600)} == set(ALL_FAULT_CLASSES)
     with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
         fault_plans(kinds=[int])
+    with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
+        fault_plans(kinds=[])
 
 
-@settings(max_examples=100, deadline=None)
-@given(fault_sequences(max_size=3))
-def test_fault_sequences_mix_plans_and_clean_turns(sequence) -> None:
-    assert 1 <= len(sequence) <= 3
+def test_fault_sequences_mix_plans_and_clean_turns() -> None:
+    drawn = _sample(fault_sequences(max_size=3), count=200)
+    assert {len(s) for s in drawn} == {1, 2, 3}
+    assert any(None in s and any(p is not None for p in s) for s in drawn)
+    assert any(all(p is not None for p in s) for s in drawn)
+    only = _sample(fault_sequences(kinds=[faults.Truncate], max_size=2), count=50)
+    assert {type(p) for s in only for p in s} <= {faults.Truncate, type(None)}
+    with pytest.raises(InvalidArgument, match="max_size=0 must be an int >= 1"):
+        fault_sequences(max_size=0)
 
 
-@settings(max_examples=200, deadline=None)
-@given(go_import_documents())
-def test_go_import_documents_read_as_their_variant_says(document) -> None:
-    cut = document.variant == "truncated"
+def test_fault_sequences_are_accepted_by_the_router_as_they_are() -> None:
+    from pytest_gomodnet.faultproxy import Router
+
+    router = Router()
     try:
-        tags = parse_go_imports(document.body, cut=cut)
-    except Exception:
-        assert document.variant == "truncated"
-        return
-    prefixes = [t.prefix for t in tags]
+        for sequence in _sample(fault_sequences(), count=100):
+            router.fault("proxy.test", *sequence)
+    finally:
+        router.close()
+
+
+def test_go_import_documents_read_as_their_variant_says() -> None:
+    documents = _sample(go_import_documents(), count=300)
+    assert {d.variant for d in documents} == set(DOCUMENT_VARIANTS)
     expected = {
-        "good": [document.meta.prefix],
-        "no-meta": [],
-        "meta-after-body": [],
-        "two-tags": [document.meta.prefix, document.meta.prefix],
-        "wrong-prefix": ["www." + document.meta.prefix],
-        "prefix-is-request-path": [document.import_path],
+        "good": lambda d: [d.meta.prefix],
+        "no-meta": lambda d: [],
+        "meta-after-body": lambda d: [],
+        "two-tags": lambda d: [d.meta.prefix, d.meta.prefix],
+        "wrong-prefix": lambda d: ["www." + d.meta.prefix],
+        "prefix-is-request-path": lambda d: [d.import_path],
     }
-    if document.variant in expected:
-        assert prefixes == expected[document.variant]
+    for document in documents:
+        if document.variant == "truncated":
+            with pytest.raises(GoImportError, match=r"unexpected EOF$"):
+                parse_go_imports(document.body, cut=True)
+            continue
+        tags = parse_go_imports(document.body)
+        assert [t.prefix for t in tags] == expected[document.variant](document), document
+
+
+def test_go_import_documents_take_only_known_variants() -> None:
+    assert {d.variant for d in _sample(go_import_documents(variants=["no-meta"]), count=10)} == {
+        "no-meta"
+    }
+    with pytest.raises(InvalidArgument, match="variants=\\['login'\\]: each must be one of"):
+        go_import_documents(variants=["login"])

@@ -788,7 +788,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.write(data)
         await writer.drain()
     if writer.can_write_eof():
-        writer.write_eof()
+        try:
+            writer.write_eof()
+        except OSError:  # ENOTCONN: the other side closed first; nothing left to tell it
+            writer.transport.abort()
 
 
 def _raw_socket(writer: asyncio.StreamWriter) -> socket.socket | None:

@@ -45,6 +45,7 @@ from werkzeug import Request, Response
 
 from .errors import GoImportError, InvalidPathError, ServerError
 from .origin import HandlerServer
+from .origin import text_response as _text
 
 __all__ = [
     "DOCUMENT_VARIANTS",
@@ -1367,12 +1368,6 @@ def _redirect(location: str) -> Response:
 
 def _html(body: bytes, status: int) -> Response:
     response = Response(body, content_type="text/html; charset=utf-8")
-    response.status = f"{status} {_reason(status)}"
-    return response
-
-
-def _text(body: str, status: int) -> Response:
-    response = Response(body, content_type="text/plain; charset=utf-8")
     response.status = f"{status} {_reason(status)}"
     return response
 

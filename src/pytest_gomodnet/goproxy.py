@@ -67,11 +67,11 @@ class StoredVersion:
 
     @property
     def info(self) -> bytes:
-        """The ``.info`` JSON: Version, Time, and Origin (VCS, URL, Hash, Ref …) when known."""
+        """The ``.info`` JSON, compact like the public proxy's: Version, Time, Origin if known."""
         info: dict[str, object] = {"Version": self.version, "Time": self.time}
         if self.origin:
             info["Origin"] = dict(self.origin)
-        return json.dumps(info).encode()
+        return json.dumps(info, separators=(",", ":")).encode()
 
     @property
     def go_sum_lines(self) -> tuple[str, str]:
@@ -211,7 +211,8 @@ class GoProxy:
 
     def handle(self, request: Request) -> Response:
         response = self._answer(request)
-        self.log.append((request.method, request.full_path.rstrip("?"), response.status_code))
+        sent = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
+        self.log.append((request.method, sent, response.status_code))
         return response
 
     def _answer(self, request: Request) -> Response:

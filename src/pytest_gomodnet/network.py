@@ -165,9 +165,14 @@ class Network:
         return proxy
 
     def add_goimport(self, host: str, *, shape: Shape = "complete") -> GoImportHost:
-        """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result."""
+        """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result.
+
+        ``login.<host>`` is served too, with the same chain shape: the
+        ``redirect-other-host`` variant sends clients to its login page there.
+        """
         goimport = GoImportHost()
         self._serve(host, goimport.handle, shape, what="go-import host")
+        self._serve(f"login.{host}", goimport.handle, shape, what=f"login pages of {host}")
         return goimport
 
     def add_handler(self, host: str, handler: Handler, *, shape: Shape = "complete") -> None:

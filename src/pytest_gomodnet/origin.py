@@ -16,6 +16,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from pytest_httpserver.httpserver import HTTPServerBase
@@ -32,6 +33,7 @@ Handler = Callable[[Request], Response]
 _THREAD_NAME = "gomodnet-session-origin"
 # How often serve_forever looks for a stop request (werkzeug's default is 0.5 s).
 _POLL_SECONDS = 0.05
+_TEXT = "text/plain; charset=utf-8"
 
 
 class _LoopbackServer(HTTPServerBase):
@@ -151,8 +153,12 @@ def _host_without_port(host: str) -> str:
 
 
 def text_response(body: str, status: int) -> Response:
-    """A one-line ``text/plain`` answer, as the public Go services give for errors."""
-    return Response(body, status=status, content_type="text/plain; charset=utf-8")
+    """A one-line ``text/plain`` answer, as the public Go services give for errors.
+
+    The status line carries the standard reason ("404 Not Found"), not
+    werkzeug's upper-case one: the go command prints it in its errors.
+    """
+    return Response(body, status=f"{status} {HTTPStatus(status).phrase}", content_type=_TEXT)
 
 
 class HandlerServer(_LoopbackServer):
