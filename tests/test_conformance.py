@@ -117,6 +117,13 @@ def test_every_case_has_a_level_and_a_rationale() -> None:
         assert len(case.rationale) > 20, case.id
 
 
+def test_the_docs_list_every_case_with_its_level() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "conformance.md").read_text()
+    for case in CASES.values():
+        base = case.id.partition("[")[0]
+        assert f"| `{base}` | {case.level} |" in docs, base
+
+
 # --- bad targets: a clear error, quickly ------------------------------------------------
 
 

@@ -27,7 +27,7 @@ Level = Literal["MUST", "SHOULD"]
 Kind = Literal["proxy", "client"]
 F = TypeVar("F", bound=Callable[..., object])
 
-#: The files ``--gomodnet`` adds to the run, in order.
+#: The files ``--gomodnet`` adds to the run: the proxy cases, then the client cases.
 CASE_MODULES = tuple(
     Path(__file__).with_name(name) for name in ("proxy_cases.py", "client_cases.py")
 )

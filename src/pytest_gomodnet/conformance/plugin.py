@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 PROXY_TARGETS = pytest.StashKey[list[CommandTemplate]]()
 CLIENT_TARGETS = pytest.StashKey[list[str | CommandTemplate]]()
 TARGET_KEY = pytest.StashKey[Any]()
+COLLECTED = pytest.StashKey[set[Path]]()
 #: Module paths of this run start with it, so a target's cache from an earlier run never answers.
 RUN_NONCE = secrets.token_hex(4)
 
@@ -65,10 +66,17 @@ def configure(config: pytest.Config) -> None:
         ]
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
+    # Proxy cases run unless only clients were named (their skips point at the fixture a
+    # vendor may override); client cases run for the clients named, or for the built-in
+    # two when no target at all was named.
+    modules = {CASE_MODULES[0]} if proxies or not clients else set()
     if not proxies and not clients:
         clients = ["go", "reference"]
+    if clients:
+        modules.add(CASE_MODULES[1])
     config.stash[PROXY_TARGETS] = proxies
     config.stash[CLIENT_TARGETS] = clients
+    config.stash[COLLECTED] = modules
     # The process that prints (a plain run, or the xdist controller) keeps the matrix.
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(Reporter(config), "gomodnet-conformance-reporter")
@@ -80,7 +88,7 @@ def configure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
     """Collect the case modules, whatever the project's ``python_files`` says."""
-    if file_path in CASE_MODULES and parent.config.getoption("gomodnet"):
+    if parent.config.getoption("gomodnet") and file_path in parent.config.stash[COLLECTED]:
         module: pytest.Module = pytest.Module.from_parent(parent, path=file_path)
         return module
     return None
