@@ -262,3 +262,20 @@ def test_should_failures_fail_the_run_when_strict(pytester: pytest.Pytester) -> 
     )
     assert verdicts(report) == {("proxy.single-flight", "naive_mirror"): "FAIL"}
     result.assert_outcomes(failed=1)
+
+
+def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
+    _, report = run_suite(
+        pytester,
+        "-n",
+        "2",
+        "--gomodnet-proxy-cmd",
+        mirror_command("naive_mirror.py"),
+        "-k",
+        "single_flight or zip_fault",
+    )
+    outcomes = verdicts(report)
+    faults = {c for c in CASES if c.startswith("proxy.upstream-zip-fault")}
+    assert set(outcomes) == {(c, "naive_mirror") for c in faults | {"proxy.single-flight"}}
+    assert outcomes["proxy.single-flight", "naive_mirror"] == "SHOULD-fail"
+    assert {c for (c, _), o in outcomes.items() if o == "FAIL"} == NAIVE_FAILS & faults
