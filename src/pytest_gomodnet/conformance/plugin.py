@@ -17,7 +17,15 @@ import httpx
 import pytest
 
 from . import CASE_MODULES, CASES
-from .harness import PROXY_HOST, UPSTREAM_HOST, UPSTREAM_URL, ClientCase, ProxyCase, client_verify
+from .harness import (
+    ANSWER_TIMEOUT,
+    PROXY_HOST,
+    UPSTREAM_HOST,
+    UPSTREAM_URL,
+    ClientCase,
+    ProxyCase,
+    client_verify,
+)
 from .report import Matrix
 from .targets import (
     CLIENT_PLACEHOLDERS,
@@ -231,18 +239,12 @@ def gomodnet_proxy_case(
     request.node.stash[TARGET_KEY] = gomodnet_proxy_target
     _note_target(request.node, gomodnet_proxy_target.name)
     gomodnet.add_goproxy(UPSTREAM_HOST, module_store)
-    case_id = request.node.get_closest_marker("gomodnet_case").args[0]
-    module = f"mod.test/{RUN_NONCE}/{_slug(case_id)}"
+    marker = request.node.get_closest_marker("gomodnet_case")
+    module = f"mod.test/{RUN_NONCE}/{_slug(marker.args[0] if marker else request.node.name)}"
     with httpx.Client(
-        timeout=_answer_timeout(), verify=client_verify(gomodnet.ca_bundle), trust_env=False
+        timeout=ANSWER_TIMEOUT, verify=client_verify(gomodnet.ca_bundle), trust_env=False
     ) as client:
         yield ProxyCase(gomodnet_proxy_target, gomodnet, module_store, module, client)
-
-
-def _answer_timeout() -> float:
-    from .harness import ANSWER_TIMEOUT
-
-    return ANSWER_TIMEOUT
 
 
 def _slug(case_id: str) -> str:
