@@ -38,7 +38,6 @@ zip's path and exits 0, or prints the error and exits 1.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import ssl
@@ -123,8 +122,7 @@ class _Deadline:
 
     def check(self, doing: str) -> None:
         """Raise a (not transient) DownloadError once the budget is spent."""
-        spent = time.monotonic() - self.started
-        if spent > (math.inf if self.seconds is None else self.seconds):
+        if self.seconds is not None and time.monotonic() - self.started > self.seconds:
             raise DownloadError(f"{doing}: gave up after the {self.seconds:g} s deadline")
 
 
@@ -196,11 +194,7 @@ def download(
     if known; ``deadline`` bounds the whole call in seconds. Raises
     DownloadError (NotFoundError when no proxy has it), having kept no zip.
     """
-    try:
-        check_path(module)
-        check_version(module, version)
-    except ModuleError as exc:
-        raise DownloadError(str(exc)) from None
+    _check_names(module, version)
     budget = _Deadline(deadline)
     return _through_goproxy(
         goproxy,
@@ -216,10 +210,7 @@ def list_versions(
     module: str, goproxy: str, *, client: httpx.Client, deadline: float | None = None
 ) -> list[str]:
     """The tagged versions of ``module`` (its ``@v/list``) from the first entry that has it."""
-    try:
-        check_path(module)
-    except ModuleError as exc:
-        raise DownloadError(str(exc)) from None
+    _check_names(module)
     budget = _Deadline(deadline)
 
     def from_one_proxy(base: str) -> list[str]:
@@ -253,6 +244,16 @@ def fetch_zip(
     zip. A failure leaves no file at ``target`` and raises DownloadError.
     """
     return _fetch_zip(client, url, module, version, target, h1, _Deadline(None))
+
+
+def _check_names(module: str, version: str | None = None) -> None:
+    """A DownloadError for a module path or version go would refuse before asking anyone."""
+    try:
+        check_path(module)
+        if version is not None:
+            check_version(module, version)
+    except ModuleError as exc:
+        raise DownloadError(str(exc)) from None
 
 
 # --- one proxy ---------------------------------------------------------------------------------
