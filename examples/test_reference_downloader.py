@@ -1,10 +1,12 @@
 """The go command's fault matrix, run with a careful httpx downloader instead.
 
 For every fault in tests/test_e2e_go.py's matrix, a well-behaved Python client
-(``goproxy_client.py``) must fail loudly and cache nothing, then succeed once
+(the plugin's reference client, ``pytest_gomodnet.conformance.reference``: read
+it next to these tests) must fail loudly and cache nothing, then succeed once
 the network heals. Where go's behaviour is worth copying (a ``GOPROXY`` list,
-go-import discovery) it does what go does; where go waits forever (a stall),
-it gives up by its own deadline.
+go-import discovery) it does what go does; where go gives up at once (a cut)
+it tries again, ``ATTEMPTS`` times in all; where go waits forever (a stall), it
+gives up by its own deadline.
 """
 
 import json
@@ -14,12 +16,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from goproxy_client import DownloadError, NotFound, discover, download, list_versions
 from pytest_gomodnet.checks import assert_failed_within, assert_no_partial_success
+from pytest_gomodnet.conformance.reference import (
+    ATTEMPTS,
+    ChecksumMismatchError,
+    DownloadError,
+    NotFoundError,
+    discover,
+    download,
+    list_versions,
+)
 from pytest_gomodnet.errors import GoImportError
 from pytest_gomodnet.faults import (
     ChunkedCut,
     Corrupt,
+    Drip,
     HtmlLogin,
     LieContentLength,
     Reset,
@@ -83,34 +94,65 @@ def test_careful_client_fails_then_heals(gomodnet, module_store, tmp_path, fault
 
 def test_clean_download_is_the_stored_module(net, stored, tmp_path):
     with net.client() as client:
-        got = download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+        got = download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1)
     assert (got.proxy, got.info, got.go_mod) == (BASE, json.loads(stored.info), stored.go_mod)
     assert_no_partial_success(got.zip_path, stored.h1)
     assert got.zip_path.read_bytes() == stored.zip_path.read_bytes()
 
 
+def _asked(net, host: str = "proxy.test") -> list[str]:
+    """The paths the client asked ``host`` for, in order."""
+    return [x.path for c in net.log if c.host == host for x in c.exchanges]
+
+
+def test_a_cut_zip_is_asked_again_within_the_same_call(net, stored, tmp_path):
+    net.fault("proxy.test", *[Truncate(200, where="body")] * (ATTEMPTS - 1), None, path="*.zip")
+    with net.client() as client:
+        got = download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1)
+    assert got.zip_path.read_bytes() == stored.zip_path.read_bytes()
+    assert got.h1 == stored.h1
+    assert got.zip_path.with_suffix(".ziphash").read_text() == stored.h1 + "\n"
+    zip_path = f"/{MODULE}/@v/{VERSION}.zip"
+    assert [p for p in _asked(net) if p.endswith(".zip")] == [zip_path] * ATTEMPTS
+
+
+def test_a_zip_not_matching_the_expected_h1_is_refused_at_once(net, stored, tmp_path):
+    wrong = "h1:" + "A" * 43 + "="
+    with net.client() as client, pytest.raises(ChecksumMismatchError) as raised:
+        download(MODULE, VERSION, BASE, tmp_path, client=client, h1=wrong)
+    zip_path = f"/{MODULE}/@v/{VERSION}.zip"
+    assert str(raised.value) == (
+        f"{MODULE}@{VERSION}: {BASE}{zip_path}: checksum mismatch: "
+        f"downloaded {stored.h1}, expected {wrong}"
+    )
+    assert [p for p in _asked(net) if p.endswith(".zip")] == [zip_path]
+    assert not list(tmp_path.rglob("*.zip*"))  # neither the zip nor a .ziphash, nor a .partial
+
+
 # --- the other endpoints cut or replaced ------------------------------------------------
 
+# (where, the fault, how many answers it spoils: every attempt if transient, else one, says)
 OTHER_ENDPOINTS = {
-    "info cut mid-body": ("*.info", Truncate(5, where="body"), "RemoteProtocolError"),
-    "info cut in the headers": ("*.info", Truncate(20), "RemoteProtocolError"),
-    "mod cut mid-body": ("*.mod", Truncate(5, where="body"), "RemoteProtocolError"),
-    "HTML login page instead of info": ("*.info", HtmlLogin(), "invalid response from proxy"),
-    "HTML login page instead of mod": ("*.mod", HtmlLogin(), "does not declare it"),
+    "info cut mid-body": ("*.info", Truncate(5, where="body"), ATTEMPTS, "RemoteProtocolError"),
+    "info cut in the headers": ("*.info", Truncate(20), ATTEMPTS, "RemoteProtocolError"),
+    "mod cut mid-body": ("*.mod", Truncate(5, where="body"), ATTEMPTS, "RemoteProtocolError"),
+    "HTML login page instead of info": ("*.info", HtmlLogin(), 1, "invalid response from proxy"),
+    "HTML login page instead of mod": ("*.mod", HtmlLogin(), 1, "does not declare it"),
 }
 
 
 @pytest.mark.parametrize("case", OTHER_ENDPOINTS, ids=list(OTHER_ENDPOINTS))
 def test_a_broken_info_or_mod_fails_before_the_zip(net, stored, tmp_path, case):
-    path, fault, says = OTHER_ENDPOINTS[case]
-    net.fault("proxy.test", fault, None, path=path)
+    path, fault, spoils, says = OTHER_ENDPOINTS[case]
+    net.fault("proxy.test", *[fault] * spoils, None, path=path)
     with net.client() as client:
         with pytest.raises(DownloadError, match=says):
-            download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+            download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1)
         assert not _zips(tmp_path)
         asked = [x.path for c in net.log for x in c.exchanges]
         assert not [p for p in asked if p.endswith(".zip")]
-        healed = download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+        assert len([p for p in asked if p.endswith(path[1:])]) == spoils
+        healed = download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1)
     assert healed.zip_path.read_bytes() == stored.zip_path.read_bytes()
 
 
@@ -118,14 +160,15 @@ def test_a_broken_info_or_mod_fails_before_the_zip(net, stored, tmp_path, case):
     "fault", [Truncate(3, where="body"), Truncate(20)], ids=["body", "headers"]
 )
 def test_a_cut_list_fails_then_heals(net, fault):
-    net.fault("proxy.test", fault, None, path="*/list")
+    net.fault("proxy.test", *[fault] * ATTEMPTS, None, path="*/list")
     with net.client() as client:
         with pytest.raises(DownloadError, match="RemoteProtocolError"):
-            list_versions(client, BASE, MODULE)
-        assert list_versions(client, BASE, MODULE) == [VERSION]
+            list_versions(MODULE, BASE, client=client)
+        assert _asked(net) == [f"/{MODULE}/@v/list"] * ATTEMPTS
+        assert list_versions(MODULE, BASE, client=client) == [VERSION]
 
 
-# --- stalls: unlike go, the client has a deadline --------------------------------------
+# --- stalls: unlike go, the client has deadlines ---------------------------------------
 
 STALLS = {
     "zip stalled mid-body": ("*.zip", Stall(100, seconds=30, where="body")),
@@ -136,16 +179,36 @@ STALLS = {
 @pytest.mark.parametrize("case", STALLS, ids=list(STALLS))
 def test_a_stall_fails_by_the_clients_own_deadline(net, stored, tmp_path, case):
     path, fault = STALLS[case]
-    net.fault("proxy.test", fault, path=path)
+    net.fault("proxy.test", *[fault] * ATTEMPTS, path=path)  # a timeout is retried
     with net.client(timeout=httpx.Timeout(5.0, read=0.5)) as client:
         raised = assert_failed_within(
             10.0,
-            lambda: download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1),
+            lambda: download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1),
             fault=fault,
             log=net.log,
         )
     assert isinstance(raised, DownloadError)
     assert "ReadTimeout" in str(raised)
+    assert not _zips(tmp_path)
+
+
+def test_a_drip_fails_by_the_whole_calls_deadline(net, stored, tmp_path):
+    """10 bytes every 0.2 s never trips a read timeout; ``deadline=`` bounds the call."""
+    fault = Drip(10, 0.2)
+    net.fault("proxy.test", fault, path="*.zip")
+    with net.client(timeout=httpx.Timeout(5.0, read=0.5)) as client:
+        raised = assert_failed_within(
+            10.0,
+            lambda: download(
+                MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1, deadline=1.0
+            ),
+            fault=fault,
+            log=net.log,
+        )
+    assert isinstance(raised, DownloadError)
+    zip_url = f"{BASE}/{MODULE}/@v/{VERSION}.zip"
+    assert str(raised) == f'{MODULE}@{VERSION}: read "{zip_url}": gave up after the 1 s deadline'
+    assert [p for p in _asked(net) if p.endswith(".zip")] == [f"/{MODULE}/@v/{VERSION}.zip"]
     assert not _zips(tmp_path)
 
 
@@ -161,9 +224,9 @@ def test_a_proxy_without_the_module_falls_through_a_comma(
         gomodnet.add_goproxy("first.test", empty, missing_status=code)
         with gomodnet.client() as client:
             got = download(
-                client, f"https://first.test,{BASE}", MODULE, VERSION, tmp_path, h1=stored.h1
+                MODULE, VERSION, f"https://first.test,{BASE}", tmp_path, client=client, h1=stored.h1
             )
-            assert list_versions(client, f"https://first.test,{BASE}", MODULE) == [VERSION]
+            assert list_versions(MODULE, f"https://first.test,{BASE}", client=client) == [VERSION]
     assert got.proxy == BASE
     first = [
         (x.path, x.status) for c in gomodnet.log if c.host == "first.test" for x in c.exchanges
@@ -177,19 +240,21 @@ def test_a_server_error_moves_on_only_after_a_pipe(
 ):
     gomodnet.add_goproxy("first.test", module_store)
     gomodnet.add_goproxy("proxy.test", module_store)
-    gomodnet.fault("first.test", Status(500, b"boom\n"))
+    gomodnet.fault("first.test", *[Status(500, b"boom\n")] * ATTEMPTS)  # a 5xx is retried
     goproxy = f"https://first.test{separator}{BASE}"
     with gomodnet.client() as client:
         if succeeds:
-            assert download(client, goproxy, MODULE, VERSION, tmp_path, h1=stored.h1).proxy == BASE
+            got = download(MODULE, VERSION, goproxy, tmp_path, client=client, h1=stored.h1)
+            assert got.proxy == BASE
         else:
             with pytest.raises(DownloadError, match="500 Internal Server Error"):
-                download(client, goproxy, MODULE, VERSION, tmp_path, h1=stored.h1)
+                download(MODULE, VERSION, goproxy, tmp_path, client=client, h1=stored.h1)
+    assert _asked(gomodnet, "first.test") == [f"/{MODULE}/@v/{VERSION}.info"] * ATTEMPTS
 
 
 def test_no_proxy_has_it(net, stored, tmp_path):
-    with net.client() as client, pytest.raises(NotFound, match="no proxy in"):
-        download(client, BASE, "example.test/other", VERSION, tmp_path, h1=stored.h1)
+    with net.client() as client, pytest.raises(NotFoundError, match="no proxy in"):
+        download("example.test/other", VERSION, BASE, tmp_path, client=client, h1=stored.h1)
 
 
 # --- TLS shapes on the proxy host -----------------------------------------------------------
@@ -209,16 +274,17 @@ TLS_FAILS = {
 def test_a_bad_chain_is_refused(gomodnet, module_store, stored, tmp_path, shape):
     gomodnet.add_goproxy("proxy.test", module_store, shape=shape)
     with gomodnet.client() as client, pytest.raises(DownloadError) as raised:
-        download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+        download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1)
     assert "ConnectError" in str(raised.value)
     assert TLS_FAILS[shape] in str(raised.value)
+    assert len([c for c in gomodnet.log if c.host == "proxy.test"]) == 1  # not retried
 
 
 @pytest.mark.parametrize("shape", ["complete", "wrong-order"])
 def test_chains_go_accepts_are_accepted(gomodnet, module_store, stored, tmp_path, shape):
     gomodnet.add_goproxy("proxy.test", module_store, shape=shape)
     with gomodnet.client() as client:
-        assert download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1).proxy == BASE
+        assert download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1).proxy == BASE
 
 
 # --- go-import discovery: the same verdict as go, page by page ---------------------------------
@@ -237,10 +303,10 @@ def test_discovery_agrees_with_the_reference_reader(
         expected = str(exc)
     with gomodnet.client() as client:
         try:
-            found: MetaImport | str = discover(client, MODULE)
+            found: MetaImport | str = discover(MODULE, client=client)
         except GoImportError as exc:
             found = str(exc)
         assert found == expected
         if isinstance(found, MetaImport):
-            got = download(client, found.repo_root, MODULE, VERSION, tmp_path, h1=stored.h1)
+            got = download(MODULE, VERSION, found.repo_root, tmp_path, client=client, h1=stored.h1)
             assert got.zip_path.read_bytes() == stored.zip_path.read_bytes()

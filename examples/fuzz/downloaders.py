@@ -3,19 +3,22 @@
 Both fetch ``<proxy>/<module>/@v/<version>.zip`` with httpx into a cache
 directory laid out like the go command's, and return the cached file. Both
 get the same faults in ``test_fuzz_downloaders.py``; only one survives.
+
+The careful one is the zip step of the plugin's reference client
+(``pytest_gomodnet/conformance/reference.py``: temporary file, length, layout,
+CRC and ``h1:`` checks, atomic rename), called once, without its retries, so
+that every fault the fuzzer picks reaches it.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 
 import httpx
+
+from pytest_gomodnet.conformance.reference import DownloadError, fetch_zip
+
+__all__ = ["DownloadError", "careful_download", "naive_download"]
 
 
 def _cache_path(cache: Path, module: str, version: str) -> Path:
@@ -44,63 +47,17 @@ def naive_download(
     return target
 
 
-class DownloadError(Exception):
-    """The artifact did not arrive whole; nothing was cached."""
-
-
-def zip_h1(data: bytes) -> str:
-    """The go.sum hash of a module zip (golang.org/x/mod/sumdb/dirhash Hash1)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        lines = "".join(
-            f"{hashlib.sha256(archive.read(name)).hexdigest()}  {name}\n"
-            for name in sorted(archive.namelist())
-        )
-    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
-
-
 def careful_download(
     client: httpx.Client, proxy: str, module: str, version: str, cache: Path, *, h1: str
 ) -> Path:
-    """Download to a temporary file, check length and ``h1``, then rename into the cache.
+    """Download to a temporary file, check length, layout and ``h1``, then rename into the cache.
 
     The rename is atomic, so the cache holds the whole, verified zip or
     nothing; any failure removes the temporary file and raises DownloadError.
+    The checks are the reference client's zip step
+    (:func:`pytest_gomodnet.conformance.reference.fetch_zip`), one attempt.
     """
     target = _cache_path(cache, module, version)
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            received = _fetch_into(client, f"{proxy}/{module}/@v/{version}.zip", file)
-        data = Path(temporary).read_bytes()
-        if len(data) != received:
-            raise DownloadError(f"wrote {len(data)} bytes but received {received}")
-        try:
-            actual = zip_h1(data)
-        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-            raise DownloadError(f"{module}@{version}: not a valid zip: {exc}") from exc
-        if actual != h1:
-            raise DownloadError(f"{module}@{version}: checksum mismatch: got {actual}, want {h1}")
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if not target.exists():
+        fetch_zip(client, f"{proxy}/{module}/@v/{version}.zip", module, version, target, h1=h1)
     return target
-
-
-def _fetch_into(client: httpx.Client, url: str, file: io.BufferedWriter) -> int:
-    try:
-        with client.stream("GET", url) as response:
-            response.raise_for_status()
-            declared = response.headers.get("content-length")
-            received = 0
-            for chunk in response.iter_bytes():
-                file.write(chunk)
-                received += len(chunk)
-    except httpx.HTTPError as exc:
-        raise DownloadError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
-    if declared is not None and int(declared) != received:
-        raise DownloadError(f"GET {url}: Content-Length {declared} but {received} bytes arrived")
-    return received

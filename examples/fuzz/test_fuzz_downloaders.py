@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from cutserver import CutServer
-from downloaders import careful_download, naive_download, zip_h1
+from downloaders import careful_download, naive_download
 from hypothesis import HealthCheck, given, settings
 
 from pytest_gomodnet.checks import assert_no_partial_success
+from pytest_gomodnet.modules import zip_h1
 from pytest_gomodnet.strategies import truncation_points
 
 MODULE, VERSION = "example.test/m", "v1.0.0"

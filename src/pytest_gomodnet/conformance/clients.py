@@ -60,7 +60,7 @@ class ReferenceClient:
             proxy=router, verify=client_verify(ca_bundle), timeout=reference.TIMEOUT
         ) as client:
             try:
-                path = reference.download(module, version, goproxy, dest, client=client)
+                got = reference.download(module, version, goproxy, dest, client=client)
             except reference.DownloadError as exc:
                 return ClientResult(False, f"DownloadError: {exc}", time.monotonic() - started)
-        return ClientResult(True, f"downloaded {path}", time.monotonic() - started)
+        return ClientResult(True, f"downloaded {got.zip_path}", time.monotonic() - started)
