@@ -1,0 +1,56 @@
+"""The package as a newcomer installs it: a fresh venv, ``pip install .``, ``pytest --help``.
+
+Everything else in the suite runs against the editable install of this worktree;
+this test proves the built wheel alone (its entry point, its files) is enough.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+# Seconds pip may take to build the wheel and install it with its dependencies.
+INSTALL_TIMEOUT = 240
+
+
+@pytest.mark.slow
+def test_pytest_help_in_a_fresh_venv_shows_the_gomodnet_options(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    source = tmp_path / "source"  # a copy: the build never writes into the worktree
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    venv = tmp_path / "venv"
+    assert pytester.run(sys.executable, "-m", "venv", venv, timeout=60).ret == 0
+    python, pytest_command = venv / "bin" / "python", venv / "bin" / "pytest"
+    install = pytester.run(
+        python, "-m", "pip", "install", "--quiet", source, timeout=INSTALL_TIMEOUT
+    )
+    assert install.ret == 0, install.stderr.str()
+
+    result = pytester.run(pytest_command, "--help", timeout=60)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "network-resilience tests of Go module fetching:",
+            "*--gomodnet *reserved for the bundled conformance suite*",
+            "*--gomodnet-seed=N*one seed for every random choice*",
+            "*--gomodnet-go=PATH*path of the go command to use*",
+            "*--gomodnet-require-go*",
+        ]
+    )
+    markers = pytester.run(pytest_command, "--markers", timeout=60)
+    markers.stdout.fnmatch_lines(["@pytest.mark.gomodnet: a test that builds a private*"])
+
+    # The plugin came from the wheel in the fresh venv, with its type marker.
+    where = pytester.run(python, "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)")
+    package = Path(where.outlines[-1]).parent
+    assert package.parent.name == "site-packages"
+    assert package.is_relative_to(venv)
+    assert (package / "py.typed").is_file()
