@@ -202,20 +202,98 @@ def test_unknown_host_is_a_502_naming_it(router) -> None:
     assert reply.endswith(b"gomodnet Router: unknown host 'nowhere.test'\n")
 
 
-@pytest.mark.parametrize(
-    ("garbage", "message"),
-    [
-        (b"HELLO\r\n\r\n", b"malformed request line 'HELLO'"),
-        (b"CONNECT proxy.test HTTP/1.1\r\n\r\n", b"malformed CONNECT target 'proxy.test'"),
-    ],
-)
-def test_garbage_gets_400_and_the_router_keeps_serving(router, client, garbage, message) -> None:
+def _read_to_the_end(sock: socket.socket) -> bytes:
+    """Every byte until the Router closes (a close with unread input arrives as a reset)."""
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+GARBAGE = {
+    "not a request line": (b"HELLO\r\n\r\n", "malformed request line 'HELLO'"),
+    "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "malformed request line '\\x16\\x03\\x01\\x00¥'"),
+    "CONNECT without a port": (
+        b"CONNECT proxy.test HTTP/1.1\r\n\r\n",
+        "malformed CONNECT target 'proxy.test'",
+    ),
+    "CONNECT with a named port": (
+        b"CONNECT proxy.test:https HTTP/1.1\r\n\r\n",
+        "malformed CONNECT target 'proxy.test:https'",
+    ),
+    "origin-form target": (
+        b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\n\r\n",
+        "a proxy request needs an absolute http:// URI, not '/m.zip'",
+    ),
+    "Content-Length not a number": (
+        b"POST http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nContent-Length: ten\r\n\r\n",
+        "malformed Content-Length 'ten'",
+    ),
+    "a head that never ends": (
+        b"GET http://plain.test/" + b"a" * 70_000,
+        "request head longer than 65536 bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", GARBAGE, ids=list(GARBAGE))
+def test_garbage_gets_400_and_the_router_keeps_serving(router, client, case) -> None:
+    garbage, message = GARBAGE[case]
+    body = f"gomodnet Router: {message}\n".encode()
     with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
         sock.sendall(garbage)
-        reply = sock.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
-    assert reply.endswith(message + b"\n")
+        reply = _read_to_the_end(sock)  # ends: the Router closed the connection
+    assert reply == (
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    )
     assert client.get("https://proxy.test/m.zip").content == BODY
+    router.check()  # a client's garbage is not the Router's own failure
+
+
+def test_garbage_inside_a_tls_tunnel_gets_400_too(router, ca, client) -> None:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with _tunnel(router) as raw:
+        assert raw.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        with context.wrap_socket(raw, server_hostname="proxy.test") as tls:
+            tls.sendall(b"NONSENSE\r\n\r\n")
+            reply = _read_to_the_end(tls)
+    body = b"gomodnet Router: malformed request line 'NONSENSE'\n"
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.endswith(b"\r\n\r\n" + body)
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    router.check()
+
+
+@pytest.mark.parametrize(
+    "host", ["proxy_test", "proxy.test:443", "", "-bad.test", "*.proxy.test", "prox y.test"]
+)
+def test_a_host_name_that_is_not_valid_is_a_value_error(router, host) -> None:
+    with pytest.raises(ValueError, match=r"^invalid host ") as add:
+        router.add_host(host, "http://127.0.0.1:8080")
+    with pytest.raises(ValueError, match=r"^invalid host ") as fault:
+        router.fault(host, Truncate(1))
+    assert str(add.value) == str(fault.value)
+
+
+def test_host_names_are_checked_with_the_rule_broken(router) -> None:
+    with pytest.raises(ValueError, match="proxy_test") as info:
+        router.add_host("proxy_test", "http://127.0.0.1:8080")
+    assert str(info.value) == (
+        'invalid host "proxy_test": not an IP address, and DNS label "proxy_test" has "_": '
+        "only letters, digits and '-' are allowed"
+    )
+    with pytest.raises(ValueError, match="wildcard") as info:
+        router.fault("*.proxy.test", None)
+    assert str(info.value) == (
+        'invalid host "*.proxy.test": a Router routes one name, not a wildcard'
+    )
+    router.add_host("Mixed.Case.test", "http://127.0.0.1:8080")  # names are case-insensitive
+    router.add_host("127.0.0.1", "http://127.0.0.1:8080")
 
 
 def test_upstreams_must_be_on_loopback(router) -> None:
