@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
@@ -84,20 +85,26 @@ def test_curl_reports_a_cut_body_with_exit_18(router) -> None:
     router.fault("plain.test", Truncate(1000, where="body"))
     result = curl(router, "http://plain.test/m.zip")
     assert result.returncode == 18
-    assert f"transfer closed with {len(BODY) - 1000} bytes remaining to read" in result.stderr
+    assert result.stderr == (
+        f"curl: (18) transfer closed with {len(BODY) - 1000} bytes remaining to read\n"
+    )
 
 
 def test_curl_reports_a_reset_with_exit_56(router) -> None:
     router.fault("plain.test", Reset(1000, where="body"))
     result = curl(router, "http://plain.test/m.zip")
     assert result.returncode == 56
-    assert "Connection reset by peer" in result.stderr
+    assert result.stderr == "curl: (56) Recv failure: Connection reset by peer\n"
 
 
 def test_curl_times_out_on_a_stall_with_exit_28(router) -> None:
     router.fault("plain.test", Stall(10, seconds=3))
     result = curl(router, "http://plain.test/m.zip", "--max-time", "0.5")
     assert result.returncode == 28
+    assert re.fullmatch(
+        r"curl: \(28\) Operation timed out after \d+ milliseconds with 0 bytes received\n",
+        result.stderr,
+    ), result.stderr
 
 
 def test_httpx_sees_each_fault_as_its_own_error(router, client) -> None:
@@ -113,6 +120,18 @@ def test_httpx_sees_each_fault_as_its_own_error(router, client) -> None:
     assert [c.exchanges[0].ended for c in router.log] == ["fin", "rst", "open"]
     time.sleep(0.6)  # the stall's own deadline ends it
     assert router.log[2].exchanges[0].ended == "deadline"
+
+
+def test_httpx_sees_a_reset_of_plain_http_as_a_read_error(router) -> None:
+    # Without TLS in between, the RST reaches httpx as the socket's own ECONNRESET.
+    router.fault("plain.test", Reset(100, where="body"), Truncate(100, where="body"))
+    with httpx.Client(proxy=router.url, timeout=5) as plain:
+        with pytest.raises(httpx.ReadError, match=r"^\[Errno 104\] Connection reset by peer$"):
+            plain.get("http://plain.test/m.zip")
+        with pytest.raises(httpx.RemoteProtocolError, match="received 100 bytes, expected 51200"):
+            plain.get("http://plain.test/m.zip")
+        assert plain.get("http://plain.test/m.zip").content == BODY
+    assert [c.exchanges[0].ended for c in router.log] == ["rst", "fin", "ok"]
 
 
 def test_sequence_cuts_the_first_exchange_and_lets_the_retry_through(router, client) -> None:
