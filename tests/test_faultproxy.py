@@ -6,6 +6,7 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ import pytest
 import trustme
 from werkzeug import Request, Response
 
-from pytest_gomodnet.errors import FaultPlanError
+from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faultproxy import FaultProxy, Router
 from pytest_gomodnet.faults import (
     HandshakeAbort,
@@ -338,3 +339,28 @@ def test_close_is_bounded_even_with_a_stalled_connection(router) -> None:
     router.close()
     assert time.monotonic() - started < 1.5
     sock.close()
+
+
+def test_close_is_bounded_even_with_a_handler_that_does_not_return(origin) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(request: Request) -> Response:
+        entered.set()
+        release.wait(10)
+        return Response(b"late")
+
+    router = Router()
+    router.start()
+    router.add_host("stuck.test", origin.url, app=stuck)
+    try:
+        with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+            sock.sendall(b"GET http://stuck.test/ HTTP/1.1\r\nHost: stuck.test\r\n\r\n")
+            assert entered.wait(5)
+            started = time.monotonic()
+            with pytest.raises(ServerError, match=r"a handler was still running 1 s after close"):
+                router.close()
+            took = time.monotonic() - started
+            assert sock.recv(100) == b""  # the client's connection was ended, not left hanging
+    finally:
+        release.set()
+    assert took < 1.5

@@ -184,6 +184,7 @@ class Router:
             self._loop.close()
             self._workers.shutdown(wait=False)
             return
+        deadline = time.monotonic() + CLOSE_TIMEOUT
         try:
             self._call(self._shutdown(), timeout=CLOSE_TIMEOUT)
         finally:
@@ -193,7 +194,22 @@ class Router:
                 raise ServerError(f"{type(self).__name__} thread did not stop within 1 s")
             self._thread = None
             self._loop.close()
-            self._workers.shutdown(wait=True, cancel_futures=True)
+            self._stop_workers(deadline)
+
+    def _stop_workers(self, deadline: float) -> None:
+        """Join the handler threads by ``deadline``: a handler that will not return is an
+        error at close, never a hang (the thread is left to finish on its own)."""
+        self._workers.shutdown(wait=False, cancel_futures=True)
+        busy = []
+        for worker in list(self._workers._threads):
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                busy.append(worker.name)
+        if busy:
+            raise ServerError(
+                f"{type(self).__name__}: a handler was still running 1 s after close() "
+                f"(threads {', '.join(busy)}); it is left to finish on its own"
+            )
 
     def reset(self) -> None:
         """Forget hosts, faults and log; end connections: fresh for the next test."""
