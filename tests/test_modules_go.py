@@ -11,7 +11,13 @@ import pytest
 from pytest_gomodnet.errors import ZipError
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
-from pytest_gomodnet.modules import build_zip, check_zip, escape_path, escape_version
+from pytest_gomodnet.modules import (
+    build_zip,
+    check_zip,
+    escape_path,
+    escape_version,
+    sort_versions,
+)
 
 MODULES = {
     "plain": ("example.test/m", "v1.0.0", {"m.go": b"package m\n"}),
@@ -169,3 +175,25 @@ def test_a_module_from_a_directory_omits_what_x_mod_omits(go, tmp_path, module_s
     result = go.run("mod", "download", "-json", "example.test/dir@v1.0.0", home=tmp_path, env=env)
     (info,) = result.check().json_objects()
     assert (info["Sum"], info["GoModSum"]) == (stored.h1, stored.go_mod_h1)
+
+
+def test_versions_sort_as_go_list_m_versions_sorts_them(go, tmp_path, module_store) -> None:
+    versions = [
+        "v1.10.0", "v1.2.0", "v1.2.0-rc.1", "v1.2.0-rc.10", "v1.2.0-rc.2", "v1.2.0-beta",
+        "v0.9.0", "v1.0.0", "v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-alpha.beta",
+        "v1.0.0-beta.11", "v1.0.0-beta.2", "v1.0.0-rc.1", "v1.0.0-0.3", "v1.0.0-x-y",
+    ]  # fmt: skip
+    for version in versions:
+        module_store.add("example.test/m", version)
+    tree = module_store.write_proxy_tree(tmp_path / "proxy")
+    # The list in the order given, not ours: go must do the sorting itself.
+    (tree / "example.test/m/@v/list").write_text("".join(f"{v}\n" for v in versions))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    env = {"GOPROXY": f"file://{tree}"}
+    result = go.run("list", "-m", "-versions", "example.test/m", home=tmp_path, cwd=work, env=env)
+    listed = result.check().stdout.split()
+    assert listed[0] == "example.test/m"
+    assert listed[1:] == sort_versions(versions)
+    assert sort_versions(versions) != versions  # the test would notice a no-op sort
