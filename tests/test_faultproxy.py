@@ -18,6 +18,9 @@ from werkzeug import Request, Response
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faultproxy import FaultProxy, Router
 from pytest_gomodnet.faults import (
+    CloseBeforeResponse,
+    Corrupt,
+    Drip,
     HandshakeAbort,
     Refuse,
     Reset,
@@ -106,6 +109,32 @@ def test_curl_times_out_on_a_stall_with_exit_28(router) -> None:
         r"curl: \(28\) Operation timed out after \d+ milliseconds with 0 bytes received\n",
         result.stderr,
     ), result.stderr
+
+
+def test_curl_receives_exactly_what_whole_response_plans_promise(router, tmp_path) -> None:
+    router.fault("plain.test", Corrupt(1000, where="body"), Drip(8192, 0.01), CloseBeforeResponse())
+    bodies = []
+    for index in range(3):
+        out = tmp_path / f"body{index}"
+        result = subprocess.run(
+            ["curl", "-sS", "--max-time", "5", "-x", router.url, "-o", str(out),
+             "http://plain.test/m.zip"],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        bodies.append(
+            (result.returncode, result.stderr, out.read_bytes() if out.exists() else None)
+        )
+    flipped = BODY[:1000] + bytes([BODY[1000] ^ 0xFF]) + BODY[1001:]
+    assert bodies == [
+        (0, "", flipped),
+        (0, "", BODY),
+        (52, "curl: (52) Empty reply from server\n", None),
+    ]
+    assert [(c.exchanges[0].fault, c.exchanges[0].ended) for c in router.log] == [
+        ("Corrupt(at=1000, xor=255, where='body')", "ok"),
+        ("Drip(chunk=8192, delay=0.01)", "ok"),
+        ("CloseBeforeResponse()", "fin"),
+    ]
 
 
 def test_httpx_sees_each_fault_as_its_own_error(router, client) -> None:
