@@ -16,7 +16,7 @@ import trustme
 from werkzeug import Request, Response
 
 from pytest_gomodnet.errors import FaultPlanError, ServerError
-from pytest_gomodnet.faultproxy import FaultProxy, Router
+from pytest_gomodnet.faultproxy import Connection, FaultProxy, Router
 from pytest_gomodnet.faults import (
     CloseBeforeResponse,
     Corrupt,
@@ -25,10 +25,11 @@ from pytest_gomodnet.faults import (
     Refuse,
     Reset,
     Stall,
+    Status,
     Throttle,
     Truncate,
 )
-from pytest_gomodnet.origin import Origin
+from pytest_gomodnet.origin import HandlerServer, Origin
 
 BODY = bytes(range(256)) * 200  # 51,200 bytes
 
@@ -85,6 +86,16 @@ def test_clean_tls_exchange_is_byte_exact(router, client) -> None:
     assert [(x.method, x.path, x.status) for x in connection.exchanges] == [("GET", "/m.zip", 200)]
 
 
+def _all_ended(router: Router) -> list[Connection]:
+    """The log once every connection in it has ended (the Router logs after the client)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        c.ended == "open" or any(x.ended == "open" for x in c.exchanges) for c in router.log
+    ):
+        time.sleep(0.01)
+    return router.log
+
+
 def test_curl_reports_a_cut_body_with_exit_18(router) -> None:
     router.fault("plain.test", Truncate(1000, where="body"))
     result = curl(router, "http://plain.test/m.zip")
@@ -130,7 +141,7 @@ def test_curl_receives_exactly_what_whole_response_plans_promise(router, tmp_pat
         (0, "", BODY),
         (52, "curl: (52) Empty reply from server\n", None),
     ]
-    assert [(c.exchanges[0].fault, c.exchanges[0].ended) for c in router.log] == [
+    assert [(c.exchanges[0].fault, c.exchanges[0].ended) for c in _all_ended(router)] == [
         ("Corrupt(at=1000, xor=255, where='body')", "ok"),
         ("Drip(chunk=8192, delay=0.01)", "ok"),
         ("CloseBeforeResponse()", "fin"),
@@ -161,7 +172,7 @@ def test_httpx_sees_a_reset_of_plain_http_as_a_read_error(router) -> None:
         with pytest.raises(httpx.RemoteProtocolError, match="received 100 bytes, expected 51200"):
             plain.get("http://plain.test/m.zip")
         assert plain.get("http://plain.test/m.zip").content == BODY
-    assert [c.exchanges[0].ended for c in router.log] == ["rst", "fin", "ok"]
+    assert [c.exchanges[0].ended for c in _all_ended(router)] == ["rst", "fin", "ok"]
 
 
 def test_sequence_cuts_the_first_exchange_and_lets_the_retry_through(router, client) -> None:
@@ -393,3 +404,87 @@ def test_close_is_bounded_even_with_a_handler_that_does_not_return(origin) -> No
     finally:
         release.set()
     assert took < 1.5
+
+
+# --- a host the Router relays (added without tls=): bytes pass untouched ------------
+
+
+def test_a_relayed_host_keeps_its_own_tls_end_to_end(ca) -> None:
+    upstream_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("relay.test").configure_cert(upstream_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with (
+        HandlerServer(_serve, ssl_context=upstream_context) as upstream,
+        Router() as relay_router,
+    ):
+        relay_router.add_host("relay.test", upstream.url)  # https://127.0.0.1:PORT, no tls=
+        with httpx.Client(proxy=relay_router.url, verify=client_context, timeout=5) as c:
+            assert c.get("https://relay.test/m.zip").content == BODY
+        (connection,) = _all_ended(relay_router)
+        assert (connection.host, connection.mode, connection.ended) == (
+            "relay.test",
+            "relay",
+            "fin",
+        )
+        (tunnel,) = connection.exchanges
+        assert (tunnel.method, tunnel.path, tunnel.fault, tunnel.ended) == (
+            "CONNECT",
+            "relay.test:443",
+            None,
+            "ok",
+        )
+        assert tunnel.bytes_down > len(BODY)  # TLS bytes, both ways
+        assert tunnel.bytes_up > 0
+        relay_router.check()
+
+
+def _relayed_exchange(router: Router, request: bytes) -> tuple[bytes, str]:
+    """What a client gets through a CONNECT tunnel the Router relays, and how it ended."""
+    with _tunnel(router, "plain.test") as sock:
+        assert sock.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            return received, "reset"
+    return received, "eof"
+
+
+def _undated(response: bytes) -> bytes:
+    return re.sub(rb"Date: [^\r]*", lambda m: b"Date: " + b"-" * (len(m[0]) - 6), response)
+
+
+def test_byte_faults_on_a_relayed_host_count_the_bytes_it_relays(router) -> None:
+    # plain.test is added without tls=, so a CONNECT to it is relayed: here to plain
+    # HTTP, which makes every relayed byte readable.
+    router.fault("plain.test", Truncate(100), Reset(20), None)
+    request = b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+    cut, cut_end = _relayed_exchange(router, request)
+    reset, reset_end = _relayed_exchange(router, request)
+    whole, whole_end = _relayed_exchange(router, request)
+    assert whole_end == "eof"
+    assert whole.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert whole.endswith(b"\r\n\r\n" + BODY)
+    # The Date header may tick between connections; it always has the same length.
+    assert (_undated(cut), cut_end) == (_undated(whole[:100]), "eof")
+    assert (reset, reset_end) == (whole[:20], "reset")
+    assert [
+        (c.mode, c.ended, c.exchanges[0].fault, c.exchanges[0].bytes_down)
+        for c in _all_ended(router)
+    ] == [
+        ("relay", "fin", "Truncate(at=100, close='fin', where=None)", 100),
+        ("relay", "rst", "Reset(at=20, where=None)", 20),
+        ("relay", "fin", None, len(whole)),
+    ]
+    assert router.log[0].exchanges[0].bytes_up == len(request)
+
+
+def test_http_faults_on_a_relayed_host_are_an_error_not_a_silent_pass(router) -> None:
+    router.fault("plain.test", Status(503))
+    request = b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+    assert _relayed_exchange(router, request)[0] == b""
+    with pytest.raises(ServerError, match=r"Status\(code=503, body=b''\) rewrites HTTP"):
+        router.check()

@@ -40,6 +40,7 @@ from ._http import drop_header, header, set_header, status_code
 from .errors import ChainError, FaultPlanError, ServerError
 from .faults import (
     CONNECTION_FAULTS,
+    HTTP_FAULTS,
     Close,
     FaultPlan,
     HandshakeAbort,
@@ -400,7 +401,7 @@ class Router:
             writer.close()
             raise _Quit
         if upstream.tls is None:
-            await self._relay(upstream, reader, writer, conn)
+            await self._relay(upstream, target, reader, writer, conn)
             return
         await writer.start_tls(upstream.tls, ssl_handshake_timeout=CLIENT_TIMEOUT)
         while True:
@@ -536,17 +537,39 @@ class Router:
     async def _relay(
         self,
         upstream: _Upstream,
+        target: str,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         conn: Connection,
     ) -> None:
+        """Relay the tunnel's bytes both ways, untouched unless the host has a plan.
+
+        The plan acts on the bytes coming back, so its offsets count relayed (TLS)
+        bytes; plans that rewrite HTTP need the Router to terminate TLS instead.
+        """
+        plan = self._exchange_plan(conn.host, "")
+        if isinstance(plan, HTTP_FAULTS):
+            raise FaultPlanError(
+                f"{plan!r} rewrites HTTP, but the Router relays {conn.host}'s bytes untouched: "
+                "add the host with tls= for HTTP faults"
+            )
+        tunnel = Exchange("CONNECT", target, fault=repr(plan) if plan is not None else None)
+        conn.exchanges.append(tunnel)
+        engine = ResponseEngine(plan)
         up_reader, up_writer = await asyncio.wait_for(
             asyncio.open_connection(upstream.host, upstream.port), UPSTREAM_TIMEOUT
         )
+        upward = asyncio.ensure_future(_pipe(reader, up_writer, tunnel))
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-            conn.ended = "fin"
+            await self._act(engine.start(b""), writer, tunnel, conn)
+            while data := await up_reader.read(_CHUNK):
+                await self._act(engine.feed(data), writer, tunnel, conn)
+            await self._act(engine.finish(), writer, tunnel, conn)
+            tunnel.ended, conn.ended = "ok", "fin"  # logged before the client can see the end
+            _write_eof(writer)
+            await upward
         finally:
+            upward.cancel()
             up_writer.transport.abort()
 
 
@@ -838,12 +861,22 @@ async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
     writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, exchange: Exchange
+) -> None:
+    """Copy ``reader`` to ``writer`` until EOF, counting the bytes as the exchange's upload."""
     while data := await reader.read(_CHUNK):
         writer.write(data)
+        exchange.bytes_up += len(data)
         await writer.drain()
+    _write_eof(writer)
+
+
+def _write_eof(writer: asyncio.StreamWriter) -> None:
+    """Half-close; a peer that already went away leaves nothing to tell."""
     if writer.can_write_eof():
-        writer.write_eof()
+        with contextlib.suppress(OSError):
+            writer.write_eof()
 
 
 def _raw_socket(writer: asyncio.StreamWriter) -> socket.socket | None:
