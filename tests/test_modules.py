@@ -115,6 +115,13 @@ def test_wrong_encodings_are_refused(bad) -> None:
         unescape_path(bad)
 
 
+@pytest.mark.parametrize("bad", ["v1.0.0-RC", "v1.0.0-!", "v1.0.0-!1", "v1/0", ""])
+def test_wrong_version_encodings_are_refused(bad) -> None:
+    with pytest.raises(InvalidVersionError) as info:
+        unescape_version(bad)
+    assert str(info.value) == f'invalid escaped version "{bad}"'
+
+
 def test_versions_escape_too() -> None:
     assert escape_version("v1.0.0-RC") == "v1.0.0-!r!c"
     assert unescape_version("v1.0.0-!r!c") == "v1.0.0-RC"
