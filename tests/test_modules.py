@@ -197,6 +197,17 @@ def test_zip_layout_and_hashes() -> None:
     )
 
 
+def test_a_zip_streams_to_a_path_or_a_binary_file_with_the_same_bytes(tmp_path) -> None:
+    files = {"go.mod": b"module example.test/m\n", "a.go": b"package m\n" * 1000}
+    data = build_zip("example.test/m", "v1.0.0", files)
+    assert build_zip("example.test/m", "v1.0.0", files, tmp_path / "m.zip") is None
+    assert (tmp_path / "m.zip").read_bytes() == data
+    with (tmp_path / "m2.zip").open("wb") as out:
+        assert build_zip("example.test/m", "v1.0.0", files, out) is None
+    assert (tmp_path / "m2.zip").read_bytes() == data
+    assert zip_h1(tmp_path / "m.zip") == zip_h1(data)
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
