@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -13,17 +15,21 @@ import pytest
 import trustme
 from werkzeug import Request, Response
 
-from pytest_gomodnet.errors import FaultPlanError
-from pytest_gomodnet.faultproxy import FaultProxy, Router
+from pytest_gomodnet.errors import FaultPlanError, ServerError
+from pytest_gomodnet.faultproxy import Connection, FaultProxy, Router
 from pytest_gomodnet.faults import (
+    CloseBeforeResponse,
+    Corrupt,
+    Drip,
     HandshakeAbort,
     Refuse,
     Reset,
     Stall,
+    Status,
     Throttle,
     Truncate,
 )
-from pytest_gomodnet.origin import Origin
+from pytest_gomodnet.origin import HandlerServer, Origin
 
 BODY = bytes(range(256)) * 200  # 51,200 bytes
 
@@ -80,24 +86,66 @@ def test_clean_tls_exchange_is_byte_exact(router, client) -> None:
     assert [(x.method, x.path, x.status) for x in connection.exchanges] == [("GET", "/m.zip", 200)]
 
 
+def _all_ended(router: Router) -> list[Connection]:
+    """The log once every connection in it has ended (the Router logs after the client)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        c.ended == "open" or any(x.ended == "open" for x in c.exchanges) for c in router.log
+    ):
+        time.sleep(0.01)
+    return router.log
+
+
 def test_curl_reports_a_cut_body_with_exit_18(router) -> None:
     router.fault("plain.test", Truncate(1000, where="body"))
     result = curl(router, "http://plain.test/m.zip")
     assert result.returncode == 18
-    assert f"transfer closed with {len(BODY) - 1000} bytes remaining to read" in result.stderr
+    assert result.stderr == (
+        f"curl: (18) transfer closed with {len(BODY) - 1000} bytes remaining to read\n"
+    )
 
 
 def test_curl_reports_a_reset_with_exit_56(router) -> None:
     router.fault("plain.test", Reset(1000, where="body"))
     result = curl(router, "http://plain.test/m.zip")
     assert result.returncode == 56
-    assert "Connection reset by peer" in result.stderr
+    assert result.stderr == "curl: (56) Recv failure: Connection reset by peer\n"
 
 
 def test_curl_times_out_on_a_stall_with_exit_28(router) -> None:
     router.fault("plain.test", Stall(10, seconds=3))
     result = curl(router, "http://plain.test/m.zip", "--max-time", "0.5")
     assert result.returncode == 28
+    assert re.fullmatch(
+        r"curl: \(28\) Operation timed out after \d+ milliseconds with 0 bytes received\n",
+        result.stderr,
+    ), result.stderr
+
+
+def test_curl_receives_exactly_what_whole_response_plans_promise(router, tmp_path) -> None:
+    router.fault("plain.test", Corrupt(1000, where="body"), Drip(8192, 0.01), CloseBeforeResponse())
+    bodies = []
+    for index in range(3):
+        out = tmp_path / f"body{index}"
+        result = subprocess.run(
+            ["curl", "-sS", "--max-time", "5", "-x", router.url, "-o", str(out),
+             "http://plain.test/m.zip"],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        bodies.append(
+            (result.returncode, result.stderr, out.read_bytes() if out.exists() else None)
+        )
+    flipped = BODY[:1000] + bytes([BODY[1000] ^ 0xFF]) + BODY[1001:]
+    assert bodies == [
+        (0, "", flipped),
+        (0, "", BODY),
+        (52, "curl: (52) Empty reply from server\n", None),
+    ]
+    assert [(c.exchanges[0].fault, c.exchanges[0].ended) for c in _all_ended(router)] == [
+        ("Corrupt(at=1000, xor=255, where='body')", "ok"),
+        ("Drip(chunk=8192, delay=0.01)", "ok"),
+        ("CloseBeforeResponse()", "fin"),
+    ]
 
 
 def test_httpx_sees_each_fault_as_its_own_error(router, client) -> None:
@@ -113,6 +161,18 @@ def test_httpx_sees_each_fault_as_its_own_error(router, client) -> None:
     assert [c.exchanges[0].ended for c in router.log] == ["fin", "rst", "open"]
     time.sleep(0.6)  # the stall's own deadline ends it
     assert router.log[2].exchanges[0].ended == "deadline"
+
+
+def test_httpx_sees_a_reset_of_plain_http_as_a_read_error(router) -> None:
+    # Without TLS in between, the RST reaches httpx as the socket's own ECONNRESET.
+    router.fault("plain.test", Reset(100, where="body"), Truncate(100, where="body"))
+    with httpx.Client(proxy=router.url, timeout=5) as plain:
+        with pytest.raises(httpx.ReadError, match=r"^\[Errno 104\] Connection reset by peer$"):
+            plain.get("http://plain.test/m.zip")
+        with pytest.raises(httpx.RemoteProtocolError, match="received 100 bytes, expected 51200"):
+            plain.get("http://plain.test/m.zip")
+        assert plain.get("http://plain.test/m.zip").content == BODY
+    assert [c.exchanges[0].ended for c in _all_ended(router)] == ["rst", "fin", "ok"]
 
 
 def test_sequence_cuts_the_first_exchange_and_lets_the_retry_through(router, client) -> None:
@@ -202,20 +262,98 @@ def test_unknown_host_is_a_502_naming_it(router) -> None:
     assert reply.endswith(b"gomodnet Router: unknown host 'nowhere.test'\n")
 
 
-@pytest.mark.parametrize(
-    ("garbage", "message"),
-    [
-        (b"HELLO\r\n\r\n", b"malformed request line 'HELLO'"),
-        (b"CONNECT proxy.test HTTP/1.1\r\n\r\n", b"malformed CONNECT target 'proxy.test'"),
-    ],
-)
-def test_garbage_gets_400_and_the_router_keeps_serving(router, client, garbage, message) -> None:
+def _read_to_the_end(sock: socket.socket) -> bytes:
+    """Every byte until the Router closes (a close with unread input arrives as a reset)."""
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+GARBAGE = {
+    "not a request line": (b"HELLO\r\n\r\n", "malformed request line 'HELLO'"),
+    "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "malformed request line '\\x16\\x03\\x01\\x00¥'"),
+    "CONNECT without a port": (
+        b"CONNECT proxy.test HTTP/1.1\r\n\r\n",
+        "malformed CONNECT target 'proxy.test'",
+    ),
+    "CONNECT with a named port": (
+        b"CONNECT proxy.test:https HTTP/1.1\r\n\r\n",
+        "malformed CONNECT target 'proxy.test:https'",
+    ),
+    "origin-form target": (
+        b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\n\r\n",
+        "a proxy request needs an absolute http:// URI, not '/m.zip'",
+    ),
+    "Content-Length not a number": (
+        b"POST http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nContent-Length: ten\r\n\r\n",
+        "malformed Content-Length 'ten'",
+    ),
+    "a head that never ends": (
+        b"GET http://plain.test/" + b"a" * 70_000,
+        "request head longer than 65536 bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", GARBAGE, ids=list(GARBAGE))
+def test_garbage_gets_400_and_the_router_keeps_serving(router, client, case) -> None:
+    garbage, message = GARBAGE[case]
+    body = f"gomodnet Router: {message}\n".encode()
     with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
         sock.sendall(garbage)
-        reply = sock.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
-    assert reply.endswith(message + b"\n")
+        reply = _read_to_the_end(sock)  # ends: the Router closed the connection
+    assert reply == (
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    )
     assert client.get("https://proxy.test/m.zip").content == BODY
+    router.check()  # a client's garbage is not the Router's own failure
+
+
+def test_garbage_inside_a_tls_tunnel_gets_400_too(router, ca, client) -> None:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with _tunnel(router) as raw:
+        assert raw.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        with context.wrap_socket(raw, server_hostname="proxy.test") as tls:
+            tls.sendall(b"NONSENSE\r\n\r\n")
+            reply = _read_to_the_end(tls)
+    body = b"gomodnet Router: malformed request line 'NONSENSE'\n"
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.endswith(b"\r\n\r\n" + body)
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    router.check()
+
+
+@pytest.mark.parametrize(
+    "host", ["proxy_test", "proxy.test:443", "", "-bad.test", "*.proxy.test", "prox y.test"]
+)
+def test_a_host_name_that_is_not_valid_is_a_value_error(router, host) -> None:
+    with pytest.raises(ValueError, match=r"^invalid host ") as add:
+        router.add_host(host, "http://127.0.0.1:8080")
+    with pytest.raises(ValueError, match=r"^invalid host ") as fault:
+        router.fault(host, Truncate(1))
+    assert str(add.value) == str(fault.value)
+
+
+def test_host_names_are_checked_with_the_rule_broken(router) -> None:
+    with pytest.raises(ValueError, match="proxy_test") as info:
+        router.add_host("proxy_test", "http://127.0.0.1:8080")
+    assert str(info.value) == (
+        'invalid host "proxy_test": not an IP address, and DNS label "proxy_test" has "_": '
+        "only letters, digits and '-' are allowed"
+    )
+    with pytest.raises(ValueError, match="wildcard") as info:
+        router.fault("*.proxy.test", None)
+    assert str(info.value) == (
+        'invalid host "*.proxy.test": a Router routes one name, not a wildcard'
+    )
+    router.add_host("Mixed.Case.test", "http://127.0.0.1:8080")  # names are case-insensitive
+    router.add_host("127.0.0.1", "http://127.0.0.1:8080")
 
 
 def test_upstreams_must_be_on_loopback(router) -> None:
@@ -241,3 +379,112 @@ def test_close_is_bounded_even_with_a_stalled_connection(router) -> None:
     router.close()
     assert time.monotonic() - started < 1.5
     sock.close()
+
+
+def test_close_is_bounded_even_with_a_handler_that_does_not_return(origin) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(request: Request) -> Response:
+        entered.set()
+        release.wait(10)
+        return Response(b"late")
+
+    router = Router()
+    router.start()
+    router.add_host("stuck.test", origin.url, app=stuck)
+    try:
+        with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+            sock.sendall(b"GET http://stuck.test/ HTTP/1.1\r\nHost: stuck.test\r\n\r\n")
+            assert entered.wait(5)
+            started = time.monotonic()
+            with pytest.raises(ServerError, match=r"a handler was still running 1 s after close"):
+                router.close()
+            took = time.monotonic() - started
+            assert sock.recv(100) == b""  # the client's connection was ended, not left hanging
+    finally:
+        release.set()
+    assert took < 1.5
+
+
+# --- a host the Router relays (added without tls=): bytes pass untouched ------------
+
+
+def test_a_relayed_host_keeps_its_own_tls_end_to_end(ca) -> None:
+    upstream_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("relay.test").configure_cert(upstream_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with (
+        HandlerServer(_serve, ssl_context=upstream_context) as upstream,
+        Router() as relay_router,
+    ):
+        relay_router.add_host("relay.test", upstream.url)  # https://127.0.0.1:PORT, no tls=
+        with httpx.Client(proxy=relay_router.url, verify=client_context, timeout=5) as c:
+            assert c.get("https://relay.test/m.zip").content == BODY
+        (connection,) = _all_ended(relay_router)
+        assert (connection.host, connection.mode, connection.ended) == (
+            "relay.test",
+            "relay",
+            "fin",
+        )
+        (tunnel,) = connection.exchanges
+        assert (tunnel.method, tunnel.path, tunnel.fault, tunnel.ended) == (
+            "CONNECT",
+            "relay.test:443",
+            None,
+            "ok",
+        )
+        assert tunnel.bytes_down > len(BODY)  # TLS bytes, both ways
+        assert tunnel.bytes_up > 0
+        relay_router.check()
+
+
+def _relayed_exchange(router: Router, request: bytes) -> tuple[bytes, str]:
+    """What a client gets through a CONNECT tunnel the Router relays, and how it ended."""
+    with _tunnel(router, "plain.test") as sock:
+        assert sock.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            return received, "reset"
+    return received, "eof"
+
+
+def _undated(response: bytes) -> bytes:
+    return re.sub(rb"Date: [^\r]*", lambda m: b"Date: " + b"-" * (len(m[0]) - 6), response)
+
+
+def test_byte_faults_on_a_relayed_host_count_the_bytes_it_relays(router) -> None:
+    # plain.test is added without tls=, so a CONNECT to it is relayed: here to plain
+    # HTTP, which makes every relayed byte readable.
+    router.fault("plain.test", Truncate(100), Reset(20), None)
+    request = b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+    cut, cut_end = _relayed_exchange(router, request)
+    reset, reset_end = _relayed_exchange(router, request)
+    whole, whole_end = _relayed_exchange(router, request)
+    assert whole_end == "eof"
+    assert whole.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert whole.endswith(b"\r\n\r\n" + BODY)
+    # The Date header may tick between connections; it always has the same length.
+    assert (_undated(cut), cut_end) == (_undated(whole[:100]), "eof")
+    assert (reset, reset_end) == (whole[:20], "reset")
+    assert [
+        (c.mode, c.ended, c.exchanges[0].fault, c.exchanges[0].bytes_down)
+        for c in _all_ended(router)
+    ] == [
+        ("relay", "fin", "Truncate(at=100, close='fin', where=None)", 100),
+        ("relay", "rst", "Reset(at=20, where=None)", 20),
+        ("relay", "fin", None, len(whole)),
+    ]
+    assert router.log[0].exchanges[0].bytes_up == len(request)
+
+
+def test_http_faults_on_a_relayed_host_are_an_error_not_a_silent_pass(router) -> None:
+    router.fault("plain.test", Status(503))
+    request = b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+    assert _relayed_exchange(router, request)[0] == b""
+    with pytest.raises(ServerError, match=r"Status\(code=503, body=b''\) rewrites HTTP"):
+        router.check()

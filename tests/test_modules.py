@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from hypothesis import given, settings
 
+from pytest_gomodnet import modules
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
 from pytest_gomodnet.modules import (
     build_zip,
@@ -19,6 +20,7 @@ from pytest_gomodnet.modules import (
     check_import_path,
     check_path,
     check_version,
+    check_zip,
     escape_path,
     escape_version,
     files_from_directory,
@@ -113,6 +115,13 @@ def test_wrong_encodings_are_refused(bad) -> None:
         unescape_path(bad)
 
 
+@pytest.mark.parametrize("bad", ["v1.0.0-RC", "v1.0.0-!", "v1.0.0-!1", "v1/0", ""])
+def test_wrong_version_encodings_are_refused(bad) -> None:
+    with pytest.raises(InvalidVersionError) as info:
+        unescape_version(bad)
+    assert str(info.value) == f'invalid escaped version "{bad}"'
+
+
 def test_versions_escape_too() -> None:
     assert escape_version("v1.0.0-RC") == "v1.0.0-!r!c"
     assert unescape_version("v1.0.0-!r!c") == "v1.0.0-RC"
@@ -188,6 +197,17 @@ def test_zip_layout_and_hashes() -> None:
     )
 
 
+def test_a_zip_streams_to_a_path_or_a_binary_file_with_the_same_bytes(tmp_path) -> None:
+    files = {"go.mod": b"module example.test/m\n", "a.go": b"package m\n" * 1000}
+    data = build_zip("example.test/m", "v1.0.0", files)
+    assert build_zip("example.test/m", "v1.0.0", files, tmp_path / "m.zip") is None
+    assert (tmp_path / "m.zip").read_bytes() == data
+    with (tmp_path / "m2.zip").open("wb") as out:
+        assert build_zip("example.test/m", "v1.0.0", files, out) is None
+    assert (tmp_path / "m2.zip").read_bytes() == data
+    assert zip_h1(tmp_path / "m.zip") == zip_h1(data)
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
@@ -201,6 +221,45 @@ def test_builder_refuses_what_go_refuses(files, message) -> None:
     with pytest.raises(ZipError) as info:
         build_zip("example.test/m", "v1.0.0", files)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["go.mod", "LICENSE"])
+def test_go_mod_and_license_may_be_16_mib_and_not_a_byte_more(name) -> None:
+    at_limit = b"x" * (16 << 20)
+    assert build_zip("example.test/m", "v1.0.0", {name: at_limit}) is not None
+    with pytest.raises(ZipError) as info:
+        build_zip("example.test/m", "v1.0.0", {name: at_limit + b"x"})
+    assert str(info.value) == f"{name}: {name} file too large (max size is 16777216 bytes)"
+
+
+def test_the_whole_module_has_a_size_limit_too(monkeypatch) -> None:
+    files = {"a.go": b"x" * 60, "b.go": b"x" * 40}
+    data = build_zip("example.test/m", "v1.0.0", files)
+    monkeypatch.setattr(modules, "MAX_ZIP_FILE", 99)  # 500 MiB is too much for a unit test
+    with pytest.raises(ZipError) as built:
+        build_zip("example.test/m", "v1.0.0", files)
+    assert str(built.value) == "module source tree too large (max size is 99 bytes)"
+    with pytest.raises(ZipError) as checked:
+        check_zip("example.test/m", "v1.0.0", data)
+    assert str(checked.value) == (
+        "total uncompressed size of module contents too large (max size is 99 bytes)"
+    )
+
+
+def test_check_zip_accepts_directory_entries_and_refuses_what_the_builder_refuses() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("example.test/m@v1.0.0/", b"")
+        archive.writestr("example.test/m@v1.0.0/sub/", b"")
+        archive.writestr("example.test/m@v1.0.0/sub/a.go", b"package sub\n")
+    check_zip("example.test/m", "v1.0.0", buffer.getvalue())
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("example.test/m@v1.0.0/SUB/A.go", b"package sub\n")
+    with pytest.raises(ZipError) as info:
+        check_zip("example.test/m", "v1.0.0", buffer.getvalue())
+    assert str(info.value) == 'case-insensitive file name collision: "sub/a.go" and "SUB/A.go"'
+    with pytest.raises(InvalidVersionError, match="should be v0 or v1, not v2"):
+        check_zip("example.test/m", "v2.0.0", buffer.getvalue())
 
 
 @settings(max_examples=500, deadline=None, database=None)

@@ -146,13 +146,13 @@ def test_every_server_class_is_a_context_manager(tmp_path, module_store) -> None
             answers[name] = client.get(url).status_code
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, timeout=2)
-    # The Router reads the request as one for host 127.0.0.1, a host it does not route.
+    # The Router is a forward proxy: a request without an absolute URI is a bad request.
     assert answers == {
         "GoProxy": 404,
         "GoImportHost": 404,
         "HandlerServer": 200,
         "Origin": 404,
-        "Router": 502,
+        "Router": 400,
     }
     with HandlerServer(_hello) as upstream, FaultProxy(upstream.url, Status(418)) as proxy:
         assert httpx.get(f"{proxy.url}/x", timeout=5).status_code == 418

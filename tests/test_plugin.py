@@ -74,3 +74,45 @@ def test_the_seed_replays_hypothesis_draws(
     seen = [next(ln.partition("SEEN")[2] for ln in r.outlines if "SEEN [" in ln) for r in runs]
     assert seen[0] == seen[1]
     assert seen[0] != seen[2]
+
+
+def test_a_failing_test_shows_the_network_log_in_its_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import httpx, pytest
+        from pytest_gomodnet.faults import Truncate
+
+        def test_cut(gomodnet, module_store):
+            module_store.add("example.test/m", "v1.0.0", files={"m.go": b"package m\\n"})
+            gomodnet.add_goproxy("proxy.test", module_store)
+            gomodnet.fault("proxy.test", Truncate(10, where="body"), path="*.zip")
+            with gomodnet.client() as client:
+                with pytest.raises(httpx.RemoteProtocolError):
+                    client.get("https://proxy.test/example.test/m/@v/v1.0.0.zip")
+            assert False, "the downloader kept a cut zip"
+
+        def test_clean(gomodnet, module_store):
+            gomodnet.add_goproxy("proxy.test", module_store)
+            with gomodnet.client() as client:
+                assert client.get("https://proxy.test/example.test/m/@v/list").status_code == 404
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--gomodnet-seed", "77")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- gomodnet -*",
+            "seed: 77 (replay with --gomodnet-seed 77)",
+            "hosts:",
+            "  proxy.test: GOPROXY — proxy.test: leaf ← intermediate — complete",
+            "faults:",
+            "  net.fault('proxy.test', Truncate(at=10, close='fin', where='body'), path='*.zip')",
+            "connections:",
+            "proxy.test [[]tls[]] ended fin after *.* s",
+            "  GET /example.test/m/@v/v1.0.0.zip → 200; * B up, * B down;"
+            " fin fault=Truncate(at=10, close='fin', where='body')",
+            "*short test summary info*",
+        ]
+    )
+    # Only the failing test gets the section.
+    assert sum("- gomodnet -" in line for line in result.outlines) == 1

