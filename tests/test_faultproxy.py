@@ -20,8 +20,10 @@ from pytest_gomodnet.faults import (
     Refuse,
     Reset,
     Stall,
+    Status,
     Throttle,
     Truncate,
+    synthesized_response,
 )
 from pytest_gomodnet.origin import Origin
 
@@ -241,3 +243,15 @@ def test_close_is_bounded_even_with_a_stalled_connection(router) -> None:
     router.close()
     assert time.monotonic() - started < 1.5
     sock.close()
+
+
+def test_a_status_fault_honours_the_clients_connection_close(router) -> None:
+    router.fault("plain.test", Status(503, b"busy\n"))
+    with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+        sock.sendall(
+            b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+        )
+        received = b"".join(iter(lambda: sock.recv(4096), b""))  # TimeoutError if kept open
+    assert received == synthesized_response(Status(503, b"busy\n"))
+    (connection,) = router.log
+    assert connection.ended == "fin"

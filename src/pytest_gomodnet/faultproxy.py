@@ -430,7 +430,15 @@ class Router:
         if isinstance(plan, (Status, HtmlLogin)):
             response = synthesized_response(plan)
             exchange.status = int(response.split(b" ", 2)[1])
-            await self._deliver(ResponseEngine(None), response, [], writer, exchange, conn)
+            await self._deliver(
+                ResponseEngine(None),
+                response,
+                [],
+                writer,
+                exchange,
+                conn,
+                client_closes=_closes(head),
+            )
             return
         engine = ResponseEngine(plan)
         if upstream.app is not None:
