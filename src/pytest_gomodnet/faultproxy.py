@@ -117,6 +117,10 @@ class _Quit(Exception):
     """The connection is over (a fault closed it, or the client went away)."""
 
 
+class _BadRequest(Exception):
+    """The client's request cannot be read as HTTP: it gets a 400."""
+
+
 class Router:
     """A forward proxy on 127.0.0.1:0 that routes host names to local upstreams.
 
@@ -124,13 +128,16 @@ class Router:
     TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
     kept, so one upstream can play many hosts). ``fault(name, *plans,
     path=None)`` queues plans: each exchange with that host (and path glob)
-    takes the next one; ``None`` means clean.
+    takes the next one; ``None`` means clean. A client gets ``client_timeout``
+    seconds for each request head (and body), its TLS handshake, and an idle
+    keep-alive; then it is disconnected.
     """
 
     _thread_name = "gomodnet-router"
 
-    def __init__(self, *, name: str | None = None) -> None:
+    def __init__(self, *, name: str | None = None, client_timeout: float = CLIENT_TIMEOUT) -> None:
         self._name = name or self._thread_name
+        self._client_timeout = client_timeout
         self._workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{self._name}-worker")
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
@@ -330,7 +337,7 @@ class Router:
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
-        head = await _read_head(reader, CLIENT_TIMEOUT)
+        head = await _read_head(reader, self._client_timeout)
         if head is None:
             raise _Quit
         request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
@@ -375,9 +382,9 @@ class Router:
         if upstream.tls is None:
             await self._relay(upstream, reader, writer, conn)
             return
-        await writer.start_tls(upstream.tls, ssl_handshake_timeout=CLIENT_TIMEOUT)
+        await writer.start_tls(upstream.tls, ssl_handshake_timeout=self._client_timeout)
         while True:
-            head = await _read_head(reader, CLIENT_TIMEOUT)
+            head = await _read_head(reader, self._client_timeout)
             if head is None:
                 return
             method, target = _request_target(head)
@@ -393,7 +400,11 @@ class Router:
         conn: Connection,
     ) -> None:
         while True:
-            parts = urlsplit(target)
+            try:
+                parts = urlsplit(target)
+            except ValueError:
+                await _reply(writer, 400, f"malformed request target {target[:200]!r}\n")
+                raise _Quit from None
             host = (parts.hostname or "").lower()
             upstream = self._hosts.get(host)
             if parts.scheme != "http" or upstream is None:
@@ -405,7 +416,7 @@ class Router:
                 path += "?" + parts.query
             head = _with_target(head, path)
             await self._exchange(host, upstream, head, method, path, reader, writer, conn)
-            next_head = await _read_head(reader, CLIENT_TIMEOUT)
+            next_head = await _read_head(reader, self._client_timeout)
             if next_head is None:
                 return
             head = next_head
@@ -422,7 +433,14 @@ class Router:
         writer: asyncio.StreamWriter,
         conn: Connection,
     ) -> None:
-        body = await _read_request_body(head, reader)
+        try:
+            body = await _read_request_body(head, reader, self._client_timeout)
+        except _BadRequest as exc:
+            exchange = Exchange(method, path, status=400, bytes_up=len(head), ended="fin")
+            conn.exchanges.append(exchange)
+            conn.ended = "fin"
+            exchange.bytes_down = await _reply(writer, 400, f"{exc}\n")
+            raise _Quit from None
         exchange = Exchange(method, path, bytes_up=len(head) + len(body))
         conn.exchanges.append(exchange)
         plan = self._exchange_plan(host, path.split("?", 1)[0])
@@ -437,7 +455,7 @@ class Router:
                 writer,
                 exchange,
                 conn,
-                client_closes=_closes(head),
+                client_closes=_client_closes(head),
             )
             return
         engine = ResponseEngine(plan)
@@ -445,7 +463,13 @@ class Router:
             response_head, chunks = await _in_process(self._workers, upstream.app, host, head, body)
             exchange.status = status_code(response_head)
             await self._deliver(
-                engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
+                engine,
+                response_head,
+                chunks,
+                writer,
+                exchange,
+                conn,
+                client_closes=_client_closes(head),
             )
             return
         pooled = _Pooled(self._pool, upstream)
@@ -464,7 +488,13 @@ class Router:
                 response_head = drop_header(response_head, b"connection")
                 pooled.discard()
             await self._deliver(
-                engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
+                engine,
+                response_head,
+                chunks,
+                writer,
+                exchange,
+                conn,
+                client_closes=_client_closes(head),
             )
 
     async def _deliver(
@@ -543,8 +573,9 @@ class FaultProxy(Router):
         *plans: FaultPlan | None,
         path: str | None = None,
         tls: ssl.SSLContext | None = None,
+        client_timeout: float = CLIENT_TIMEOUT,
     ) -> None:
-        super().__init__()
+        super().__init__(client_timeout=client_timeout)
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
         self.add_host(self._HOST, upstream_url)
@@ -574,7 +605,7 @@ class FaultProxy(Router):
         conn.host, conn.mode = self.upstream_url, "reverse"
         prefix = urlsplit(self.upstream_url).path
         while True:
-            head = await _read_head(reader, CLIENT_TIMEOUT)
+            head = await _read_head(reader, self._client_timeout)
             if head is None:
                 return
             method, target = _request_target(head)
@@ -741,11 +772,22 @@ def _closes(head: bytes) -> bool:
     return (header(head, b"connection") or b"").lower() == b"close"
 
 
-async def _read_request_body(head: bytes, reader: asyncio.StreamReader) -> bytes:
+def _client_closes(request_head: bytes) -> bool:
+    """Whether the client expects the connection to end after this exchange:
+    it said so, or it speaks HTTP/1.0 and did not ask for keep-alive."""
+    connection = (header(request_head, b"connection") or b"").lower()
+    if request_head.split(b"\r\n", 1)[0].endswith(b" HTTP/1.0"):
+        return connection != b"keep-alive"
+    return connection == b"close"
+
+
+async def _read_request_body(head: bytes, reader: asyncio.StreamReader, timeout: float) -> bytes:
     length = header(head, b"content-length")
     if length is None:
         return b""
-    return await asyncio.wait_for(reader.readexactly(int(length)), CLIENT_TIMEOUT)
+    if not length.isdigit():
+        raise _BadRequest(f"invalid Content-Length {length[:100].decode('latin-1')!r}")
+    return await asyncio.wait_for(reader.readexactly(int(length)), timeout)
 
 
 async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
@@ -779,16 +821,19 @@ async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader)
             yield data
 
 
-async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
+async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> int:
+    """Answer with a one-line text and close; the number of bytes sent."""
     body = text.encode()
     reason = {400: "Bad Request", 502: "Bad Gateway"}[status]
-    writer.write(
+    response = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         + body
     )
+    writer.write(response)
     await writer.drain()
     writer.close()
+    return len(response)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
