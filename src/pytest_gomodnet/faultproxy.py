@@ -433,16 +433,16 @@ class Router:
         writer: asyncio.StreamWriter,
         conn: Connection,
     ) -> None:
+        exchange = Exchange(method, path, bytes_up=len(head))
+        conn.exchanges.append(exchange)
         try:
             body = await _read_request_body(head, reader, self._client_timeout)
+            request = _werkzeug_request(host, head, body) if upstream.app else None
         except _BadRequest as exc:
-            exchange = Exchange(method, path, status=400, bytes_up=len(head), ended="fin")
-            conn.exchanges.append(exchange)
-            conn.ended = "fin"
+            exchange.status, exchange.ended, conn.ended = 400, "fin", "fin"
             exchange.bytes_down = await _reply(writer, 400, f"{exc}\n")
             raise _Quit from None
-        exchange = Exchange(method, path, bytes_up=len(head) + len(body))
-        conn.exchanges.append(exchange)
+        exchange.bytes_up += len(body)
         plan = self._exchange_plan(host, path.split("?", 1)[0])
         exchange.fault = repr(plan) if plan is not None else None
         if isinstance(plan, (Status, HtmlLogin)):
@@ -459,8 +459,8 @@ class Router:
             )
             return
         engine = ResponseEngine(plan)
-        if upstream.app is not None:
-            response_head, chunks = await _in_process(self._workers, upstream.app, host, head, body)
+        if upstream.app is not None and request is not None:
+            response_head, chunks = await _in_process(self._workers, upstream.app, request)
             exchange.status = status_code(response_head)
             await self._deliver(
                 engine,
@@ -659,11 +659,10 @@ InProcessApp = Callable[[Request], Response]
 
 
 async def _in_process(
-    workers: ThreadPoolExecutor, app: InProcessApp, host: str, head: bytes, body: bytes
+    workers: ThreadPoolExecutor, app: InProcessApp, request: Request
 ) -> tuple[bytes, Any]:
     """Call ``app`` off the loop; the response head as bytes and its body as a stream."""
     loop = asyncio.get_running_loop()
-    request = _werkzeug_request(host, head, body)
     response = await loop.run_in_executor(workers, app, request)
     return _response_head(response), _body_blocks(loop, workers, response)
 
@@ -677,14 +676,17 @@ def _werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
         name, sep, value = line.partition(":")
         if sep:
             headers.append((name.strip(), value.strip()))
-    builder = EnvironBuilder(
-        path=unquote_to_bytes(path).decode("latin-1"),
-        query_string=query,
-        method=method,
-        headers=headers,
-        data=body,
-        base_url=f"https://{host}",
-    )
+    try:
+        builder = EnvironBuilder(
+            path=unquote_to_bytes(path).decode("latin-1"),
+            query_string=query,
+            method=method,
+            headers=headers,
+            data=body,
+            base_url=f"https://{host}",
+        )
+    except ValueError as exc:  # a target urlsplit rejects, such as http://[::1/
+        raise _BadRequest(f"malformed request target {target[:200]!r}") from exc
     try:
         environ = builder.get_environ()
     finally:
