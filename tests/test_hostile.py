@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import select
 import socket
 import ssl
 import time
@@ -57,14 +58,15 @@ class Target:
     def target(self, path: str) -> str:
         return f"http://{self.host}{path}" if self.absolute else path
 
-    def connect(self) -> socket.socket:
-        """A connection ready for the request bytes (tunnelled and TLS-wrapped if need be)."""
+    def connect(self, *, handshake: bool = True) -> socket.socket:
+        """A connection ready for the request bytes (tunnelled and TLS-wrapped if need be;
+        without ``handshake``, left before the TLS handshake)."""
         sock = socket.create_connection(("127.0.0.1", self.port), DEADLINE)
         try:
             if self.tunnel:
                 sock.sendall(f"CONNECT {self.host}:443 HTTP/1.1\r\n\r\n".encode())
                 assert sock.recv(4096) == b"HTTP/1.1 200 Connection established\r\n\r\n"
-            if self.tls is not None:
+            if self.tls is not None and handshake:
                 return self.tls.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()
@@ -354,3 +356,84 @@ def test_reads_of_the_store_are_seen(target, servers, reads) -> None:
     else:
         assert (status, body) == (200, want)
         assert reads == [os.path.realpath(zip_path)]
+
+
+# --- slow clients -------------------------------------------------------------------
+
+
+def _normal_works(target: Target) -> None:
+    path, body = target.normal
+    assert _split(_exchange(target, _get(target.target(path), target.host))) == (200, body)
+
+
+def _closed_while_trickling(sock: socket.socket, *, trickle: bool) -> bytes:
+    """Send a byte every 0.2 s (if ``trickle``) until the server closes; what it sent."""
+    received = b""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        try:
+            if trickle:
+                sock.send(b"a")
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if readable:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return received
+                received += chunk
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            return received
+    raise AssertionError(f"a slow client was still connected after {DEADLINE} s")
+
+
+@pytest.mark.parametrize("how", ["silent", "trickling"])
+def test_a_slow_client_is_closed_by_its_deadline_and_others_are_served_meanwhile(
+    target, how
+) -> None:
+    # Silent: connects (and, to a TLS server, never starts the handshake), then nothing.
+    # Trickling: starts a request, then sends one more byte of a header every 0.2 s.
+    with target.connect(handshake=how == "trickling") as sock:
+        if how == "trickling":
+            start = f"GET {target.target(target.normal[0])} HTTP/1.1\r\nHost: {target.host}\r\n"
+            sock.sendall(start.encode())
+        _normal_works(target)
+        assert _closed_while_trickling(sock, trickle=how == "trickling") == b""
+
+
+# --- what only the Router is asked ------------------------------------------------------
+
+ROUTER_CASES = [
+    (b"CONNECT nohost HTTP/1.1", 400, "malformed CONNECT target 'nohost'"),
+    (b"CONNECT a:b:c HTTP/1.1", 400, "malformed CONNECT target 'a:b:c'"),
+    (b"CONNECT :443 HTTP/1.1", 400, "malformed CONNECT target ':443'"),
+    (b"CONNECT proxy.test:443", 400, "malformed request line 'CONNECT proxy.test:443'"),
+    (b"CONNECT 127.0.0.2:443 HTTP/1.1", 502, "gomodnet Router: unknown host '127.0.0.2'"),
+    (b"CONNECT [::1]:443 HTTP/1.1", 502, "gomodnet Router: unknown host '::1'"),
+    (b"CONNECT unknown.test:443 HTTP/1.1", 502, "gomodnet Router: unknown host 'unknown.test'"),
+    (b"GET http://127.0.0.2/ HTTP/1.1", 502, "gomodnet Router: unknown host '127.0.0.2'"),
+    (b"GET /relative HTTP/1.1", 502, "gomodnet Router: unknown host '/relative'"),
+    (b"GET ftp://proxy.test/ HTTP/1.1", 502, "gomodnet Router: unknown host 'proxy.test'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status", "text"),
+    ROUTER_CASES,
+    ids=[line.decode() for line, _, _ in ROUTER_CASES],
+)
+def test_the_router_refuses_what_it_cannot_route(servers, request_line, status, text) -> None:
+    router = servers.targets["router"]
+    response = _exchange(router, request_line + b"\r\nHost: proxy.test\r\n\r\n")
+    reason = {400: "Bad Request", 502: "Bad Gateway"}[status]
+    body = f"{text}\n".encode()
+    assert (
+        response
+        == (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + body
+    )
+    _normal_works(router)
+    _normal_works(servers.targets["router-tls"])
+    for check in servers.checks:
+        check()
