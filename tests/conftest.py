@@ -31,7 +31,10 @@ def _threads() -> set[threading.Thread]:
 def _children() -> set[int]:
     pids: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        pids.update(int(pid) for pid in task.read_text().split())
+        try:
+            pids.update(int(pid) for pid in task.read_text().split())
+        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile
+            continue
     return pids
 
 
