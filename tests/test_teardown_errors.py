@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+
+from pytest_gomodnet.errors import ServerError
+from pytest_gomodnet.origin import HandlerServer, Origin
 
 CONFTEST = (Path(__file__).parent / "conftest.py").read_text()
 
@@ -169,3 +173,21 @@ def test_the_leak_check_names_a_socket_left_open(pytester) -> None:
     result.stdout.fnmatch_lines(
         ["*test_leaves_a_socket_open leaked: socket fd * → socket:[[]*[]] still open*"]
     )
+
+
+@pytest.mark.parametrize("server_class", ["HandlerServer", "Origin"])
+def test_a_server_used_as_a_context_manager_raises_its_handler_error_on_exit(
+    server_class,
+) -> None:
+    def broken(request):
+        raise KeyError("handler bug")
+
+    if server_class == "HandlerServer":
+        server, host = HandlerServer(broken), "127.0.0.1"
+    else:
+        server, host = Origin(), "a.test"
+        server.route(host, broken)
+    raises = pytest.raises(ServerError, match=r"failed: KeyError\('handler bug'\)")
+    with raises as raised, server, httpx.Client(base_url=server.url, timeout=5) as client:
+        assert client.get("/", headers={"Host": host}).status_code == 500
+    assert isinstance(raised.value.__cause__, KeyError)

@@ -64,6 +64,11 @@ class _LoopbackServer(HTTPServerBase):
         _quiet_werkzeug()
         super().start()
 
+    def __exit__(self, *exc_info: Any) -> None:
+        """Stop, then raise the first handler error, if any: an error is never dropped."""
+        super().__exit__(*exc_info)
+        self.check()
+
     def thread_target(self) -> None:
         assert self.server is not None
         guard_clients(self.server, self.client_timeout)
