@@ -11,8 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from werkzeug import Response
 
+from pytest_gomodnet import faultproxy
 from pytest_gomodnet.errors import ServerError
+from pytest_gomodnet.faultproxy import FaultProxy
 from pytest_gomodnet.origin import HandlerServer, Origin
 
 CONFTEST = (Path(__file__).parent / "conftest.py").read_text()
@@ -191,3 +194,20 @@ def test_a_server_used_as_a_context_manager_raises_its_handler_error_on_exit(
     with raises as raised, server, httpx.Client(base_url=server.url, timeout=5) as client:
         assert client.get("/", headers={"Host": host}).status_code == 500
     assert isinstance(raised.value.__cause__, KeyError)
+
+
+def test_a_fault_proxy_used_as_a_context_manager_raises_its_error_on_exit(monkeypatch) -> None:
+    class BrokenEngine(faultproxy.ResponseEngine):
+        def feed(self, data):
+            raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+    raises = pytest.raises(ServerError, match=r"FaultProxy failed: RuntimeError\('engine bug'\)")
+    upstream = HandlerServer(lambda request: Response(b"hello"))
+    with upstream, raises, FaultProxy(upstream.url) as proxy:
+        _get_a_cut_response(proxy.url)
+
+
+def _get_a_cut_response(url: str) -> None:
+    with httpx.Client(timeout=5) as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(url)

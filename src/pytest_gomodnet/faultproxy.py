@@ -171,7 +171,9 @@ class Router:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Close, then raise the first error inside the proxy, if any: never dropped."""
         self.close()
+        self.check()
 
     def close(self) -> None:
         """Stop serving, end every connection, join the thread."""
