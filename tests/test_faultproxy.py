@@ -28,6 +28,7 @@ from pytest_gomodnet.faults import (
     Status,
     Throttle,
     Truncate,
+    synthesized_response,
 )
 from pytest_gomodnet.origin import HandlerServer, Origin
 
@@ -488,3 +489,15 @@ def test_http_faults_on_a_relayed_host_are_an_error_not_a_silent_pass(router) ->
     assert _relayed_exchange(router, request)[0] == b""
     with pytest.raises(ServerError, match=r"Status\(code=503, body=b''\) rewrites HTTP"):
         router.check()
+
+
+def test_a_status_fault_honours_the_clients_connection_close(router) -> None:
+    router.fault("plain.test", Status(503, b"busy\n"))
+    with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+        sock.sendall(
+            b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+        )
+        received = b"".join(iter(lambda: sock.recv(4096), b""))  # TimeoutError if kept open
+    assert received == synthesized_response(Status(503, b"busy\n"))
+    (connection,) = router.log
+    assert connection.ended == "fin"

@@ -136,13 +136,16 @@ class Router:
     TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
     kept, so one upstream can play many hosts). ``fault(name, *plans,
     path=None)`` queues plans: each exchange with that host (and path glob)
-    takes the next one; ``None`` means clean.
+    takes the next one; ``None`` means clean. A client gets ``client_timeout``
+    seconds for each request head (and body), its TLS handshake, and an idle
+    keep-alive; then it is disconnected.
     """
 
     _thread_name = "gomodnet-router"
 
-    def __init__(self, *, name: str | None = None) -> None:
+    def __init__(self, *, name: str | None = None, client_timeout: float = CLIENT_TIMEOUT) -> None:
         self._name = name or self._thread_name
+        self._client_timeout = client_timeout
         self._workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{self._name}-worker")
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
@@ -176,7 +179,9 @@ class Router:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Close, then raise the first error inside the proxy, if any: never dropped."""
         self.close()
+        self.check()
 
     def close(self) -> None:
         """Stop serving, end every connection, join the thread."""
@@ -364,7 +369,7 @@ class Router:
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
-        head = await _read_request_head(reader)
+        head = await _read_request_head(reader, self._client_timeout)
         if head is None:
             raise _Quit
         method, target = _request_target(head)
@@ -403,9 +408,9 @@ class Router:
         if upstream.tls is None:
             await self._relay(upstream, target, reader, writer, conn)
             return
-        await writer.start_tls(upstream.tls, ssl_handshake_timeout=CLIENT_TIMEOUT)
+        await writer.start_tls(upstream.tls, ssl_handshake_timeout=self._client_timeout)
         while True:
-            head = await _read_request_head(reader)
+            head = await _read_request_head(reader, self._client_timeout)
             if head is None:
                 return
             method, target = _request_target(head)
@@ -421,7 +426,10 @@ class Router:
         conn: Connection,
     ) -> None:
         while True:
-            parts = urlsplit(target)
+            try:
+                parts = urlsplit(target)
+            except ValueError:
+                raise _BadRequest(f"malformed request target {target[:200]!r}") from None
             if not parts.scheme or not parts.hostname:
                 raise _BadRequest(
                     f"a proxy request needs an absolute http:// URI, not {target[:200]!r}"
@@ -437,7 +445,7 @@ class Router:
                 path += "?" + parts.query
             head = _with_target(head, path)
             await self._exchange(host, upstream, head, method, path, reader, writer, conn)
-            next_head = await _read_request_head(reader)
+            next_head = await _read_request_head(reader, self._client_timeout)
             if next_head is None:
                 return
             head = next_head
@@ -454,22 +462,45 @@ class Router:
         writer: asyncio.StreamWriter,
         conn: Connection,
     ) -> None:
-        body = await _read_request_body(head, reader)
-        exchange = Exchange(method, path, bytes_up=len(head) + len(body))
+        exchange = Exchange(method, path, bytes_up=len(head))
         conn.exchanges.append(exchange)
+        try:
+            body = await _read_request_body(head, reader, self._client_timeout)
+            request = _werkzeug_request(host, head, body) if upstream.app else None
+        except _BadRequest as exc:
+            exchange.status, exchange.ended, conn.ended = 400, "fin", "fin"
+            exchange.bytes_down = await _reply(
+                writer, 400, f"gomodnet {type(self).__name__}: {exc}\n"
+            )
+            raise _Quit from None
+        exchange.bytes_up += len(body)
         plan = self._exchange_plan(host, path.split("?", 1)[0])
         exchange.fault = repr(plan) if plan is not None else None
         if isinstance(plan, (Status, HtmlLogin)):
             response = synthesized_response(plan)
             exchange.status = int(response.split(b" ", 2)[1])
-            await self._deliver(ResponseEngine(None), response, [], writer, exchange, conn)
+            await self._deliver(
+                ResponseEngine(None),
+                response,
+                [],
+                writer,
+                exchange,
+                conn,
+                client_closes=_client_closes(head),
+            )
             return
         engine = ResponseEngine(plan)
-        if upstream.app is not None:
-            response_head, chunks = await _in_process(self._workers, upstream.app, host, head, body)
+        if upstream.app is not None and request is not None:
+            response_head, chunks = await _in_process(self._workers, upstream.app, request)
             exchange.status = status_code(response_head)
             await self._deliver(
-                engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
+                engine,
+                response_head,
+                chunks,
+                writer,
+                exchange,
+                conn,
+                client_closes=_client_closes(head),
             )
             return
         pooled = _Pooled(self._pool, upstream)
@@ -488,7 +519,13 @@ class Router:
                 response_head = drop_header(response_head, b"connection")
                 pooled.discard()
             await self._deliver(
-                engine, response_head, chunks, writer, exchange, conn, client_closes=_closes(head)
+                engine,
+                response_head,
+                chunks,
+                writer,
+                exchange,
+                conn,
+                client_closes=_client_closes(head),
             )
 
     async def _deliver(
@@ -589,8 +626,9 @@ class FaultProxy(Router):
         *plans: FaultPlan | None,
         path: str | None = None,
         tls: ssl.SSLContext | None = None,
+        client_timeout: float = CLIENT_TIMEOUT,
     ) -> None:
-        super().__init__()
+        super().__init__(client_timeout=client_timeout)
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
         self.add_host(self._HOST, upstream_url)
@@ -620,7 +658,7 @@ class FaultProxy(Router):
         conn.host, conn.mode = self.upstream_url, "reverse"
         prefix = urlsplit(self.upstream_url).path
         while True:
-            head = await _read_request_head(reader)
+            head = await _read_request_head(reader, self._client_timeout)
             if head is None:
                 return
             method, target = _request_target(head)
@@ -674,11 +712,10 @@ InProcessApp = Callable[[Request], Response]
 
 
 async def _in_process(
-    workers: ThreadPoolExecutor, app: InProcessApp, host: str, head: bytes, body: bytes
+    workers: ThreadPoolExecutor, app: InProcessApp, request: Request
 ) -> tuple[bytes, Any]:
     """Call ``app`` off the loop; the response head as bytes and its body as a stream."""
     loop = asyncio.get_running_loop()
-    request = _werkzeug_request(host, head, body)
     response = await loop.run_in_executor(workers, app, request)
     return _response_head(response), _body_blocks(loop, workers, response)
 
@@ -692,14 +729,17 @@ def _werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
         name, sep, value = line.partition(":")
         if sep:
             headers.append((name.strip(), value.strip()))
-    builder = EnvironBuilder(
-        path=unquote_to_bytes(path).decode("latin-1"),
-        query_string=query,
-        method=method,
-        headers=headers,
-        data=body,
-        base_url=f"https://{host}",
-    )
+    try:
+        builder = EnvironBuilder(
+            path=unquote_to_bytes(path).decode("latin-1"),
+            query_string=query,
+            method=method,
+            headers=headers,
+            data=body,
+            base_url=f"https://{host}",
+        )
+    except ValueError as exc:  # a target urlsplit rejects, such as http://[::1/
+        raise _BadRequest(f"malformed request target {target[:200]!r}") from exc
     try:
         environ = builder.get_environ()
     finally:
@@ -761,10 +801,10 @@ async def _read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | No
     return head
 
 
-async def _read_request_head(reader: asyncio.StreamReader) -> bytes | None:
+async def _read_request_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
     """A client's request head (None on a clean EOF); an endless one is a bad request."""
     try:
-        return await _read_head(reader, CLIENT_TIMEOUT)
+        return await _read_head(reader, timeout)
     except _HeadTooLong:
         raise _BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
 
@@ -809,13 +849,22 @@ def _closes(head: bytes) -> bool:
     return (header(head, b"connection") or b"").lower() == b"close"
 
 
-async def _read_request_body(head: bytes, reader: asyncio.StreamReader) -> bytes:
+def _client_closes(request_head: bytes) -> bool:
+    """Whether the client expects the connection to end after this exchange:
+    it said so, or it speaks HTTP/1.0 and did not ask for keep-alive."""
+    connection = (header(request_head, b"connection") or b"").lower()
+    if request_head.split(b"\r\n", 1)[0].endswith(b" HTTP/1.0"):
+        return connection != b"keep-alive"
+    return connection == b"close"
+
+
+async def _read_request_body(head: bytes, reader: asyncio.StreamReader, timeout: float) -> bytes:
     length = header(head, b"content-length")
     if length is None:
         return b""
     if not length.isdigit():
         raise _BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
-    return await asyncio.wait_for(reader.readexactly(int(length)), CLIENT_TIMEOUT)
+    return await asyncio.wait_for(reader.readexactly(int(length)), timeout)
 
 
 async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
@@ -849,16 +898,19 @@ async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader)
             yield data
 
 
-async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> None:
+async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> int:
+    """Answer with a one-line text and close; the number of bytes sent."""
     body = text.encode()
     reason = {400: "Bad Request", 502: "Bad Gateway"}[status]
-    writer.write(
+    response = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         + body
     )
+    writer.write(response)
     await writer.drain()
     writer.close()
+    return len(response)
 
 
 async def _pipe(

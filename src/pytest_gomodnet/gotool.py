@@ -223,4 +223,3 @@ def _prepare_home(home: Path) -> None:
     telemetry = home / ".config" / "go" / "telemetry"
     telemetry.mkdir(parents=True, exist_ok=True)
     (telemetry / "mode").write_text("off\n")
-

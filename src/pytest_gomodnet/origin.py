@@ -22,9 +22,13 @@ from typing import Any
 from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
+from ._guard import guard_clients
 from .errors import ServerError
 
-__all__ = ["Handler", "HandlerServer", "Origin", "text_response"]
+__all__ = ["CLIENT_TIMEOUT", "Handler", "HandlerServer", "Origin", "text_response"]
+
+#: Seconds a client may take for its TLS handshake, and for each request it sends.
+CLIENT_TIMEOUT = 10.0
 
 #: What serves one virtual host: a werkzeug request in, a response out.
 Handler = Callable[[Request], Response]
@@ -41,12 +45,17 @@ class _LoopbackServer(HTTPServerBase):
 
     A handler that raises answers ``500`` with a one-line text, and the
     exception is kept for :meth:`check`, never shown to the client as a traceback.
+    A client that takes longer than ``client_timeout`` seconds for its TLS
+    handshake or for a request is disconnected.
     """
 
     _what = "a handler"
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext | None = None, client_timeout: float = CLIENT_TIMEOUT
+    ) -> None:
         super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
+        self.client_timeout = client_timeout
 
     @property
     def url(self) -> str:
@@ -57,7 +66,14 @@ class _LoopbackServer(HTTPServerBase):
         _quiet_werkzeug()
         super().start()
 
+    def __exit__(self, *exc_info: Any) -> None:
+        """Stop, then raise the first handler error, if any: an error is never dropped."""
+        super().__exit__(*exc_info)
+        self.check()
+
     def thread_target(self) -> None:
+        assert self.server is not None
+        guard_clients(self.server, self.client_timeout)
         _serve(self)
 
     def check(self) -> None:
@@ -89,8 +105,8 @@ class Origin(_LoopbackServer):
 
     _what = "a virtual host's handler"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, client_timeout: float = CLIENT_TIMEOUT) -> None:
+        super().__init__(client_timeout=client_timeout)
         self.no_handler_status_code = 404
         self._routes: dict[str, Handler] = {}
         self._lock = threading.Lock()
@@ -168,8 +184,14 @@ class HandlerServer(_LoopbackServer):
     shared Origin.
     """
 
-    def __init__(self, handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> None:
-        super().__init__(ssl_context=ssl_context)
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        client_timeout: float = CLIENT_TIMEOUT,
+    ) -> None:
+        super().__init__(ssl_context=ssl_context, client_timeout=client_timeout)
         self._handler = handler
 
     def dispatch(self, request: Request) -> Response:

@@ -1,0 +1,108 @@
+"""What the werkzeug servers do about hostile clients.
+
+http.server reads a request with blocking reads and no timeout, and a TLS
+listener does its handshake inside ``accept()``. So one client that connects
+and then trickles a byte a second holds a thread forever, and one that
+connects to a TLS server and says nothing stops the whole server. Here the
+handshake moves into the connection's own thread, and the handshake and each
+request (head and body) must arrive within ``client_timeout`` seconds.
+Writing the response is not bounded: a slow reader is the client's business.
+
+And werkzeug raises (and prints a traceback, sending nothing) on a request
+target that ``urlsplit`` rejects, such as ``http://[::1/``: that gets a 400.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import ssl
+import time
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+
+__all__ = ["guard_clients"]
+
+
+def guard_clients(server: BaseWSGIServer, client_timeout: float) -> None:
+    """Give each client of ``server`` ``client_timeout`` seconds to say what it wants,
+    and a 400 for a request target werkzeug cannot parse.
+
+    Call before the server starts accepting.
+    """
+    if isinstance(server.socket, ssl.SSLSocket):
+        # Accepting must not wait for a client's handshake: its own thread does.
+        server.socket.do_handshake_on_connect = False  # type: ignore[attr-defined]
+    server.RequestHandlerClass = type(
+        "GuardedRequestHandler", (_GuardedRequestHandler,), {"client_timeout": client_timeout}
+    )
+
+
+class _GuardedRequestHandler(WSGIRequestHandler):
+    client_timeout: float
+    _greeted: bool
+    _reader: _DeadlineReader
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # a socket closes only once its file objects have
+        self._greeted = _handshake(self.connection, self.client_timeout)
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle(self) -> None:
+        if self._greeted:
+            super().handle()
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.client_timeout
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        try:
+            urlsplit(self.path).port  # noqa: B018 (werkzeug reads it, and raises)
+        except ValueError:
+            self.path = quote(self.path, safe="/")  # werkzeug's access log parses it too
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed request target")
+            return False
+        return True
+
+
+def _handshake(connection: socket.socket, timeout: float) -> bool:
+    """Finish the TLS handshake of ``connection`` within ``timeout``; False if it failed."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return True
+    connection.settimeout(timeout)
+    try:
+        connection.do_handshake()
+    except OSError:  # a timeout, a reset or an SSL error: the client is gone
+        return False
+    finally:
+        connection.settimeout(None)
+    return True
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read bounded by what is left of :attr:`deadline`."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TimeoutError("the client did not send its request within its deadline")
+        self._sock.settimeout(left)
+        try:
+            return self._sock.recv_into(buffer)
+        finally:
+            self._sock.settimeout(None)
