@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import bench_fuzz, bench_go, bench_hash, bench_network, bench_router
+from . import bench_fuzz, bench_go, bench_hash, bench_network, bench_router, bench_zip
 
 
 @dataclass
@@ -59,6 +59,7 @@ def main() -> None:
         bench_hash.run,
         bench_network.run,
         bench_go.run,
+        bench_zip.run,
     ]
     rows: list[Row] = []
     for suite in suites:
