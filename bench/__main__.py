@@ -25,11 +25,15 @@ class Row:
     baseline: float
     unit: str
     goal: str
-    met: bool
+    met: bool | None  # None: a row for information, with no goal of its own
 
     @property
     def ratio(self) -> float:
         return self.measured / self.baseline if self.baseline else float("nan")
+
+
+def _verdict(met: bool | None) -> str:
+    return "-" if met is None else "yes" if met else "NO"
 
 
 def machine() -> str:
@@ -73,7 +77,7 @@ def main() -> None:
     for row in rows:
         print(
             f"{row.name:<52} {row.measured:>10.1f} {row.unit:<3} {row.baseline:>10.1f} "
-            f"{row.unit:<3} {row.ratio:>6.2f}x  {row.goal:<12} {'yes' if row.met else 'NO'}"
+            f"{row.unit:<3} {row.ratio:>6.2f}x  {row.goal:<12} {_verdict(row.met)}"
         )
 
 
