@@ -4,9 +4,10 @@
 bytes of random (incompressible) content in DIRECTORY, serves it two ways, and
 answers commands on stdin with one JSON line each on stdout:
 
-- at start: ``router`` port (a Network: GoProxy behind the Router, TLS terminated,
+- at start: ``router`` URL (a Network: GoProxy behind the Router, TLS terminated,
   a Throttle fault on every ``.zip`` exchange), ``raw`` port (a thread that copies
-  the same file to each connection: read + sendall), ``ca``, ``url_path``, ``size``;
+  the same file to each connection: read + sendall, after a two-line head), ``ca``,
+  ``url`` of the zip, ``size``;
 - ``mark``: collect garbage, reset the peak RSS (VmHWM) to the current RSS, reply both;
 - ``peak``: reply the RSS and its high-water mark since the last ``mark``;
 - ``quit`` or end of input: stop everything and exit.
@@ -55,7 +56,7 @@ def build(store: ModuleStore, size: int) -> Path:
 
 
 class RawCopy:
-    """Each connection: read the request head, send the file, close."""
+    """Each connection: read the request head, send a minimal head and the file, close."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -77,6 +78,8 @@ class RawCopy:
                 head = b""
                 while b"\r\n\r\n" not in head and (data := connection.recv(4096)):
                     head += data
+                size = self._path.stat().st_size
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
                 while block := file.read(_BLOCK):
                     connection.sendall(block)
 
@@ -98,10 +101,10 @@ def main() -> None:
         raw = RawCopy(zip_path)
         try:
             reply = {
-                "router": int(net.router_url.rpartition(":")[2]),
+                "router": net.router_url,
                 "raw": raw.port,
                 "ca": str(net.ca_bundle),
-                "url_path": f"/{MODULE}/@v/{VERSION}.zip",
+                "url": f"https://proxy.test/{MODULE}/@v/{VERSION}.zip",
                 "size": zip_path.stat().st_size,
             }
             print(json.dumps(reply), flush=True)

@@ -705,12 +705,19 @@ class _Served:
         return cls(response, _response_head(response), blocks, batch, ended)
 
     async def rest(self, workers: ThreadPoolExecutor) -> AsyncIterator[bytes]:
-        """The body after the first batch, each batch read in a worker (it may read a file)."""
+        """The body after the first batch, read in a worker (it may read a file).
+
+        Each batch is read while the one before it goes out, so reading the file
+        and sending overlap: a large zip is never waiting on both at once.
+        """
         loop = asyncio.get_running_loop()
         while not self.ended:
-            self._reading = loop.run_in_executor(workers, _next_batch, self.blocks)
+            if self._reading is None:
+                self._reading = loop.run_in_executor(workers, _next_batch, self.blocks)
             batch, self.ended = await asyncio.shield(self._reading)
             self._reading = None
+            if not self.ended:
+                self._reading = loop.run_in_executor(workers, _next_batch, self.blocks)
             for block in batch:
                 yield block
 
@@ -718,12 +725,18 @@ class _Served:
         """Close the response now, or once a worker inside its body's generator returns.
 
         Closing a generator that another thread is running raises "generator
-        already executing": a cancelled exchange may leave a worker in there.
+        already executing": a cancelled exchange, or a batch read ahead, may leave
+        a worker in there.
         """
-        if self._reading is not None and not self._reading.done():
-            self._reading.add_done_callback(lambda _: self.response.close())
-        else:
+        if self._reading is None:
             self.response.close()
+        else:
+            self._reading.add_done_callback(self._close_after_reading)
+
+    def _close_after_reading(self, reading: asyncio.Future[tuple[list[bytes], bool]]) -> None:
+        if not reading.cancelled():
+            reading.exception()  # a batch nobody will send: its error is not news
+        self.response.close()
 
 
 def _next_batch(blocks: Iterator[bytes]) -> tuple[list[bytes], bool]:
