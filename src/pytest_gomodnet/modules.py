@@ -232,6 +232,8 @@ def escape_path(path: str) -> str:
     return _escape(path)
 
 
+# A GOPROXY serves the same few paths and versions over and over: checked once each.
+@functools.lru_cache(maxsize=4096)
 def unescape_path(escaped: str) -> str:
     """The inverse of :func:`escape_path`; refuses encodings Go refuses."""
     path = _unescape(escaped)
@@ -251,6 +253,7 @@ def escape_version(version: str) -> str:
     return _escape(version)
 
 
+@functools.lru_cache(maxsize=4096)
 def unescape_version(escaped: str) -> str:
     version = _unescape(escaped)
     if version is None or _check_elem(version, "import"):
