@@ -22,7 +22,7 @@ def run(quick: bool) -> list[table.Row]:
         for i in range(8):
             archive.writestr(f"example.test/m@v1.0.0/f{i}.bin", os.urandom(size // 8))
     data = buffer.getvalue()
-    rate = _best.best_rates(5, {
+    rate = _best.best_rates(9, {
         "h1": lambda: _rate(zip_h1, data),
         "sha256": lambda: _rate(lambda d: hashlib.sha256(d).digest(), data),
     })  # fmt: skip
