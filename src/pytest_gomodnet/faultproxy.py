@@ -456,7 +456,7 @@ class Router:
                     exchange,
                     conn,
                     ready=served.batch,
-                    rest=served.rest(self._workers),
+                    rest=None if served.ended else served.rest(self._workers),
                     client_closes=_closes(head),
                 )
             finally:
