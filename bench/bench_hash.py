@@ -7,10 +7,12 @@ import io
 import os
 import time
 import zipfile
+from collections.abc import Callable
 
 from pytest_gomodnet.modules import zip_h1
 
 from . import __main__ as table
+from . import _best
 
 
 def run(quick: bool) -> list[table.Row]:
@@ -20,13 +22,18 @@ def run(quick: bool) -> list[table.Row]:
         for i in range(8):
             archive.writestr(f"example.test/m@v1.0.0/f{i}.bin", os.urandom(size // 8))
     data = buffer.getvalue()
-    started = time.perf_counter()
-    zip_h1(data)
-    h1_rate = len(data) / (time.perf_counter() - started) / 1e6
-    started = time.perf_counter()
-    hashlib.sha256(data).digest()
-    sha_rate = len(data) / (time.perf_counter() - started) / 1e6
+    rate = _best.best_rates(9, {
+        "h1": lambda: _rate(zip_h1, data),
+        "sha256": lambda: _rate(lambda d: hashlib.sha256(d).digest(), data),
+    })  # fmt: skip
+    h1_rate, sha_rate = rate["h1"], rate["sha256"]
     return [
         table.Row("h1 of a zip, MB/s (vs hashlib.sha256)", h1_rate, sha_rate, "MB/s", ">= 0.8x",
                   h1_rate / sha_rate >= 0.8),
     ]  # fmt: skip
+
+
+def _rate(hash_function: Callable[[bytes], object], data: bytes) -> float:
+    started = time.perf_counter()
+    hash_function(data)
+    return len(data) / (time.perf_counter() - started) / 1e6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -13,6 +14,7 @@ from pytest_gomodnet.faultproxy import Router
 from pytest_gomodnet.origin import Origin
 
 from . import __main__ as table
+from . import _best
 from ._bare import BareServer
 
 BODY = b"x" * 2048
@@ -51,39 +53,54 @@ def _tls_rate(port: int, context: ssl.SSLContext, count: int, *, tunnel: bool) -
 
 
 def run(quick: bool) -> list[table.Row]:
-    count = 30 if quick else 400
+    rounds, count = (2, 15) if quick else (5, 100)
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("proxy.test").configure_cert(server_context)
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
-    with Origin() as origin, Router() as router:
-        origin.route("proxy.test", lambda r: Response(BODY, content_type="application/zip"))
-        origin.route("plain.test", lambda r: Response(BODY, content_type="application/zip"))
-        # As the Network wires it: the Router calls the origin's dispatch in process.
-        router.add_host("proxy.test", origin.url, tls=server_context, app=origin.dispatch)
-        router.add_host("plain.test", origin.url, app=origin.dispatch)
-        get = (
-            b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+    get = _get("plain.test")
+    with contextlib.ExitStack() as stack:
+        origin, router = stack.enter_context(Origin()), stack.enter_context(Router())
+        for host in ("proxy.test", "plain.test", "worker.test"):
+            origin.route(host, lambda r: Response(BODY, content_type="application/zip"))
+        # As the Network wires its GoProxy and GoImportHost hosts: the Router calls the
+        # origin's dispatch in process, on its own thread (those handlers never block).
+        router.add_host(
+            "proxy.test", origin.url, tls=server_context, app=origin.dispatch, inline=True
         )
-        routed_plain = _plain_rate(router.port, get, count)
-        routed_tls = _tls_rate(router.port, client_context, count, tunnel=True)
+        router.add_host("plain.test", origin.url, app=origin.dispatch, inline=True)
+        # As it wires a test's own handler (add_handler), which may block: in a worker.
+        router.add_host("worker.test", origin.url, app=origin.dispatch)
         response = _sample_response(router.port, get)
-    with BareServer(response) as bare:
-        bare_plain = _plain_rate(bare.port, get, count)
-    with BareServer(response, tls=server_context) as bare:
-        bare_tls = _tls_rate(bare.port, client_context, count, tunnel=False)
-        with Router() as relay:
-            relay.add_host("proxy.test", f"https://127.0.0.1:{bare.port}")
-            relayed_tls = _tls_rate(relay.port, client_context, count, tunnel=True)
+        bare = stack.enter_context(BareServer(response))
+        bare_tls = stack.enter_context(BareServer(response, tls=server_context))
+        relay = stack.enter_context(Router())
+        relay.add_host("proxy.test", f"https://127.0.0.1:{bare_tls.port}")
+        rate = _best.best_rates(rounds, {
+            "plain": lambda: _plain_rate(router.port, get, count),
+            "worker": lambda: _plain_rate(router.port, _get("worker.test"), count),
+            "bare": lambda: _plain_rate(bare.port, get, count),
+            "tls": lambda: _tls_rate(router.port, client_context, count, tunnel=True),
+            "relayed": lambda: _tls_rate(relay.port, client_context, count, tunnel=True),
+            "bare tls": lambda: _tls_rate(bare_tls.port, client_context, count, tunnel=False),
+        })  # fmt: skip
+    plain, worker, bare_plain = rate["plain"], rate["worker"], rate["bare"]
+    tls, relayed, bare_tls_rate = rate["tls"], rate["relayed"], rate["bare tls"]
     return [
-        table.Row("Router conns/s, plain HTTP (vs bare asyncio)", routed_plain, bare_plain,
-                  "c/s", ">= 0.5x", routed_plain / bare_plain >= 0.5),
-        table.Row("Router conns/s, TLS terminated (vs bare TLS)", routed_tls, bare_tls,
-                  "c/s", ">= 0.5x", routed_tls / bare_tls >= 0.5),
-        table.Row("Router conns/s, TLS relayed (vs bare TLS)", relayed_tls, bare_tls,
-                  "c/s", ">= 0.5x", relayed_tls / bare_tls >= 0.5),
+        table.Row("Router conns/s, plain HTTP (vs bare asyncio)", plain, bare_plain,
+                  "c/s", ">= 0.5x", plain / bare_plain >= 0.5),
+        table.Row("Router conns/s, plain, handler in a worker (info)", worker, bare_plain,
+                  "c/s", "-", None),
+        table.Row("Router conns/s, TLS terminated (vs bare TLS)", tls, bare_tls_rate,
+                  "c/s", ">= 0.5x", tls / bare_tls_rate >= 0.5),
+        table.Row("Router conns/s, TLS relayed (vs bare TLS)", relayed, bare_tls_rate,
+                  "c/s", ">= 0.5x", relayed / bare_tls_rate >= 0.5),
     ]  # fmt: skip
+
+
+def _get(host: str) -> bytes:
+    return f"GET http://{host}/m.zip HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
 
 
 def _sample_response(port: int, request: bytes) -> bytes:

@@ -24,11 +24,14 @@ def test_bench_quick_prints_every_row(go) -> None:
     names = [line[:52].strip() for line in lines[3:]]
     assert names == [
         "Router conns/s, plain HTTP (vs bare asyncio)",
+        "Router conns/s, plain, handler in a worker (info)",
         "Router conns/s, TLS terminated (vs bare TLS)",
         "Router conns/s, TLS relayed (vs bare TLS)",
         "fuzz e/s, Router+TLS (vs httpserver per example)",
         "fuzz e/s, Router+TLS (vs bare asyncio TLS)",
         "h1 of a zip, MB/s (vs hashlib.sha256)",
         "3-host TLS network set-up + teardown, ms (median)",
-        "go mod download 3 modules, s (vs file://)",
+        "go mod download 3 modules, ms (vs file://)",
+        "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
+        "zip 4 MiB, serving peak RSS growth, MiB",
     ]

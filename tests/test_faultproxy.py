@@ -501,3 +501,98 @@ def test_a_status_fault_honours_the_clients_connection_close(router) -> None:
     assert received == synthesized_response(Status(503, b"busy\n"))
     (connection,) = router.log
     assert connection.ended == "fin"
+
+
+# --- hosts served in process -----------------------------------------------------
+
+# Requests whose WSGI view is easy to get wrong: escapes, non-ASCII, repeated headers.
+ODD_REQUESTS = {
+    "escaped space and query": b"GET /a%20b/x?q=1&go-get=1 HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\n",
+    "underscore header": b"GET /u HTTP/1.1\r\nX_Forwarded: 1\r\n",
+    "utf-8 escapes": b"GET /%C3%A9?x=%C3%A9 HTTP/1.1\r\n",
+    "escaped percent": b"GET /a%2541 HTTP/1.1\r\n",
+    "not utf-8": b"GET /a%FF HTTP/1.1\r\n",
+    "HTTP/1.0 with a body": (
+        b"POST /p HTTP/1.0\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
+    ),
+}
+
+
+def _describe(request: Request) -> Response:
+    """Echo what a handler sees of a request (minus what differs by design: the scheme)."""
+    seen = [
+        request.method,
+        request.path,
+        request.full_path,
+        request.host,
+        repr(sorted(request.args.items(multi=True))),
+        repr(sorted((k, v) for k, v in request.headers.items() if k != "Connection")),
+        repr(request.get_data()),
+        request.environ["SERVER_PROTOCOL"],
+        repr(request.content_length),
+    ]
+    return Response("\n".join(seen), content_type="text/plain; charset=utf-8")
+
+
+def _exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["worker", "inline"])
+@pytest.mark.parametrize("case", ODD_REQUESTS, ids=list(ODD_REQUESTS))
+def test_an_in_process_handler_sees_what_the_origin_server_shows_it(origin, case, inline) -> None:
+    origin.route("echo.test", _describe)
+    line, _, headers = ODD_REQUESTS[case].partition(b"\r\n")
+    method, target, version = line.split(b" ")
+    body = b"abc" if method == b"POST" else b""
+    rest = b"Host: echo.test\r\n" + headers + b"Connection: close\r\n\r\n" + body
+    direct = _exchange(origin.port, b"%s %s %s\r\n%s" % (method, target, version, rest))
+    with Router() as router:
+        router.add_host("echo.test", origin.url, app=origin.dispatch, inline=inline)
+        absolute = b"http://echo.test" + target
+        routed = _exchange(router.port, b"%s %s %s\r\n%s" % (method, absolute, version, rest))
+    router.check()
+    assert routed.partition(b"\r\n\r\n")[2] == direct.partition(b"\r\n\r\n")[2]
+    assert routed.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_a_handler_that_blocks_holds_up_only_its_own_exchange(origin) -> None:
+    release = threading.Event()
+
+    def slow(request: Request) -> Response:
+        release.wait(5)
+        return Response(b"late")
+
+    origin.route("slow.test", slow)
+    origin.route("quick.test", _serve)
+    with Router() as router:
+        router.add_host("slow.test", origin.url, app=origin.dispatch)
+        router.add_host("quick.test", origin.url, app=origin.dispatch, inline=True)
+        with socket.create_connection(("127.0.0.1", router.port), timeout=5) as waiting:
+            waiting.sendall(b"GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\n\r\n")
+            quick = b"GET http://quick.test/m.zip HTTP/1.1\r\nHost: quick.test\r\n"
+            assert _exchange(router.port, quick + b"Connection: close\r\n\r\n").endswith(BODY)
+            release.set()
+            assert waiting.recv(4096).endswith(b"\r\n\r\nlate")
+    router.check()
+
+
+def test_an_inline_host_asked_for_another_host_by_header_is_served_in_a_worker(origin) -> None:
+    seen: list[str] = []
+
+    def where(request: Request) -> Response:
+        seen.append(threading.current_thread().name)
+        return Response(b"ok")
+
+    origin.route("inline.test", where)
+    origin.route("other.test", where)
+    with Router(name="gomodnet-test-router") as router:
+        router.add_host("inline.test", origin.url, app=origin.dispatch, inline=True)
+        for host in (b"inline.test", b"inline.test:80", b"other.test"):
+            get = b"GET http://inline.test/ HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+            assert _exchange(router.port, get % host).endswith(b"\r\n\r\nok")
+    router.check()
+    assert seen[:2] == ["gomodnet-test-router", "gomodnet-test-router"]
+    assert seen[2].startswith("gomodnet-test-router-worker")

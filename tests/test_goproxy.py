@@ -13,7 +13,7 @@ from werkzeug import Request
 from werkzeug.test import EnvironBuilder
 
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError
-from pytest_gomodnet.goproxy import GoProxy, ModuleStore
+from pytest_gomodnet.goproxy import _FILE_BLOCK, GoProxy, ModuleStore
 
 PATH = "example.test/Upper/m"
 
@@ -254,7 +254,8 @@ def test_info_carries_origin_and_go_reports_it(go, tmp_path, gomodnet, module_st
 
 
 def test_zip_is_streamed_in_blocks_with_its_exact_length(module_store) -> None:
-    noise = random.Random(5).randbytes(300_000)  # incompressible: the zip stays ~300 kB
+    # Incompressible: the zip stays ~2.5 MB, more than two of the blocks GoProxy reads.
+    noise = random.Random(5).randbytes(2_500_000)
     stored = module_store.add("example.test/big", "v1.0.0", files={"blob.bin": noise})
     zip_bytes = stored.zip_path.read_bytes()
     request = Request(EnvironBuilder(path="/example.test/big/@v/v1.0.0.zip").get_environ())
@@ -262,5 +263,5 @@ def test_zip_is_streamed_in_blocks_with_its_exact_length(module_store) -> None:
     assert (response.is_streamed, response.content_length) == (True, len(zip_bytes))
     blocks = list(response.response)
     response.close()
-    assert [len(b) for b in blocks[:-1]] == [1 << 16] * (len(zip_bytes) >> 16)
+    assert [len(b) for b in blocks[:-1]] == [_FILE_BLOCK] * (len(zip_bytes) // _FILE_BLOCK)
     assert b"".join(blocks) == zip_bytes

@@ -180,6 +180,104 @@ def test_version_must_fit_the_path(path, version, message) -> None:
         check_version(path, version)
 
 
+def _zip_of(entries: dict[str, bytes], method: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _h1_by_hand(entries: dict[str, bytes]) -> str:
+    lines = [f"{hashlib.sha256(entries[name]).hexdigest()}  {name}\n" for name in sorted(entries)]
+    return "h1:" + base64.b64encode(hashlib.sha256("".join(lines).encode()).digest()).decode()
+
+
+# Small entries, and one past the size whose CRC-32 is checked in a second thread.
+H1_ENTRIES = {
+    "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
+    "example.test/m@v1.0.0/empty.go": b"",
+    "example.test/m@v1.0.0/big.bin": bytes(range(256)) * (5 << 12),
+}
+
+
+class _Unmappable(io.RawIOBase):
+    """A seekable file object with no buffer to borrow: zip_h1 reads it through zipfile."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+        self.read, self.seek, self.tell = self._inner.read, self._inner.seek, self._inner.tell
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_zip_h1_of_every_kind_of_source_is_dirhash_of_the_entries(tmp_path, method) -> None:
+    data = _zip_of(H1_ENTRIES, method)
+    (tmp_path / "m.zip").write_bytes(data)
+    expected = _h1_by_hand(H1_ENTRIES)
+    assert zip_h1(data) == expected
+    assert zip_h1(tmp_path / "m.zip") == expected
+    assert zip_h1(str(tmp_path / "m.zip")) == expected
+    assert zip_h1(io.BytesIO(data)) == expected
+    assert zip_h1(_Unmappable(data)) == expected
+
+
+def _central_record(data: bytes, name: str) -> int:
+    (record,) = [
+        at for at in _central_offsets(data) if data[at + 46 : at + 46 + len(name)] == name.encode()
+    ]
+    return record
+
+
+def _central_offsets(data: bytes) -> list[int]:
+    offsets, at = [], data.find(b"PK\x01\x02")
+    while at != -1:
+        offsets.append(at)
+        at = data.find(b"PK\x01\x02", at + 1)
+    return offsets
+
+
+# Fields of a central directory record that zipfile and go check an entry against.
+CRC_FIELD, SIZE_FIELD = 16, 24
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("name", ["example.test/m@v1.0.0/go.mod", "example.test/m@v1.0.0/big.bin"])
+@pytest.mark.parametrize(
+    ("field", "message"), [(CRC_FIELD, "Bad CRC-32"), (SIZE_FIELD, "Bad size")], ids=["crc", "size"]
+)
+def test_zip_h1_refuses_an_entry_that_disagrees_with_its_record(
+    method, name, field, message
+) -> None:
+    data = bytearray(_zip_of(H1_ENTRIES, method))
+    data[_central_record(bytes(data), name) + field] ^= 0x01
+    with pytest.raises(zipfile.BadZipFile, match=re.escape(f"{message} for file {name!r}")):
+        zip_h1(bytes(data))
+
+
+@pytest.mark.parametrize("at", range(0, 40, 3))
+def test_zip_h1_refuses_damaged_deflate_data_in_a_file(tmp_path, at) -> None:
+    data = bytearray(_zip_of(H1_ENTRIES, zipfile.ZIP_DEFLATED))
+    name = "example.test/m@v1.0.0/big.bin"
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(name)
+    data[info.header_offset + 30 + len(name) + at] ^= 0x55
+    (tmp_path / "m.zip").write_bytes(data)
+    # Either inflating fails or what comes out disagrees with the entry's record.
+    with pytest.raises(zipfile.BadZipFile, match=r"^Bad (deflate data|CRC-32|size)"):
+        zip_h1(tmp_path / "m.zip")
+
+
+def test_zip_h1_refuses_a_zip_cut_short() -> None:
+    data = _zip_of(H1_ENTRIES, zipfile.ZIP_STORED)
+    with pytest.raises(zipfile.BadZipFile, match="File is not a zip file"):
+        zip_h1(data[: len(data) // 2])
+
+
 def test_zip_layout_and_hashes() -> None:
     data = build_zip(
         "example.test/m", "v1.0.0", {"go.mod": b"module example.test/m\n", "a/b.go": b"x"}

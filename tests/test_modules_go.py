@@ -17,6 +17,7 @@ from pytest_gomodnet.modules import (
     escape_path,
     escape_version,
     sort_versions,
+    zip_h1,
 )
 
 MODULES = {
@@ -70,9 +71,9 @@ def test_go_get_writes_exactly_our_go_sum_lines(go: GoToolchain, tmp_path, modul
     assert (work / "go.sum").read_text() == "".join(f"{line}\n" for line in stored.go_sum_lines)
 
 
-def _raw_zip(entries: dict[str, bytes]) -> bytes:
+def _raw_zip(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", method) as archive:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
@@ -85,6 +86,22 @@ def _serve_raw(tmp_path: Path, path: str, version: str, zip_bytes: bytes, go_mod
     (folder / f"{version}.mod").write_bytes(go_mod)
     (folder / f"{version}.zip").write_bytes(zip_bytes)
     return "file://" + str(tmp_path / "proxy")
+
+
+def test_go_hashes_a_zip_of_stored_entries_as_zip_h1_does(go, tmp_path) -> None:
+    # Module zips are usually deflated; zip_h1 reads stored entries in place.
+    entries = {
+        "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
+        "example.test/m@v1.0.0/big.bin": bytes(range(256)) * (5 << 12),
+    }
+    data = _raw_zip(entries, zipfile.ZIP_STORED)
+    proxy = _serve_raw(tmp_path, "example.test/m", "v1.0.0", data, b"module example.test/m\n")
+    result = go.run(
+        "mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path, env={"GOPROXY": proxy}
+    )
+    (info,) = result.check().json_objects()
+    assert info["Sum"] == zip_h1(data)
+    assert zip_h1(data) == zip_h1(_raw_zip(entries, zipfile.ZIP_DEFLATED))
 
 
 def _big_go_mod() -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 
 import httpx
@@ -10,7 +11,7 @@ from werkzeug import Response
 
 from pytest_gomodnet.errors import ServerError
 from pytest_gomodnet.faultproxy import FaultProxy, Router
-from pytest_gomodnet.faults import Status, Truncate
+from pytest_gomodnet.faults import Corrupt, Status, Truncate
 from pytest_gomodnet.goimport import GoImportHost
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
 from pytest_gomodnet.network import Network
@@ -156,3 +157,41 @@ def test_every_server_class_is_a_context_manager(tmp_path, module_store) -> None
     }
     with HandlerServer(_hello) as upstream, FaultProxy(upstream.url, Status(418)) as proxy:
         assert httpx.get(f"{proxy.url}/x", timeout=5).status_code == 418
+
+
+# Larger than one batch the Router reads ahead (256 KiB) and than GoProxy's blocks
+# (1 MiB): the body after the first batch streams while the next one is read.
+BIG = random.Random(8).randbytes(3 << 20)
+
+
+def _blocks(request):
+    response = Response(
+        (BIG[i : i + 65536] for i in range(0, len(BIG), 65536)), direct_passthrough=True
+    )
+    response.content_length = len(BIG)
+    return response
+
+
+@pytest.mark.parametrize("kind", ["goproxy zip", "handler in a worker"])
+def test_a_large_body_streams_byte_exact_and_each_fault_lands_at_its_offset(
+    gomodnet, module_store, kind
+) -> None:
+    if kind == "goproxy zip":
+        module_store.add("example.test/big", "v1.0.0", files={"big.bin": BIG})
+        gomodnet.add_goproxy("big.test", module_store)
+        url = "https://big.test/example.test/big/@v/v1.0.0.zip"
+    else:
+        gomodnet.add_handler("big.test", _blocks)
+        url = "https://big.test/big.bin"
+    clean = gomodnet.response_bytes(url)
+    head_length = clean.index(b"\r\n\r\n") + 4
+    assert len(clean) - head_length >= len(BIG)
+    late = len(clean) - head_length - 70_000
+    gomodnet.fault("big.test", Truncate(late, where="body"), Corrupt(late, where="body"), None)
+    assert gomodnet.response_bytes(url) == clean[: head_length + late]
+    corrupted = gomodnet.response_bytes(url)
+    assert len(corrupted) == len(clean)
+    assert [i for i, (a, b) in enumerate(zip(corrupted, clean, strict=True)) if a != b] == [
+        head_length + late
+    ]
+    assert gomodnet.response_bytes(url) == clean

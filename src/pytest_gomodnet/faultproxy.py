@@ -21,20 +21,21 @@ import asyncio
 import collections
 import contextlib
 import fnmatch
+import io
 import json
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from werkzeug import Request, Response
-from werkzeug.test import EnvironBuilder
 
 from ._http import drop_header, header, set_header, status_code
 from .errors import ChainError, FaultPlanError, ServerError
@@ -115,6 +116,7 @@ class _Upstream:
     port: int
     tls: ssl.SSLContext | None
     app: InProcessApp | None = None
+    inline: bool = False
 
 
 class _Quit(Exception):
@@ -241,13 +243,17 @@ class Router:
         *,
         tls: ssl.SSLContext | None = None,
         app: InProcessApp | None = None,
+        inline: bool = False,
     ) -> None:
         """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it.
 
         ``app`` (a werkzeug ``Request -> Response`` callable) serves the host in
         process instead, in a worker thread: the same responses without a second
         connection and thread per request. ``upstream_url`` stays the address it
-        is reachable at from outside.
+        is reachable at from outside. With ``inline``, ``app`` is called on the
+        Router's own thread, without the trip to a worker: only for an app that
+        never blocks (it would hold up every connection), such as the plugin's
+        GoProxy and GoImportHost, which answer from memory and local files.
         """
         parts = urlsplit(upstream_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -261,7 +267,9 @@ class Router:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         name = _host_name(host)
         with self._lock:
-            self._hosts[name] = _Upstream(parts.scheme, parts.hostname, port, tls, app)
+            self._hosts[name] = _Upstream(
+                parts.scheme, parts.hostname, port, tls, app, inline and app is not None
+            )
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
         """Queue ``plans`` for ``host`` (and ``path``, a glob like ``*.zip``), replacing any."""
@@ -478,30 +486,38 @@ class Router:
         exchange.fault = repr(plan) if plan is not None else None
         if isinstance(plan, (Status, HtmlLogin)):
             response = synthesized_response(plan)
-            exchange.status = int(response.split(b" ", 2)[1])
+            exchange.status = status_code(response)
+            response_head, _, response_body = response.partition(b"\r\n\r\n")
+            clean = ResponseEngine(None)
+            response_head += b"\r\n\r\n"
             await self._deliver(
-                ResponseEngine(None),
-                response,
-                [],
+                clean,
+                response_head,
                 writer,
                 exchange,
                 conn,
+                ready=[response_body],
                 client_closes=_client_closes(head),
             )
             return
         engine = ResponseEngine(plan)
         if upstream.app is not None and request is not None:
-            response_head, chunks = await _in_process(self._workers, upstream.app, request)
-            exchange.status = status_code(response_head)
-            await self._deliver(
-                engine,
-                response_head,
-                chunks,
-                writer,
-                exchange,
-                conn,
-                client_closes=_client_closes(head),
-            )
+            inline = upstream.inline and _names_host(head, host)
+            served = await _in_process(self._workers, upstream.app, request, inline)
+            try:
+                exchange.status = status_code(served.head)
+                await self._deliver(
+                    engine,
+                    served.head,
+                    writer,
+                    exchange,
+                    conn,
+                    ready=served.batch,
+                    rest=None if served.ended else served.rest(self._workers),
+                    client_closes=_client_closes(head),
+                )
+            finally:
+                served.close()
             return
         pooled = _Pooled(self._pool, upstream)
         async with pooled as (up_reader, up_writer):
@@ -521,10 +537,10 @@ class Router:
             await self._deliver(
                 engine,
                 response_head,
-                chunks,
                 writer,
                 exchange,
                 conn,
+                rest=chunks,
                 client_closes=_client_closes(head),
             )
 
@@ -532,23 +548,28 @@ class Router:
         self,
         engine: ResponseEngine,
         head: bytes,
-        chunks: Any,
         writer: asyncio.StreamWriter,
         exchange: Exchange,
         conn: Connection,
         *,
+        ready: list[bytes] | None = None,
+        rest: AsyncIterator[bytes] | None = None,
         client_closes: bool = False,
     ) -> None:
-        if isinstance(chunks, list):
-            body, head = head.split(b"\r\n\r\n", 1)[1], head.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
-            await self._act(engine.start(head), writer, exchange, conn)
-            await self._act(engine.feed(body), writer, exchange, conn)
-        else:
-            await self._act(engine.start(head), writer, exchange, conn)
-            async for chunk in chunks:
-                await self._act(engine.feed(chunk), writer, exchange, conn)
+        """Pass one response through the engine.
+
+        The body blocks already ``ready`` go out with the head (in one write, when
+        no fault comes between), then the ``rest`` as it arrives.
+        """
+        actions = engine.start(head)
+        for block in ready or ():
+            actions += engine.feed(block)
+        await self._act(actions, writer, exchange, conn)
+        if rest is not None:
+            async for chunk in rest:
                 if engine.done:
                     break
+                await self._act(engine.feed(chunk), writer, exchange, conn)
         await self._act(engine.finish(), writer, exchange, conn)
         exchange.ended = "ok"
         if _closes(head) or client_closes:
@@ -559,17 +580,20 @@ class Router:
     async def _act(
         self, actions: list[Any], writer: asyncio.StreamWriter, exchange: Exchange, conn: Connection
     ) -> None:
+        """Carry out the engine's actions; Sends in a row go out as one write."""
+        unsent: list[bytes] = []
         for action in actions:
             if isinstance(action, Send):
-                writer.write(action.data)
-                exchange.bytes_down += len(action.data)
-                await writer.drain()
-            elif isinstance(action, Sleep):
+                unsent.append(action.data)
+                continue
+            await _send(writer, unsent, exchange)
+            if isinstance(action, Sleep):
                 await asyncio.sleep(action.seconds)
             elif isinstance(action, Close):
                 exchange.ended = conn.ended = action.how
                 await _end(writer, action.how)
                 raise _Quit
+        await _send(writer, unsent, exchange)
 
     async def _relay(
         self,
@@ -712,40 +736,163 @@ InProcessApp = Callable[[Request], Response]
 
 
 async def _in_process(
-    workers: ThreadPoolExecutor, app: InProcessApp, request: Request
-) -> tuple[bytes, Any]:
-    """Call ``app`` off the loop; the response head as bytes and its body as a stream."""
+    workers: ThreadPoolExecutor,
+    app: InProcessApp,
+    request: Request,
+    inline: bool,
+) -> _Served:
+    """Call ``app`` for one request; its response with the first blocks of the body.
+
+    One trip to a worker thread calls the app and reads the first blocks (all of
+    them, for most responses): each trip costs two thread switches, more than
+    anything else an exchange does. An ``inline`` app (one
+    that never blocks) is called right here on the loop thread, with no trip.
+    """
+    if inline:
+        return _Served.call(app, request)
     loop = asyncio.get_running_loop()
-    response = await loop.run_in_executor(workers, app, request)
-    return _response_head(response), _body_blocks(loop, workers, response)
+    pending = loop.run_in_executor(workers, _Served.call, app, request)
+    try:
+        return await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        pending.add_done_callback(_close_when_served)
+        raise
+
+
+@dataclass
+class _Served:
+    """A response from an in-process app: its head, and its body read in batches."""
+
+    response: Response
+    head: bytes
+    blocks: Iterator[bytes]
+    batch: list[bytes]
+    ended: bool
+    _reading: asyncio.Future[tuple[list[bytes], bool]] | None = None
+
+    @classmethod
+    def call(cls, app: InProcessApp, request: Request) -> _Served:
+        """The app's response, with the first batch of its body already read."""
+        response = app(request)
+        try:
+            blocks = iter(response.iter_encoded())
+            batch, ended = _next_batch(blocks)
+        except BaseException:
+            response.close()
+            raise
+        return cls(response, _response_head(response), blocks, batch, ended)
+
+    async def rest(self, workers: ThreadPoolExecutor) -> AsyncIterator[bytes]:
+        """The body after the first batch, read in a worker (it may read a file).
+
+        Each batch is read while the one before it goes out, so reading the file
+        and sending overlap: a large zip is never waiting on both at once.
+        """
+        loop = asyncio.get_running_loop()
+        while not self.ended:
+            if self._reading is None:
+                self._reading = loop.run_in_executor(workers, _next_batch, self.blocks)
+            batch, self.ended = await asyncio.shield(self._reading)
+            self._reading = None
+            if not self.ended:
+                self._reading = loop.run_in_executor(workers, _next_batch, self.blocks)
+            for block in batch:
+                yield block
+
+    def close(self) -> None:
+        """Close the response now, or once a worker inside its body's generator returns.
+
+        Closing a generator that another thread is running raises "generator
+        already executing": a cancelled exchange, or a batch read ahead, may leave
+        a worker in there.
+        """
+        if self._reading is None:
+            self.response.close()
+        else:
+            self._reading.add_done_callback(self._close_after_reading)
+
+    def _close_after_reading(self, reading: asyncio.Future[tuple[list[bytes], bool]]) -> None:
+        if not reading.cancelled():
+            reading.exception()  # a batch nobody will send: its error is not news
+        self.response.close()
+
+
+def _next_batch(blocks: Iterator[bytes]) -> tuple[list[bytes], bool]:
+    """The next non-empty blocks, up to about _CHUNK bytes; and whether the body ended."""
+    batch, size = [], 0
+    for block in blocks:
+        if block:
+            batch.append(block)
+            size += len(block)
+            if size >= _CHUNK:
+                return batch, False
+    return batch, True
+
+
+def _close_when_served(pending: asyncio.Future[_Served]) -> None:
+    """A cancelled exchange's response still arrives: close it (and its file) then."""
+    if not pending.cancelled() and pending.exception() is None:
+        pending.result().close()
+
+
+def _names_host(head: bytes, host: str) -> bool:
+    """Whether the request's Host header names ``host`` (so the Origin routes it there)."""
+    value = (header(head, b"host") or b"").decode("latin-1").lower()
+    return value == host or value.rpartition(":")[0] == host
 
 
 def _werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
+    """The request as werkzeug's own server would build its WSGI environ, for https://host.
+
+    Built by hand: werkzeug's EnvironBuilder costs more than the rest of an exchange.
+    """
     lines = head[:-4].decode("latin-1").split("\r\n")
-    method, target, _ = lines[0].split(" ", 2)
+    method, target, protocol = lines[0].split(" ", 2)
     path, _, query = target.partition("?")
-    headers: list[tuple[str, str]] = []
+    if not target.startswith("/"):  # absolute form: werkzeug's server keeps only its path
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # a target urlsplit rejects, such as http://[::1/
+            raise _BadRequest(f"malformed request target {target[:200]!r}") from None
+        path, query = parts.path, parts.query
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": _wsgi_text(unquote(path)),
+        "QUERY_STRING": _wsgi_text(query),
+        "REQUEST_URI": target,
+        "RAW_URI": target,
+        "SERVER_NAME": host,
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": protocol,
+        "HTTP_HOST": host,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    seen: set[str] = set()
     for line in lines[1:]:
         name, sep, value = line.partition(":")
-        if sep:
-            headers.append((name.strip(), value.strip()))
-    try:
-        builder = EnvironBuilder(
-            path=unquote_to_bytes(path).decode("latin-1"),
-            query_string=query,
-            method=method,
-            headers=headers,
-            data=body,
-            base_url=f"https://{host}",
-        )
-    except ValueError as exc:  # a target urlsplit rejects, such as http://[::1/
-        raise _BadRequest(f"malformed request target {target[:200]!r}") from exc
-    try:
-        environ = builder.get_environ()
-    finally:
-        builder.close()
-    environ["RAW_URI"] = environ["REQUEST_URI"] = target
+        if not sep or "_" in name:  # werkzeug's server drops these (they could spoof others)
+            continue
+        key = name.strip().upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        value = value.strip()
+        environ[key] = f"{environ[key]},{value}" if key in seen else value
+        seen.add(key)
+    if "CONTENT_LENGTH" in environ or body:
+        environ["CONTENT_LENGTH"] = str(len(body))
     return Request(environ)
+
+
+def _wsgi_text(text: str) -> str:
+    """PEP 3333: WSGI carries text as the latin-1 code points of its UTF-8 bytes."""
+    return text.encode().decode("latin-1")
 
 
 def _response_head(response: Response) -> bytes:
@@ -758,40 +905,19 @@ def _response_head(response: Response) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-async def _body_blocks(
-    loop: asyncio.AbstractEventLoop, workers: ThreadPoolExecutor, response: Response
-) -> Any:
-    """The body, each block fetched in a worker thread (a streamed zip may read a file).
-
-    If the exchange is cancelled while a worker is inside the body's generator,
-    the response is closed only once that worker returns: closing a generator
-    that another thread is running raises "generator already executing".
-    """
-    blocks = iter(response.iter_encoded())
-    pending: asyncio.Future[bytes | None] | None = None
-    try:
-        while True:
-            pending = loop.run_in_executor(workers, next, blocks, None)
-            block = await asyncio.shield(pending)
-            pending = None
-            if block is None:
-                return
-            if block:
-                yield block
-    finally:
-        if pending is not None and not pending.done():
-            pending.add_done_callback(lambda _: response.close())
-        else:
-            response.close()
-
-
 # --- HTTP framing helpers -----------------------------------------------------
+
+
+async def _bounded(awaitable: Awaitable[T], seconds: float) -> T:
+    """``asyncio.wait_for`` without its task per call (it waits on every read here)."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 async def _read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
     """Read up to and including the blank line; None on a clean EOF before any byte."""
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        head = await _bounded(reader.readuntil(b"\r\n\r\n"), timeout)
     except asyncio.IncompleteReadError as exc:
         if not exc.partial:
             return None
@@ -864,7 +990,7 @@ async def _read_request_body(head: bytes, reader: asyncio.StreamReader, timeout:
         return b""
     if not length.isdigit():
         raise _BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
-    return await asyncio.wait_for(reader.readexactly(int(length)), timeout)
+    return await _bounded(reader.readexactly(int(length)), timeout)
 
 
 async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
@@ -876,25 +1002,25 @@ async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader)
     if length is not None:
         left = int(length)
         while left:
-            data = await asyncio.wait_for(reader.read(min(left, _CHUNK)), UPSTREAM_TIMEOUT)
+            data = await _bounded(reader.read(min(left, _CHUNK)), UPSTREAM_TIMEOUT)
             if not data:
                 raise ConnectionError("upstream closed mid-body")
             left -= len(data)
             yield data
     elif (header(head, b"transfer-encoding") or b"").lower() == b"chunked":
         while True:
-            size_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
+            size_line = await _bounded(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
             size = int(size_line.split(b";")[0], 16)
-            data = await asyncio.wait_for(reader.readexactly(size + 2), UPSTREAM_TIMEOUT)
+            data = await _bounded(reader.readexactly(size + 2), UPSTREAM_TIMEOUT)
             if size == 0:
                 trailer = data
                 while trailer != b"\r\n":
-                    trailer = await asyncio.wait_for(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
+                    trailer = await _bounded(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
                 yield size_line + b"\r\n"
                 return
             yield size_line + data
     else:
-        while data := await asyncio.wait_for(reader.read(_CHUNK), UPSTREAM_TIMEOUT):
+        while data := await _bounded(reader.read(_CHUNK), UPSTREAM_TIMEOUT):
             yield data
 
 
@@ -958,6 +1084,16 @@ async def _flushed(writer: asyncio.StreamWriter) -> None:
         if pending == 0:
             return
         await asyncio.sleep(0.001)
+
+
+async def _send(writer: asyncio.StreamWriter, unsent: list[bytes], exchange: Exchange) -> None:
+    """Write the blocks in ``unsent`` as one, count them, and empty the list."""
+    if unsent:
+        data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+        unsent.clear()
+        writer.write(data)
+        exchange.bytes_down += len(data)
+        await writer.drain()
 
 
 async def _end(writer: asyncio.StreamWriter, how: str) -> None:

@@ -48,6 +48,10 @@ __all__ = ["GoProxy", "ModuleStore", "StoredVersion"]
 #: The ``Time`` of every version added without one: fixed, so hashes and logs repeat.
 DEFAULT_TIME = "2026-01-01T00:00:00Z"
 
+#: A zip is served in blocks of this size: few enough steps through the fault engine
+#: for a large one, and never more than a block or two in memory.
+_FILE_BLOCK = 1 << 20
+
 _ENDPOINT = re.compile(r"/(?P<module>.+?)/(?:@v/(?P<file>list|.+\.(?:info|mod|zip))|@latest)")
 _SUMDB_SUPPORTED = re.compile(r"/sumdb/[^/]+/supported")
 
@@ -280,5 +284,5 @@ def _blocks(path: Path) -> Iterator[bytes]:
     # A generator, not werkzeug's FileWrapper: when a cut connection makes the
     # server drop the response unclosed, finalising the generator still closes the file.
     with path.open("rb") as file:
-        while block := file.read(1 << 16):
+        while block := file.read(_FILE_BLOCK):
             yield block

@@ -10,13 +10,18 @@ rules with the real go command.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import io
+import mmap
 import re
+import struct
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -52,6 +57,14 @@ __all__ = [
 MAX_ZIP_FILE = 500 << 20
 MAX_GO_MOD = 16 << 20
 MAX_LICENSE = 16 << 20
+
+#: A zip entry's local file header, up to its name and extra field (APPNOTE 4.3.7).
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+#: Most bytes of an entry hashed in one step, and of compressed input inflated in one.
+_BLOCK = 1 << 20
+_INFLATE_INPUT = 1 << 16
+#: Smallest stored entry whose CRC-32 is worth a second thread.
+_CRC_THREAD_FROM = 4 << 20
 
 _BAD_WINDOWS_NAMES = {
     "CON", "PRN", "AUX", "NUL",
@@ -220,6 +233,8 @@ def escape_path(path: str) -> str:
     return _escape(path)
 
 
+# A GOPROXY serves the same few paths and versions over and over: checked once each.
+@functools.lru_cache(maxsize=4096)
 def unescape_path(escaped: str) -> str:
     """The inverse of :func:`escape_path`; refuses encodings Go refuses."""
     path = _unescape(escaped)
@@ -239,6 +254,7 @@ def escape_version(version: str) -> str:
     return _escape(version)
 
 
+@functools.lru_cache(maxsize=4096)
 def unescape_version(escaped: str) -> str:
     version = _unescape(escaped)
     if version is None or _check_elem(version, "import"):
@@ -520,18 +536,129 @@ def _hash1(entries: Iterable[tuple[str, bytes]]) -> str:
 
 
 def zip_h1(source: str | Path | IO[bytes] | bytes) -> str:
-    """The ``h1:`` of a module zip (dirhash Hash1 over its entries), read in a stream."""
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
-    with zipfile.ZipFile(source) as archive:
-        entries = []
-        for info in archive.infolist():
-            digest = hashlib.sha256()
-            with archive.open(info) as member:
-                while block := member.read(1 << 20):
-                    digest.update(block)
-            entries.append((info.filename, digest.digest()))
+    """The ``h1:`` of a module zip (dirhash Hash1 over its entries).
+
+    Each entry is hashed where it lies (a path is memory-mapped, bytes are used in
+    place), without zipfile's extra copies; its CRC-32 and size are checked as go's
+    archive/zip checks them, so a damaged zip raises zipfile.BadZipFile, as before.
+    """
+    with _zip_bytes(source) as (file, view), zipfile.ZipFile(file) as archive:
+        entries = [
+            (info.filename, _entry_sha256(archive, info, view)) for info in archive.infolist()
+        ]
     return _hash1(entries)
+
+
+@contextlib.contextmanager
+def _zip_bytes(
+    source: str | Path | IO[bytes] | bytes,
+) -> Iterator[tuple[IO[bytes], memoryview | None]]:
+    """A file object for zipfile and, when it costs no copy, a view of all the zip's bytes."""
+    if isinstance(source, bytes):
+        with memoryview(source) as view:
+            yield io.BytesIO(source), view
+    elif isinstance(source, (str, Path)):
+        with open(source, "rb") as file, _mapped(file) as view:
+            yield file, view
+    elif isinstance(source, io.BytesIO):
+        with source.getbuffer() as view:
+            yield source, view
+    else:
+        with _mapped(source) as view:
+            yield source, view
+
+
+@contextlib.contextmanager
+def _mapped(file: IO[bytes]) -> Iterator[memoryview | None]:
+    try:
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (ValueError, OSError):  # empty, no file descriptor, not a regular file
+        yield None
+        return
+    with mapped, memoryview(mapped) as view:
+        yield view
+
+
+def _entry_sha256(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, view: memoryview | None
+) -> bytes:
+    digest = hashlib.sha256()
+    fast = (
+        info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) and not info.flag_bits & 1
+    )
+    if view is None or not fast:
+        with archive.open(info) as member:
+            while block := member.read(_BLOCK):
+                digest.update(block)
+        return digest.digest()
+    start = _data_offset(info, view)
+    if start + info.compress_size > len(view):
+        raise zipfile.BadZipFile(f"Truncated file data for {info.filename!r}")
+    with view[start : start + info.compress_size] as data:
+        if info.compress_type == zipfile.ZIP_STORED:
+            crc, size = _hash_stored(digest, data), len(data)
+        else:
+            crc, size = _inflate_into(digest, data)
+    if size != info.file_size:
+        raise zipfile.BadZipFile(f"Bad size for file {info.filename!r}")
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return digest.digest()
+
+
+def _data_offset(info: zipfile.ZipInfo, view: memoryview) -> int:
+    """Where an entry's data starts: after its local header, whose name and extra vary."""
+    offset = info.header_offset
+    header = bytes(view[offset : offset + _LOCAL_HEADER.size])
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename!r}")
+    *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    return int(offset + _LOCAL_HEADER.size + name_length + extra_length)
+
+
+def _hash_stored(digest: hashlib._Hash, data: memoryview) -> int:
+    """Hash ``data`` into ``digest``; its CRC-32, computed alongside in a second thread.
+
+    Both release the GIL, so checking the CRC (as go does) costs no time on a
+    large entry with a second core free; a small one is not worth the thread.
+    """
+    if len(data) < _CRC_THREAD_FROM:
+        digest.update(data)
+        return zlib.crc32(data)
+    with ThreadPoolExecutor(1, thread_name_prefix="gomodnet-crc32") as pool:
+        crc = pool.submit(zlib.crc32, data)
+        digest.update(data)
+        return crc.result()
+
+
+def _inflate_into(digest: hashlib._Hash, data: memoryview) -> tuple[int, int]:
+    """Inflate raw deflate ``data`` into ``digest``; the output's CRC-32 and size.
+
+    Input goes in small blocks and output comes out at most _BLOCK at a time, so
+    even a zip bomb's entry never sits in memory whole. Each input block is released
+    on the way out, even by an error, so a memory map under it can close.
+    """
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    crc = size = 0
+    for at in range(0, len(data), _INFLATE_INPUT):
+        with data[at : at + _INFLATE_INPUT] as piece:
+            pending: bytes | memoryview = piece
+            while pending:
+                block = _inflate(inflater, pending)
+                digest.update(block)
+                crc, size = zlib.crc32(block, crc), size + len(block)
+                pending = inflater.unconsumed_tail
+    block = inflater.flush()
+    digest.update(block)
+    return zlib.crc32(block, crc), size + len(block)
+
+
+def _inflate(inflater: zlib._Decompress, data: bytes | memoryview) -> bytes:
+    try:
+        block: bytes = inflater.decompress(data, _BLOCK)
+    except zlib.error as exc:
+        raise zipfile.BadZipFile(f"Bad deflate data: {exc}") from None
+    return block
 
 
 def go_mod_h1(go_mod: bytes) -> str:

@@ -160,7 +160,7 @@ class Network:
         ``missing_status`` (404 or 410) is what a missing module or version gets.
         """
         proxy = GoProxy(store, missing_status=missing_status)
-        self._serve(host, proxy.handle, shape, what="GOPROXY")
+        self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False)
         self._goproxy_hosts.append(host)
         return proxy
 
@@ -171,8 +171,10 @@ class Network:
         ``redirect-other-host`` variant sends clients to its login page there.
         """
         goimport = GoImportHost()
-        self._serve(host, goimport.handle, shape, what="go-import host")
-        self._serve(f"login.{host}", goimport.handle, shape, what=f"login pages of {host}")
+        self._serve(host, goimport.handle, shape, what="go-import host", blocks=False)
+        self._serve(
+            f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
+        )
         return goimport
 
     def add_handler(self, host: str, handler: Handler, *, shape: Shape = "complete") -> None:
@@ -197,12 +199,17 @@ class Network:
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
 
-    def _serve(self, host: str, handler: Handler, shape: Shape, *, what: str) -> None:
+    def _serve(
+        self, host: str, handler: Handler, shape: Shape, *, what: str, blocks: bool = True
+    ) -> None:
         context, description = self._backbone.server_context(host, shape)
         origin = self._backbone.origin
         origin.route(host, handler)
-        # The Router calls the origin's dispatch in process: one hop, not two.
-        self._backbone.router.add_host(host, origin.url, tls=context, app=origin.dispatch)
+        # The Router calls the origin's dispatch in process: one hop, not two; and on
+        # its own thread for the plugin's handlers, which never block (a test's may).
+        self._backbone.router.add_host(
+            host, origin.url, tls=context, app=origin.dispatch, inline=not blocks
+        )
         self.hosts[host] = f"{host}: {what} — {description}"
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
