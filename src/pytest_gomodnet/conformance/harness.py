@@ -22,11 +22,12 @@ import zipfile
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import httpx
 
 from pytest_gomodnet.modules import escape_path, escape_version, zip_h1
+from pytest_gomodnet.tls import ShapeName
 
 if TYPE_CHECKING:
     from pytest_gomodnet.faults import FaultPlan
@@ -44,6 +45,11 @@ UPSTREAM_URL = f"https://{UPSTREAM_HOST}"
 PROXY_HOST = "proxy.test"
 #: Seconds a target has to answer one request (after any fault has run its course).
 ANSWER_TIMEOUT = 20.0
+#: The chain shapes no verifier accepts: every one but ``complete`` and ``wrong-order``
+#: (go, Python and OpenSSL all put a chain served out of order back in order).
+BROKEN_CHAINS: dict[str, ShapeName] = {
+    shape: shape for shape in get_args(ShapeName) if shape not in ("complete", "wrong-order")
+}
 #: Files every case's module version holds: big enough that a cut at byte 200 is mid-body.
 FILES = {
     "m.go": b"package m\n\n// Answer is what the conformance suite serves.\nconst Answer = 42\n"

@@ -26,9 +26,10 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.goproxy import GoProxy
+from pytest_gomodnet.tls import ShapeName
 
 from . import case
-from .harness import ANSWER_TIMEOUT, UPSTREAM_HOST, Answer, ProxyCase
+from .harness import ANSWER_TIMEOUT, BROKEN_CHAINS, UPSTREAM_HOST, Answer, ProxyCase
 
 #: Seconds a stalled upstream stays silent before it closes (targets should not wait longer).
 STALL_SECONDS = 3.0
@@ -249,17 +250,6 @@ def test_upstream_403(gomodnet_proxy_case: ProxyCase) -> None:
 
 # --- TLS -----------------------------------------------------------------------------------
 
-BROKEN_CHAINS = {
-    shape: shape
-    for shape in (
-        "missing-intermediate",
-        "expired-leaf",
-        "wrong-host",
-        "self-signed",
-        "untrusted-root",
-    )
-}
-
 
 @case(
     "upstream-tls-broken",
@@ -268,10 +258,10 @@ BROKEN_CHAINS = {
     "retry over plain http (FAILURES 26)",
     variants=BROKEN_CHAINS,
 )
-def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
+def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: ShapeName) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
-    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant)  # type: ignore[arg-type]
+    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant)
     answer = proxy.get(proxy.zip_url())
     proxy.expect_error(answer, f"the upstream's chain is {variant}")
     proxy.expect_no_partial_success(answer, stored)
