@@ -207,6 +207,13 @@ class ProxyCase:
                 )
             )
 
+    def expect_recovery(self, plan: FaultPlan, stored: StoredVersion, healed: str) -> None:
+        """The zip's first download meets ``plan``: an error or the whole zip, never a bad
+        one; the next download, with the upstream healthy again, gets the whole zip."""
+        self.fault(plan, None, path="*.zip")
+        self.expect_no_partial_success(self.get(self.zip_url()), stored)
+        self.expect_zip(self.get(self.zip_url()), stored, healed)
+
     def expect_not_found(self, answer: Answer) -> None:
         """404 or 410: the only "not found" the go command falls through on."""
         if answer.error is not None or answer.status not in (404, 410):

@@ -17,6 +17,7 @@ from werkzeug.utils import redirect
 
 from pytest_gomodnet.faults import (
     ChunkedCut,
+    FaultPlan,
     HtmlLogin,
     LieContentLength,
     Reset,
@@ -175,15 +176,13 @@ def test_sumdb_supported(gomodnet_proxy_case: ProxyCase) -> None:
 def test_gone_is_not_forever(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
-    proxy.fault(Status(410, b"not found: temporarily unavailable\n"), None, path="*.zip")
-    first = proxy.get(proxy.zip_url())
-    proxy.expect_no_partial_success(first, stored)
-    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip once the upstream has it")
+    gone = Status(410, b"not found: temporarily unavailable\n")
+    proxy.expect_recovery(gone, stored, "the zip once the upstream has it")
 
 
 # --- a faulty upstream: never pass it on, never keep it ------------------------------
 
-UPSTREAM_ZIP_FAULTS = {
+UPSTREAM_ZIP_FAULTS: dict[str, FaultPlan] = {
     "cut-mid-body": Truncate(200, where="body"),
     "cut-at-last-byte": Truncate(-1, where="body-end"),
     "lying-content-length": LieContentLength(100),
@@ -203,13 +202,10 @@ UPSTREAM_ZIP_FAULTS = {
     "(FAILURES 1, 7, 8; golang/go#52727)",
     variants=UPSTREAM_ZIP_FAULTS,
 )
-def test_upstream_zip_fault(gomodnet_proxy_case: ProxyCase, variant: object) -> None:
+def test_upstream_zip_fault(gomodnet_proxy_case: ProxyCase, variant: FaultPlan) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
-    proxy.fault(variant, None, path="*.zip")  # type: ignore[arg-type]
-    first = proxy.get(proxy.zip_url())
-    proxy.expect_no_partial_success(first, stored)
-    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip once the upstream healed")
+    proxy.expect_recovery(variant, stored, "the zip once the upstream healed")
 
 
 @case(
