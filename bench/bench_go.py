@@ -1,10 +1,17 @@
-"""go mod download of 20 modules through Router+GoProxy+TLS vs GOPROXY=file:// of the same."""
+"""go mod download of 20 modules through Router+GoProxy+TLS vs GOPROXY=file:// of the same.
+
+An info row adds the same download from Go's own net/http file server over plain HTTP
+(bench/gofileserver, built with the toolchain): what any HTTP path costs go at best.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_gomodnet.goproxy import ModuleStore
@@ -23,9 +30,23 @@ def _download(go: GoToolchain, home: Path, modules: list[str], env: dict[str, st
     return time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def _go_file_server(go: GoToolchain, tree: Path, build: Path) -> Iterator[str]:
+    """Build and start bench/gofileserver over ``tree``; yields its GOPROXY URL."""
+    source = Path(__file__).with_name("gofileserver")
+    binary = build / "gofileserver"
+    go.run("build", "-o", str(binary), ".", home=build, cwd=source).check()
+    with subprocess.Popen([binary, tree], stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            yield f"http://127.0.0.1:{int(server.stdout.readline())}"
+        finally:
+            server.terminate()
+
+
 def run(quick: bool) -> list[table.Row]:
     go = GoToolchain.find()
-    count, rounds = (3, 1) if quick else (20, 5)
+    count, rounds = (3, 1) if quick else (20, 9)
     with tempfile.TemporaryDirectory() as tmp, ModuleStore() as store:
         directory = Path(tmp)
         modules = []
@@ -36,15 +57,24 @@ def run(quick: bool) -> list[table.Row]:
         tree = store.write_proxy_tree(directory / "tree")
         homes = (directory / f"home{i}" for i in itertools.count())
         ca = GomodnetCA(directory / "ca")
-        with Backbone(ca, directory) as backbone, backbone.network() as net:
+        with (
+            Backbone(ca, directory) as backbone,
+            backbone.network() as net,
+            _go_file_server(go, tree, directory / "build") as native,
+        ):
             net.add_goproxy("proxy.test", store)
             local_env, routed_env = {"GOPROXY": f"file://{tree}"}, net.go_env()
+            native_env = {"GOPROXY": native}
             seconds = _best.best_times(rounds, {
                 "local": lambda: _download(go, next(homes), modules, local_env),
                 "routed": lambda: _download(go, next(homes), modules, routed_env),
+                "native": lambda: _download(go, next(homes), modules, native_env),
             })  # fmt: skip
     routed, local = seconds["routed"] * 1000, seconds["local"] * 1000
+    native = seconds["native"] * 1000
     return [
         table.Row(f"go mod download {count} modules, ms (vs file://)", routed, local, "ms",
                   "<= 1.5x", routed / local <= 1.5),
+        table.Row("go mod download, Go net/http server, plain (info)", native, local, "ms",
+                  "-", None),
     ]  # fmt: skip

@@ -32,6 +32,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         "h1 of a zip, MB/s (vs hashlib.sha256)",
         "3-host TLS network set-up + teardown, ms (median)",
         "go mod download 3 modules, ms (vs file://)",
+        "go mod download, Go net/http server, plain (info)",
         "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
         "zip 4 MiB, serving peak RSS growth, MiB",
     ]

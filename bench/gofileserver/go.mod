@@ -1,0 +1,3 @@
+module gomodnet.test/bench/gofileserver
+
+go 1.27
