@@ -28,6 +28,7 @@ from pytest_gomodnet.modules import (
     go_sum_lines,
     is_pseudo_version,
     is_valid_version,
+    is_vendored,
     sort_versions,
     unescape_path,
     unescape_version,
@@ -384,3 +385,36 @@ def test_vendor_modules_txt_follows_the_go_directive(tmp_path, go_line, kept) ->
     (tmp_path / "vendor/modules.txt").write_text("# x\n")
     (tmp_path / "go.mod").write_text(f"module example.test/m\n{go_line}")
     assert ("vendor/modules.txt" in files_from_directory(tmp_path)) is kept
+
+
+# name → (left out under go < 1.24, left out from go 1.24 on), x/mod/zip's isVendoredPackage
+VENDORED = {
+    "vendor/x.go": (False, False),  # directly in vendor/: kept
+    "vendor/example.test/x/x.go": (True, True),
+    "vendor/modules.txt": (False, True),
+    "pkg/vendor/foo/foo.go": (True, True),
+    "pkg/vendor/vendor.go": (True, False),  # golang/go#37397, kept as it was before 1.24
+    "abcdefghijk/vendor/c.go": (True, False),
+    "a/vendor/c.go": (True, False),
+    "a/b/c.go": (False, False),
+    "notvendor/x/y.go": (False, False),
+}
+
+
+@pytest.mark.parametrize("name", VENDORED)
+def test_vendored_files_follow_x_mod_for_each_go_version(name) -> None:
+    before, since = VENDORED[name]
+    assert (is_vendored(name, go_1_24=False), is_vendored(name, go_1_24=True)) == (before, since)
+
+
+@pytest.mark.parametrize(("go_line", "kept"), [("", False), ("go 1.24\n", True)])
+def test_a_directory_module_drops_vendored_files_by_its_go_line(tmp_path, go_line, kept) -> None:
+    (tmp_path / "go.mod").write_text(f"module example.test/m\n{go_line}")
+    for name in ("a/vendor/c.go", "sub/.hg_archival.txt", ".hg_archival.txt", "x/.git"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("package c\n")
+    files = files_from_directory(tmp_path)
+    assert ("a/vendor/c.go" in files) is kept
+    # Only the root's .hg_archival.txt is dropped; a file (not a directory) named .git stays.
+    assert {"sub/.hg_archival.txt", "x/.git"} <= set(files)
+    assert ".hg_archival.txt" not in files

@@ -47,6 +47,7 @@ __all__ = [
     "go_sum_lines",
     "is_pseudo_version",
     "is_valid_version",
+    "is_vendored",
     "sort_versions",
     "unescape_path",
     "unescape_version",
@@ -412,22 +413,21 @@ def files_from_directory(directory: str | Path) -> dict[str, bytes]:
     """The files of a module rooted at ``directory``, as zip.CreateFromDir picks them.
 
     Omitted, as golang.org/x/mod/zip omits them: version-control directories
-    (``.bzr .git .hg .svn``) and ``.hg_archival.txt``, subdirectories holding
-    their own go.mod (another module), symbolic links and other non-regular
-    files, vendored packages (a file below ``vendor/<dir>/``), and
-    ``vendor/modules.txt`` when the root go.mod says ``go 1.24`` or later.
+    (``.bzr .git .hg .svn``, directories only), ``.hg_archival.txt`` at the
+    root, subdirectories holding their own go.mod (another module), symbolic
+    links and other non-regular files, vendored packages (a file in a package
+    below ``vendor/``, by the rule of the root go.mod's go version: see
+    :func:`is_vendored`), and ``vendor/modules.txt`` from ``go 1.24`` on.
     """
     root = Path(directory)
-    drop_modules_txt = _go_directive_at_least(root / "go.mod", (1, 24))
+    go_1_24 = _go_directive_at_least(root / "go.mod", (1, 24))
     files: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        parts = relative.parts
-        if any(part in _VCS_DIRS for part in parts) or relative.name == ".hg_archival.txt":
+        name = relative.as_posix()
+        if any(part in _VCS_DIRS for part in relative.parts[:-1]) or name == ".hg_archival.txt":
             continue
-        if _in_submodule(root, relative) or _is_vendored(relative.as_posix()):
-            continue
-        if drop_modules_txt and relative.as_posix() == "vendor/modules.txt":
+        if _in_submodule(root, relative) or is_vendored(name, go_1_24=go_1_24):
             continue
         if path.is_symlink() or not path.is_file():
             continue
@@ -447,15 +447,26 @@ def _in_submodule(root: Path, relative: Path) -> bool:
     return any((root / parent / "go.mod").is_file() for parent in parents)
 
 
-def _is_vendored(name: str) -> bool:
-    """A file in a package below vendor/ (files directly in vendor/ are kept)."""
+def is_vendored(name: str, *, go_1_24: bool) -> bool:
+    """Whether x/mod/zip leaves ``name`` out of a module zip as a vendored package file.
+
+    ``go_1_24``: the root go.mod says ``go 1.24`` or later. Before that, x/mod
+    keeps a known offset bug to keep old checksums (golang/go#37397): after an
+    inner ``/vendor/`` it looks for another ``/`` from ``len("/vendor/")``
+    into the name, not from after the ``/vendor/``, so ``pkg/vendor/vendor.go``
+    counts as vendored. From 1.24 on the offset is right, and
+    ``vendor/modules.txt`` is left out too.
+    """
+    if go_1_24 and name == "vendor/modules.txt":
+        return True
     if name.startswith("vendor/"):
-        rest = name[len("vendor/") :]
+        start = len("vendor/")
     elif "/vendor/" in name:
-        rest = name[name.index("/vendor/") + len("/vendor/") :]
+        inner = len("/vendor/")
+        start = name.index("/vendor/") + inner if go_1_24 else inner
     else:
         return False
-    return "/" in rest
+    return "/" in name[start:]
 
 
 def build_zip(
