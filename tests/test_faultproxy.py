@@ -596,3 +596,24 @@ def test_an_inline_host_asked_for_another_host_by_header_is_served_in_a_worker(o
     router.check()
     assert seen[:2] == ["gomodnet-test-router", "gomodnet-test-router"]
     assert seen[2].startswith("gomodnet-test-router-worker")
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["worker", "inline"])
+def test_head_gets_no_body_and_the_connection_stays_in_step(origin, inline) -> None:
+    origin.route("echo.test", _serve)
+    with Router() as router:
+        router.add_host("echo.test", origin.url, app=origin.dispatch, inline=inline)
+        with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
+            sock.sendall(b"HEAD http://echo.test/m.zip HTTP/1.1\r\nHost: echo.test\r\n\r\n")
+            head = sock.recv(65536)
+            sock.sendall(
+                b"GET http://echo.test/m.zip HTTP/1.1\r\nHost: echo.test\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            after = b"".join(iter(lambda: sock.recv(65536), b""))
+    router.check()
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert head.endswith(b"\r\n\r\n")  # the head alone, though it names the body's length
+    assert f"Content-Length: {len(BODY)}\r\n".encode() in head
+    assert after.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert after.endswith(b"\r\n\r\n" + BODY)

@@ -775,7 +775,9 @@ class _Served:
         """The app's response, with the first batch of its body already read."""
         response = app(request)
         try:
-            blocks = iter(response.iter_encoded())
+            # As werkzeug serves it: no body for HEAD, 1xx, 204 or 304 (a keep-alive
+            # client would read one as the start of the next response).
+            blocks = iter(response.get_app_iter(request.environ))
             batch, ended = _next_batch(blocks)
         except BaseException:
             response.close()
