@@ -1,6 +1,7 @@
-"""The go command's fault matrix, run with a careful httpx downloader instead.
+"""The faults the go command meets (docs/go-behaviour.md), met by a careful httpx client.
 
-For every fault in tests/test_e2e_go.py's matrix, a well-behaved Python client
+For every fault below (cut bodies, lying lengths, resets, stalls, corrupt bytes,
+login pages, error statuses, broken chains, go-import pages), a well-behaved Python client
 (the plugin's reference client, ``pytest_gomodnet.conformance.reference``: read
 it next to these tests) must fail loudly and cache nothing, then succeed once
 the network heals. Where go's behaviour is worth copying (a ``GOPROXY`` list,
@@ -10,7 +11,6 @@ gives up by its own deadline.
 """
 
 import json
-import sys
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ from pytest_gomodnet.conformance.reference import (
     NotFoundError,
     discover,
     download,
+    fetch_zip,
     list_versions,
 )
 from pytest_gomodnet.errors import GoImportError
@@ -40,9 +41,6 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.goimport import VARIANTS, MetaImport, resolve_go_import
-
-sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
-from downloaders import careful_download
 
 MODULE, VERSION = "example.test/m", "v1.0.0"
 BASE = "https://proxy.test"
@@ -84,11 +82,12 @@ def test_careful_client_fails_then_heals(gomodnet, module_store, tmp_path, fault
     stored = module_store.add(MODULE, VERSION, files=FILES)
     gomodnet.add_goproxy("proxy.test", module_store)
     gomodnet.fault("proxy.test", fault, None, path="*.zip")
+    url, cached = f"{BASE}/{MODULE}/@v/{VERSION}.zip", tmp_path / f"{VERSION}.zip"
     with gomodnet.client() as client:
-        with pytest.raises((DownloadError, httpx.HTTPError)):
-            careful_download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
-        assert not list(tmp_path.rglob("*.zip"))  # nothing cached after the failure
-        cached = careful_download(client, BASE, MODULE, VERSION, tmp_path, h1=stored.h1)
+        with pytest.raises((DownloadError, httpx.HTTPError)):  # one attempt: no retry here
+            fetch_zip(client, url, MODULE, VERSION, cached, h1=stored.h1)
+        assert not list(tmp_path.rglob("*.zip*"))  # nothing cached, no partial file left
+        fetch_zip(client, url, MODULE, VERSION, cached, h1=stored.h1)
     assert cached.read_bytes() == stored.zip_path.read_bytes()
 
 
@@ -287,11 +286,12 @@ def test_chains_go_accepts_are_accepted(gomodnet, module_store, stored, tmp_path
         assert download(MODULE, VERSION, BASE, tmp_path, client=client, h1=stored.h1).proxy == BASE
 
 
-# --- go-import discovery: the same verdict as go, page by page ---------------------------------
+# --- go-import discovery over https: the verdict the reader gives the page ----------
+# --- (tests/test_goimport_go.py holds the reader to go), page by page -----------------
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_discovery_agrees_with_the_reference_reader(
+def test_discovery_over_https_agrees_with_the_reader_on_the_page(
     gomodnet, module_store, stored, tmp_path, variant
 ):
     gomodnet.add_goproxy("proxy.test", module_store)

@@ -378,7 +378,7 @@ def test_close_is_bounded_even_with_a_stalled_connection(router) -> None:
     assert sock.recv(10)
     started = time.monotonic()
     router.close()
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0  # bounded: not the 30 s stall
     sock.close()
 
 
@@ -404,7 +404,7 @@ def test_close_is_bounded_even_with_a_handler_that_does_not_return(origin) -> No
             assert sock.recv(100) == b""  # the client's connection was ended, not left hanging
     finally:
         release.set()
-    assert took < 1.5
+    assert took < 3.0  # the 1 s wait, with room for a loaded machine
 
 
 # --- a host the Router relays (added without tls=): bytes pass untouched ------------
@@ -559,9 +559,10 @@ def test_an_in_process_handler_sees_what_the_origin_server_shows_it(origin, case
 
 
 def test_a_handler_that_blocks_holds_up_only_its_own_exchange(origin) -> None:
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
 
     def slow(request: Request) -> Response:
+        entered.set()
         release.wait(5)
         return Response(b"late")
 
@@ -571,11 +572,15 @@ def test_a_handler_that_blocks_holds_up_only_its_own_exchange(origin) -> None:
         router.add_host("slow.test", origin.url, app=origin.dispatch)
         router.add_host("quick.test", origin.url, app=origin.dispatch, inline=True)
         with socket.create_connection(("127.0.0.1", router.port), timeout=5) as waiting:
-            waiting.sendall(b"GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\n\r\n")
+            waiting.sendall(
+                b"GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\nConnection: close\r\n\r\n"
+            )
+            assert entered.wait(5)  # the slow handler is running: the quick one goes now
             quick = b"GET http://quick.test/m.zip HTTP/1.1\r\nHost: quick.test\r\n"
             assert _exchange(router.port, quick + b"Connection: close\r\n\r\n").endswith(BODY)
+            assert not release.is_set()
             release.set()
-            assert waiting.recv(4096).endswith(b"\r\n\r\nlate")
+            assert b"".join(iter(lambda: waiting.recv(4096), b"")).endswith(b"\r\n\r\nlate")
     router.check()
 
 
