@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from hypothesis import given, settings
 
+from _helpers import dirhash_h1, raw_zip
 from pytest_gomodnet import modules
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
 from pytest_gomodnet.modules import (
@@ -181,19 +182,6 @@ def test_version_must_fit_the_path(path, version, message) -> None:
         check_version(path, version)
 
 
-def _zip_of(entries: dict[str, bytes], method: int) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def _h1_by_hand(entries: dict[str, bytes]) -> str:
-    lines = [f"{hashlib.sha256(entries[name]).hexdigest()}  {name}\n" for name in sorted(entries)]
-    return "h1:" + base64.b64encode(hashlib.sha256("".join(lines).encode()).digest()).decode()
-
-
 # Small entries, and one past the size whose CRC-32 is checked in a second thread.
 H1_ENTRIES = {
     "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
@@ -218,9 +206,9 @@ class _Unmappable(io.RawIOBase):
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
 def test_zip_h1_of_every_kind_of_source_is_dirhash_of_the_entries(tmp_path, method) -> None:
-    data = _zip_of(H1_ENTRIES, method)
+    data = raw_zip(H1_ENTRIES, method)
     (tmp_path / "m.zip").write_bytes(data)
-    expected = _h1_by_hand(H1_ENTRIES)
+    expected = dirhash_h1(H1_ENTRIES)
     assert zip_h1(data) == expected
     assert zip_h1(tmp_path / "m.zip") == expected
     assert zip_h1(str(tmp_path / "m.zip")) == expected
@@ -255,7 +243,7 @@ CRC_FIELD, SIZE_FIELD = 16, 24
 def test_zip_h1_refuses_an_entry_that_disagrees_with_its_record(
     method, name, field, message
 ) -> None:
-    data = bytearray(_zip_of(H1_ENTRIES, method))
+    data = bytearray(raw_zip(H1_ENTRIES, method))
     data[_central_record(bytes(data), name) + field] ^= 0x01
     with pytest.raises(zipfile.BadZipFile, match=re.escape(f"{message} for file {name!r}")):
         zip_h1(bytes(data))
@@ -263,7 +251,7 @@ def test_zip_h1_refuses_an_entry_that_disagrees_with_its_record(
 
 @pytest.mark.parametrize("at", range(0, 40, 3))
 def test_zip_h1_refuses_damaged_deflate_data_in_a_file(tmp_path, at) -> None:
-    data = bytearray(_zip_of(H1_ENTRIES, zipfile.ZIP_DEFLATED))
+    data = bytearray(raw_zip(H1_ENTRIES, zipfile.ZIP_DEFLATED))
     name = "example.test/m@v1.0.0/big.bin"
     info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(name)
     data[info.header_offset + 30 + len(name) + at] ^= 0x55
@@ -274,7 +262,7 @@ def test_zip_h1_refuses_damaged_deflate_data_in_a_file(tmp_path, at) -> None:
 
 
 def test_zip_h1_refuses_a_zip_cut_short() -> None:
-    data = _zip_of(H1_ENTRIES, zipfile.ZIP_STORED)
+    data = raw_zip(H1_ENTRIES, zipfile.ZIP_STORED)
     with pytest.raises(zipfile.BadZipFile, match="File is not a zip file"):
         zip_h1(data[: len(data) // 2])
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from _helpers import raw_zip
 from pytest_gomodnet.errors import ZipError
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
@@ -71,14 +71,6 @@ def test_go_get_writes_exactly_our_go_sum_lines(go: GoToolchain, tmp_path, modul
     assert (work / "go.sum").read_text() == "".join(f"{line}\n" for line in stored.go_sum_lines)
 
 
-def _raw_zip(entries: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _serve_raw(tmp_path: Path, path: str, version: str, zip_bytes: bytes, go_mod: bytes) -> str:
     folder = tmp_path / "proxy" / escape_path(path) / "@v"
     folder.mkdir(parents=True)
@@ -94,14 +86,14 @@ def test_go_hashes_a_zip_of_stored_entries_as_zip_h1_does(go, tmp_path) -> None:
         "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
         "example.test/m@v1.0.0/big.bin": bytes(range(256)) * (5 << 12),
     }
-    data = _raw_zip(entries, zipfile.ZIP_STORED)
+    data = raw_zip(entries, zipfile.ZIP_STORED)
     proxy = _serve_raw(tmp_path, "example.test/m", "v1.0.0", data, b"module example.test/m\n")
     result = go.run(
         "mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path, env={"GOPROXY": proxy}
     )
     (info,) = result.check().json_objects()
     assert info["Sum"] == zip_h1(data)
-    assert zip_h1(data) == zip_h1(_raw_zip(entries, zipfile.ZIP_DEFLATED))
+    assert zip_h1(data) == zip_h1(raw_zip(entries, zipfile.ZIP_DEFLATED))
 
 
 def _big_go_mod() -> bytes:
@@ -139,7 +131,7 @@ REFUSED = {
 @pytest.mark.parametrize("case", REFUSED, ids=list(REFUSED))
 def test_go_refuses_bad_zips_and_so_does_the_model(go, tmp_path, case) -> None:
     entries, builder_files, go_words, model_words = REFUSED[case]
-    zip_bytes = _raw_zip(entries())
+    zip_bytes = raw_zip(entries())
     proxy = _serve_raw(tmp_path, "example.test/m", "v1.0.0", zip_bytes, b"module example.test/m\n")
     result = go.run(
         "mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path, env={"GOPROXY": proxy}
@@ -161,7 +153,7 @@ def test_go_refuses_a_go_mod_whose_module_line_disagrees(go, tmp_path, module_st
     go_mod = b"module example.test/other\n"
     with pytest.raises(ZipError, match=r"go\.mod declares its path as 'example\.test/other'"):
         module_store.add("example.test/m", "v1.0.0", go_mod=go_mod)
-    zip_bytes = _raw_zip({"example.test/m@v1.0.0/go.mod": go_mod})
+    zip_bytes = raw_zip({"example.test/m@v1.0.0/go.mod": go_mod})
     proxy = _serve_raw(tmp_path, "example.test/m", "v1.0.0", zip_bytes, go_mod)
     work = tmp_path / "work"
     work.mkdir()

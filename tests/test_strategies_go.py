@@ -7,8 +7,6 @@ cost one go start-up.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
 import zipfile
@@ -18,6 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _helpers import dirhash_h1
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.strategies import (
     PATH_RULES,
@@ -101,14 +100,6 @@ def test_go_reads_every_version_as_canonical_and_fitting_its_path(
     assert {r["Path"]: r["Version"] for r in edited["Require"]} == requires
 
 
-def _h1(prefix: str, files: dict[str, bytes]) -> str:
-    """golang.org/x/mod/sumdb/dirhash Hash1 over the zip's file names."""
-    lines = "".join(
-        f"{hashlib.sha256(files[name]).hexdigest()}  {prefix}{name}\n" for name in sorted(files)
-    )
-    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
-
-
 def test_go_downloads_every_module_file_set_and_hashes_it_as_expected(
     go: GoToolchain, tmp_path: Path
 ) -> None:
@@ -129,7 +120,7 @@ def test_go_downloads_every_module_file_set_and_hashes_it_as_expected(
         (versions_dir / "v1.0.0.zip").write_bytes(buffer.getvalue())
         (versions_dir / "v1.0.0.mod").write_bytes(files["go.mod"])
         (versions_dir / "v1.0.0.info").write_text(json.dumps({"Version": "v1.0.0"}))
-        expected[module] = _h1(prefix, files)
+        expected[module] = dirhash_h1(files, prefix)
     result = go.run(
         "mod", "download", "-json", *(f"{m}@v1.0.0" for m in expected),
         home=tmp_path, env={"GOPROXY": proxy.as_uri()},

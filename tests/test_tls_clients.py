@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import io
 import re
 import socket
@@ -30,6 +29,7 @@ import httpx
 import pytest
 from cryptography import x509
 
+from _helpers import dirhash_h1
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.tls import CertChain, ChainFactory, ChainSpec
 
@@ -123,14 +123,6 @@ def module_zip() -> bytes:
         archive.writestr(f"{MODULE}@{VERSION}/go.mod", GO_MOD)
         archive.writestr(f"{MODULE}@{VERSION}/m.go", GO_FILE)
     return buffer.getvalue()
-
-
-def h1(files: Mapping[str, bytes]) -> str:
-    """Go's dirhash Hash1, written from its definition: sha256 over "hex  name" lines."""
-    summary = "".join(
-        f"{hashlib.sha256(files[name]).hexdigest()}  {name}\n" for name in sorted(files)
-    )
-    return "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
 
 
 GOPROXY_FILES = {
@@ -385,10 +377,10 @@ def test_every_client_gives_the_documented_verdict(
 
     download = go_client(go, chain, server.port, tmp_path / "gohome")
     if expected.go is None:
-        assert download["Sum"] == h1(
+        assert download["Sum"] == dirhash_h1(
             {f"{MODULE}@{VERSION}/go.mod": GO_MOD, f"{MODULE}@{VERSION}/m.go": GO_FILE}
         )
-        assert download["GoModSum"] == h1({"go.mod": GO_MOD})
+        assert download["GoModSum"] == dirhash_h1({"go.mod": GO_MOD})
         assert (Path(str(download["Dir"])) / "m.go").read_bytes() == GO_FILE
         assert server.requests[-3:] == list(GOPROXY_FILES)
     else:

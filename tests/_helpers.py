@@ -1,0 +1,30 @@
+"""Small pieces several test modules share: raw zips and dirhash by hand.
+
+Written from the definitions, not from the package, so that tests comparing
+with them check the package's code rather than repeat it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zipfile
+from collections.abc import Mapping
+
+
+def raw_zip(entries: Mapping[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip with exactly these entry names and contents, whatever the module rules say."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def dirhash_h1(files: Mapping[str, bytes], prefix: str = "") -> str:
+    """Go's dirhash Hash1 from its definition: sha256 over sorted "hex  name" lines."""
+    lines = "".join(
+        f"{hashlib.sha256(files[name]).hexdigest()}  {prefix}{name}\n" for name in sorted(files)
+    )
+    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
