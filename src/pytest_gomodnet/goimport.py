@@ -44,7 +44,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from werkzeug import Request, Response
 
 from .errors import GoImportError, InvalidPathError, ServerError
-from .origin import HandlerServer
+from .origin import HandlerServer, host_without_port
 from .origin import text_response as _text
 
 __all__ = [
@@ -1191,7 +1191,7 @@ class GoImportHost:
             return _html(_LOGIN_PAGE, 200)
         if "go-get=1" not in query.split("&"):
             return _text("this host only answers ?go-get=1 requests\n", 404)
-        import_path = self._import_path(_hostname(host_header), path)
+        import_path = self._import_path(host_without_port(host_header), path)
         problem = _import_path_problem(import_path)
         if problem:
             return _text(f"malformed import path {_go_quote(import_path)}: {problem}\n", 404)
@@ -1370,12 +1370,6 @@ def _html(body: bytes, status: int) -> Response:
     response = Response(body, content_type="text/html; charset=utf-8")
     response.status = f"{status} {_reason(status)}"
     return response
-
-
-def _hostname(host: str) -> str:
-    if host.startswith("["):
-        return host[1:].partition("]")[0].lower()
-    return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
 
 
 def _import_path_problem(path: str) -> str:

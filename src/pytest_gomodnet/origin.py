@@ -25,7 +25,14 @@ from werkzeug import Request, Response
 from ._guard import guard_clients
 from .errors import ServerError
 
-__all__ = ["CLIENT_TIMEOUT", "Handler", "HandlerServer", "Origin", "text_response"]
+__all__ = [
+    "CLIENT_TIMEOUT",
+    "Handler",
+    "HandlerServer",
+    "Origin",
+    "host_without_port",
+    "text_response",
+]
 
 #: Seconds a client may take for its TLS handshake, and for each request it sends.
 CLIENT_TIMEOUT = 10.0
@@ -128,7 +135,7 @@ class Origin(_LoopbackServer):
         self.clear()
 
     def dispatch(self, request: Request) -> Response:
-        host = _host_without_port(request.host)
+        host = host_without_port(request.host)
         with self._lock:
             handler = self._routes.get(host)
         if handler is None:
@@ -162,7 +169,8 @@ def _quiet_werkzeug() -> None:
         logger.setLevel(logging.WARNING)
 
 
-def _host_without_port(host: str) -> str:
+def host_without_port(host: str) -> str:
+    """A Host header's name, lower case, without its port (IPv6 brackets removed)."""
     if host.startswith("["):
         return host[1:].partition("]")[0].lower()
     return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
