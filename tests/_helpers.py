@@ -1,4 +1,4 @@
-"""Small pieces several test modules share: raw zips and dirhash by hand.
+"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP.
 
 Written from the definitions, not from the package, so that tests comparing
 with them check the package's code rather than repeat it.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import socket
 import zipfile
 from collections.abc import Mapping
 
@@ -28,3 +29,23 @@ def dirhash_h1(files: Mapping[str, bytes], prefix: str = "") -> str:
         f"{hashlib.sha256(files[name]).hexdigest()}  {prefix}{name}\n" for name in sorted(files)
     )
     return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
+
+
+def read_to_close(sock: socket.socket, *, reset_ends: bool = False) -> bytes:
+    """Every byte until the peer closes (``reset_ends``: a reset, which is how a peer's
+    close arrives when our input was left unread, ends the reading too)."""
+    chunks = []
+    try:
+        while chunk := sock.recv(1 << 16):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        if not reset_ends:
+            raise
+    return b"".join(chunks)
+
+
+def exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` byte for byte to 127.0.0.1:``port``; every byte of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        return read_to_close(sock)

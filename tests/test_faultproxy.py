@@ -15,6 +15,7 @@ import pytest
 import trustme
 from werkzeug import Request, Response
 
+from _helpers import exchange, read_to_close
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faultproxy import Connection, FaultProxy, Router
 from pytest_gomodnet.faults import (
@@ -263,17 +264,6 @@ def test_unknown_host_is_a_502_naming_it(router) -> None:
     assert reply.endswith(b"gomodnet Router: unknown host 'nowhere.test'\n")
 
 
-def _read_to_the_end(sock: socket.socket) -> bytes:
-    """Every byte until the Router closes (a close with unread input arrives as a reset)."""
-    received = b""
-    try:
-        while chunk := sock.recv(4096):
-            received += chunk
-    except ConnectionResetError:
-        pass
-    return received
-
-
 GARBAGE = {
     "not a request line": (b"HELLO\r\n\r\n", "malformed request line 'HELLO'"),
     "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "malformed request line '\\x16\\x03\\x01\\x00¥'"),
@@ -306,7 +296,7 @@ def test_garbage_gets_400_and_the_router_keeps_serving(router, client, case) -> 
     body = f"gomodnet Router: {message}\n".encode()
     with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:
         sock.sendall(garbage)
-        reply = _read_to_the_end(sock)  # ends: the Router closed the connection
+        reply = read_to_close(sock, reset_ends=True)  # ends: the Router closed the connection
     assert reply == (
         b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
@@ -322,7 +312,7 @@ def test_garbage_inside_a_tls_tunnel_gets_400_too(router, ca, client) -> None:
         assert raw.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
         with context.wrap_socket(raw, server_hostname="proxy.test") as tls:
             tls.sendall(b"NONSENSE\r\n\r\n")
-            reply = _read_to_the_end(tls)
+            reply = read_to_close(tls, reset_ends=True)
     body = b"gomodnet Router: malformed request line 'NONSENSE'\n"
     assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert reply.endswith(b"\r\n\r\n" + body)
@@ -534,12 +524,6 @@ def _describe(request: Request) -> Response:
     return Response("\n".join(seen), content_type="text/plain; charset=utf-8")
 
 
-def _exchange(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(request)
-        return b"".join(iter(lambda: sock.recv(65536), b""))
-
-
 @pytest.mark.parametrize("inline", [False, True], ids=["worker", "inline"])
 @pytest.mark.parametrize("case", ODD_REQUESTS, ids=list(ODD_REQUESTS))
 def test_an_in_process_handler_sees_what_the_origin_server_shows_it(origin, case, inline) -> None:
@@ -548,11 +532,11 @@ def test_an_in_process_handler_sees_what_the_origin_server_shows_it(origin, case
     method, target, version = line.split(b" ")
     body = b"abc" if method == b"POST" else b""
     rest = b"Host: echo.test\r\n" + headers + b"Connection: close\r\n\r\n" + body
-    direct = _exchange(origin.port, b"%s %s %s\r\n%s" % (method, target, version, rest))
+    direct = exchange(origin.port, b"%s %s %s\r\n%s" % (method, target, version, rest))
     with Router() as router:
         router.add_host("echo.test", origin.url, app=origin.dispatch, inline=inline)
         absolute = b"http://echo.test" + target
-        routed = _exchange(router.port, b"%s %s %s\r\n%s" % (method, absolute, version, rest))
+        routed = exchange(router.port, b"%s %s %s\r\n%s" % (method, absolute, version, rest))
     router.check()
     assert routed.partition(b"\r\n\r\n")[2] == direct.partition(b"\r\n\r\n")[2]
     assert routed.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -577,7 +561,7 @@ def test_a_handler_that_blocks_holds_up_only_its_own_exchange(origin) -> None:
             )
             assert entered.wait(5)  # the slow handler is running: the quick one goes now
             quick = b"GET http://quick.test/m.zip HTTP/1.1\r\nHost: quick.test\r\n"
-            assert _exchange(router.port, quick + b"Connection: close\r\n\r\n").endswith(BODY)
+            assert exchange(router.port, quick + b"Connection: close\r\n\r\n").endswith(BODY)
             assert not release.is_set()
             release.set()
             assert b"".join(iter(lambda: waiting.recv(4096), b"")).endswith(b"\r\n\r\nlate")
@@ -597,7 +581,7 @@ def test_an_inline_host_asked_for_another_host_by_header_is_served_in_a_worker(o
         router.add_host("inline.test", origin.url, app=origin.dispatch, inline=True)
         for host in (b"inline.test", b"inline.test:80", b"other.test"):
             get = b"GET http://inline.test/ HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
-            assert _exchange(router.port, get % host).endswith(b"\r\n\r\nok")
+            assert exchange(router.port, get % host).endswith(b"\r\n\r\nok")
     router.check()
     assert seen[:2] == ["gomodnet-test-router", "gomodnet-test-router"]
     assert seen[2].startswith("gomodnet-test-router-worker")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 from werkzeug import Request
 from werkzeug.test import EnvironBuilder
 
+from _helpers import exchange
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError
 from pytest_gomodnet.goproxy import _FILE_BLOCK, GoProxy, ModuleStore
 
@@ -160,9 +160,7 @@ def _raw_get(url: str, target: str) -> bytes:
     """GET ``target`` exactly as written: no client normalises the dots away."""
     port = int(url.rsplit(":", 1)[1])
     request = f"GET {target} HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(request.encode())
-        return b"".join(iter(lambda: sock.recv(65536), b""))
+    return exchange(port, request.encode())
 
 
 @pytest.mark.parametrize(

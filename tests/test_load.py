@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from _helpers import read_to_close
 from pytest_gomodnet.faults import FaultPlan, Reset, Status, Truncate, synthesized_response
 from pytest_gomodnet.goproxy import ModuleStore, StoredVersion
 from pytest_gomodnet.network import Network
@@ -227,10 +228,7 @@ def _one_request(router_port: int, context: ssl.SSLContext, i: int, want: bytes)
 
 def _exchange(sock: socket.socket, request_head: str) -> bytes:
     sock.sendall((request_head + "Connection: close\r\n\r\n").encode())
-    chunks = []
-    while chunk := sock.recv(1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return read_to_close(sock)
 
 
 def _settled_fds(limit: int) -> int:
