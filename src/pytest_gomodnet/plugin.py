@@ -50,7 +50,11 @@ MARKER_HELP = (
     "re-raise server-thread errors at teardown"
 )
 
+CASE_MARKER_HELP = "gomodnet_case(id): a conformance case of pytest --gomodnet (set by the suite)"
+
 SEED_KEY = pytest.StashKey[int]()
+#: The options that bring the conformance suite in (and have their targets checked).
+CONFORMANCE_OPTIONS = ("gomodnet", "gomodnet_proxy_cmd", "gomodnet_client_cmd", "gomodnet_client")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,11 +85,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from .conformance import plugin as conformance
-
     config.addinivalue_line("markers", MARKER_HELP)
-    config.pluginmanager.register(conformance, "gomodnet-conformance")
-    conformance.configure(config)
+    config.addinivalue_line("markers", CASE_MARKER_HELP)
+    if any(config.getoption(name) for name in CONFORMANCE_OPTIONS):
+        # Only then: the suite's fixtures, hooks and imports cost every other run.
+        from .conformance import plugin as conformance
+
+        config.pluginmanager.register(conformance, "gomodnet-conformance")
+        conformance.configure(config)
     seed = config.getoption("gomodnet_seed")
     config.stash[SEED_KEY] = seed if seed is not None else random.SystemRandom().randrange(2**32)
     # The plugin's random choices are hypothesis's draws: give it the same seed

@@ -56,12 +56,10 @@ NO_PROXY_TARGET = (
     "no proxy target: give --gomodnet-proxy-cmd, or override the gomodnet_proxy_target fixture"
 )
 NO_CLIENT_TARGET = "no client target: give --gomodnet-client or --gomodnet-client-cmd"
-MARKER_HELP = "gomodnet_case(id): a conformance case of pytest --gomodnet (set by the suite)"
 
 
 def configure(config: pytest.Config) -> None:
     """Check the target options, and add the case modules to the run with --gomodnet."""
-    config.addinivalue_line("markers", MARKER_HELP)
     try:
         proxies = [
             CommandTemplate(text, PROXY_PLACEHOLDERS, "--gomodnet-proxy-cmd")
