@@ -1,8 +1,9 @@
 """pytest glue of the conformance suite: targets as fixtures, verdicts as a matrix.
 
-Registered by the main plugin. Its fixtures are there in every run (a vendor
-may override ``gomodnet_proxy_target`` in a conftest); the case modules join
-the run only with ``--gomodnet``.
+Registered by the main plugin when a run names the suite (``--gomodnet``, or a
+target option, whose templates are then checked before anything starts). A
+vendor may override ``gomodnet_proxy_target`` in a conftest; the case modules
+join the run only with ``--gomodnet``.
 """
 
 from __future__ import annotations
