@@ -430,6 +430,29 @@ def test_a_relayed_host_keeps_its_own_tls_end_to_end(ca) -> None:
         relay_router.check()
 
 
+def test_a_relayed_tunnel_ends_after_its_idle_deadline_but_not_while_bytes_flow() -> None:
+    # An upstream that reads and never answers: the tunnel lives while the client sends,
+    # then ends one client_timeout after the last byte either way.
+    with socket.create_server(("127.0.0.1", 0)) as silent, Router(client_timeout=0.5) as router:
+        router.add_host("silent.test", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        with _tunnel(router, "silent.test") as sock:
+            assert sock.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+            upstream, _ = silent.accept()
+            with upstream:
+                for _ in range(4):  # 1.2 s of upload in all, never 0.5 s without a byte
+                    sock.sendall(b"x")
+                    assert upstream.recv(16) == b"x"
+                    time.sleep(0.3)
+                started = time.monotonic()
+                assert read_to_close(sock, reset_ends=True) == b""
+                waited = time.monotonic() - started
+        (connection,) = router.log
+    assert connection.ended == "deadline"
+    assert connection.exchanges[0].bytes_up == 4
+    assert 0.2 < waited < 3.0  # the deadline, counted from the last byte, with room for load
+    router.check()
+
+
 def _relayed_exchange(router: Router, request: bytes) -> tuple[bytes, str]:
     """What a client gets through a CONNECT tunnel the Router relays, and how it ended."""
     with _tunnel(router, "plain.test") as sock:

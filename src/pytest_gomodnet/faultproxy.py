@@ -620,15 +620,19 @@ class Router:
         up_reader, up_writer = await asyncio.wait_for(
             asyncio.open_connection(upstream.host, upstream.port), UPSTREAM_TIMEOUT
         )
-        upward = asyncio.ensure_future(_pipe(reader, up_writer, tunnel))
+        idle = _Idle(self._client_timeout)
+        upward = asyncio.ensure_future(_pipe(reader, up_writer, tunnel, idle))
         try:
             await self._act(engine.start(b""), writer, tunnel, conn)
-            while data := await up_reader.read(_CHUNK):
+            while data := await idle.bound(up_reader.read(_CHUNK)):
                 await self._act(engine.feed(data), writer, tunnel, conn)
             await self._act(engine.finish(), writer, tunnel, conn)
             tunnel.ended, conn.ended = "ok", "fin"  # logged before the client can see the end
             _write_eof(writer)
-            await upward
+            await idle.bound(upward)
+        except TimeoutError:
+            tunnel.ended = conn.ended = "deadline"
+            raise
         finally:
             upward.cancel()
             up_writer.transport.abort()
@@ -1041,11 +1045,39 @@ async def _reply(writer: asyncio.StreamWriter, status: int, text: str) -> int:
     return len(response)
 
 
+class _Idle:
+    """A relayed tunnel's deadline: ``seconds`` without a byte either way ends it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._loop = asyncio.get_running_loop()
+        self.last = self._loop.time()
+
+    def touch(self) -> None:
+        self.last = self._loop.time()
+
+    async def bound(self, awaitable: Awaitable[T]) -> T:
+        """Await it while the tunnel is alive; TimeoutError once it has been idle too long."""
+        task = asyncio.ensure_future(awaitable)
+        try:
+            while True:
+                left = self.last + self.seconds - self._loop.time()
+                if left <= 0:
+                    raise TimeoutError(f"no byte either way for {self.seconds:g} s")
+                done, _ = await asyncio.wait({task}, timeout=left)
+                if done:
+                    self.touch()
+                    return task.result()
+        finally:
+            task.cancel()
+
+
 async def _pipe(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, exchange: Exchange
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, exchange: Exchange, idle: _Idle
 ) -> None:
     """Copy ``reader`` to ``writer`` until EOF, counting the bytes as the exchange's upload."""
     while data := await reader.read(_CHUNK):
+        idle.touch()
         writer.write(data)
         exchange.bytes_up += len(data)
         await writer.drain()
