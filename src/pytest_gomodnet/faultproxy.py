@@ -781,7 +781,9 @@ class _Served:
         try:
             # As werkzeug serves it: no body for HEAD, 1xx, 204 or 304 (a keep-alive
             # client would read one as the start of the next response).
-            blocks = iter(response.get_app_iter(request.environ))
+            status = response.status_code
+            bodiless = request.method == "HEAD" or status < 200 or status in (204, 304)
+            blocks = iter(()) if bodiless else iter(response.iter_encoded())
             batch, ended = _next_batch(blocks)
         except BaseException:
             response.close()
