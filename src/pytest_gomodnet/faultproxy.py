@@ -53,12 +53,11 @@ from .faults import (
     Status,
     synthesized_response,
 )
+from .origin import CLIENT_TIMEOUT
 from .tls import check_host
 
 __all__ = ["Connection", "Exchange", "FaultProxy", "Router"]
 
-#: Seconds a client may take to send a request head, and an idle keep-alive may last.
-CLIENT_TIMEOUT = 10.0
 #: Seconds to connect to an upstream, or to wait for its next bytes.
 UPSTREAM_TIMEOUT = 10.0
 #: Longest request or response head accepted.

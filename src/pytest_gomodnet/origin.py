@@ -34,7 +34,8 @@ __all__ = [
     "text_response",
 ]
 
-#: Seconds a client may take for its TLS handshake, and for each request it sends.
+#: Seconds a client may take for its TLS handshake and for each request head it sends
+#: (and, at the Router, how long an idle keep-alive or relayed tunnel may last).
 CLIENT_TIMEOUT = 10.0
 
 #: What serves one virtual host: a werkzeug request in, a response out.

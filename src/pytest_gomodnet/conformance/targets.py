@@ -24,7 +24,6 @@ import signal
 import socket
 import string
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -339,8 +338,3 @@ class CommandClient:
         return ClientResult(
             status == 0, f"exit status {status}\n{stdout}{stderr}", time.monotonic() - started
         )
-
-
-def python_command(module: str, *args: str) -> str:
-    """A command line that runs ``python -m module args`` with this interpreter."""
-    return shlex.join([sys.executable, "-m", module, *args])
