@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import fnmatch
 import io
 import json
 import socket
@@ -38,7 +37,8 @@ from urllib.parse import unquote, urlsplit
 from werkzeug import Request, Response
 
 from ._http import drop_header, header, set_header, status_code
-from .errors import ChainError, FaultPlanError, ServerError
+from .armed import TUNNEL, Armed, FaultQueues, check_glob, check_plans, must_fire_count
+from .errors import ChainError, ErrorSink, FaultPlanError, ServerError, raise_errors
 from .faults import (
     CONNECTION_FAULTS,
     HTTP_FAULTS,
@@ -130,31 +130,34 @@ class _HeadTooLong(ConnectionError):
     """A head ran past MAX_HEAD without its blank line."""
 
 
-class Router:
-    """A forward proxy on 127.0.0.1:0 that routes host names to local upstreams.
+class _Proxy:
+    """What the Router and FaultProxy share: the loop thread, the exchange loop, the
+    fault queues with their must-fire accounting, the log and the error sink.
 
-    ``add_host(name, "http://127.0.0.1:PORT", tls=ctx)`` serves ``name`` with
-    TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
-    kept, so one upstream can play many hosts). ``fault(name, *plans,
-    path=None)`` queues plans: each exchange with that host (and path glob)
-    takes the next one; ``None`` means clean. A client gets ``client_timeout``
-    seconds for each request head (and body), its TLS handshake, and an idle
-    keep-alive; then it is disconnected.
+    A client gets ``client_timeout`` seconds for each request head (and body),
+    its TLS handshake, and an idle keep-alive; then it is disconnected. Errors
+    in the loop go to ``errors`` (a sink of its own unless one is shared).
     """
 
-    _thread_name = "gomodnet-router"
+    _thread_name = "gomodnet-proxy"
 
-    def __init__(self, *, name: str | None = None, client_timeout: float = CLIENT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        client_timeout: float = CLIENT_TIMEOUT,
+        errors: ErrorSink | None = None,
+    ) -> None:
         self._name = name or self._thread_name
         self._client_timeout = client_timeout
         self._workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{self._name}-worker")
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._hosts: dict[str, _Upstream] = {}
-        self._queues: dict[tuple[str, str | None], collections.deque[FaultPlan | None]] = {}
+        self._faults = FaultQueues()
         self._lock = threading.Lock()
         self._log: list[Connection] = []
-        self._errors: list[BaseException] = []
+        self._errors = errors if errors is not None else ErrorSink()
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -179,10 +182,11 @@ class Router:
         self.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        """Close, then raise the first error inside the proxy, if any: never dropped."""
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        """Close, then raise every error inside the proxy: never dropped. Unless the block
+        raised, a plan that never fired is an error too (UnfiredFaultError)."""
         self.close()
-        self.check()
+        self._errors.raise_all(self.unfired() if exc_type is None else None)
 
     def close(self) -> None:
         """Stop serving, end every connection, join the thread."""
@@ -219,19 +223,34 @@ class Router:
             )
 
     def reset(self) -> None:
-        """Forget hosts, faults and log; end connections: fresh for the next test."""
+        """Forget hosts, faults, log and errors; end connections: fresh for the next test."""
         with self._lock:
             self._hosts.clear()
-            self._queues.clear()
             self._log = []
+        self._faults.clear()
+        self._errors.drain()
         if self._thread is not None:
             self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
 
     def check(self) -> None:
-        """Raise ServerError for the first unexpected error inside the proxy, if any."""
-        if self._errors:
-            error = self._errors.pop(0)
-            raise ServerError(f"{type(self).__name__} failed: {error!r}") from error
+        """Raise one ServerError naming every error inside the proxy (and the servers that
+        share its sink) since the last check, if any."""
+        self._errors.raise_all()
+
+    def unfired(self) -> str | None:
+        """A report of every armed plan that had to fire and did not, with what each
+        host saw (nearest first); None when every one fired."""
+        with self._lock:
+            hosts = list(self._hosts)
+        return self._faults.report(hosts, self._label())
+
+    def check_fired(self) -> None:
+        """Raise UnfiredFaultError if an armed plan that had to fire did not."""
+        raise_errors([], self.unfired())
+
+    def _label(self) -> str:
+        """How the report names the proxy's host: its own name (the Router's hosts have one)."""
+        return ""
 
     # -- configuration ----------------------------------------------------
 
@@ -265,21 +284,54 @@ class Router:
             )
         port = parts.port or (443 if parts.scheme == "https" else 80)
         name = _host_name(host)
+        inline = inline and app is not None
+        upstream = _Upstream(parts.scheme, parts.hostname, port, tls, app, inline)
+        for armed in self._faults.armed_on(name):
+            self._check_serves(name, upstream, armed.plans, armed.glob)
         with self._lock:
-            self._hosts[name] = _Upstream(
-                parts.scheme, parts.hostname, port, tls, app, inline and app is not None
-            )
+            self._hosts[name] = upstream
 
-    def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
-        """Queue ``plans`` for ``host`` (and ``path``, a glob like ``*.zip``), replacing any."""
-        name = _host_name(host)
+    def _arm(
+        self,
+        name: str,
+        plans: tuple[FaultPlan | None, ...],
+        path: str | None,
+        must_fire: bool | int,
+        call: str,
+    ) -> None:
+        """Check ``plans`` where they are given, then queue them on ``name`` (and ``path``)."""
+        check_plans(plans)
+        check_glob(path)
+        count = must_fire_count(must_fire, plans)
         for plan in plans:
             if path is not None and isinstance(plan, CONNECTION_FAULTS):
                 raise FaultPlanError(
                     f"{plan!r} happens before any request is read, so it cannot take path={path!r}"
                 )
         with self._lock:
-            self._queues[(name, path)] = collections.deque(plans)
+            upstream = self._hosts.get(name)
+        if upstream is not None:
+            self._check_serves(name, upstream, plans, path)
+        self._faults.arm(Armed(name, path, plans, count, call))
+
+    def _check_serves(
+        self, name: str, upstream: _Upstream, plans: tuple[FaultPlan | None, ...], path: str | None
+    ) -> None:
+        """FaultPlanError for plans ``name`` can never carry out, the way it is served."""
+        if not _relayed(upstream):
+            return
+        if path is not None:
+            raise FaultPlanError(
+                f"{name} is relayed byte for byte (its upstream serves its own TLS), so the "
+                f"Router never sees a request path: drop path={path!r}, or add the host with "
+                "an http:// upstream for the Router to terminate TLS"
+            )
+        for plan in plans:
+            if isinstance(plan, HTTP_FAULTS):
+                raise FaultPlanError(
+                    f"{plan!r} rewrites HTTP, but {name} is relayed byte for byte (its upstream "
+                    "serves its own TLS): add the host with an http:// upstream for HTTP faults"
+                )
 
     @property
     def log(self) -> list[Connection]:
@@ -293,20 +345,10 @@ class Router:
     # -- plan selection ---------------------------------------------------
 
     def _connection_plan(self, host: str) -> FaultPlan | None:
-        with self._lock:
-            queue = self._queues.get((host, None))
-            if queue and isinstance(queue[0], CONNECTION_FAULTS):
-                return queue.popleft()
-        return None
+        return self._faults.connection_plan(host)
 
     def _exchange_plan(self, host: str, path: str) -> FaultPlan | None:
-        with self._lock:
-            # A path's own queue comes first; once it is used up, the host's applies.
-            for (queue_host, pattern), queue in self._queues.items():
-                if queue_host == host and pattern and queue and fnmatch.fnmatchcase(path, pattern):
-                    return queue.popleft()
-            host_queue = self._queues.get((host, None))
-            return host_queue.popleft() if host_queue else None
+        return self._faults.exchange_plan(host, path)
 
     # -- the loop thread --------------------------------------------------
 
@@ -366,7 +408,7 @@ class Router:
             if connection.ended == "open":
                 connection.ended = "client-error"
         except Exception as exc:  # kept for check(): never lost, never a hang
-            self._errors.append(exc)
+            self._errors.add(type(self).__name__, exc)
             connection.ended = f"proxy-error: {exc!r}"
         finally:
             connection.seconds = time.monotonic() - connection.started
@@ -607,7 +649,7 @@ class Router:
         The plan acts on the bytes coming back, so its offsets count relayed (TLS)
         bytes; plans that rewrite HTTP need the Router to terminate TLS instead.
         """
-        plan = self._exchange_plan(conn.host, "")
+        plan = self._exchange_plan(conn.host, TUNNEL)
         if isinstance(plan, HTTP_FAULTS):
             raise FaultPlanError(
                 f"{plan!r} rewrites HTTP, but the Router relays {conn.host}'s bytes untouched: "
@@ -637,11 +679,43 @@ class Router:
             up_writer.transport.abort()
 
 
-class FaultProxy(Router):
+class Router(_Proxy):
+    """A forward proxy on 127.0.0.1:0 that routes host names to local upstreams.
+
+    ``add_host(name, "http://127.0.0.1:PORT", tls=ctx)`` serves ``name`` with
+    TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
+    kept, so one upstream can play many hosts). ``fault(name, *plans,
+    path=None)`` queues plans: each exchange with that host (and path glob)
+    takes the next one; ``None`` means clean.
+    """
+
+    _thread_name = "gomodnet-router"
+
+    def fault(
+        self,
+        host: str,
+        *plans: FaultPlan | None,
+        path: str | None = None,
+        must_fire: bool | int = True,
+    ) -> None:
+        """Queue ``plans`` for ``host`` (and ``path``, a glob over the request path without
+        its query, such as ``*.zip``), replacing any.
+
+        Each plan must be taken by a connection or an exchange before the test
+        ends, or it is an error (UnfiredFaultError): ``must_fire=False`` lets
+        them all stay unused, ``must_fire=n`` only the ones after the first n.
+        """
+        name = _host_name(host)
+        self._arm(name, plans, path, must_fire, _call_text((host, *plans), path, must_fire))
+
+
+class FaultProxy(_Proxy):
     """The same fault engine as a reverse proxy in front of one upstream URL.
 
     For clients that take a base URL and no proxy: point them at
-    :attr:`url`. Faults are set with ``fault(*plans, path=None)``.
+    :attr:`url`. Faults are set with ``fault(*plans, path=None)``, with the
+    same rules as :meth:`Router.fault`. With ``tls``, it serves HTTPS:
+    ``HandshakeAbort()`` closes a connection before its handshake.
     """
 
     _thread_name = "gomodnet-faultproxy"
@@ -652,37 +726,62 @@ class FaultProxy(Router):
         upstream_url: str,
         *plans: FaultPlan | None,
         path: str | None = None,
+        must_fire: bool | int = True,
         tls: ssl.SSLContext | None = None,
         client_timeout: float = CLIENT_TIMEOUT,
+        errors: ErrorSink | None = None,
     ) -> None:
-        super().__init__(client_timeout=client_timeout)
+        super().__init__(client_timeout=client_timeout, errors=errors)
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
         self.add_host(self._HOST, upstream_url)
         if plans:
-            self.fault(*plans, path=path)
+            self.fault(*plans, path=path, must_fire=must_fire)
 
     @property
     def url(self) -> str:
         return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
 
-    def fault(self, *plans: FaultPlan | None, path: str | None = None) -> None:  # type: ignore[override]
-        super().fault(self._HOST, *plans, path=path)
+    def fault(
+        self, *plans: FaultPlan | None, path: str | None = None, must_fire: bool | int = True
+    ) -> None:
+        """Queue ``plans`` for the exchanges (and ``path``, a glob over the path the client
+        asks this proxy for, without its query), replacing any; see :meth:`Router.fault`."""
+        self._arm(self._HOST, plans, path, must_fire, _call_text(plans, path, must_fire))
 
     def reset(self) -> None:
         super().reset()
         self.add_host(self._HOST, self.upstream_url)
 
-    async def _serve(self) -> asyncio.Server:
-        return await asyncio.start_server(
-            self._track, sock=self._listener, limit=MAX_HEAD, ssl=self._tls
-        )
+    def _label(self) -> str:
+        return f"FaultProxy {self.url} → {self.upstream_url}"
+
+    def _check_serves(
+        self, name: str, upstream: _Upstream, plans: tuple[FaultPlan | None, ...], path: str | None
+    ) -> None:
+        if self._tls is None and any(isinstance(p, HandshakeAbort) for p in plans):
+            raise FaultPlanError(
+                f"HandshakeAbort() closes a connection before its TLS handshake, but this "
+                f"FaultProxy serves plain HTTP at {self.url}: pass tls= to serve HTTPS, or use "
+                "CloseBeforeResponse()"
+            )
 
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
         upstream = self._hosts[self._HOST]
         conn.host, conn.mode = self.upstream_url, "reverse"
+        plan = self._connection_plan(self._HOST)
+        if isinstance(plan, Refuse):
+            conn.fault, conn.ended = repr(plan), "rst"
+            _reset(writer)
+            raise _Quit
+        if isinstance(plan, HandshakeAbort):
+            conn.fault, conn.ended = repr(plan), "handshake-abort"
+            writer.close()
+            raise _Quit
+        if self._tls is not None:
+            await writer.start_tls(self._tls, ssl_handshake_timeout=self._client_timeout)
         prefix = urlsplit(self.upstream_url).path
         while True:
             head = await _read_request_head(reader, self._client_timeout)
@@ -949,6 +1048,18 @@ def _request_target(head: bytes) -> tuple[str, str]:
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise _BadRequest(f"malformed request line {request_line[:200]!r}")
     return parts[0], parts[1]
+
+
+def _relayed(upstream: _Upstream) -> bool:
+    """Whether a CONNECT to this host is relayed byte for byte (no TLS of the Router's)."""
+    return upstream.tls is None and upstream.app is None and upstream.scheme == "https"
+
+
+def _call_text(args: tuple[object, ...], path: str | None, must_fire: bool | int) -> str:
+    """A fault() call as code to paste back."""
+    words = [repr(a) for a in args] + ([f"path={path!r}"] if path is not None else [])
+    words += [f"must_fire={must_fire!r}"] if must_fire is not True else []
+    return f"fault({', '.join(words)})"
 
 
 def _host_name(host: str) -> str:

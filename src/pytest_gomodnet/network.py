@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .goimport import GoImportHost
 from .goproxy import GoProxy
@@ -52,14 +53,16 @@ class Backbone:
 
     Has an Origin, a Router and a cache of server TLS contexts keyed by
     (host, shape). Use it as a context manager; :meth:`network` opens a
-    Network over it.
+    Network over it. Every server thread puts its errors in one sink,
+    :attr:`errors`, so one drain finds them all.
     """
 
     def __init__(self, ca: GomodnetCA, directory: Path) -> None:
         self.ca = ca
         self.directory = directory
-        self.origin = Origin()
-        self.router = Router(name="gomodnet-session-router")
+        self.errors = ErrorSink()
+        self.origin = Origin(errors=self.errors)
+        self.router = Router(name="gomodnet-session-router", errors=self.errors)
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
         self._stack = ExitStack()
 
@@ -86,9 +89,10 @@ class Backbone:
         return Network(self)
 
     def reset(self) -> None:
-        """Forget every route, fault and log entry, ready for the next test."""
+        """Forget every route, fault, error and log entry, ready for the next test."""
         self.origin.clear_routes()
         self.router.reset()
+        self.errors.drain()
 
 
 class Network:
@@ -130,20 +134,23 @@ class Network:
     def __enter__(self) -> Network:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        self.close(check_faults=exc_type is None)
 
-    def close(self) -> None:
-        """Close clients, reset the backbone, then re-raise any server-side error."""
+    def close(self, *, check_faults: bool = True) -> None:
+        """Close clients and reset the backbone; then raise every server-side error of the
+        test (one ServerError), else, with ``check_faults``, UnfiredFaultError if an armed
+        fault never fired."""
         for client in self._clients:
             client.close()
         self._clients.clear()
-        origin, router = self._backbone.origin, self._backbone.router
+        backbone = self._backbone
         try:
-            origin.check()
-            router.check()
+            unfired = backbone.router.unfired() if check_faults else None
+            errors = backbone.errors.drain()
         finally:
-            self._backbone.reset()
+            backbone.reset()
+        raise_errors(errors, unfired)
 
     # -- building the network ----------------------------------------------
 
@@ -212,9 +219,21 @@ class Network:
         )
         self.hosts[host] = f"{host}: {what} — {description}"
 
-    def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
-        """Apply ``plans`` in order to the exchanges with ``host`` (and ``path``, a glob)."""
-        self._backbone.router.fault(host, *plans, path=path)
+    def fault(
+        self,
+        host: str,
+        *plans: FaultPlan | None,
+        path: str | None = None,
+        must_fire: bool | int = True,
+    ) -> None:
+        """Apply ``plans`` in order to the exchanges with ``host`` (and ``path``, a glob over
+        the request path without its query, such as ``*.zip``).
+
+        Every plan must fire before the test ends, or its teardown fails with
+        UnfiredFaultError naming it and the requests the host saw;
+        ``must_fire=False`` (or ``n``: only the first n) is the opt-out.
+        """
+        self._backbone.router.fault(host, *plans, path=path, must_fire=must_fire)
         args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
         self.faults.append(f"fault({args})")
 

@@ -23,7 +23,7 @@ from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
 from ._guard import guard_clients
-from .errors import ServerError
+from .errors import ErrorSink
 
 __all__ = [
     "CLIENT_TIMEOUT",
@@ -52,7 +52,8 @@ class _LoopbackServer(HTTPServerBase):
     """What every server here shares: 127.0.0.1:0, threaded, quiet, quick to stop.
 
     A handler that raises answers ``500`` with a one-line text, and the
-    exception is kept for :meth:`check`, never shown to the client as a traceback.
+    exception is kept in ``errors`` (a sink of its own unless one is shared) for
+    :meth:`check`, never shown to the client as a traceback.
     A client that takes longer than ``client_timeout`` seconds for its TLS
     handshake or for a request is disconnected.
     """
@@ -60,10 +61,15 @@ class _LoopbackServer(HTTPServerBase):
     _what = "a handler"
 
     def __init__(
-        self, *, ssl_context: ssl.SSLContext | None = None, client_timeout: float = CLIENT_TIMEOUT
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        client_timeout: float = CLIENT_TIMEOUT,
+        errors: ErrorSink | None = None,
     ) -> None:
         super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
         self.client_timeout = client_timeout
+        self.errors = errors if errors is not None else ErrorSink()
 
     @property
     def url(self) -> str:
@@ -75,7 +81,7 @@ class _LoopbackServer(HTTPServerBase):
         super().start()
 
     def __exit__(self, *exc_info: Any) -> None:
-        """Stop, then raise the first handler error, if any: an error is never dropped."""
+        """Stop, then raise every handler error, if any: an error is never dropped."""
         super().__exit__(*exc_info)
         self.check()
 
@@ -85,10 +91,9 @@ class _LoopbackServer(HTTPServerBase):
         _serve(self)
 
     def check(self) -> None:
-        """Raise ServerError for the first exception a handler raised, if any."""
-        if self.handler_errors:
-            error = self.handler_errors.pop(0)
-            raise ServerError(f"{self._what} failed: {error!r}") from error
+        """Raise one ServerError naming every exception a handler raised (and every error
+        of the servers sharing the sink) since the last check, if any."""
+        self.errors.raise_all()
 
     def application(self, request: Request) -> Response:
         # The base class logs every (request, response) pair forever; a long-lived
@@ -99,7 +104,7 @@ class _LoopbackServer(HTTPServerBase):
         try:
             return handler(request)
         except Exception as exc:  # kept for check(), never a traceback to the client
-            self.handler_errors.append(exc)
+            self.errors.add(self._what, exc)
             return text_response(f"internal error{where}: {type(exc).__name__}\n", 500)
 
 
@@ -113,8 +118,10 @@ class Origin(_LoopbackServer):
 
     _what = "a virtual host's handler"
 
-    def __init__(self, *, client_timeout: float = CLIENT_TIMEOUT) -> None:
-        super().__init__(client_timeout=client_timeout)
+    def __init__(
+        self, *, client_timeout: float = CLIENT_TIMEOUT, errors: ErrorSink | None = None
+    ) -> None:
+        super().__init__(client_timeout=client_timeout, errors=errors)
         self.no_handler_status_code = 404
         self._routes: dict[str, Handler] = {}
         self._lock = threading.Lock()
@@ -134,6 +141,7 @@ class Origin(_LoopbackServer):
         with self._lock:
             self._routes.clear()
         self.clear()
+        self.errors.drain()
 
     def dispatch(self, request: Request) -> Response:
         host = host_without_port(request.host)

@@ -155,17 +155,20 @@ def module_store() -> Iterator[ModuleStore]:
 
 
 @pytest.fixture
-def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
+def fault_proxy(request: pytest.FixtureRequest) -> Iterator[Callable[..., FaultProxy]]:
     """Factory: ``fault_proxy(upstream_url, *plans)`` → a started reverse FaultProxy.
 
-    Every proxy is closed at teardown, then its thread errors are raised.
+    Every proxy is closed at teardown; then every thread error of them all is
+    raised, else (if the test passed) every armed plan that never fired.
     """
+    from .errors import ErrorSink
     from .faultproxy import FaultProxy
 
     proxies: list[FaultProxy] = []
+    errors = ErrorSink()
 
     def make(upstream_url: str, *plans: FaultPlan | None, **options: Any) -> FaultProxy:
-        proxy = FaultProxy(upstream_url, *plans, **options)
+        proxy = FaultProxy(upstream_url, *plans, errors=errors, **options)
         proxy.start()
         proxies.append(proxy)
         return proxy
@@ -173,13 +176,14 @@ def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
     yield make
     for proxy in proxies:
         proxy.close()
-    for proxy in proxies:
-        proxy.check()
+    unfired = [] if _call_raised(request) else [proxy.unfired() for proxy in proxies]
+    errors.raise_all("\n".join(report for report in unfired if report) or None)
 
 
 # --- the private internet -----------------------------------------------------
 
 NETWORK_KEY = pytest.StashKey["Network"]()
+CALL_RAISED_KEY = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
@@ -197,13 +201,22 @@ def gomodnet_backbone(
 def gomodnet(gomodnet_backbone: Backbone, request: pytest.FixtureRequest) -> Iterator[Network]:
     """A private internet for this test: ``add_goproxy``, ``fault``, ``client()``, ``go_env()``.
 
-    At teardown every server-side error of the test is raised here, and the
-    network is reset for the next test.
+    At teardown every server-side error of the test is raised here (one
+    ServerError); if the test passed, so is every armed fault that never fired
+    (UnfiredFaultError). Either way the network is reset for the next test.
     """
     network = gomodnet_backbone.network()
     request.node.stash[NETWORK_KEY] = network
-    with network:
+    try:
         yield network
+    finally:
+        network.close(check_faults=not _call_raised(request))
+
+
+def _call_raised(request: pytest.FixtureRequest) -> bool:
+    """Whether the test body raised: then a fault it armed and never reached is no news."""
+    raised: bool = request.node.stash.get(CALL_RAISED_KEY, True)
+    return raised
 
 
 @pytest.hookimpl(wrapper=True)
@@ -211,6 +224,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.when == "call":
+        item.stash[CALL_RAISED_KEY] = call.excinfo is not None
     network = item.stash.get(NETWORK_KEY, None)
     if network is not None and report.failed and report.when == "call":
         seed = item.config.stash[SEED_KEY]
