@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import itertools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +25,14 @@ from urllib.parse import urlsplit
 from .errors import FaultPlanError
 from .faults import CONNECTION_FAULTS, FaultPlan
 
-__all__ = ["Armed", "FaultQueues", "check_glob", "check_plans", "must_fire_count"]
+__all__ = [
+    "Armed",
+    "FaultQueues",
+    "check_glob",
+    "check_plans",
+    "must_fire_count",
+    "plan_list",
+]
 
 #: Every plan class ``fault()`` accepts.
 PLAN_TYPES: tuple[type, ...] = get_args(FaultPlan)
@@ -203,11 +211,20 @@ class FaultQueues:
         hosts = sorted(set(known_hosts) | set(seen))
         lines = [UNFIRED_HEADLINE]
         for armed in unfired:
-            plans = ", ".join(map(repr, armed.unfired()))
+            plans = plan_list(armed.unfired())
             replaced = " (replaced by a later fault() call first)" if armed.replaced else ""
             lines.append(f"  {armed.call}: never fired: {plans}{replaced}")
             lines += [f"    {line}" for line in _why(armed, label or armed.host, hosts, seen)]
         return "\n".join(lines)
+
+
+def plan_list(items: Iterable[object]) -> str:
+    """``items`` as code, a run of 3 or more equal ones as ``*[plan] * n``."""
+    words = []
+    for item, run in itertools.groupby(items):
+        count = len(list(run))
+        words += [f"*[{item!r}] * {count}"] if count >= 3 else [repr(item)] * count
+    return ", ".join(words)
 
 
 def _why(armed: Armed, name: str, hosts: list[str], seen: dict[str, list[str]]) -> list[str]:
@@ -220,7 +237,8 @@ def _why(armed: Armed, name: str, hosts: list[str], seen: dict[str, list[str]]) 
     if not paths:
         return [f"{name} saw no request"]
     unique = list(dict.fromkeys(paths))
-    taken = f"{armed.taken} of {len(armed.plans)} plans taken"
+    count = len(armed.plans)
+    taken = f"{armed.taken} of {count} plan{'s' if count != 1 else ''} taken"
     lines = [f"{taken}; the requests {name} saw, nearest first:"]
     nearest = sorted(unique, key=lambda p: -_similarity(armed.glob or "", p))
     lines += [f"  {_request(p)}" for p in nearest[:SHOWN_REQUESTS]]
@@ -246,8 +264,9 @@ def _request(path: str) -> str:
 
 def _did_you_mean(glob: str, paths: list[str]) -> list[str]:
     """A seen path the glob nearly names: the same but for case, or a few characters."""
-    folded = [p for p in paths if fnmatch.fnmatch(p.lower(), glob.lower())]
+    folded = [p for p in paths if _matches(p.lower(), glob.lower()) and not _matches(p, glob)]
     if folded:
         return [f"did you mean path={folded[0]!r}? (globs match case-sensitively)"]
-    close = difflib.get_close_matches(glob, [p for p in paths if p], n=1, cutoff=0.8)
+    unmatched = [p for p in paths if p and not _matches(p, glob)]
+    close = difflib.get_close_matches(glob, unmatched, n=1, cutoff=0.8)
     return [f"did you mean path={close[0]!r}?"] if close else []

@@ -37,7 +37,15 @@ from urllib.parse import unquote, urlsplit
 from werkzeug import Request, Response
 
 from ._http import drop_header, header, set_header, status_code
-from .armed import TUNNEL, Armed, FaultQueues, check_glob, check_plans, must_fire_count
+from .armed import (
+    TUNNEL,
+    Armed,
+    FaultQueues,
+    check_glob,
+    check_plans,
+    must_fire_count,
+    plan_list,
+)
 from .errors import ChainError, ErrorSink, FaultPlanError, ServerError, raise_errors
 from .faults import (
     CONNECTION_FAULTS,
@@ -1057,7 +1065,7 @@ def _relayed(upstream: _Upstream) -> bool:
 
 def _call_text(args: tuple[object, ...], path: str | None, must_fire: bool | int) -> str:
     """A fault() call as code to paste back."""
-    words = [repr(a) for a in args] + ([f"path={path!r}"] if path is not None else [])
+    words = ([plan_list(args)] if args else []) + ([f"path={path!r}"] if path is not None else [])
     words += [f"must_fire={must_fire!r}"] if must_fire is not True else []
     return f"fault({', '.join(words)})"
 

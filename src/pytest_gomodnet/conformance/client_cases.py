@@ -28,6 +28,8 @@ from . import case
 from .harness import BROKEN_CHAINS, PROXY_HOST, ClientCase
 
 #: How many attempts in a row a persistent fault spoils (more than any client retries).
+#: Armed with ``must_fire=1``: the first attempt must meet it; a client that gives up
+#: after it leaves the rest unused, rightly.
 PERSISTENT = 6
 #: Seconds a stalled proxy stays silent before it closes.
 STALL_SECONDS = 2.0
@@ -68,7 +70,7 @@ def test_fault(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan])
     client = gomodnet_client_case
     stored = client.add()
     path, plan = variant
-    client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path)
+    client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path, must_fire=1)
     client.expect_failure(client.run(), stored, f"every {path} answer had {plan!r}")
 
 
@@ -93,7 +95,7 @@ def test_retry_after_cut(gomodnet_client_case: ClientCase) -> None:
 def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.fault(PROXY_HOST, *[Status(404, b"not found\n")] * PERSISTENT, path="*.zip")
+    client.fault(PROXY_HOST, *[Status(404, b"not found\n")] * PERSISTENT, path="*.zip", must_fire=1)
     run = client.run()
     client.expect_failure(run, stored, "the zip is 404")
     asked = [
@@ -112,7 +114,7 @@ def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
 def _second_proxy(client: ClientCase, status: int) -> str:
     """A mirror.test that answers every request with ``status``; returns the list."""
     client.network.add_goproxy(MIRROR_HOST, client.store)
-    client.fault(MIRROR_HOST, *[Status(status, b"mirror says no\n")] * PERSISTENT)
+    client.fault(MIRROR_HOST, *[Status(status, b"mirror says no\n")] * PERSISTENT, must_fire=1)
     return f"https://{MIRROR_HOST}"
 
 
@@ -153,7 +155,9 @@ def test_pipe_falls_through(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
     client.network.add_goproxy(MIRROR_HOST, client.store)
-    client.fault(MIRROR_HOST, *[Truncate(200, where="body")] * PERSISTENT, path="*.zip")
+    client.fault(
+        MIRROR_HOST, *[Truncate(200, where="body")] * PERSISTENT, path="*.zip", must_fire=1
+    )
     client.expect_success(client.run(f"https://{MIRROR_HOST}|https://{PROXY_HOST}"), stored)
 
 

@@ -103,9 +103,11 @@ class ProxyCase:
         path = module or self.module
         return self.store.add(path, version, files=FILES, go_mod=f"module {path}\n".encode())
 
-    def fault(self, *plans: FaultPlan | None, path: str | None = None) -> None:
+    def fault(
+        self, *plans: FaultPlan | None, path: str | None = None, must_fire: bool | int = True
+    ) -> None:
         """Queue faults on the upstream's exchanges (``path`` a glob such as ``*.zip``)."""
-        self.network.fault(UPSTREAM_HOST, *plans, path=path)
+        self.network.fault(UPSTREAM_HOST, *plans, path=path, must_fire=must_fire)
 
     def url(self, endpoint: str, *, module: str | None = None) -> str:
         return f"{self.target.url}/{escape_path(module or self.module)}/{endpoint}"
@@ -258,8 +260,14 @@ class ClientCase:
     def add(self) -> StoredVersion:
         return self.store.add(self.module, self.version, files=FILES)
 
-    def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
-        self.network.fault(host, *plans, path=path)
+    def fault(
+        self,
+        host: str,
+        *plans: FaultPlan | None,
+        path: str | None = None,
+        must_fire: bool | int = True,
+    ) -> None:
+        self.network.fault(host, *plans, path=path, must_fire=must_fire)
 
     def run(self, goproxy: str = f"https://{PROXY_HOST}") -> ClientRun:
         """Let the client download this case's module into a fresh directory."""

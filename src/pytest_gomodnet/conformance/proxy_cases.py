@@ -271,7 +271,8 @@ def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: ShapeName)
 
 def _concurrent_zips(proxy: ProxyCase) -> list[Answer]:
     """One request, then the rest while the upstream is still sending its zip."""
-    proxy.fault(*[Throttle(UPSTREAM_BYTES_PER_SECOND)] * CONCURRENT, path="*.zip")
+    # A single-flight target asks the upstream once: only the first throttle must fire.
+    proxy.fault(*[Throttle(UPSTREAM_BYTES_PER_SECOND)] * CONCURRENT, path="*.zip", must_fire=1)
     url = proxy.zip_url()
     with ThreadPoolExecutor(CONCURRENT) as pool:
         first = pool.submit(proxy.get, url)
