@@ -629,3 +629,88 @@ def test_head_gets_no_body_and_the_connection_stays_in_step(origin, inline) -> N
     assert f"Content-Length: {len(BODY)}\r\n".encode() in head
     assert after.startswith(b"HTTP/1.1 200 OK\r\n")
     assert after.endswith(b"\r\n\r\n" + BODY)
+
+
+# --- connection faults at a FaultProxy: what an httpx client sees -----------------------
+
+
+def test_fault_proxy_refuse_resets_the_connection_then_serves(origin) -> None:
+    origin.route("127.0.0.1", _serve)
+    with FaultProxy(origin.url, Refuse(), None) as proxy, httpx.Client(timeout=5) as c:
+        with pytest.raises(httpx.ReadError, match=r"^\[Errno 104\] Connection reset by peer$"):
+            c.get(f"{proxy.url}/m.zip")
+        assert c.get(f"{proxy.url}/m.zip").content == BODY
+        assert [(x.fault, x.ended, len(x.exchanges)) for x in proxy.log[:1]] == [
+            ("Refuse()", "rst", 0)
+        ]
+
+
+def test_fault_proxy_over_tls_aborts_the_handshake_and_refuses(origin, ca) -> None:
+    origin.route("127.0.0.1", _serve)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    plans = (HandshakeAbort(), Refuse(), None)
+    with (
+        FaultProxy(origin.url, *plans, tls=server_context) as proxy,
+        httpx.Client(verify=client_context, timeout=5) as c,
+    ):
+        assert proxy.url.startswith("https://127.0.0.1:")
+        with pytest.raises(httpx.ConnectError, match=r"^\[SSL: UNEXPECTED_EOF_WHILE_READING\]"):
+            c.get(f"{proxy.url}/m.zip")
+        with pytest.raises(httpx.ConnectError, match=r"^\[Errno 104\] Connection reset by peer$"):
+            c.get(f"{proxy.url}/m.zip")
+        assert c.get(f"{proxy.url}/m.zip").content == BODY
+        assert [(x.fault, x.ended) for x in proxy.log[:2]] == [
+            ("HandshakeAbort()", "handshake-abort"),
+            ("Refuse()", "rst"),
+        ]
+
+
+def test_fault_proxy_over_plain_http_rejects_handshake_abort_at_once(origin) -> None:
+    with pytest.raises(FaultPlanError) as raised:
+        FaultProxy(origin.url, HandshakeAbort())
+    assert str(raised.value).startswith(
+        "HandshakeAbort() closes a connection before its TLS handshake, but this FaultProxy "
+        "serves plain HTTP at http://127.0.0.1:"
+    )
+    assert str(raised.value).endswith(": pass tls= to serve HTTPS, or use CloseBeforeResponse()")
+
+
+def test_a_connection_fault_waits_for_the_next_connection(router, client) -> None:
+    # The keep-alive connection of the first exchange carries the second one too: a Refuse
+    # queued behind it is for the next connection, not taken (and lost) by that exchange.
+    router.fault("proxy.test", None, Refuse(), None)
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    assert client.get("https://proxy.test/m.zip").content == BODY
+    assert [len(c.exchanges) for c in router.log] == [2]
+    with client.stream("GET", "https://proxy.test/m.zip") as busy:  # a second connection
+        with pytest.raises(httpx.ReadError, match="Connection reset by peer"):
+            client.get("https://proxy.test/m.zip")
+        busy.read()
+    assert [c.fault for c in router.log] == [None, "Refuse()"]
+
+
+def test_faults_a_relayed_host_cannot_carry_out_fail_at_fault(ca) -> None:
+    upstream_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("relay.test").configure_cert(upstream_context)
+    with HandlerServer(_serve, ssl_context=upstream_context) as upstream, Router() as router:
+        router.add_host("relay.test", upstream.url)  # https://: relayed byte for byte
+        with pytest.raises(FaultPlanError) as status:
+            router.fault("relay.test", None, Status(503))
+        with pytest.raises(FaultPlanError) as path:
+            router.fault("relay.test", Truncate(100), path="*.zip")
+        router.fault("later.test", Status(503), must_fire=False)  # it never can
+        with pytest.raises(FaultPlanError) as added_later:
+            router.add_host("later.test", upstream.url)
+    assert str(status.value) == (
+        "Status(code=503, body=b'') rewrites HTTP, but relay.test is relayed byte for byte "
+        "(its upstream serves its own TLS): add the host with an http:// upstream for HTTP faults"
+    )
+    assert str(path.value) == (
+        "relay.test is relayed byte for byte (its upstream serves its own TLS), so the Router "
+        "never sees a request path: drop path='*.zip', or add the host with an http:// "
+        "upstream for the Router to terminate TLS"
+    )
+    assert str(added_later.value) == str(status.value).replace("relay.test", "later.test")

@@ -7,6 +7,7 @@ These run a small test file through pytester and read its report.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from werkzeug import Response
 from pytest_gomodnet import faultproxy
 from pytest_gomodnet.errors import ServerError
 from pytest_gomodnet.faultproxy import FaultProxy
+from pytest_gomodnet.network import Network
 from pytest_gomodnet.origin import HandlerServer, Origin
 
 CONFTEST = (Path(__file__).parent / "conftest.py").read_text()
@@ -211,3 +213,153 @@ def test_a_fault_proxy_used_as_a_context_manager_raises_its_error_on_exit(monkey
 def _get_a_cut_response(url: str) -> None:
     with httpx.Client(timeout=5) as client, pytest.raises(httpx.RemoteProtocolError):
         client.get(url)
+
+
+def test_every_error_of_a_test_is_reported_and_none_follows_into_the_next(pytester) -> None:
+    # A handler error (Origin) and a body error (Router) in one test: one teardown error
+    # names both, each traceback is shown, and the next test starts clean.
+    result = _run(
+        pytester,
+        """
+        import contextlib
+
+        import httpx
+        from werkzeug import Response
+
+        def broken(request):
+            raise RuntimeError("handler bug")
+
+        def body():
+            yield b"first block"
+            raise KeyError("body bug")
+
+        def streams_a_broken_body(request):
+            return Response(body(), content_type="application/octet-stream")
+
+        def test_two_bugs(gomodnet):
+            gomodnet.add_handler("broken.test", broken)
+            gomodnet.add_handler("stream.test", streams_a_broken_body)
+            with gomodnet.client() as client, contextlib.suppress(httpx.HTTPError):
+                assert client.get("https://broken.test/x").status_code == 500
+                client.get("https://stream.test/x")
+
+        def test_next(gomodnet):
+            gomodnet.add_handler("fine.test", lambda request: Response(b"fine"))
+            with gomodnet.client() as client:
+                assert client.get("https://fine.test/x").content == b"fine"
+        """,
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_two_bugs*",
+            '*raise RuntimeError("handler bug")*',
+            '*raise KeyError("body bug")*',
+            "*The above exception was the direct cause of the following exception*",
+            "E *ServerError: 2 errors in server threads:",
+            "E *a virtual host's handler failed: RuntimeError('handler bug')",
+            "E *Router failed: KeyError('body bug')",
+        ]
+    )
+    assert "ERROR at teardown of test_next" not in result.stdout.str()
+
+
+def test_server_errors_and_unfired_faults_are_reported_together(pytester) -> None:
+    result = _run(
+        pytester,
+        """
+        from pytest_gomodnet.faults import Truncate
+
+        def broken(request):
+            raise RuntimeError("handler bug")
+
+        def test_bug_and_unfired_fault(gomodnet):
+            gomodnet.add_handler("broken.test", broken)
+            gomodnet.fault("broken.test", Truncate(5), path="*.zip")
+            with gomodnet.client() as client:
+                assert client.get("https://broken.test/x").status_code == 500
+        """,
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E *ServerError: a virtual host's handler failed: RuntimeError('handler bug')",
+            "E *armed faults never fired, *",
+            "E *fault('broken.test', Truncate(at=5, close='fin', where=None), path='*.zip'): "
+            "never fired: Truncate(at=5, close='fin', where=None)",
+        ]
+    )
+
+
+def test_the_fault_proxy_fixture_reports_the_errors_of_every_proxy(pytester) -> None:
+    result = _run(
+        pytester,
+        """
+        import httpx
+        import pytest
+        from werkzeug import Response
+        from pytest_gomodnet import faultproxy
+        from pytest_gomodnet.origin import HandlerServer
+
+        class BrokenEngine(faultproxy.ResponseEngine):
+            def feed(self, data):
+                raise RuntimeError(f"engine bug {data!r}")
+
+        def test_two_broken_proxies(fault_proxy, monkeypatch):
+            monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+            with HandlerServer(lambda request: Response(request.path.encode())) as upstream:
+                for path in ("/a", "/b"):
+                    proxy = fault_proxy(upstream.url)
+                    with httpx.Client(base_url=proxy.url, timeout=5) as client:
+                        with pytest.raises(httpx.RemoteProtocolError):
+                            client.get(path)
+        """,
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E *ServerError: 2 errors in server threads:",
+            "E *FaultProxy failed: RuntimeError(\"engine bug b'/a'\")",
+            "E *FaultProxy failed: RuntimeError(\"engine bug b'/b'\")",
+        ]
+    )
+
+
+def test_router_reset_forgets_its_errors(monkeypatch) -> None:
+    class BrokenEngine(faultproxy.ResponseEngine):
+        def feed(self, data):
+            raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+    upstream = HandlerServer(lambda request: Response(b"hello"))
+    with upstream, FaultProxy(upstream.url) as proxy:
+        _get_a_cut_response(proxy.url)
+        proxy.reset()  # what happens between two tests
+        proxy.check()  # nothing from before the reset
+
+
+def test_network_close_checks_the_router_even_when_the_origin_failed(tmp_path) -> None:
+    def broken(request):
+        raise RuntimeError("handler bug")
+
+    def body():
+        yield b"first block"
+        raise KeyError("body bug")
+
+    raises = pytest.raises(ServerError, match=r"^2 errors in server threads:\n")
+    with raises as raised, Network.standalone(directory=tmp_path) as net:
+        net.add_handler("broken.test", broken)
+        net.add_handler("stream.test", lambda request: Response(body()))
+        with net.client() as client, contextlib.suppress(httpx.HTTPError):
+            client.get("https://broken.test/x")
+            client.get("https://stream.test/x")
+    assert str(raised.value).splitlines()[1:] == [
+        "  a virtual host's handler failed: RuntimeError('handler bug')",
+        "  Router failed: KeyError('body bug')",
+    ]
+    group = raised.value.__cause__
+    assert isinstance(group, ExceptionGroup)
+    assert [repr(e) for e in group.exceptions] == [
+        "RuntimeError('handler bug')",
+        "KeyError('body bug')",
+    ]

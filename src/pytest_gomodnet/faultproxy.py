@@ -742,9 +742,13 @@ class FaultProxy(_Proxy):
         super().__init__(client_timeout=client_timeout, errors=errors)
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
-        self.add_host(self._HOST, upstream_url)
-        if plans:
-            self.fault(*plans, path=path, must_fire=must_fire)
+        try:
+            self.add_host(self._HOST, upstream_url)
+            if plans:
+                self.fault(*plans, path=path, must_fire=must_fire)
+        except BaseException:
+            self.close()  # the listener, loop and workers made above
+            raise
 
     @property
     def url(self) -> str:
@@ -780,6 +784,11 @@ class FaultProxy(_Proxy):
         upstream = self._hosts[self._HOST]
         conn.host, conn.mode = self.upstream_url, "reverse"
         plan = self._connection_plan(self._HOST)
+        if plan is not None:
+            # As at the Router, the fault meets a client that has asked (sent its request
+            # or its ClientHello) and waits: a RST, or a FIN with nothing left unread.
+            with contextlib.suppress(TimeoutError):
+                await _bounded(reader.read(MAX_HEAD), self._client_timeout)
         if isinstance(plan, Refuse):
             conn.fault, conn.ended = repr(plan), "rst"
             _reset(writer)
