@@ -714,3 +714,15 @@ def test_faults_a_relayed_host_cannot_carry_out_fail_at_fault(ca) -> None:
         "upstream for the Router to terminate TLS"
     )
     assert str(added_later.value) == str(status.value).replace("relay.test", "later.test")
+
+
+def test_refuse_meets_a_plain_request_too(router) -> None:
+    router.fault("plain.test", Refuse(), None)
+    with httpx.Client(proxy=router.url, timeout=5) as plain:
+        with pytest.raises(httpx.ReadError, match=r"^\[Errno 104\] Connection reset by peer$"):
+            plain.get("http://plain.test/m.zip")
+        assert plain.get("http://plain.test/m.zip").content == BODY
+    assert [(c.mode, c.fault, c.ended) for c in _all_ended(router)] == [
+        ("http", "Refuse()", "rst"),
+        ("http", None, "client-closed"),
+    ]

@@ -173,12 +173,15 @@ class FaultQueues:
             self._armed.clear()
             self._seen.clear()
 
-    def connection_plan(self, host: str) -> FaultPlan | None:
-        """The plan for a new connection to ``host``: a connection fault at its queue's head."""
+    def connection_plan(
+        self, host: str, kinds: tuple[type, ...] = CONNECTION_FAULTS
+    ) -> FaultPlan | None:
+        """The plan for a new connection to ``host``: a connection fault of ``kinds`` at the
+        head of its queue (a plain request, which opens no tunnel, can meet only Refuse)."""
         with self._lock:
             self._seen.setdefault(host, [])
             queue = self._queues.get((host, None))
-            if queue and not queue.exhausted and isinstance(queue.next, CONNECTION_FAULTS):
+            if queue and not queue.exhausted and isinstance(queue.next, kinds):
                 return queue.take()
         return None
 

@@ -497,6 +497,12 @@ class _Proxy:
                 await _reply(writer, 502, f"gomodnet Router: unknown host {host or target!r}\n")
                 raise _Quit
             conn.host, conn.mode = host, "http"
+            # A plain request opens no tunnel: a Refuse meets the connection's first request.
+            refuse = None if conn.exchanges else self._faults.connection_plan(host, (Refuse,))
+            if refuse is not None:
+                conn.fault, conn.ended = repr(refuse), "rst"
+                _reset(writer)
+                raise _Quit
             path = parts.path or "/"
             if parts.query:
                 path += "?" + parts.query
