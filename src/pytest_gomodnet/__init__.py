@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         InvalidVersionError,
         ModuleError,
         ServerError,
+        UnfiredFaultError,
         ZipError,
     )
     from .faultproxy import (
@@ -101,6 +102,7 @@ _HOMES = {
     "InvalidVersionError": "errors",
     "ModuleError": "errors",
     "ServerError": "errors",
+    "UnfiredFaultError": "errors",
     "ZipError": "errors",
     "GoResult": "gotool",
     "GoToolchain": "gotool",
@@ -187,6 +189,7 @@ __all__ = [
     "StoredVersion",
     "Throttle",
     "Truncate",
+    "UnfiredFaultError",
     "WrongContentType",
     "ZipError",
     "__version__",
