@@ -198,12 +198,15 @@ def test_a_server_used_as_a_context_manager_raises_its_handler_error_on_exit(
     assert isinstance(raised.value.__cause__, KeyError)
 
 
-def test_a_fault_proxy_used_as_a_context_manager_raises_its_error_on_exit(monkeypatch) -> None:
-    class BrokenEngine(faultproxy.ResponseEngine):
-        def feed(self, data):
-            raise RuntimeError("engine bug")
+class _BrokenEngine(faultproxy.ResponseEngine):
+    """A fault engine that breaks: any bug in a proxy's thread."""
 
-    monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+    def feed(self, data):
+        raise RuntimeError("engine bug")
+
+
+def test_a_fault_proxy_used_as_a_context_manager_raises_its_error_on_exit(monkeypatch) -> None:
+    monkeypatch.setattr(faultproxy, "ResponseEngine", _BrokenEngine)
     raises = pytest.raises(ServerError, match=r"FaultProxy failed: RuntimeError\('engine bug'\)")
     upstream = HandlerServer(lambda request: Response(b"hello"))
     with upstream, raises, FaultProxy(upstream.url) as proxy:
@@ -326,11 +329,7 @@ def test_the_fault_proxy_fixture_reports_the_errors_of_every_proxy(pytester) -> 
 
 
 def test_router_reset_forgets_its_errors(monkeypatch) -> None:
-    class BrokenEngine(faultproxy.ResponseEngine):
-        def feed(self, data):
-            raise RuntimeError("engine bug")
-
-    monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+    monkeypatch.setattr(faultproxy, "ResponseEngine", _BrokenEngine)
     upstream = HandlerServer(lambda request: Response(b"hello"))
     with upstream, FaultProxy(upstream.url) as proxy:
         _get_a_cut_response(proxy.url)
