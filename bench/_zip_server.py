@@ -32,7 +32,8 @@ MODULE = "example.test/big"
 VERSION = "v1.0.0"
 #: Far above what loopback carries: the engine paces every chunk, but never waits.
 UNLIMITED = Throttle(1 << 40)
-#: Plans queued for the zip path; each download takes one.
+#: Plans queued for the zip path; each download takes one (the first must: a run that
+#: downloads fewer leaves the rest, rightly, so they are armed with ``must_fire=1``).
 DOWNLOADS = 100
 _BLOCK = 1 << 20
 
@@ -97,7 +98,7 @@ def main() -> None:
     ):
         zip_path = build(store, size)
         net.add_goproxy("proxy.test", store)
-        net.fault("proxy.test", *[UNLIMITED] * DOWNLOADS, path="*.zip")
+        net.fault("proxy.test", *[UNLIMITED] * DOWNLOADS, path="*.zip", must_fire=1)
         raw = RawCopy(zip_path)
         try:
             reply = {

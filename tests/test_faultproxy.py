@@ -238,7 +238,7 @@ def test_refuse_resets_the_tunnel_and_handshake_abort_closes_it(router, client) 
     router.fault("proxy.test", Refuse(), HandshakeAbort(), None)
     with pytest.raises(httpx.ReadError, match="Connection reset by peer"):
         client.get("https://proxy.test/m.zip")
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(httpx.ConnectError, match=r"^\[SSL: UNEXPECTED_EOF_WHILE_READING\]"):
         client.get("https://proxy.test/m.zip")
     assert client.get("https://proxy.test/m.zip").content == BODY
     assert [c.fault for c in router.log[:2]] == ["Refuse()", "HandshakeAbort()"]

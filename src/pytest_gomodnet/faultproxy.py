@@ -459,6 +459,7 @@ class _Proxy:
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
         if isinstance(plan, HandshakeAbort):
+            await _client_spoke(reader, self._client_timeout)  # its ClientHello: a FIN, no RST
             conn.fault, conn.ended = repr(plan), "handshake-abort"
             writer.close()
             raise _Quit
@@ -793,8 +794,7 @@ class FaultProxy(_Proxy):
         if plan is not None:
             # As at the Router, the fault meets a client that has asked (sent its request
             # or its ClientHello) and waits: a RST, or a FIN with nothing left unread.
-            with contextlib.suppress(TimeoutError):
-                await _bounded(reader.read(MAX_HEAD), self._client_timeout)
+            await _client_spoke(reader, self._client_timeout)
         if isinstance(plan, Refuse):
             conn.fault, conn.ended = repr(plan), "rst"
             _reset(writer)
@@ -1071,6 +1071,14 @@ def _request_target(head: bytes) -> tuple[str, str]:
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise _BadRequest(f"malformed request line {request_line[:200]!r}")
     return parts[0], parts[1]
+
+
+async def _client_spoke(reader: asyncio.StreamReader, timeout: float) -> None:
+    """Read what the client has sent first (a request head, a ClientHello), for ``timeout``
+    at most: a close then ends a connection with nothing unread, which the kernel would
+    otherwise answer with a RST."""
+    with contextlib.suppress(TimeoutError):
+        await _bounded(reader.read(MAX_HEAD), timeout)
 
 
 def _relayed(upstream: _Upstream) -> bool:
