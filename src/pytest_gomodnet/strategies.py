@@ -863,7 +863,11 @@ def fault_plans(*, kinds: Sequence[type] | None = None) -> st.SearchStrategy[fau
 def fault_sequences(
     *, kinds: Sequence[type] | None = None, max_size: int = 4
 ) -> st.SearchStrategy[list[faults.FaultPlan | None]]:
-    """Per-exchange sequences for ``fault(host, *sequence)``: plans and clean (None) turns."""
+    """Per-exchange sequences for ``fault(host, *sequence)``: plans and clean (None) turns.
+
+    A client may stop before the end of a drawn sequence (it gave up, or succeeded):
+    arm it with ``must_fire=False`` (or ``must_fire=1``) unless every turn must come.
+    """
     if not isinstance(max_size, int) or max_size < 1:
         raise InvalidArgument(f"max_size={max_size!r} must be an int >= 1")
     return st.lists(st.none() | fault_plans(kinds=kinds), min_size=1, max_size=max_size)
