@@ -112,7 +112,8 @@ def test_the_texts_issue_11_named() -> None:
     assert go_quote("\v") == '"\\v"'
     assert go_quote_rune("\v") == "'\\v'"  # not Python's '\x0b'
     assert go_quote(b"a\xffb") == '"a\\xffb"'
-    assert is_go_printable(ord("é")) and not is_go_printable(0x7F)
+    assert is_go_printable(ord("é"))
+    assert not is_go_printable(0x7F)
 
 
 def test_a_rune_is_one_character() -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from _helpers import raw_zip
-from pytest_gomodnet.errors import ZipError
+from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.modules import (
     build_zip,
+    check_import_path,
+    check_version,
     check_zip,
     escape_path,
     escape_version,
@@ -216,3 +221,135 @@ def test_versions_sort_as_go_list_m_versions_sorts_them(go, tmp_path, module_sto
     assert listed[0] == "example.test/m"
     assert listed[1:] == sort_versions(versions)
     assert sort_versions(versions) != versions  # the test would notice a no-op sort
+
+
+# --- import paths: go list's words, the model's -------------------------------------------
+
+# Paths `go list` keeps as given (it cleans away //, ./, trailing slashes and backslashes).
+IMPORT_PATHS = [
+    "example.test/a b",
+    "example.test/a\vb",
+    "example.test/a\x01b",
+    "example.test/a\x7fb",
+    "example.test/a\u200bb",
+    "example.test/é",
+    'example.test/a"b',
+    "example.test/a'b",
+    "example.test/a:b",
+    "example.test/a./b",
+    "example.test/CON",
+    "example.test/nul.x/y",
+    "example.test/Lpt1",
+    "example.test/a~1",
+    "example.test/a~1b",
+    "example.test/.a",
+    "example.test/a+b",
+    "example.test/a~b",
+    os.fsdecode(b"example.test/\xff"),
+]
+
+
+def test_check_import_path_says_what_go_list_says(go: GoToolchain, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/m\n\ngo 1.27\n")
+    result = go.run("list", "-e", "-json=ImportPath,Error", *IMPORT_PATHS, home=tmp_path, cwd=work)
+    errors = [package["Error"]["Err"] for package in result.check().json_objects()]
+    assert len(errors) == len(IMPORT_PATHS)
+    for path, go_error in zip(IMPORT_PATHS, errors, strict=True):
+        try:
+            check_import_path(path)
+        except InvalidPathError as exc:
+            assert str(exc) == go_error
+        else:  # valid: go went on to look for the package
+            assert go_error.startswith("no required module provides package"), (path, go_error)
+    refused = [e for e in errors if e.startswith("malformed import path")]
+    assert len(refused) == 15
+
+
+# --- +incompatible: go's modfetch words, the model's -------------------------------------
+
+GIT = shutil.which("git")
+
+
+def _git_repo(root: Path, files: dict[str, str], tags: list[str]) -> Path:
+    root.mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.test"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "v"], *(["tag", t] for t in tags)):
+        subprocess.run([*git, *args], check=True, capture_output=True, timeout=60)
+    return root
+
+
+INCOMPATIBLE = {
+    # repository → module path, version, go's words after "<path>@<version>: invalid version: "
+    "v1 path, v1": ("example.test/a.git", "v1.0.0+incompatible",
+                    "+incompatible suffix not allowed: major version v1 is compatible"),
+    "v1 path, v0": ("example.test/a.git", "v0.1.0+incompatible",
+                    "+incompatible suffix not allowed: major version v0 is compatible"),
+    "/v2 path, v2": ("example.test/b.git/v2", "v2.0.0+incompatible",
+                     "+incompatible suffix not allowed: major version v2 is compatible"),
+    "/v2 path, v3": ("example.test/b.git/v2", "v3.0.0+incompatible",
+                     "module path includes a major version suffix, so major version must match"),
+}  # fmt: skip
+
+
+@pytest.mark.skipif(GIT is None and not os.environ.get("CI"), reason="git is not installed")
+def test_incompatible_versions_are_refused_in_gos_words(go: GoToolchain, tmp_path: Path) -> None:
+    """go fetches each from a git repository (GOPROXY=direct; git's insteadOf maps the
+    https URL go asks for to a local repository), so no network is involved."""
+    repos = tmp_path / "repos"
+    plain = _git_repo(repos / "a", {"a.go": "package a\n"}, ["v0.1.0", "v1.0.0"])
+    v2 = _git_repo(
+        repos / "b", {"go.mod": "module example.test/b.git/v2\n", "b.go": "package b\n"},
+        ["v2.0.0", "v3.0.0"],
+    )  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        f'[url "{plain.as_uri()}"]\n\tinsteadOf = https://example.test/a\n'
+        f'[url "{v2.as_uri()}"]\n\tinsteadOf = https://example.test/b\n'
+    )
+    for case, (path, version, words) in INCOMPATIBLE.items():
+        result = go.run(
+            "mod", "download", "-json", f"{path}@{version}",
+            home=home, env={"GOPROXY": "direct", "GOFLAGS": "-modcacherw"},
+        )  # fmt: skip
+        (info,) = result.json_objects()
+        expected = f"{path}@{version}: invalid version: {words}"
+        assert info.get("Error") == expected, case
+        with pytest.raises(InvalidVersionError) as model:
+            check_version(path, version)
+        assert str(model.value) == expected, case
+
+
+GOPKG_IN = {
+    "gopkg.in .v2, v2": ("v2.0.0+incompatible",
+                         "+incompatible suffix not allowed: major version v2 is compatible"),
+    "gopkg.in .v2, v3": ("v3.0.0+incompatible",
+                         "module path includes a major version suffix, so major version must match"),
+}  # fmt: skip
+
+
+@pytest.mark.skipif(GIT is None and not os.environ.get("CI"), reason="git is not installed")
+def test_incompatible_on_gopkg_in_is_refused_in_gos_words(go, tmp_path, gomodnet) -> None:
+    """gopkg.in needs discovery: the private network's go-import host answers it."""
+    repo = _git_repo(tmp_path / "yaml", {"yaml.go": "package yaml\n"}, ["v2.0.0", "v3.0.0"])
+    gomodnet.add_goimport("gopkg.in").add("gopkg.in/yaml.v2", vcs="git", repo="https://gopkg.in/yaml.v2")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        f'[url "{repo.as_uri()}"]\n\tinsteadOf = https://gopkg.in/yaml.v2\n'
+    )
+    for case, (version, words) in GOPKG_IN.items():
+        env = gomodnet.go_env(GOPROXY="direct")
+        result = go.run("mod", "download", "-json", f"gopkg.in/yaml.v2@{version}", home=home, env=env)
+        (info,) = result.json_objects()
+        expected = f"gopkg.in/yaml.v2@{version}: invalid version: {words}"
+        assert info.get("Error") == expected, case
+        with pytest.raises(InvalidVersionError) as model:
+            check_version("gopkg.in/yaml.v2", version)
+        assert str(model.value) == expected, case
+    asked = {(c.host, x.path) for c in gomodnet.log for x in c.exchanges}
+    assert asked == {("gopkg.in", "/yaml.v2?go-get=1")}

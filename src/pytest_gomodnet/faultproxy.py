@@ -22,7 +22,6 @@ import collections
 import contextlib
 import fnmatch
 import io
-import json
 import socket
 import ssl
 import struct
@@ -37,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 from werkzeug import Request, Response
 
+from ._gotext import go_quote
 from ._http import drop_header, header, set_header, status_code
 from .errors import ChainError, FaultPlanError, ServerError
 from .faults import (
@@ -955,7 +955,7 @@ def _host_name(host: str) -> str:
     """``host`` as the Router keys it (lower case), or ValueError naming the rule broken."""
     if isinstance(host, str) and host.startswith("*"):
         raise ValueError(
-            f"invalid host {json.dumps(host)}: a Router routes one name, not a wildcard"
+            f"invalid host {go_quote(host)}: a Router routes one name, not a wildcard"
         )
     try:
         return check_host(host)
