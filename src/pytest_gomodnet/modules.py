@@ -405,7 +405,8 @@ def _check_files(path: str, version: str, names: Iterable[str]) -> list[str]:
             raise ZipError(f"{name}: {exc}") from None
         folded = name.casefold()
         if folded in seen:
-            raise ZipError(f'case-insensitive file name collision: "{seen[folded]}" and "{name}"')
+            first, second = go_quote(seen[folded]), go_quote(name)
+            raise ZipError(f"case-insensitive file name collision: {first} and {second}")
         seen[folded] = name
         if name.lower() == "go.mod" and name != "go.mod":
             raise ZipError(f"{name}: go.mod files must have lowercase names")
