@@ -1026,9 +1026,13 @@ class GoImportHost:
     also runs its own server on 127.0.0.1:0 (TLS with ``ssl_context``) at
     :attr:`url`. :attr:`log` lists every request answered. :meth:`fetch` gives
     the page the go command would end up with, for :func:`resolve_go_import`.
+    With ``host``, it serves that host only and refuses prefixes on any other.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, host: str | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.host = host.lower() if host is not None else None
         self._ssl_context = ssl_context
         self._entries: dict[str, _Entry] = {}
         self._log: list[GoImportRequest] = []
@@ -1052,7 +1056,7 @@ class GoImportHost:
         """Serve ``prefix`` (``host/path``) and the paths below it; returns the good tag."""
         if variant not in VARIANTS:
             raise GoImportError(f"unknown variant {variant!r}: expected one of {VARIANTS}")
-        check_import_path(prefix)
+        self._check_prefix(prefix)
         for what, value in (("vcs", vcs), ("repo", repo), ("subdir", subdir)):
             if value is not None and _go_fields(value) != [value]:
                 raise GoImportError(f"{what} {value!r} must be one field without white space")
@@ -1074,10 +1078,20 @@ class GoImportHost:
         For pages no variant covers, e.g. one a hypothesis strategy drew, to
         compare a downloader (or :func:`parse_go_imports`) with the go command.
         """
-        check_import_path(prefix)
+        self._check_prefix(prefix)
         raw = _RawDocument(bytes(document), status, content_type)
         with self._lock:
             self._entries[prefix] = _Entry(MetaImport(prefix, "", ""), "good", raw)
+
+    def _check_prefix(self, prefix: str) -> None:
+        check_import_path(prefix)
+        on = prefix.partition("/")[0]
+        if self.host is not None and on.lower() != self.host:
+            raise GoImportError(
+                f"prefix {prefix!r} is on host {on!r}, but this go-import host serves "
+                f"{self.host!r}: go asks https://{on}/… about it, so add_goimport({on!r}) "
+                "and add the prefix there"
+            )
 
     def clear(self) -> None:
         """Forget every prefix and the log."""

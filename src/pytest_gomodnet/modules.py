@@ -491,6 +491,7 @@ def build_zip(
     checked before a byte is written. Writes to ``out`` (a path or a binary
     file) and returns None, or returns the bytes when ``out`` is None.
     """
+    check_bodies({f"files[{name!r}]": body for name, body in files.items()})
     names = _check_files(path, version, files)
     _check_sizes({name: len(files[name]) for name in names}, "module source tree too large")
     target: IO[bytes] = (
@@ -513,6 +514,17 @@ def build_zip(
     finally:
         if isinstance(out, (str, Path)):
             target.close()
+
+
+def check_bodies(bodies: Mapping[str, object]) -> None:
+    """Raise TypeError unless every body (keyed by how the caller named it) is bytes.
+
+    A str would have to be encoded by guesswork (zipfile would take UTF-8 silently).
+    """
+    for what, body in bodies.items():
+        if not isinstance(body, bytes):
+            hint = f" (e.g. {body[:20]!r}.encode())" if isinstance(body, str) else ""
+            raise TypeError(f"{what} is a {type(body).__name__}: pass bytes{hint}")
 
 
 def check_zip(path: str, version: str, source: str | Path | IO[bytes] | bytes) -> None:
