@@ -954,9 +954,7 @@ def _request_target(head: bytes) -> tuple[str, str]:
 def _host_name(host: str) -> str:
     """``host`` as the Router keys it (lower case), or ValueError naming the rule broken."""
     if isinstance(host, str) and host.startswith("*"):
-        raise ValueError(
-            f"invalid host {go_quote(host)}: a Router routes one name, not a wildcard"
-        )
+        raise ValueError(f"invalid host {go_quote(host)}: a Router routes one name, not a wildcard")
     try:
         return check_host(host)
     except ChainError as exc:  # the same rules as a certificate's names, as a ValueError

@@ -523,7 +523,7 @@ def check_bodies(bodies: Mapping[str, object]) -> None:
     """
     for what, body in bodies.items():
         if not isinstance(body, bytes):
-            hint = f" (e.g. {body[:20]!r}.encode())" if isinstance(body, str) else ""
+            hint = " (a b'...' literal, or text.encode())" if isinstance(body, str) else ""
             raise TypeError(f"{what} is a {type(body).__name__}: pass bytes{hint}")
 
 

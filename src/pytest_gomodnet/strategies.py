@@ -306,6 +306,8 @@ _ELEMENT_CHARS = string.ascii_letters + string.digits + "-._~"
 # Characters no module path may hold. Not '/', the separator; not '@', which
 # the go command splits off as the version; not NUL, which argv cannot carry.
 _BAD_CHARS = " !\"#$%&'()*+,:;<=>?[]^`{|}\x01\t\n\x1b\x7féßЖ日\u00a0\u200b"
+
+
 def _short(element: str) -> str:
     return element.split(".", 1)[0]
 
