@@ -139,25 +139,27 @@ class ModuleStore:
         zip_path.parent.mkdir(parents=True, exist_ok=True)
         # Built beside the served zip, then moved in: a client reading it never sees a half.
         building = zip_path.with_name(f".{zip_path.name}.{threading.get_ident()}")
-        build_zip(path, version, files, building)
-        stored = StoredVersion(
-            path,
-            version,
-            time,
-            go_mod,
-            zip_path,
-            zip_h1(building),
-            go_mod_h1(go_mod),
-            tuple((origin or {}).items()),
-        )
-        with self._lock:
-            existing = self.get(path, version)
-            if existing is not None:
-                building.unlink()
-                return _same_version(existing, stored)
-            building.replace(zip_path)
-            self._versions.setdefault(path, {})[version] = stored
-        return stored
+        try:
+            build_zip(path, version, files, building)
+            stored = StoredVersion(
+                path,
+                version,
+                time,
+                go_mod,
+                zip_path,
+                zip_h1(building),
+                go_mod_h1(go_mod),
+                tuple((origin or {}).items()),
+            )
+            with self._lock:
+                existing = self.get(path, version)
+                if existing is None:
+                    building.replace(zip_path)
+                    self._versions.setdefault(path, {})[version] = stored
+                    return stored
+            return _same_version(existing, stored)
+        finally:
+            building.unlink(missing_ok=True)
 
     def get(self, path: str, version: str) -> StoredVersion | None:
         return self._versions.get(path, {}).get(version)
