@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from pytest_gomodnet._gotext import _PRINTABLE, go_quote, go_quote_rune, is_go_printable
+from pytest_gomodnet.errors import ChainError, InvalidPathError
 from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.modules import check_path
+from pytest_gomodnet.tls import check_host
 
 # Reads lines "S <hex bytes>" and "R <hex rune>" from inputs.txt; answers each with
 # the hex of strconv.Quote / QuoteRune, then lists the runes IsPrint accepts as ranges.
@@ -116,12 +119,21 @@ def test_the_texts_issue_11_named() -> None:
     assert not is_go_printable(0x7F)
 
 
+def test_the_package_quotes_through_it() -> None:
+    with pytest.raises(InvalidPathError) as module:
+        check_path("example.test/a\vb")
+    assert str(module.value) == "malformed module path \"example.test/a\\vb\": invalid char '\\v'"
+    with pytest.raises(ChainError) as tls:
+        check_host("a\vb.test")
+    assert str(tls.value).startswith('invalid host "a\\vb.test": ')
+
+
 def test_a_rune_is_one_character() -> None:
     with pytest.raises(ValueError, match="go_quote_rune takes one character, not 'ab'"):
         go_quote_rune("ab")
 
 
-def test_no_other_quote_helper_is_left(tmp_path: Path) -> None:
+def test_no_other_quote_helper_is_left() -> None:
     """Every Go-style quote in the package goes through _gotext."""
     package = Path(__file__).parent.parent / "src" / "pytest_gomodnet"
     offenders = [
