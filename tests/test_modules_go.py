@@ -359,3 +359,34 @@ def test_incompatible_on_gopkg_in_is_refused_in_gos_words(go, tmp_path, gomodnet
         assert str(model.value) == expected, case
     asked = {(c.host, x.path) for c in gomodnet.log for x in c.exchanges}
     assert asked == {("gopkg.in", "/yaml.v2?go-get=1")}
+
+
+# module.CheckPathMajor, as go reads a go.mod's require lines: path, version, go's words.
+PATH_MAJOR = [
+    ("example.test/a", "v2.0.0", "should be v0 or v1, not v2"),
+    ("example.test/a/v2", "v1.0.0", "should be v2, not v1"),
+    ("example.test/a/v2", "v3.0.0", "should be v2, not v3"),
+    ("example.test/a/v2", "v3.0.0+incompatible", "should be v2, not v3"),
+    ("gopkg.in/yaml.v2", "v3.0.0", "should be v2, not v3"),
+    ("gopkg.in/yaml.v2-unstable", "v3.0.0", "should be v2, not v3"),
+]
+
+
+@pytest.mark.parametrize(("path", "version", "words"), PATH_MAJOR)
+def test_a_version_that_does_not_fit_its_path_in_gos_words(
+    go: GoToolchain, tmp_path: Path, path: str, version: str, words: str
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text(f"module example.test/m\n\ngo 1.27\n\nrequire {path} {version}\n")
+    result = go.run("list", "-m", "all", home=tmp_path, cwd=work)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "go: errors parsing go.mod:\n"
+        f'go.mod:5: require {path}: version "{version}" invalid: {words}\n'
+    )
+    if version.endswith("+incompatible"):  # go's module fetcher has its own words for these
+        words = "module path includes a major version suffix, so major version must match"
+    with pytest.raises(InvalidVersionError) as model:
+        check_version(path, version)
+    assert str(model.value) == f"{path}@{version}: invalid version: {words}"
