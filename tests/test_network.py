@@ -126,7 +126,9 @@ def test_a_host_is_served_once_unless_replaced(gomodnet, module_store) -> None:
 
 def test_replace_swaps_the_server_of_a_host(gomodnet, module_store) -> None:
     gomodnet.add_goproxy("proxy.test", module_store)
-    gomodnet.add_goproxy("proxy.test", module_store, shape="expired-leaf", replace=True)
+    gomodnet.add_goproxy("Proxy.Test", module_store, shape="expired-leaf", replace=True)
+    assert list(gomodnet.hosts) == ["Proxy.Test"]
+    assert gomodnet.hosts["Proxy.Test"].endswith("expired-leaf")
     with gomodnet.client() as client, pytest.raises(httpx.ConnectError, match="expired"):
         client.get("https://proxy.test/example.test/m/@v/list")
     assert gomodnet.go_env()["GOPROXY"] == "https://proxy.test"

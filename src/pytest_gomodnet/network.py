@@ -215,15 +215,15 @@ class Network:
 
     def _claim(self, *hosts: str, replace: bool) -> None:
         """Refuse to serve a host twice by accident: the first server would vanish unseen."""
-        if replace:
-            return
         for host in hosts:
-            served = next((d for h, d in self.hosts.items() if h.lower() == host.lower()), None)
-            if served is not None:
+            served = [name for name in self.hosts if name.lower() == host.lower()]
+            if served and not replace:
                 raise ValueError(
-                    f"{host} is already served ({served}): one server per host; "
-                    "add what you need to that server, or pass replace=True to swap it"
+                    f"{host} is already served ({self.hosts[served[0]]}): one server per "
+                    "host; add what you need to that server, or pass replace=True to swap it"
                 )
+            for name in served:
+                del self.hosts[name]
 
     def _serve(
         self, host: str, handler: Handler, shape: Shape, *, what: str, blocks: bool = True
