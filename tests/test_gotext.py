@@ -6,14 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from pytest_gomodnet._gotext import _PRINTABLE, go_quote, go_quote_rune, is_go_printable
+from pytest_gomodnet._gotext import (
+    _LETTERS,
+    _PRINTABLE,
+    go_quote,
+    go_quote_rune,
+    is_go_letter,
+    is_go_printable,
+)
 from pytest_gomodnet.errors import ChainError, InvalidPathError
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.modules import check_path
 from pytest_gomodnet.tls import check_host
 
 # Reads lines "S <hex bytes>" and "R <hex rune>" from inputs.txt; answers each with
-# the hex of strconv.Quote / QuoteRune, then lists the runes IsPrint accepts as ranges.
+# the hex of strconv.Quote / QuoteRune, then lists as ranges the runes IsPrint accepts
+# and the non-ASCII ones IsLetter accepts.
 QUOTE_PROGRAM = """\
 package main
 
@@ -40,16 +48,22 @@ func main() {
 			fmt.Println(hex.EncodeToString([]byte(strconv.QuoteRune(rune(r)))))
 		}
 	}
+	ranges("P", 0, strconv.IsPrint)
+	ranges("L", 0x80, unicode.IsLetter)
+}
+
+// ranges prints the runes from first on that have a property, as hex ranges.
+func ranges(tag string, first rune, has func(rune) bool) {
 	start := -1
-	for r := rune(0); r <= unicode.MaxRune+1; r++ {
-		printable := r <= unicode.MaxRune && strconv.IsPrint(r)
-		if printable && start < 0 {
+	for r := first; r <= unicode.MaxRune+1; r++ {
+		in := r <= unicode.MaxRune && has(r)
+		if in && start < 0 {
 			start = int(r)
-		} else if !printable && start >= 0 {
+		} else if !in && start >= 0 {
 			if start == int(r)-1 {
-				fmt.Printf("P %x\\n", start)
+				fmt.Printf("%s %x\\n", tag, start)
 			} else {
-				fmt.Printf("P %x-%x\\n", start, r-1)
+				fmt.Printf("%s %x-%x\\n", tag, start, r-1)
 			}
 			start = -1
 		}
@@ -106,9 +120,17 @@ def test_go_quote_rune_is_strconv_quote_rune(go_says: list[str], index: int) -> 
     assert go_quote_rune(RUNES[index]).encode("utf-8") == expected
 
 
-def test_the_printable_table_is_what_go_measures(go_says: list[str]) -> None:
-    measured = [line.removeprefix("P ") for line in go_says if line.startswith("P ")]
-    assert " ".join(measured) == "".join(_PRINTABLE)
+@pytest.mark.parametrize(("tag", "table"), [("P", _PRINTABLE), ("L", _LETTERS)])
+def test_the_tables_are_what_go_measures(go_says: list[str], tag: str, table: str) -> None:
+    measured = [line[2:] for line in go_says if line.startswith(f"{tag} ")]
+    assert " ".join(measured) == table
+
+
+def test_letters_are_gos_not_pythons() -> None:
+    assert is_go_letter(ord("é"))
+    assert is_go_letter(0x1E4D0)
+    assert not is_go_letter(ord("1"))
+    assert not is_go_letter(0x2603)
 
 
 def test_the_texts_issue_11_named() -> None:

@@ -39,6 +39,13 @@ MODULES = {
         "v2.0.0-20191109021931-daa7c04131f5",
         {"yaml.go": b"package yaml\n"},
     ),
+    # U+1E4D0, a letter since Unicode 15: go's IsLetter (Unicode 17) says so, whatever
+    # Python's unicodedata knows.
+    "a letter newer than Python's Unicode": (
+        "example.test/nag",
+        "v1.0.0",
+        {"\U0001e4d0.txt": b"o\n", "n.go": b"package nag\n"},
+    ),
     "pseudo-version after a pre-release": (
         "example.test/pre",
         "v1.2.3-pre.0.20191109021931-daa7c04131f5",
@@ -117,6 +124,16 @@ REFUSED = {
         lambda: {"a\x01.go": b""},
         "example.test/m@v1.0.0/a\x01.go: malformed file path \"a\\x01.go\": invalid char '\\x01'",
         "a\x01.go: malformed file path \"a\\x01.go\": invalid char '\\x01'",
+    ),
+    "a symbol in a file name": (
+        lambda: {
+            "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
+            "example.test/m@v1.0.0/\u2603.txt": b"",
+        },
+        lambda: {"\u2603.txt": b""},
+        "example.test/m@v1.0.0/\u2603.txt: "
+        "malformed file path \"\u2603.txt\": invalid char '\u2603'",
+        "\u2603.txt: malformed file path \"\u2603.txt\": invalid char '\u2603'",
     ),
     "wrong prefix": (
         lambda: {"example.test/other@v1.0.0/go.mod": b"module example.test/m\n"},

@@ -29,21 +29,19 @@ its syntax errors.
 
 from __future__ import annotations
 
-import bisect
 import html
 import re
 import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from http import HTTPStatus
 from typing import Literal, get_args
 from urllib.parse import quote, urljoin, urlsplit
 
 from werkzeug import Request, Response
 
-from ._gotext import go_quote
+from ._gotext import go_quote, in_ranges
 from .errors import GoImportError, InvalidPathError, ServerError
 from .modules import check_import_path
 from .origin import HandlerServer, host_without_port
@@ -847,35 +845,18 @@ _NAME_MORE_RANGES = (
 )
 
 
-@cache
-def _ranges(spec: str) -> tuple[list[int], list[int]]:
-    starts: list[int] = []
-    ends: list[int] = []
-    for item in spec.split():
-        low, _, high = item.partition("-")
-        starts.append(int(low, 16))
-        ends.append(int(high or low, 16))
-    return starts, ends
-
-
-def _in_ranges(code: int, spec: str) -> bool:
-    starts, ends = _ranges(spec)
-    i = bisect.bisect_right(starts, code) - 1
-    return i >= 0 and code <= ends[i]
-
-
 def _is_name_start(char: str) -> bool:
     code = ord(char)
     if code < 0x80:
         return char.isalpha() or char in "_:"
-    return _in_ranges(code, _NAME_START_RANGES)
+    return in_ranges(code, _NAME_START_RANGES)
 
 
 def _is_name_char(char: str) -> bool:
     code = ord(char)
     if code < 0x80:
         return char.isalnum() or char in "_:.-"
-    return _is_name_start(char) or _in_ranges(code, _NAME_MORE_RANGES)
+    return _is_name_start(char) or in_ranges(code, _NAME_MORE_RANGES)
 
 
 def _is_xml_name(raw: bytes) -> bool:

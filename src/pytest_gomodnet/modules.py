@@ -17,7 +17,6 @@ import io
 import mmap
 import re
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from ._gotext import go_quote, go_quote_rune
+from ._gotext import go_quote, go_quote_rune, is_go_letter
 from .errors import InvalidPathError, InvalidVersionError, ZipError
 
 __all__ = [
@@ -87,7 +86,7 @@ def _char_ok(char: str, kind: PathKind) -> bool:
         return char == "+"
     if kind == "file":
         return (char.isascii() and char in "!#$%&()+,-.=@[]^_{}~ ") or (
-            not char.isascii() and unicodedata.category(char).startswith("L")
+            not char.isascii() and is_go_letter(ord(char))
         )
     return False
 
