@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import re
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -21,6 +24,7 @@ from pytest_gomodnet.checks import (
     h1_of_zip,
 )
 from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.modules import build_zip, zip_h1
 
 
 def _zip() -> bytes:
@@ -133,6 +137,96 @@ def test_no_log_says_so() -> None:
     assert str(caught.value).endswith("  connections:\n    (no log given)")
 
 
+# A small module zip, one deflated entry: every byte of it corrupted every way (41,310 cases).
+SMALL_ZIP = build_zip("example.test/m", "v1.0.0", {"m.go": b"package m\n"})
+assert SMALL_ZIP is not None
+
+
+def _corruptions(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    for at in range(len(data)):
+        for xor in range(1, 256):
+            corrupted = bytearray(data)
+            corrupted[at] ^= xor
+            yield at, xor, bytes(corrupted)
+
+
+def test_every_single_byte_corruption_of_a_zip_gets_a_verdict() -> None:
+    """Against its h1: pass exactly when the damaged zip still hashes the same, else an
+    AssertionError with the story; never zipfile's RuntimeError or NotImplementedError."""
+    expected = h1_of_zip(SMALL_ZIP)
+    verdicts: Counter[str] = Counter()
+    for at, xor, corrupted in _corruptions(SMALL_ZIP):
+        try:
+            same = zip_h1(corrupted) == expected
+        except Exception as exc:  # the reason is the verdict's to name
+            same, reason = False, f"it is not a readable zip ({type(exc).__name__}: {exc})"
+        else:
+            reason = "its zip hash is "
+        try:
+            assert_no_partial_success(corrupted, expected, fault=f"byte {at} ^ {xor:#04x}")
+        except AssertionError as verdict:
+            story = str(verdict)
+            assert not same, (at, xor)
+            assert story.startswith("partial success: the client returned an artifact"), story
+            assert f"  so: {reason}" in story, (at, xor, story)
+            assert f"  fault: 'byte {at} ^ {xor:#04x}'" in story
+            kind = reason.partition("(")[2].partition(":")[0] or "another h1"
+            verdicts[f"fail, {kind}"] += 1
+        else:
+            assert same, (at, xor)
+            verdicts["pass: same h1"] += 1
+    assert sum(verdicts.values()) == len(SMALL_ZIP) * 255
+    # The cases that used to escape as exceptions are named now, among the others.
+    assert verdicts["fail, RuntimeError"] > 0  # the encrypted flag
+    assert verdicts["fail, NotImplementedError"] > 0  # an unknown method or zip version
+    assert verdicts["fail, BadZipFile"] > 0
+    assert verdicts["pass: same h1"] > 0  # dates, attributes, the local header's name copy
+
+
+def test_against_the_bytes_every_corruption_fails() -> None:
+    for at, _, corrupted in _corruptions(SMALL_ZIP):
+        with pytest.raises(AssertionError) as caught:
+            assert_no_partial_success(corrupted, SMALL_ZIP)
+        assert f"  so: they differ from the expected bytes first at offset {at:,}\n" in str(
+            caught.value
+        )
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [0, True, 1.5, {"zip": b""}, [b"x"], object()],
+    ids=["int", "bool", "float", "dict", "list", "object"],
+)
+def test_an_outcome_of_an_unknown_type_is_a_type_error(outcome: object) -> None:
+    for result in (outcome, lambda: outcome):
+        with pytest.raises(TypeError) as caught:
+            assert_no_partial_success(result, ZIP)  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            f"the client's outcome is a {type(outcome).__name__} ({outcome!r:.80}), which the "
+            "check cannot judge: pass bytes, bytearray or memoryview (the artifact), str or "
+            "os.PathLike (the file written), None (nothing delivered), an exception (the error "
+            "raised), or a zero-argument callable returning one of these"
+        )
+
+
+def test_a_do_nothing_client_handing_back_its_response_object_gets_a_type_error() -> None:
+    response = httpx.Response(200, content=ZIP)
+    with pytest.raises(
+        TypeError, match=r"^the client's outcome is a Response \(<Response \[200 OK\]>\)"
+    ):
+        assert_no_partial_success(lambda: response, ZIP)  # type: ignore[arg-type,return-value]
+    assert assert_no_partial_success(lambda: response.content, ZIP) == ZIP
+
+
+def test_expected_must_be_bytes_or_an_h1_hash() -> None:
+    with pytest.raises(
+        ValueError, match=r"^expected='v1.0.0.zip' is neither bytes nor an h1: hash"
+    ):
+        assert_no_partial_success(ZIP, "v1.0.0.zip")
+    with pytest.raises(TypeError, match=r"^expected is a int: pass the artifact's bytes"):
+        assert_no_partial_success(ZIP, 3)  # type: ignore[arg-type]
+
+
 # --- assert_failed_within ---------------------------------------------------------------
 
 
@@ -239,6 +333,56 @@ def test_a_mirror_that_kept_the_cut_zip_is_poisoned(mirror: HTTPServer) -> None:
         " got 200 with the wrong artifact"
     )
     assert f"  so: they are the first 200 of {len(ZIP):,} bytes" in story
+
+
+class _DoNothingClient:
+    """A client object that does nothing: its get returns None."""
+
+    def get(self, url: str) -> None:
+        return None
+
+
+class _RaisingClient:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def get(self, url: str) -> httpx.Response:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("client", "error"),
+    [
+        (object(), AttributeError),
+        (_DoNothingClient(), AttributeError),
+        (_RaisingClient(TypeError("get() takes 1 positional argument")), TypeError),
+        (_RaisingClient(KeyError("cache")), KeyError),
+    ],
+    ids=["not a client", "does nothing", "wrong signature", "a bug"],
+)
+def test_a_wrong_client_is_not_a_refusal(mirror: HTTPServer, client: object, error: type) -> None:
+    with pytest.raises(error):
+        assert_not_poisoned(mirror.url_for("/"), "example.test/m", "v1.0.0", ZIP, client=client)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        httpx.ConnectError("connection refused"),
+        httpx.ReadTimeout("timed out"),
+        httpx.RemoteProtocolError("peer closed connection"),
+        httpx.HTTPStatusError(
+            "502", request=httpx.Request("GET", "https://m.test/"), response=httpx.Response(502)
+        ),
+        ConnectionResetError("reset"),
+        http.client.IncompleteRead(b"PK"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_transport_and_status_errors_are_refusals(mirror: HTTPServer, refusal: Exception) -> None:
+    client = _RaisingClient(refusal)
+    url = mirror.url_for("/")
+    assert assert_not_poisoned(url, "example.test/m", "v1.0.0", ZIP, client=client) is None
 
 
 def test_an_unreachable_mirror_counts_as_an_error(mirror: HTTPServer) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import trustme
 
+from pytest_gomodnet._gotext import go_quote
 from pytest_gomodnet.errors import GoImportError, InvalidPathError, ServerError
 from pytest_gomodnet.goimport import (
     VARIANTS,
@@ -641,6 +642,42 @@ def test_add_refuses_bad_input() -> None:
         host.add("example.test/m", repo="https://a b")
     with pytest.raises(GoImportError, match=r"^unknown variant 'nope'"):
         host.add("example.test/m", repo=REPO, variant="nope")  # type: ignore[arg-type]
+
+
+def test_a_host_bound_go_import_host_refuses_prefixes_on_other_hosts() -> None:
+    host = GoImportHost(host="Example.Test")
+    host.add("example.test/m", repo=REPO)
+    host.add("EXAMPLE.test/n", repo=REPO)  # host names compare without case
+    message = (
+        "prefix 'other.test/m' is on host 'other.test', but this go-import host serves "
+        "'example.test': go asks https://other.test/… about it, so add_goimport('other.test') "
+        "and add the prefix there"
+    )
+    with pytest.raises(GoImportError) as caught:
+        host.add("other.test/m", repo=REPO)
+    assert str(caught.value) == message
+    with pytest.raises(GoImportError) as caught:
+        host.add_document("other.test/m", b"<html></html>")
+    assert str(caught.value) == message
+
+
+def test_the_networks_go_import_host_is_bound_to_its_host(gomodnet) -> None:
+    goimport = gomodnet.add_goimport("example.test")
+    with pytest.raises(GoImportError, match=r"^prefix 'example.test.evil/m' is on host"):
+        goimport.add("example.test.evil/m", repo=REPO)
+
+
+def test_import_paths_are_checked_as_go_checks_them() -> None:
+    """One checker for the host and the model: Windows names and ~digits too, go's quotes."""
+    host = GoImportHost()
+    for prefix, problem in [
+        ("example.test/a\vb", "invalid char '\\v'"),
+        ("example.test/CON", '"CON" disallowed as path element component on Windows'),
+        ("example.test/a~1", "trailing tilde and digits in path element"),
+    ]:
+        with pytest.raises(InvalidPathError) as caught:
+            host.add(prefix, repo=REPO)
+        assert str(caught.value) == f"malformed import path {go_quote(prefix)}: {problem}"
 
 
 # --- the standalone server, with httpx -------------------------------------------------

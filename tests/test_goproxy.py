@@ -12,8 +12,9 @@ from werkzeug import Request
 from werkzeug.test import EnvironBuilder
 
 from _helpers import exchange
-from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError
+from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ModuleError
 from pytest_gomodnet.goproxy import _FILE_BLOCK, GoProxy, ModuleStore
+from pytest_gomodnet.modules import build_zip, zip_h1
 
 PATH = "example.test/Upper/m"
 
@@ -217,6 +218,56 @@ def test_adding_an_invalid_module_raises_the_model_error(module_store) -> None:
         module_store.add("example/m", "v1.0.0")
     with pytest.raises(InvalidVersionError, match="should be v0 or v1, not v2"):
         module_store.add("example.test/m", "v2.0.0")
+
+
+def test_a_version_added_again_with_other_content_is_refused(module_store) -> None:
+    first = module_store.add("example.test/m", "v1.0.0", files={"m.go": b"package m\n"})
+    for change, differs in [
+        ({"files": {"m.go": b"package m // changed\n"}}, "zip h1:"),
+        ({"files": {"m.go": b"package m\n"}, "go_mod": b"module example.test/m\n\ngo 1.27\n"},
+         "go.mod h1:"),
+        ({"files": {"m.go": b"package m\n"}, "time": "2027-01-01T00:00:00Z"},
+         "time 2026-01-01T00:00:00Z → 2027-01-01T00:00:00Z"),
+    ]:  # fmt: skip
+        with pytest.raises(ModuleError) as caught:
+            module_store.add("example.test/m", "v1.0.0", **change)
+        message = str(caught.value)
+        assert message.startswith(
+            "example.test/m@v1.0.0 is already in the store with other content ("
+        )
+        assert differs in message
+        assert message.endswith(
+            "): a published version never changes (go.sum pins it), so add a new version, "
+            "or use another ModuleStore"
+        )
+    # The stored version and its zip are untouched, and nothing is left half-built.
+    assert module_store.get("example.test/m", "v1.0.0") is first
+    assert zip_h1(first.zip_path) == first.h1
+    assert sorted(p.name for p in first.zip_path.parent.iterdir()) == ["v1.0.0.zip"]
+
+
+def test_the_same_version_added_again_is_the_one_stored(module_store) -> None:
+    first = module_store.add("example.test/m", "v1.0.0", files={"m.go": b"package m\n"})
+    again = module_store.add("example.test/m", "v1.0.0", files={"m.go": b"package m\n"})
+    assert again is first
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"files": {"m.go": "package m\n"}},
+         "files['m.go'] is a str: pass bytes (a b'...' literal, or text.encode())"),
+        ({"go_mod": "module example.test/m\n"},
+         "go_mod is a str: pass bytes (a b'...' literal, or text.encode())"),
+        ({"files": {"m.go": 42}}, "files['m.go'] is a int: pass bytes"),
+    ],
+)  # fmt: skip
+def test_a_file_body_must_be_bytes(module_store, kwargs, message) -> None:
+    with pytest.raises(TypeError) as caught:
+        module_store.add("example.test/m", "v1.0.0", **kwargs)
+    assert str(caught.value) == message
+    with pytest.raises(TypeError, match=r"^files\['m.go'\] is a str: pass bytes"):
+        build_zip("example.test/m", "v1.0.0", {"m.go": "package m\n"})  # type: ignore[dict-item]
 
 
 def test_go_lists_versions_through_the_network(go, tmp_path, gomodnet, store) -> None:

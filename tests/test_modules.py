@@ -172,14 +172,54 @@ def test_sorting_matches_go_list() -> None:
     [
         ("example.test/m", "v2.0.0", "invalid version: should be v0 or v1, not v2"),
         ("example.test/m/v2", "v1.0.0", "invalid version: should be v2, not v1"),
+        ("gopkg.in/yaml.v2", "v3.0.0", "invalid version: should be v2, not v3"),
         ("example.test/m", "v1.2", "invalid version: not a canonical version (should be v1.2.0)"),
         ("example.test/m", "1.0.0", "invalid version: not a semantic version"),
-        ("example.test/m/v2", "v2.0.0+incompatible", "+incompatible suffix not allowed"),
+        # go's modfetch words (test_modules_go proves them with go):
+        (
+            "example.test/m",
+            "v1.0.0+incompatible",
+            "invalid version: +incompatible suffix not allowed: major version v1 is compatible",
+        ),
+        (
+            "example.test/m",
+            "v0.1.0+incompatible",
+            "invalid version: +incompatible suffix not allowed: major version v0 is compatible",
+        ),
+        (
+            "example.test/m/v2",
+            "v2.0.0+incompatible",
+            "invalid version: +incompatible suffix not allowed: major version v2 is compatible",
+        ),
+        (
+            "example.test/m/v2",
+            "v3.0.0+incompatible",
+            "invalid version: module path includes a major version suffix, "
+            "so major version must match",
+        ),
+        (
+            "gopkg.in/yaml.v2",
+            "v2.0.0+incompatible",
+            "invalid version: +incompatible suffix not allowed: major version v2 is compatible",
+        ),
     ],
 )
 def test_version_must_fit_the_path(path, version, message) -> None:
-    with pytest.raises(InvalidVersionError, match=re.escape(message)):
+    with pytest.raises(InvalidVersionError) as caught:
         check_version(path, version)
+    assert str(caught.value) == f"{path}@{version}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        ("example.test/m", "v3.0.0+incompatible"),
+        ("gopkg.in/yaml.v2-unstable", "v2.1.0"),
+        ("gopkg.in/check.v1", "v0.0.0-20161208181325-20d25e280405"),
+    ],
+)
+def test_versions_that_fit(path, version) -> None:
+    check_version(path, version)
 
 
 # Small entries, and one past the size whose CRC-32 is checked in a second thread.

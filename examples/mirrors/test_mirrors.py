@@ -466,7 +466,7 @@ def test_careful_refuses_a_zip_of_another_module(start_mirror, net, store, store
 
         return Response(other, content_type="application/zip")
 
-    net.add_handler(UPSTREAM, wrong_zip)
+    net.add_handler(UPSTREAM, wrong_zip, replace=True)
     mirror = start_mirror("careful")
     refused = mirror.get(ZIP)
     assert refused.status_code == 502

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import http.client
 import os
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
+
+import httpx
 
 from .modules import escape_path, escape_version, go_mod_h1, zip_h1
 
@@ -38,6 +42,9 @@ T = TypeVar("T")
 #: wrote, ``None`` for "nothing delivered", or the exception it raised.
 Outcome = bytes | bytearray | memoryview | str | os.PathLike[str] | BaseException | None
 
+#: What a clean GET to a mirror may raise and still count as the mirror refusing.
+_REFUSALS = (httpx.TransportError, httpx.HTTPStatusError, OSError, http.client.HTTPException)
+
 # How many connections of a log a story shows before it says "... and N more".
 _STORY_CONNECTIONS = 20
 
@@ -50,15 +57,46 @@ def h1_of_zip(data: bytes) -> str:
     return zip_h1(data)
 
 
+# Everything reading a damaged zip can raise: zipfile's own errors, and the
+# RuntimeError (encrypted flag) and NotImplementedError (unknown method or version)
+# that a single flipped bit in a header brings out.
+_UNREADABLE_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    KeyError,
+    NotImplementedError,
+    OSError,
+    RuntimeError,
+    ValueError,
+)
+
+
+def _zip_hash(data: bytes) -> tuple[str | None, str]:
+    """(the zip's ``h1:``, "") or (None, why it cannot be read as a module zip)."""
+    try:
+        return h1_of_zip(data), ""
+    except _UNREADABLE_ZIP as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def _matches(data: bytes, expected: bytes | str) -> bool:
     if isinstance(expected, bytes):
         return data == expected
-    try:
-        if h1_of_zip(data) == expected:
-            return True
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError):
-        pass
-    return go_mod_h1(data) == expected
+    return _zip_hash(data)[0] == expected or go_mod_h1(data) == expected
+
+
+def _check_expected(expected: object) -> None:
+    if isinstance(expected, str) and not expected.startswith("h1:"):
+        raise ValueError(
+            f"expected={expected[:60]!r} is neither bytes nor an h1: hash: pass the "
+            "artifact's bytes or its hash (h1_of_zip, go_mod_h1)"
+        )
+    if not isinstance(expected, (bytes, str)):
+        raise TypeError(
+            f"expected is a {type(expected).__name__}: pass the artifact's bytes or its h1: hash"
+        )
 
 
 # --- telling the story -------------------------------------------------------------
@@ -74,10 +112,10 @@ def _describe_expected(expected: bytes | str) -> str:
 
 def _how_it_differs(data: bytes, expected: bytes | str) -> str:
     if isinstance(expected, str):
-        try:
-            return f"its zip hash is {h1_of_zip(data)}, not {expected}"
-        except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as exc:
-            return f"it is not a readable zip ({exc}) and its go.mod hash is not {expected} either"
+        h1, problem = _zip_hash(data)
+        if h1 is not None:
+            return f"its zip hash is {h1}, not {expected}"
+        return f"it is not a readable zip ({problem}) and its go.mod hash is not {expected} either"
     if expected.startswith(data):
         return (
             f"they are the first {len(data):,} of {len(expected):,} bytes: "
@@ -119,13 +157,25 @@ def _story(headline: str, *, fault: object, log: object, details: Iterable[str] 
 # --- the checks ---------------------------------------------------------------------
 
 
-def _read_outcome(result: Outcome) -> bytes | BaseException | None:
+_OUTCOME_TYPES = (
+    "bytes, bytearray or memoryview (the artifact), str or os.PathLike (the file "
+    "written), None (nothing delivered), an exception (the error raised), or a "
+    "zero-argument callable returning one of these"
+)
+
+
+def _read_outcome(result: object) -> bytes | BaseException | None:
     if result is None or isinstance(result, BaseException):
         return result
     if isinstance(result, (bytes, bytearray, memoryview)):
         return bytes(result)
-    path = Path(result)
-    return path.read_bytes() if path.exists() else None
+    if isinstance(result, (str, os.PathLike)):
+        path = Path(result)
+        return path.read_bytes() if path.exists() else None
+    raise TypeError(
+        f"the client's outcome is a {type(result).__name__} ({result!r:.80}), "
+        f"which the check cannot judge: pass {_OUTCOME_TYPES}"
+    )
 
 
 def assert_no_partial_success(
@@ -142,7 +192,11 @@ def assert_no_partial_success(
     zero-argument callable that runs the client (its exception is caught).
     ``expected`` is the artifact's bytes or its ``h1:`` hash (of the zip, or
     of a go.mod). Returns the outcome, so a test can go on to look at it.
+
+    Every outcome gets a verdict: bytes that are not even a readable zip fail
+    with the reason; an outcome of any other type is a TypeError.
     """
+    _check_expected(expected)
     if callable(result) and not isinstance(result, (BaseException, os.PathLike)):
         try:
             result = result()
@@ -282,22 +336,27 @@ def assert_not_poisoned(
     ``client``, any httpx-like client, or a fresh ``httpx.Client``). A
     non-200 answer or a transport error passes: the mirror did not keep a bad
     copy. A 200 must carry ``expected`` (bytes or ``h1:``). Returns the body
-    of a 200, else ``None``.
+    of a 200, else ``None``: a mirror that serves nothing passes too, so pair
+    the check with a request that shows the mirror works.
+
+    Only a refusal counts as one: an HTTP status, or a transport error
+    (``httpx.TransportError``, ``httpx.HTTPStatusError``, ``OSError``,
+    ``http.client.HTTPException``). Anything else the client raises (a wrong
+    client object, a bug) propagates.
     """
+    _check_expected(expected)
     url = f"{mirror_url.rstrip('/')}/{escape_path(module)}/@v/{escape_version(version)}{suffix}"
     owned = client is None
     if owned:
-        import httpx
-
         client = httpx.Client(timeout=10.0)
     try:
         try:
             response = client.get(url)
-        except Exception:
+            if response.status_code != 200:
+                return None
+            body = bytes(response.content)
+        except _REFUSALS:
             return None
-        if response.status_code != 200:
-            return None
-        body = bytes(response.content)
     finally:
         if owned:
             client.close()

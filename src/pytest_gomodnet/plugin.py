@@ -93,12 +93,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(conformance, "gomodnet-conformance")
         conformance.configure(config)
+    _check_explicit_go(config)
     seed = config.getoption("gomodnet_seed")
     config.stash[SEED_KEY] = seed if seed is not None else random.SystemRandom().randrange(2**32)
     # The plugin's random choices are hypothesis's draws: give it the same seed
     # (before its own plugin reads the option), unless --hypothesis-seed says otherwise.
     if getattr(config.option, "hypothesis_seed", "absent") is None:
         config.option.hypothesis_seed = str(config.stash[SEED_KEY])
+
+
+def _check_explicit_go(config: pytest.Config) -> None:
+    """A --gomodnet-go that cannot run is a usage error, not a skip of every go test."""
+    explicit = config.getoption("gomodnet_go")
+    if explicit is not None:
+        try:
+            GoToolchain.find(explicit)
+        except GoNotFoundError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:

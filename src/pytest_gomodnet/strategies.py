@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import string
 import struct
-import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from . import faults, goimport
+from ._gotext import go_quote, go_quote_rune
 from ._http import header
 
 __all__ = [
@@ -294,7 +294,7 @@ class InvalidModulePath:
 
     @property
     def message(self) -> str:
-        return f"malformed module path {_go_quote(self.path)}: {self.reason}"
+        return f"malformed module path {go_quote(self.path)}: {self.reason}"
 
 
 # Element prefixes (before the first dot, in any case) that Windows reserves.
@@ -306,35 +306,6 @@ _ELEMENT_CHARS = string.ascii_letters + string.digits + "-._~"
 # Characters no module path may hold. Not '/', the separator; not '@', which
 # the go command splits off as the version; not NUL, which argv cannot carry.
 _BAD_CHARS = " !\"#$%&'()*+,:;<=>?[]^`{|}\x01\t\n\x1b\x7féßЖ日\u00a0\u200b"
-_GO_ESCAPES = {
-    "\a": r"\a",
-    "\b": r"\b",
-    "\f": r"\f",
-    "\n": r"\n",
-    "\r": r"\r",
-    "\t": r"\t",
-    "\v": r"\v",
-}
-
-
-def _go_escape(char: str, quote: str) -> str:
-    """One character as Go's strconv.Quote / QuoteRune writes it."""
-    if char in (quote, "\\"):
-        return "\\" + char
-    if char in _GO_ESCAPES:
-        return _GO_ESCAPES[char]
-    if char == " " or unicodedata.category(char)[0] in "LMNPS":
-        return char
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
-
-
-def _go_quote(text: str) -> str:
-    return '"' + "".join(_go_escape(c, '"') for c in text) + '"'
-
-
-def _go_quote_rune(char: str) -> str:
-    return "'" + _go_escape(char, "'") + "'"
 
 
 def _short(element: str) -> str:
@@ -468,7 +439,7 @@ def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
     if rule == "dots-only-element":
         # Not "...": the go command reads any argument holding it as a package pattern.
         dots = draw(st.sampled_from([".", ".."]))
-        return InvalidModulePath(path_with(dots), rule, f"invalid path element {_go_quote(dots)}")
+        return InvalidModulePath(path_with(dots), rule, f"invalid path element {go_quote(dots)}")
     if rule == "leading-dot":
         return InvalidModulePath(path_with("." + element), rule, "leading dot in path element")
     if rule == "trailing-dot":
@@ -477,7 +448,7 @@ def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
         bad = draw(st.sampled_from(_BAD_CHARS))
         cut = draw(st.integers(0, len(element)))
         broken = element[:cut] + bad + element[cut:]
-        return InvalidModulePath(path_with(broken), rule, f"invalid char {_go_quote_rune(bad)}")
+        return InvalidModulePath(path_with(broken), rule, f"invalid char {go_quote_rune(bad)}")
     if rule == "windows-reserved-name":
         casing = draw(st.sampled_from([str.upper, str.lower, str.capitalize]))
         short = casing(draw(st.sampled_from(sorted(_WINDOWS_NAMES))))
@@ -485,7 +456,7 @@ def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
         return InvalidModulePath(
             path_with(short + extension),
             rule,
-            f"{_go_quote(short)} disallowed as path element component on Windows",
+            f"{go_quote(short)} disallowed as path element component on Windows",
         )
     if rule == "windows-short-name":
         digits = str(draw(st.integers(0, 99)))
@@ -510,7 +481,7 @@ def _break_one_rule(draw: st.DrawFn, rule: PathRule) -> InvalidModulePath:
         return InvalidModulePath(
             "/".join([broken, *rest]),
             rule,
-            f"invalid char {_go_quote_rune(bad)} in first path element",
+            f"invalid char {go_quote_rune(bad)} in first path element",
         )
     assert rule == "invalid-major-version-suffix", rule
     if draw(st.booleans()):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import enum
 import ipaddress
-import json
 import os
 import re
 import secrets
@@ -44,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from trustme import KeyType
 
+from ._gotext import go_quote
 from .errors import ChainError
 
 __all__ = [
@@ -143,9 +143,9 @@ class ChainSpec(enum.StrEnum):
             pass
         names = [member.value for member in cls]
         hint = difflib.get_close_matches(str(shape), names, n=1)
-        suggestion = f" (did you mean {_quote(hint[0])}?)" if hint else ""
+        suggestion = f" (did you mean {go_quote(hint[0])}?)" if hint else ""
         raise ChainError(
-            f"unknown chain shape {_quote(str(shape))}{suggestion}: "
+            f"unknown chain shape {go_quote(str(shape))}{suggestion}: "
             f"valid shapes are {', '.join(names)}"
         ) from None
 
@@ -652,13 +652,13 @@ def check_host(host: object) -> str:
     else:
         if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
             raise ChainError(
-                f"invalid host {_quote(host)}: an IP address with a zone "
+                f"invalid host {go_quote(host)}: an IP address with a zone "
                 f"(%{address.scope_id}) cannot go in a certificate"
             )
         return address.compressed
     problem = _dns_name_problem(host.lower())
     if problem:
-        raise ChainError(f"invalid host {_quote(host)}: not an IP address, and {problem}")
+        raise ChainError(f"invalid host {go_quote(host)}: not an IP address, and {problem}")
     return host.lower()
 
 
@@ -677,26 +677,22 @@ def _dns_name_problem(name: str) -> str | None:
         if not label:
             return "a DNS name has no empty labels (no leading, trailing or double dot)"
         if len(label) > _MAX_LABEL:
-            return f"DNS label {_quote(label)} is longer than {_MAX_LABEL} characters"
+            return f"DNS label {go_quote(label)} is longer than {_MAX_LABEL} characters"
         if not _LABEL_CHARS.match(label):
             bad = next(c for c in label if not _LABEL_CHARS.match(c))
             return (
-                f"DNS label {_quote(label)} has {_quote(bad)}: "
+                f"DNS label {go_quote(label)} has {go_quote(bad)}: "
                 "only letters, digits and '-' are allowed"
             )
         if label.startswith("-") or label.endswith("-"):
-            return f"DNS label {_quote(label)} starts or ends with '-'"
+            return f"DNS label {go_quote(label)} starts or ends with '-'"
     if labels[-1].isdigit():
-        return f"its last label {_quote(labels[-1])} is all digits, which reads as an IPv4 address"
+        last = go_quote(labels[-1])
+        return f"its last label {last} is all digits, which reads as an IPv4 address"
     return None
 
 
 # --- small helpers ---------------------------------------------------------------
-
-
-def _quote(text: str) -> str:
-    """Quote the way Go's messages do: "x"."""
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _stamp(moment: datetime) -> str:

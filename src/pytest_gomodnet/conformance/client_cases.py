@@ -170,7 +170,7 @@ def test_pipe_falls_through(gomodnet_client_case: ClientCase) -> None:
 def test_tls_broken(gomodnet_client_case: ClientCase, variant: ShapeName) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.network.add_goproxy(PROXY_HOST, client.store, shape=variant)
+    client.network.add_goproxy(PROXY_HOST, client.store, shape=variant, replace=True)
     client.expect_failure(client.run(), stored, f"the proxy's chain is {variant}")
 
 
@@ -183,7 +183,7 @@ def test_tls_broken(gomodnet_client_case: ClientCase, variant: ShapeName) -> Non
 def test_tls_chain_out_of_order(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.network.add_goproxy(PROXY_HOST, client.store, shape="wrong-order")
+    client.network.add_goproxy(PROXY_HOST, client.store, shape="wrong-order", replace=True)
     client.expect_success(client.run(), stored)
 
 

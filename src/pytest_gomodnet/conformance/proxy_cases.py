@@ -144,7 +144,7 @@ def test_at_escaped(gomodnet_proxy_case: ProxyCase) -> None:
 def test_not_found(gomodnet_proxy_case: ProxyCase, variant: int) -> None:
     proxy = gomodnet_proxy_case
     proxy.add("v1.0.0")
-    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, missing_status=variant)
+    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, missing_status=variant, replace=True)
     for endpoint in ("@v/v9.9.9.info", "@v/v9.9.9.mod", "@v/v9.9.9.zip"):
         proxy.expect_not_found(proxy.get(proxy.url(endpoint)))
 
@@ -223,7 +223,7 @@ def test_upstream_redirect(gomodnet_proxy_case: ProxyCase) -> None:
             return redirect(f"{request.path}?moved=1", 302)
         return serve(request)
 
-    proxy.network.add_handler(UPSTREAM_HOST, redirecting)
+    proxy.network.add_handler(UPSTREAM_HOST, redirecting, replace=True)
     proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip behind the redirect")
     proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip asked for again")
 
@@ -257,7 +257,7 @@ def test_upstream_403(gomodnet_proxy_case: ProxyCase) -> None:
 def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: ShapeName) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
-    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant)
+    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant, replace=True)
     answer = proxy.get(proxy.zip_url())
     proxy.expect_error(answer, f"the upstream's chain is {variant}")
     proxy.expect_no_partial_success(answer, stored)

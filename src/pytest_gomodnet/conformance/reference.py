@@ -54,6 +54,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from pytest_gomodnet._gotext import go_quote
 from pytest_gomodnet.errors import GoImportError, ModuleError
 from pytest_gomodnet.goimport import GoGetPage, MetaImport, go_get_url, resolve_go_import
 from pytest_gomodnet.modules import check_path, check_version, escape_path, escape_version, zip_h1
@@ -379,14 +380,16 @@ def _body(client: httpx.Client, url: str, deadline: _Deadline) -> Iterator[bytes
             declared = response.headers.get("content-length")
             received = 0
             for block in response.iter_bytes():
-                deadline.check(f'read "{url}"')
+                deadline.check(f"read {go_quote(url)}")
                 received += len(block)
                 yield block
     except httpx.HTTPError as exc:
         error = _TransientError if _is_transient(exc) else DownloadError
-        raise error(f'read "{url}": {type(exc).__name__}: {exc}') from None
+        raise error(f"read {go_quote(url)}: {type(exc).__name__}: {exc}") from None
     if declared is not None and int(declared) != received:
-        raise _TransientError(f'read "{url}": Content-Length {declared} but {received} bytes')
+        raise _TransientError(
+            f"read {go_quote(url)}: Content-Length {declared} but {received} bytes"
+        )
 
 
 def _check_status(response: httpx.Response, url: str) -> None:
@@ -418,7 +421,7 @@ def _direct_base(module: str, client: httpx.Client, deadline: _Deadline) -> str:
     try:
         meta = _discover(module, client, deadline)
     except GoImportError as exc:
-        raise DownloadError(f'unrecognized import path "{module}": {exc}') from None
+        raise DownloadError(f"unrecognized import path {go_quote(module)}: {exc}") from None
     if meta.vcs != "mod" or meta.prefix != module:
         raise DownloadError(
             f"{module}: the go-import tag names {meta.vcs} at {meta.repo_root} for {meta.prefix}; "
@@ -439,13 +442,14 @@ def _go_get_page(client: httpx.Client, import_path: str, deadline: _Deadline) ->
             with client.stream("GET", url) as response:
                 body, cut = _read_all(response, deadline)
         except (httpx.HTTPError, DownloadError) as exc:
-            raise GoImportError(f'Get "{url}": {exc}') from None
+            raise GoImportError(f"Get {go_quote(url)}: {exc}") from None
         location = response.headers.get("location")
         if response.is_redirect and location:
             target = urljoin(url, location)
             if target.startswith("http:"):
                 raise GoImportError(
-                    f'Get "{target}": redirected from secure URL {asked} to insecure URL {target}'
+                    f"Get {go_quote(target)}: redirected from secure URL {asked} "
+                    f"to insecure URL {target}"
                 )
             url = target
             continue
@@ -453,7 +457,7 @@ def _go_get_page(client: httpx.Client, import_path: str, deadline: _Deadline) ->
         return GoGetPage(
             asked, response.status_code, body, content_type, response.reason_phrase, cut
         )
-    raise GoImportError(f'Get "{url}": stopped after {MAX_REDIRECTS} redirects')
+    raise GoImportError(f"Get {go_quote(url)}: stopped after {MAX_REDIRECTS} redirects")
 
 
 def _read_all(response: httpx.Response, deadline: _Deadline) -> tuple[bytes, bool]:
