@@ -25,13 +25,15 @@ from pytest_gomodnet.goimport import VARIANTS, Variant
 from pytest_gomodnet.tls import ShapeName
 
 from . import case
-from .harness import BROKEN_CHAINS, PROXY_HOST, ClientCase
+from .harness import BROKEN_CHAINS, CONTROL, PROXY_HOST, ClientCase
 
 #: How many attempts in a row a persistent fault spoils (more than any client retries).
 PERSISTENT = 6
 #: Seconds a stalled proxy stays silent before it closes.
 STALL_SECONDS = 2.0
 MIRROR_HOST = "mirror.test"
+#: The host whose go-import pages GOPROXY=direct cases discover the module from.
+DISCOVERY_HOST = "example.test"
 
 
 @case("clean", "MUST", "a healthy proxy gives the whole zip, with the upstream's h1")
@@ -69,7 +71,11 @@ def test_fault(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan])
     stored = client.add()
     path, plan = variant
     client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path)
-    client.expect_failure(client.run(), stored, f"every {path} answer had {plan!r}")
+    run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, path)
+    client.expect_failure(run, stored, f"every {path} answer had {plan!r}")
+    client.clear_faults(PROXY_HOST, path)
+    client.expect_control(stored)
 
 
 @case(
@@ -81,7 +87,9 @@ def test_retry_after_cut(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
     client.fault(PROXY_HOST, Truncate(200, where="body"), None, path="*.zip")
-    client.expect_success(client.run(), stored)
+    run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, "*.zip")
+    client.expect_success(run, stored)
 
 
 @case(
@@ -95,6 +103,7 @@ def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
     stored = client.add()
     client.fault(PROXY_HOST, *[Status(404, b"not found\n")] * PERSISTENT, path="*.zip")
     run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, "*.zip")
     client.expect_failure(run, stored, "the zip is 404")
     asked = [
         x.path
@@ -107,6 +116,8 @@ def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
         raise AssertionError(
             client.story(f"asked for the 404 zip {len(asked)} times, not once or twice", run)
         )
+    client.clear_faults(PROXY_HOST, "*.zip")
+    client.expect_control(stored)
 
 
 def _second_proxy(client: ClientCase, status: int) -> str:
@@ -126,7 +137,9 @@ def test_fallback_on_not_found(gomodnet_client_case: ClientCase, variant: int) -
     client = gomodnet_client_case
     stored = client.add()
     first = _second_proxy(client, variant)
-    client.expect_success(client.run(f"{first},https://{PROXY_HOST}"), stored)
+    run = client.run(f"{first},https://{PROXY_HOST}")
+    client.expect_fault_met(run, MIRROR_HOST)
+    client.expect_success(run, stored)
 
 
 @case(
@@ -139,9 +152,11 @@ def test_no_fallback_on_error(gomodnet_client_case: ClientCase, variant: int) ->
     client = gomodnet_client_case
     stored = client.add()
     first = _second_proxy(client, variant)
-    client.expect_failure(
-        client.run(f"{first},https://{PROXY_HOST}"), stored, f"the first proxy said {variant}"
-    )
+    run = client.run(f"{first},https://{PROXY_HOST}")
+    client.expect_fault_met(run, MIRROR_HOST)
+    client.expect_failure(run, stored, f"the first proxy said {variant}")
+    client.clear_faults(MIRROR_HOST)
+    client.expect_control(stored, f"{first},https://{PROXY_HOST}")
 
 
 @case(
@@ -154,7 +169,9 @@ def test_pipe_falls_through(gomodnet_client_case: ClientCase) -> None:
     stored = client.add()
     client.network.add_goproxy(MIRROR_HOST, client.store)
     client.fault(MIRROR_HOST, *[Truncate(200, where="body")] * PERSISTENT, path="*.zip")
-    client.expect_success(client.run(f"https://{MIRROR_HOST}|https://{PROXY_HOST}"), stored)
+    run = client.run(f"https://{MIRROR_HOST}|https://{PROXY_HOST}")
+    client.expect_fault_met(run, MIRROR_HOST, "*.zip")
+    client.expect_success(run, stored)
 
 
 @case(
@@ -167,7 +184,11 @@ def test_tls_broken(gomodnet_client_case: ClientCase, variant: ShapeName) -> Non
     client = gomodnet_client_case
     stored = client.add()
     client.network.add_goproxy(PROXY_HOST, client.store, shape=variant)
-    client.expect_failure(client.run(), stored, f"the proxy's chain is {variant}")
+    run = client.run()
+    client.expect_connection(run, PROXY_HOST)
+    client.expect_failure(run, stored, f"the proxy's chain is {variant}")
+    client.network.add_goproxy(PROXY_HOST, client.store)  # the chain repaired
+    client.expect_control(stored)
 
 
 @case(
@@ -200,10 +221,12 @@ DISCOVERY_FAILURES: dict[str, Variant] = {
 def test_discovery(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.network.add_goimport("example.test").add(
+    client.network.add_goimport(DISCOVERY_HOST).add(
         client.module, vcs="mod", repo=f"https://{PROXY_HOST}"
     )
-    client.expect_success(client.run("direct"), stored)
+    run = client.run("direct")
+    client.expect_fault_met(run, DISCOVERY_HOST, "*go-get=1*", faulted=False)
+    client.expect_success(run, stored)
 
 
 @case(
@@ -217,10 +240,11 @@ def test_discovery(gomodnet_client_case: ClientCase) -> None:
 def test_discovery_broken(gomodnet_client_case: ClientCase, variant: Variant) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.network.add_goimport("example.test").add(
-        client.module,
-        vcs="mod",
-        repo=f"https://{PROXY_HOST}",
-        variant=variant,
-    )
-    client.expect_failure(client.run("direct"), stored, f"the go-import page is {variant}")
+    pages = client.network.add_goimport(DISCOVERY_HOST)
+    pages.add(client.module, vcs="mod", repo=f"https://{PROXY_HOST}", variant=variant)
+    run = client.run("direct")
+    client.expect_fault_met(run, DISCOVERY_HOST, "*go-get=1*", faulted=False)
+    client.expect_failure(run, stored, f"the go-import page is {variant}")
+    control = f"{DISCOVERY_HOST}/{CONTROL}"
+    pages.add(control, vcs="mod", repo=f"https://{PROXY_HOST}")
+    client.expect_control(client.add(control), "direct")

@@ -19,6 +19,7 @@ import socket
 import ssl
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -28,6 +29,14 @@ import httpx
 
 from pytest_gomodnet.modules import escape_path, escape_version, zip_h1
 from pytest_gomodnet.tls import ShapeName
+
+from .evidence import (
+    CONTROL_FAILED,
+    NO_EVIDENCE,
+    NO_REQUEST_EVIDENCE,
+    missing_connection,
+    missing_fault,
+)
 
 if TYPE_CHECKING:
     from pytest_gomodnet.faults import FaultPlan
@@ -43,6 +52,8 @@ UPSTREAM_HOST = "upstream.test"
 UPSTREAM_URL = f"https://{UPSTREAM_HOST}"
 #: The GOPROXY host client cases download from.
 PROXY_HOST = "proxy.test"
+#: The GOPROXY list client cases use unless they say otherwise.
+DEFAULT_GOPROXY = f"https://{PROXY_HOST}"
 #: Seconds a target has to answer one request (after any fault has run its course).
 ANSWER_TIMEOUT = 20.0
 #: The chain shapes no verifier accepts: every one but ``complete`` and ``wrong-order``
@@ -50,6 +61,12 @@ ANSWER_TIMEOUT = 20.0
 BROKEN_CHAINS: dict[str, ShapeName] = {
     shape: shape for shape in get_args(ShapeName) if shape not in ("complete", "wrong-order")
 }
+#: The last element of the sibling module a positive control downloads (see evidence.py).
+CONTROL = "control"
+#: What a proxy that never reached the upstream is told.
+PROXY_NEVER_FETCHED = "the proxy never fetched from the upstream"
+#: What a client that never reached the network is told.
+CLIENT_NO_REQUEST = "the client made no request"
 #: Files every case's module version holds: big enough that a cut at byte 200 is mid-body.
 FILES = {
     "m.go": b"package m\n\n// Answer is what the conformance suite serves.\nconst Answer = 42\n"
@@ -155,10 +172,13 @@ class ProxyCase:
             if fnmatchcase(exchange.path, glob)
         ]
 
-    def await_upstream_bytes(self, glob: str, at_least: int, timeout: float) -> bool:
-        """Wait until the upstream has sent ``at_least`` bytes for a request matching ``glob``."""
+    def await_upstream_bytes(
+        self, glob: str, at_least: int, timeout: float, *, unless: Callable[[], bool]
+    ) -> bool:
+        """Wait until the upstream has sent ``at_least`` bytes for a request matching ``glob``
+        (or until ``unless()``: no point waiting once the target has answered without it)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not unless():
             for connection in self.network.log:
                 for exchange in connection.exchanges:
                     if (
@@ -211,7 +231,9 @@ class ProxyCase:
         """The zip's first download meets ``plan``: an error or the whole zip, never a bad
         one; the next download, with the upstream healthy again, gets the whole zip."""
         self.fault(plan, None, path="*.zip")
-        self.expect_no_partial_success(self.get(self.zip_url()), stored)
+        answer = self.get(self.zip_url())
+        self.expect_fault_met(self.upstream_glob("@v/*.zip"), answer)
+        self.expect_no_partial_success(answer, stored)
         self.expect_zip(self.get(self.zip_url()), stored, healed)
 
     def expect_not_found(self, answer: Answer) -> None:
@@ -222,6 +244,45 @@ class ProxyCase:
     def expect_error(self, answer: Answer, why: str) -> None:
         if answer.ok:
             raise AssertionError(self.story(f"expected an error: {why}", answer))
+
+    # -- evidence (evidence.py): the fault met the target, and the target works -------
+
+    def upstream_glob(self, endpoint: str = "*", *, module: str | None = None) -> str:
+        """A glob for the upstream's paths of ``endpoint`` (e.g. ``@v/*.zip``) of a module."""
+        return f"/{escape_path(module or self.module)}/{endpoint}"
+
+    def expect_fault_met(self, glob: str, *answers: Answer, faulted: bool = True) -> None:
+        """The upstream got a request matching ``glob``, and (``faulted``) a fault applied."""
+        problem = missing_fault(
+            self.network.log,
+            UPSTREAM_HOST,
+            glob,
+            who="the proxy",
+            silent=PROXY_NEVER_FETCHED,
+            faulted=faulted,
+        )
+        if problem is not None:
+            headline = NO_EVIDENCE if faulted else NO_REQUEST_EVIDENCE
+            raise AssertionError(self.story(f"{headline}: {problem}", *answers))
+
+    def expect_upstream_connection(self, *answers: Answer) -> None:
+        """The proxy connected to the upstream (where a broken chain meets it)."""
+        problem = missing_connection(
+            self.network.log, UPSTREAM_HOST, who="the proxy", silent=PROXY_NEVER_FETCHED
+        )
+        if problem is not None:
+            raise AssertionError(self.story(f"{NO_EVIDENCE}: {problem}", *answers))
+
+    def expect_control(self) -> None:
+        """The positive control: a sibling module nothing is wrong with comes through whole.
+
+        A sibling, not this case's module: whether a target may remember this
+        module's failure is the business of other cases (gone-is-not-forever).
+        """
+        module = f"{self.module}/{CONTROL}"
+        stored = self.add(module=module)
+        answer = self.get(self.zip_url(module=module))
+        self.expect_zip(answer, stored, f"{CONTROL_FAILED}: the zip of {module}")
 
 
 # --- client cases -------------------------------------------------------------------
@@ -255,19 +316,19 @@ class ClientCase:
     version: str = "v1.0.0"
     runs: int = 0
 
-    def add(self) -> StoredVersion:
-        return self.store.add(self.module, self.version, files=FILES)
+    def add(self, module: str | None = None) -> StoredVersion:
+        return self.store.add(module or self.module, self.version, files=FILES)
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
         self.network.fault(host, *plans, path=path)
 
-    def run(self, goproxy: str = f"https://{PROXY_HOST}") -> ClientRun:
-        """Let the client download this case's module into a fresh directory."""
+    def run(self, goproxy: str = DEFAULT_GOPROXY, *, module: str | None = None) -> ClientRun:
+        """Let the client download this case's module (or ``module``) into a fresh directory."""
         self.runs += 1
         dest = self.directory / f"dest-{self.runs}"
         dest.mkdir(parents=True)
         result = self.target.download(
-            self.module,
+            module or self.module,
             self.version,
             goproxy,
             dest,
@@ -315,6 +376,44 @@ class ClientCase:
             raise AssertionError(
                 self.story(f"kept a partial or wrong zip (want {stored.h1}): {wrong}", run)
             )
+
+    # -- evidence (evidence.py): the fault met the client, and the client works -------
+
+    def expect_fault_met(
+        self, run: ClientRun, host: str = PROXY_HOST, glob: str = "*", *, faulted: bool = True
+    ) -> None:
+        """The client asked ``host`` for ``glob``, and (``faulted``) a fault applied."""
+        problem = missing_fault(
+            self.network.log,
+            host,
+            glob,
+            who="the client",
+            silent=CLIENT_NO_REQUEST,
+            faulted=faulted,
+        )
+        if problem is not None:
+            headline = NO_EVIDENCE if faulted else NO_REQUEST_EVIDENCE
+            raise AssertionError(self.story(f"{headline}: {problem}", run))
+
+    def expect_connection(self, run: ClientRun, host: str = PROXY_HOST) -> None:
+        """The client connected to ``host`` (where a broken chain meets it)."""
+        problem = missing_connection(
+            self.network.log, host, who="the client", silent=CLIENT_NO_REQUEST
+        )
+        if problem is not None:
+            raise AssertionError(self.story(f"{NO_EVIDENCE}: {problem}", run))
+
+    def clear_faults(self, host: str, path: str | None = None) -> None:
+        """Drop what is still queued for ``host`` (and ``path``): the network is healthy."""
+        self.network.fault(host, path=path)
+
+    def expect_control(self, stored: StoredVersion, goproxy: str = DEFAULT_GOPROXY) -> None:
+        """The positive control: with nothing wrong any more, the client downloads ``stored``."""
+        run = self.run(goproxy, module=stored.path)
+        try:
+            self.expect_success(run, stored)
+        except AssertionError as exc:
+            raise AssertionError(f"{CONTROL_FAILED}: {exc}") from None
 
 
 def client_verify(ca_bundle: Path) -> ssl.SSLContext:
