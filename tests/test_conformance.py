@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_gomodnet.conformance import all_cases
+from pytest_gomodnet.conformance import all_cases, degenerate
 from pytest_gomodnet.conformance.report import report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
@@ -41,6 +41,27 @@ NAIVE_FAILS = {
 }
 NAIVE_SHOULD_FAILS = {"proxy.single-flight"}
 CASES = all_cases()
+DEGENERATE = f"{shlex.quote(sys.executable)} -m {degenerate.MODULE}"
+#: The first line of a case that found no trace of its fault in the Router's log.
+NEVER_FETCHED = (
+    "AssertionError: no evidence the fault reached the target: "
+    "the proxy never fetched from the upstream"
+)
+NEVER_ASKED = (
+    "AssertionError: no evidence the target made the request this case is about: "
+    "the proxy never fetched from the upstream"
+)
+NO_CLIENT_REQUEST = (
+    "AssertionError: no evidence the fault reached the target: the client made no request"
+)
+NO_DISCOVERY_REQUEST = (
+    "AssertionError: no evidence the target made the request this case is about: "
+    "the client made no request"
+)
+PROXY_CONTROL_FAILED = "AssertionError: the target failed the clean control: the zip of mod.test/"
+CLIENT_CONTROL_FAILED = (
+    "AssertionError: the target failed the clean control: expected the download to succeed"
+)
 
 
 def mirror_command(name: str) -> str:
@@ -50,6 +71,27 @@ def mirror_command(name: str) -> str:
 def verdicts(path: Path) -> dict[tuple[str, str], str]:
     document = json.loads(path.read_text())
     return {(v["case"], v["target"]): v["outcome"] for v in document["verdicts"]}
+
+
+def details(path: Path) -> dict[str, tuple[str, str]]:
+    """Each case's (outcome, first line of its failure), for a run with one target."""
+    document = json.loads(path.read_text())
+    assert len(document["targets"]) == 1, document["targets"]
+    return {v["case"]: (v["outcome"], v["detail"]) for v in document["verdicts"]}
+
+
+def no_pass(kind: str) -> dict[str, str]:
+    """The verdicts of a target that does nothing right: no pass anywhere."""
+    return {
+        case.id: "FAIL" if case.level == "MUST" else "SHOULD-fail"
+        for case in CASES.values()
+        if case.kind == kind
+    }
+
+
+def family(*prefixes: str, kind: str = "proxy") -> set[str]:
+    """Every case whose id starts with one of ``prefixes`` (``tls-broken`` → all its variants)."""
+    return {c for c in CASES if any(c.startswith(f"{kind}.{p}") for p in prefixes)}
 
 
 def run_suite(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, Path]:
@@ -138,22 +180,92 @@ def test_unknown_placeholder_stops_the_run_before_anything_starts(
     assert not marker.exists()
 
 
-def test_a_target_that_exits_early_is_named_with_its_status_and_output(
+def test_a_target_that_exits_early_is_reported_once_with_its_status_and_output(
     pytester: pytest.Pytester,
 ) -> None:
     script = pytester.makepyfile(
         broken_proxy="import sys\nprint('cannot read config file /etc/proxy.toml')\nsys.exit(3)\n"
     )
     command = f"{sys.executable} {script} --upstream {{upstream}} --port {{port}}"
-    result, report = run_suite(pytester, "--gomodnet-proxy-cmd", command, "-k", "test_zip")
+    result, report = run_suite(pytester, "--gomodnet-proxy-cmd", command)
     result.stdout.fnmatch_lines(
         [
-            "E *TargetError: * --upstream https://upstream.test --port * exited with status 3 "
+            "*_ ERROR at setup of test_list[[]broken_proxy[]] _*",
+            "* --upstream https://upstream.test --port * exited with status 3 "
             "before it opened port *; its last output:",
-            "E *cannot read config file /etc/proxy.toml",
+            "cannot read config file /etc/proxy.toml",
         ]
     )
-    assert set(verdicts(report).values()) == {"error"}
+    # Once, not once per case: the other cases are skipped and point at that error.
+    assert result.stdout.str().count("cannot read config file") == 1
+    found = details(report)
+    assert found.pop("proxy.list")[0] == "error"
+    skipped = ("skip", "Skipped: not run: broken_proxy failed in ")
+    assert {(o, d.partition("in ")[0] + "in ") for o, d in found.values()} == {skipped}
+    assert {d.rpartition("::")[2] for _, d in found.values()} == {
+        "test_list[broken_proxy] (see its error)"
+    }
+    assert set(found) == {c for c in CASES if c.startswith("proxy.")} - {"proxy.list"}
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pytester) -> None:
+    # It takes one connection, closes it without a word, and exits 5.
+    script = pytester.makepyfile(
+        dying_proxy="""
+        import socket, sys
+        listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+        print("took one connection", flush=True)
+        listener.accept()[0].close()
+        listener.accept()[0].close()
+        sys.exit(5)
+        """
+    )
+    command = f"{sys.executable} {script} {{port}}"
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "-k", "test_list or test_info or test_mod"
+    )
+    outcomes = [outcome for outcome, _ in details(report).values()]
+    # The port probe and test_list's request are the two connections; the case that
+    # next finds the process gone errors once, the rest are skipped.
+    died = outcomes.index("error")
+    assert outcomes[:died] == ["FAIL"] * died
+    assert outcomes[died + 1 :] == ["skip"] * (len(outcomes) - died - 1)
+    result.stdout.fnmatch_lines(
+        ["dying_proxy exited with status 5 during the run; its last output:", "took one connection"]
+    )
+    assert result.stdout.str().count("exited with status 5") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--gomodnet-proxy-cmd", "my-proxy {port}"],
+            "--gomodnet-proxy-cmd only configures the conformance suite, which runs only with "
+            "--gomodnet: add --gomodnet to run the suite, or drop --gomodnet-proxy-cmd",
+        ),
+        (
+            ["--gomodnet-report=r", "--gomodnet-client=go", "--gomodnet-proxy-scope=test"],
+            "--gomodnet-client, --gomodnet-proxy-scope, --gomodnet-report only configure the "
+            "conformance suite, which runs only with --gomodnet: add --gomodnet to run the "
+            "suite, or drop them",
+        ),
+        (
+            ["--gomodnet-strict", "--gomodnet-start-timeout=1", "--gomodnet-client-cmd=x"],
+            "--gomodnet-client-cmd, --gomodnet-start-timeout, --gomodnet-strict only configure "
+            "the conformance suite, which runs only with --gomodnet: add --gomodnet to run the "
+            "suite, or drop them",
+        ),
+    ],
+)
+def test_a_suite_option_without_gomodnet_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile(test_user="def test_user():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {message}" in result.stderr.lines
 
 
 def test_a_target_that_never_listens_fails_at_its_deadline(pytester: pytest.Pytester) -> None:
@@ -279,3 +391,66 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
     assert set(outcomes) == {(c, "naive_mirror") for c in faults | {"proxy.single-flight"}}
     assert outcomes["proxy.single-flight", "naive_mirror"] == "SHOULD-fail"
     assert {c for (c, _), o in outcomes.items() if o == "FAIL"} == NAIVE_FAILS & faults
+
+
+# --- no verdict without evidence: targets that do nothing right get no pass ---------------
+
+
+@pytest.mark.parametrize("target", ["proxy-502 {port}", "proxy-404 {port}"])
+def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    _, report = run_suite(pytester, "--gomodnet-proxy-cmd", f"{DEGENERATE} {target}")
+    found = details(report)
+    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("proxy")
+    # What used to pass (a refusal is what the case wants) now names the missing evidence.
+    faulted = family("upstream-tls-broken", "upstream-403", "upstream-zip-fault")
+    assert {found[case][1] for case in faulted | family("gone-is-not-forever")} == {NEVER_FETCHED}
+    not_found = family("not-found", "unknown-module-list")
+    assert {found[case][1] for case in not_found} == {NEVER_ASKED}
+    if target.startswith("proxy-404"):  # a 404 is the right answer to these: the control tells
+        for case in family("hostile-path", "sumdb-supported"):
+            assert found[case][1].startswith(PROXY_CONTROL_FAILED), case
+            assert found[case][1].endswith("/control: expected 200 with the zip"), case
+
+
+def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
+    pytester: pytest.Pytester,
+) -> None:
+    command = f"{DEGENERATE} proxy-fetch-then-502 {{port}} {{upstream}}"
+    _, report = run_suite(pytester, "--gomodnet-proxy-cmd", command)
+    found = details(report)
+    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("proxy")
+    for case in family("upstream-tls-broken", "upstream-403"):
+        assert found[case][1].startswith(PROXY_CONTROL_FAILED), case
+    healed = "AssertionError: the zip once the upstream healed: expected 200 with the zip"
+    assert {found[case][1] for case in family("upstream-zip-fault")} == {healed}
+
+
+@pytest.mark.parametrize("target", ["client-exit-3", "client-exit-0-nothing"])
+def test_a_client_that_makes_no_request_gets_no_pass(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    _, report = run_suite(pytester, "--gomodnet-client-cmd", f"{DEGENERATE} {target} {{dest}}")
+    found = details(report)
+    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("client")
+    faulted = family("fault", "tls-broken", "no-retry", "fallback", "no-fallback", kind="client")
+    faulted |= family("retry-after-cut", "pipe-falls-through", kind="client")
+    assert {found[case][1] for case in faulted} == {NO_CLIENT_REQUEST}
+    discovery = family("discovery", kind="client")
+    assert {found[case][1] for case in discovery} == {NO_DISCOVERY_REQUEST}
+
+
+def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
+    pytester: pytest.Pytester,
+) -> None:
+    command = f"{DEGENERATE} client-fetch-then-exit-3 {{module}} {{version}} {{goproxy}}"
+    _, report = run_suite(pytester, "--gomodnet-client-cmd", command)
+    found = details(report)
+    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("client")
+    controlled = family("fault[zip-", "tls-broken", "no-retry", "no-fallback", kind="client")
+    assert {found[case][1] for case in controlled} == {CLIENT_CONTROL_FAILED}
+    assert found["client.fault[mod-cut]"][1] == (
+        "AssertionError: no evidence the fault reached the target: "
+        "the client never asked proxy.test for *.mod"
+    )

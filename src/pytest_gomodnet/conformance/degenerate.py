@@ -9,19 +9,36 @@ error, never ``pass``::
     pytest --gomodnet \
       --gomodnet-client-cmd "python -m pytest_gomodnet.conformance.degenerate client-exit-3"
 
-``proxy-502`` and ``proxy-404`` listen on 127.0.0.1:PORT and answer every
-request with that status, never asking any upstream; ``client-exit-3`` exits
-with status 3 at once, and ``client-exit-0-nothing`` exits 0 at once, leaving
-nothing; neither client makes a request. Extra arguments (the placeholders a
-command line may pass) are ignored.
+=============================================  ==========================================
+target and its arguments                       what it does
+=============================================  ==========================================
+``proxy-502 {port}``                           answers 502 to every request, asks no one
+``proxy-404 {port}``                           answers 404 to every request, asks no one
+``proxy-fetch-then-502 {port} {upstream}``     asks the upstream for the same path (so
+                                               every fault meets it), then answers 502
+``client-exit-3``                              exits 3 at once, without a request
+``client-exit-0-nothing``                      exits 0 at once, leaving nothing
+``client-fetch-then-exit-3 {module}            asks the first proxy of ``{goproxy}`` for
+{version} {goproxy}``                          the zip (so zip faults meet it), exits 3
+=============================================  ==========================================
+
+The first two of each kind fail for want of the first piece of evidence (the
+fault never met them); the ``fetch-then`` ones meet every fault and fail the
+positive control. They reach the network the way a command target does: through
+``HTTPS_PROXY`` and ``SSL_CERT_FILE``, which the suite sets.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+from pytest_gomodnet.modules import escape_path, escape_version
 
 __all__ = ["MODULE", "TARGETS", "main"]
 
@@ -29,15 +46,23 @@ __all__ = ["MODULE", "TARGETS", "main"]
 MODULE = "pytest_gomodnet.conformance.degenerate"
 
 
-def answer_everything(status: int, argv: Sequence[str]) -> int:
-    """Serve ``status`` with a one-line body to every request on 127.0.0.1:``argv[0]``."""
-    if not argv or not argv[0].isdigit():
-        print(f"usage: proxy-{status} PORT", file=sys.stderr)
+#: Seconds a degenerate target waits for the network.
+TIMEOUT = 10.0
+
+
+def answer_everything(status: int, argv: Sequence[str], *, fetch: bool = False) -> int:
+    """Serve ``status`` to every request on 127.0.0.1:``argv[0]``; with ``fetch``, first
+    GET the same path from the upstream ``argv[1]`` (and throw the answer away)."""
+    if len(argv) < (2 if fetch else 1) or not argv[0].isdigit():
+        print(f"usage: PORT{' UPSTREAM' if fetch else ''}", file=sys.stderr)
         return 2
+    upstream = argv[1].rstrip("/") if fetch else ""
     body = f"degenerate proxy: {status} for every request\n".encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if fetch:
+                _get_and_forget(upstream + self.path)
             self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -58,12 +83,34 @@ def exit_at_once(status: int, argv: Sequence[str]) -> int:
     return status
 
 
+def fetch_zip_then_exit(status: int, argv: Sequence[str]) -> int:
+    """GET ``module@version``'s zip from the first proxy of the GOPROXY list, exit ``status``."""
+    if len(argv) < 3:
+        print("usage: MODULE VERSION GOPROXY", file=sys.stderr)
+        return 2
+    module, version, goproxy = argv[:3]
+    first = re.split(r"[,|]", goproxy)[0].rstrip("/")
+    if first.startswith("https://"):
+        _get_and_forget(f"{first}/{escape_path(module)}/@v/{escape_version(version)}.zip")
+    return status
+
+
+def _get_and_forget(url: str) -> None:
+    # trust_env: HTTPS_PROXY and SSL_CERT_FILE lead to the suite's private network.
+    try:
+        httpx.get(url, timeout=TIMEOUT, trust_env=True)
+    except httpx.HTTPError as exc:
+        print(f"GET {url}: {type(exc).__name__}: {exc}", flush=True)
+
+
 #: Each degenerate target, by the name the command line gives it.
 TARGETS: dict[str, Callable[[Sequence[str]], int]] = {
     "proxy-502": partial(answer_everything, 502),
     "proxy-404": partial(answer_everything, 404),
+    "proxy-fetch-then-502": partial(answer_everything, 502, fetch=True),
     "client-exit-3": partial(exit_at_once, 3),
     "client-exit-0-nothing": partial(exit_at_once, 0),
+    "client-fetch-then-exit-3": partial(fetch_zip_then_exit, 3),
 }
 
 

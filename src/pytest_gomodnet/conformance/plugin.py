@@ -168,6 +168,7 @@ class _Processes:
 
     def get(self, template: CommandTemplate, nodeid: str) -> RunningCommand:
         """The session's process for ``template``, started on first use."""
+        self._skip_if_failed(template)
         running = self._running.get(template) or self.start(template, nodeid, self._stack)
         self._running[template] = running
         status = running.process.poll()
@@ -184,14 +185,17 @@ class _Processes:
 
     def start(self, template: CommandTemplate, nodeid: str, stack: ExitStack) -> RunningCommand:
         """Start ``template`` on ``stack`` (skip, if it already failed in this session)."""
-        reason = self._failed.get(template)
-        if reason is not None:
-            pytest.skip(reason)
+        self._skip_if_failed(template)
         try:
             return _start(template, self._backbone, self._config, stack)
         except TargetError as exc:
             error = exc  # failed outside the except: no "during handling" chain in the report
         self._fail(template, nodeid, error)
+
+    def _skip_if_failed(self, template: CommandTemplate) -> None:
+        reason = self._failed.get(template)
+        if reason is not None:
+            pytest.skip(reason)
 
     def _fail(self, template: CommandTemplate, nodeid: str, error: TargetError) -> NoReturn:
         self._failed[template] = f"not run: {template.name} failed in {nodeid} (see its error)"
