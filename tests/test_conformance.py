@@ -13,18 +13,21 @@ import json
 import shlex
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pytest_gomodnet.conformance import all_cases, degenerate
-from pytest_gomodnet.conformance.report import report_paths
+from pytest_gomodnet.conformance.evidence import missing_connection, missing_fault
+from pytest_gomodnet.conformance.report import Matrix, report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
     PROXY_PLACEHOLDERS,
     CommandTemplate,
     TargetError,
 )
+from pytest_gomodnet.faultproxy import Connection, Exchange
 
 MIRRORS = Path(__file__).parent.parent / "examples" / "mirrors"
 MIRROR_ARGS = "--upstream {upstream} --port {port} --ca-bundle {ca_bundle} --proxy {router}"
@@ -73,11 +76,14 @@ def verdicts(path: Path) -> dict[tuple[str, str], str]:
     return {(v["case"], v["target"]): v["outcome"] for v in document["verdicts"]}
 
 
-def details(path: Path) -> dict[str, tuple[str, str]]:
-    """Each case's (outcome, first line of its failure), for a run with one target."""
+def details(path: Path, target: str = "degenerate") -> dict[str, tuple[str, str]]:
+    """Each case's (outcome, first line of its failure) against ``target``."""
     document = json.loads(path.read_text())
-    assert len(document["targets"]) == 1, document["targets"]
-    return {v["case"]: (v["outcome"], v["detail"]) for v in document["verdicts"]}
+    return {
+        v["case"]: (v["outcome"], v["detail"])
+        for v in document["verdicts"]
+        if v["target"] == target
+    }
 
 
 def no_pass(kind: str) -> dict[str, str]:
@@ -166,6 +172,83 @@ def test_the_docs_list_every_case_with_its_level() -> None:
         assert f"| `{base}` | {case.level} |" in docs, base
 
 
+# --- evidence: what the Router's log must show ---------------------------------------------
+
+
+def _connection(host: str, *exchanges: Exchange) -> Connection:
+    return Connection(host, "tls", list(exchanges))
+
+
+CUT = Exchange("GET", "/example.test/m/@v/v1.0.0.zip", 200, fault="Truncate(200)")
+INFO = Exchange("GET", "/example.test/m/@v/v1.0.0.info", 200)
+
+
+@pytest.mark.parametrize(
+    ("log", "problem"),
+    [
+        ([], "the client made no request"),
+        (
+            [_connection("mirror.test", INFO), _connection("example.test")],
+            "the client never connected to proxy.test (only to example.test, mirror.test)",
+        ),
+        ([_connection("proxy.test", INFO)], "the client never asked proxy.test for *.zip"),
+        (
+            [_connection("proxy.test", INFO, replace(CUT, fault=None))],
+            "no fault applied to the requests the client made to proxy.test for *.zip",
+        ),
+        ([_connection("proxy.test", INFO), _connection("proxy.test", CUT)], None),
+    ],
+)
+def test_missing_fault_names_the_first_missing_piece(
+    log: list[Connection], problem: str | None
+) -> None:
+    found = missing_fault(
+        log, "proxy.test", "*.zip", who="the client", silent="the client made no request"
+    )
+    assert found == problem
+
+
+def test_missing_connection_and_unfaulted_requests() -> None:
+    log = [_connection("proxy.test")]  # a handshake that failed: no exchange at all
+    assert missing_connection(log, "proxy.test", who="the proxy", silent="-") is None
+    assert missing_connection([], "proxy.test", who="the proxy", silent="nothing") == "nothing"
+    asked = [_connection("example.test", Exchange("GET", "/m?go-get=1", 200))]
+    assert missing_fault(asked, "example.test", "*go-get=1*", who="c", silent="-") == (
+        "no fault applied to the requests c made to example.test for *go-get=1*"
+    )
+    assert (
+        missing_fault(asked, "example.test", "*go-get=1*", who="c", silent="-", faulted=False)
+        is None
+    )
+
+
+def _report(when: str, outcome: str, longrepr: str | None = None) -> pytest.TestReport:
+    properties = [
+        ("gomodnet_case", "proxy.zip"),
+        ("gomodnet_level", "MUST"),
+        ("gomodnet_target", "t"),
+    ]
+    return pytest.TestReport(
+        "x", ("x", 0, "x"), {}, outcome, longrepr, when, user_properties=properties
+    )
+
+
+def test_a_failed_case_keeps_its_verdict_over_a_teardown_error() -> None:
+    matrix = Matrix()
+    matrix.record(_report("setup", "passed"))
+    matrix.record(_report("call", "failed", "E   AssertionError: no evidence the fault ..."))
+    matrix.record(_report("teardown", "failed", "E   ServerError: a fault never fired"))
+    [verdict] = matrix.verdicts.values()
+    assert verdict.outcome == "FAIL"
+    assert verdict.detail == "AssertionError: no evidence the fault ..."
+
+    passed = Matrix()
+    passed.record(_report("call", "passed"))
+    passed.record(_report("teardown", "failed", "E   ServerError: a fault never fired"))
+    [verdict] = passed.verdicts.values()
+    assert (verdict.outcome, verdict.detail) == ("error", "ServerError: a fault never fired")
+
+
 # --- bad targets: a clear error, quickly ------------------------------------------------
 
 
@@ -198,7 +281,7 @@ def test_a_target_that_exits_early_is_reported_once_with_its_status_and_output(
     )
     # Once, not once per case: the other cases are skipped and point at that error.
     assert result.stdout.str().count("cannot read config file") == 1
-    found = details(report)
+    found = details(report, "broken_proxy")
     assert found.pop("proxy.list")[0] == "error"
     skipped = ("skip", "Skipped: not run: broken_proxy failed in ")
     assert {(o, d.partition("in ")[0] + "in ") for o, d in found.values()} == {skipped}
@@ -225,7 +308,7 @@ def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pyt
     result, report = run_suite(
         pytester, "--gomodnet-proxy-cmd", command, "-k", "test_list or test_info or test_mod"
     )
-    outcomes = [outcome for outcome, _ in details(report).values()]
+    outcomes = [outcome for outcome, _ in details(report, "dying_proxy").values()]
     # The port probe and test_list's request are the two connections; the case that
     # next finds the process gone errors once, the rest are skipped.
     died = outcomes.index("error")

@@ -187,7 +187,7 @@ def test_tls_broken(gomodnet_client_case: ClientCase, variant: ShapeName) -> Non
     run = client.run()
     client.expect_connection(run, PROXY_HOST)
     client.expect_failure(run, stored, f"the proxy's chain is {variant}")
-    client.network.add_goproxy(PROXY_HOST, client.store)  # the chain repaired
+    client.repair_proxy()
     client.expect_control(stored)
 
 

@@ -2,12 +2,10 @@
 
 A case that a target passes without doing anything tells a vendor nothing. Run
 the suite against these and every case must come out FAIL, SHOULD-fail or
-error, never ``pass``::
+error, never ``pass``. Each is a command line for ``pytest --gomodnet``::
 
-    pytest --gomodnet \
-      --gomodnet-proxy-cmd "python -m pytest_gomodnet.conformance.degenerate proxy-502 {port}"
-    pytest --gomodnet \
-      --gomodnet-client-cmd "python -m pytest_gomodnet.conformance.degenerate client-exit-3"
+    --gomodnet-proxy-cmd "python -m pytest_gomodnet.conformance.degenerate proxy-502 {port}"
+    --gomodnet-client-cmd "python -m pytest_gomodnet.conformance.degenerate client-exit-3"
 
 =============================================  ==========================================
 target and its arguments                       what it does
@@ -24,8 +22,10 @@ target and its arguments                       what it does
 
 The first two of each kind fail for want of the first piece of evidence (the
 fault never met them); the ``fetch-then`` ones meet every fault and fail the
-positive control. They reach the network the way a command target does: through
-``HTTPS_PROXY`` and ``SSL_CERT_FILE``, which the suite sets.
+positive control. The proxies answer one request right, a start-up probe's (see
+:data:`READY_PROBE`), so that the cases, not the start, give the verdicts. They
+reach the network the way a command target does: through ``HTTPS_PROXY`` and
+``SSL_CERT_FILE``, which the suite sets.
 """
 
 from __future__ import annotations
@@ -44,10 +44,13 @@ __all__ = ["MODULE", "TARGETS", "main"]
 
 #: What ``python -m`` runs.
 MODULE = "pytest_gomodnet.conformance.degenerate"
-
-
 #: Seconds a degenerate target waits for the network.
 TIMEOUT = 10.0
+#: The one request a degenerate proxy answers right: a start-up probe's list of a module
+#: ``…/ready-N`` (no case asks for it), so a suite that waits for a clean answer before
+#: it runs the cases sees the proxy up, and the cases, not the start, give the verdicts.
+READY_PROBE = re.compile(r"/ready-[0-9]+/@v/list")
+READY_LIST = b"v1.0.0\n"
 
 
 def answer_everything(status: int, argv: Sequence[str], *, fetch: bool = False) -> int:
@@ -61,13 +64,19 @@ def answer_everything(status: int, argv: Sequence[str], *, fetch: bool = False) 
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if READY_PROBE.search(self.path):
+                self.answer(200, READY_LIST)
+                return
             if fetch:
                 _get_and_forget(upstream + self.path)
-            self.send_response(status)
+            self.answer(status, body)
+
+        def answer(self, code: int, content: bytes) -> None:
+            self.send_response(code)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(content)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(content)
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: the suite shows the target's output on failure

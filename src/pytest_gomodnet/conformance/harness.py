@@ -273,6 +273,10 @@ class ProxyCase:
         if problem is not None:
             raise AssertionError(self.story(f"{NO_EVIDENCE}: {problem}", *answers))
 
+    def repair_upstream(self) -> None:
+        """Serve the upstream again as the fixture did: a complete chain, 404 for missing."""
+        self.network.add_goproxy(UPSTREAM_HOST, self.store)
+
     def expect_control(self) -> None:
         """The positive control: a sibling module nothing is wrong with comes through whole.
 
@@ -402,6 +406,10 @@ class ClientCase:
         )
         if problem is not None:
             raise AssertionError(self.story(f"{NO_EVIDENCE}: {problem}", run))
+
+    def repair_proxy(self) -> None:
+        """Serve proxy.test again as the fixture did, with a complete chain."""
+        self.network.add_goproxy(PROXY_HOST, self.store)
 
     def clear_faults(self, host: str, path: str | None = None) -> None:
         """Drop what is still queued for ``host`` (and ``path``): the network is healthy."""

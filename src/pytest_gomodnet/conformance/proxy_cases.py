@@ -274,7 +274,7 @@ def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: ShapeName)
     plain = [c for c in proxy.network.log if c.host == UPSTREAM_HOST and c.mode == "http"]
     if plain:
         raise AssertionError(proxy.story("fell back to plain http after a TLS failure", answer))
-    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store)  # the chain repaired
+    proxy.repair_upstream()
     proxy.expect_control()
 
 
