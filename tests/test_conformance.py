@@ -86,13 +86,17 @@ def details(path: Path, target: str = "degenerate") -> dict[str, tuple[str, str]
     }
 
 
-def no_pass(kind: str) -> dict[str, str]:
-    """The verdicts of a target that does nothing right: no pass anywhere."""
-    return {
+def run_degenerate(pytester: pytest.Pytester, kind: str, target: str) -> dict[str, str]:
+    """Run the suite against a degenerate ``kind`` target; assert no case passed (each
+    MUST a FAIL, each SHOULD a SHOULD-fail) and return each case's first line."""
+    _, report = run_suite(pytester, f"--gomodnet-{kind}-cmd", f"{DEGENERATE} {target}")
+    found = details(report)
+    assert {case: outcome for case, (outcome, _) in found.items()} == {
         case.id: "FAIL" if case.level == "MUST" else "SHOULD-fail"
         for case in CASES.values()
         if case.kind == kind
     }
+    return {case: detail for case, (_, detail) in found.items()}
 
 
 def family(*prefixes: str, kind: str = "proxy") -> set[str]:
@@ -483,57 +487,48 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
 def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
     pytester: pytest.Pytester, target: str
 ) -> None:
-    _, report = run_suite(pytester, "--gomodnet-proxy-cmd", f"{DEGENERATE} {target}")
-    found = details(report)
-    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("proxy")
+    found = run_degenerate(pytester, "proxy", target)
     # What used to pass (a refusal is what the case wants) now names the missing evidence.
     faulted = family("upstream-tls-broken", "upstream-403", "upstream-zip-fault")
-    assert {found[case][1] for case in faulted | family("gone-is-not-forever")} == {NEVER_FETCHED}
+    assert {found[case] for case in faulted | family("gone-is-not-forever")} == {NEVER_FETCHED}
     not_found = family("not-found", "unknown-module-list")
-    assert {found[case][1] for case in not_found} == {NEVER_ASKED}
+    assert {found[case] for case in not_found} == {NEVER_ASKED}
     if target.startswith("proxy-404"):  # a 404 is the right answer to these: the control tells
         for case in family("hostile-path", "sumdb-supported"):
-            assert found[case][1].startswith(PROXY_CONTROL_FAILED), case
-            assert found[case][1].endswith("/control: expected 200 with the zip"), case
+            assert found[case].startswith(PROXY_CONTROL_FAILED), case
+            assert found[case].endswith("/control: expected 200 with the zip"), case
 
 
 def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
     pytester: pytest.Pytester,
 ) -> None:
-    command = f"{DEGENERATE} proxy-fetch-then-502 {{port}} {{upstream}}"
-    _, report = run_suite(pytester, "--gomodnet-proxy-cmd", command)
-    found = details(report)
-    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("proxy")
+    found = run_degenerate(pytester, "proxy", "proxy-fetch-then-502 {port} {upstream}")
     for case in family("upstream-tls-broken", "upstream-403"):
-        assert found[case][1].startswith(PROXY_CONTROL_FAILED), case
+        assert found[case].startswith(PROXY_CONTROL_FAILED), case
     healed = "AssertionError: the zip once the upstream healed: expected 200 with the zip"
-    assert {found[case][1] for case in family("upstream-zip-fault")} == {healed}
+    assert {found[case] for case in family("upstream-zip-fault")} == {healed}
 
 
 @pytest.mark.parametrize("target", ["client-exit-3", "client-exit-0-nothing"])
 def test_a_client_that_makes_no_request_gets_no_pass(
     pytester: pytest.Pytester, target: str
 ) -> None:
-    _, report = run_suite(pytester, "--gomodnet-client-cmd", f"{DEGENERATE} {target} {{dest}}")
-    found = details(report)
-    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("client")
+    found = run_degenerate(pytester, "client", f"{target} {{dest}}")
     faulted = family("fault", "tls-broken", "no-retry", "fallback", "no-fallback", kind="client")
     faulted |= family("retry-after-cut", "pipe-falls-through", kind="client")
-    assert {found[case][1] for case in faulted} == {NO_CLIENT_REQUEST}
+    assert {found[case] for case in faulted} == {NO_CLIENT_REQUEST}
     discovery = family("discovery", kind="client")
-    assert {found[case][1] for case in discovery} == {NO_DISCOVERY_REQUEST}
+    assert {found[case] for case in discovery} == {NO_DISCOVERY_REQUEST}
 
 
 def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
     pytester: pytest.Pytester,
 ) -> None:
-    command = f"{DEGENERATE} client-fetch-then-exit-3 {{module}} {{version}} {{goproxy}}"
-    _, report = run_suite(pytester, "--gomodnet-client-cmd", command)
-    found = details(report)
-    assert {case: outcome for case, (outcome, _) in found.items()} == no_pass("client")
+    command = "client-fetch-then-exit-3 {module} {version} {goproxy}"
+    found = run_degenerate(pytester, "client", command)
     controlled = family("fault[zip-", "tls-broken", "no-retry", "no-fallback", kind="client")
-    assert {found[case][1] for case in controlled} == {CLIENT_CONTROL_FAILED}
-    assert found["client.fault[mod-cut]"][1] == (
+    assert {found[case] for case in controlled} == {CLIENT_CONTROL_FAILED}
+    assert found["client.fault[mod-cut]"] == (
         "AssertionError: no evidence the fault reached the target: "
         "the client never asked proxy.test for *.mod"
     )

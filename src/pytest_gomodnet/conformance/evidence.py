@@ -19,6 +19,7 @@ missing piece into a failure with that name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ __all__ = [
     "CONTROL_FAILED",
     "NO_EVIDENCE",
     "NO_REQUEST_EVIDENCE",
+    "Witness",
     "exchanges",
     "missing_connection",
     "missing_fault",
@@ -92,3 +94,27 @@ def missing_fault(
     if faulted and not any(exchange.fault for exchange in asked):
         return f"no fault applied to the requests {who} made to {host} for {glob}"
     return None
+
+
+@dataclass(frozen=True)
+class Witness:
+    """The target whose requests the log is searched for: the first line of its failures."""
+
+    who: str
+    """How the failures name it ("the client")."""
+    silent: str
+    """What they say when it made no request at all ("the client made no request")."""
+
+    def fault(
+        self, log: Sequence[Connection], host: str, glob: str, *, faulted: bool = True
+    ) -> str | None:
+        """The failure's first line if no exchange with ``host`` for ``glob`` met its fault."""
+        problem = missing_fault(log, host, glob, who=self.who, silent=self.silent, faulted=faulted)
+        if problem is None:
+            return None
+        return f"{NO_EVIDENCE if faulted else NO_REQUEST_EVIDENCE}: {problem}"
+
+    def connection(self, log: Sequence[Connection], host: str) -> str | None:
+        """The failure's first line if ``log`` has no connection to ``host``."""
+        problem = missing_connection(log, host, who=self.who, silent=self.silent)
+        return None if problem is None else f"{NO_EVIDENCE}: {problem}"

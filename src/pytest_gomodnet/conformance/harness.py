@@ -30,13 +30,7 @@ import httpx
 from pytest_gomodnet.modules import escape_path, escape_version, zip_h1
 from pytest_gomodnet.tls import ShapeName
 
-from .evidence import (
-    CONTROL_FAILED,
-    NO_EVIDENCE,
-    NO_REQUEST_EVIDENCE,
-    missing_connection,
-    missing_fault,
-)
+from .evidence import CONTROL_FAILED, Witness
 
 if TYPE_CHECKING:
     from pytest_gomodnet.faults import FaultPlan
@@ -63,10 +57,9 @@ BROKEN_CHAINS: dict[str, ShapeName] = {
 }
 #: The last element of the sibling module a positive control downloads (see evidence.py).
 CONTROL = "control"
-#: What a proxy that never reached the upstream is told.
-PROXY_NEVER_FETCHED = "the proxy never fetched from the upstream"
-#: What a client that never reached the network is told.
-CLIENT_NO_REQUEST = "the client made no request"
+#: The targets whose requests the Router's log must show (see evidence.py).
+PROXY_WITNESS = Witness("the proxy", "the proxy never fetched from the upstream")
+CLIENT_WITNESS = Witness("the client", "the client made no request")
 #: Files every case's module version holds: big enough that a cut at byte 200 is mid-body.
 FILES = {
     "m.go": b"package m\n\n// Answer is what the conformance suite serves.\nconst Answer = 42\n"
@@ -253,25 +246,17 @@ class ProxyCase:
 
     def expect_fault_met(self, glob: str, *answers: Answer, faulted: bool = True) -> None:
         """The upstream got a request matching ``glob``, and (``faulted``) a fault applied."""
-        problem = missing_fault(
-            self.network.log,
-            UPSTREAM_HOST,
-            glob,
-            who="the proxy",
-            silent=PROXY_NEVER_FETCHED,
-            faulted=faulted,
-        )
-        if problem is not None:
-            headline = NO_EVIDENCE if faulted else NO_REQUEST_EVIDENCE
-            raise AssertionError(self.story(f"{headline}: {problem}", *answers))
+        failure = PROXY_WITNESS.fault(self.network.log, UPSTREAM_HOST, glob, faulted=faulted)
+        self._expect_evidence(failure, answers)
 
     def expect_upstream_connection(self, *answers: Answer) -> None:
         """The proxy connected to the upstream (where a broken chain meets it)."""
-        problem = missing_connection(
-            self.network.log, UPSTREAM_HOST, who="the proxy", silent=PROXY_NEVER_FETCHED
-        )
-        if problem is not None:
-            raise AssertionError(self.story(f"{NO_EVIDENCE}: {problem}", *answers))
+        failure = PROXY_WITNESS.connection(self.network.log, UPSTREAM_HOST)
+        self._expect_evidence(failure, answers)
+
+    def _expect_evidence(self, failure: str | None, answers: tuple[Answer, ...]) -> None:
+        if failure is not None:
+            raise AssertionError(self.story(failure, *answers))
 
     def repair_upstream(self) -> None:
         """Serve the upstream again as the fixture did: a complete chain, 404 for missing."""
@@ -387,25 +372,15 @@ class ClientCase:
         self, run: ClientRun, host: str = PROXY_HOST, glob: str = "*", *, faulted: bool = True
     ) -> None:
         """The client asked ``host`` for ``glob``, and (``faulted``) a fault applied."""
-        problem = missing_fault(
-            self.network.log,
-            host,
-            glob,
-            who="the client",
-            silent=CLIENT_NO_REQUEST,
-            faulted=faulted,
-        )
-        if problem is not None:
-            headline = NO_EVIDENCE if faulted else NO_REQUEST_EVIDENCE
-            raise AssertionError(self.story(f"{headline}: {problem}", run))
+        failure = CLIENT_WITNESS.fault(self.network.log, host, glob, faulted=faulted)
+        if failure is not None:
+            raise AssertionError(self.story(failure, run))
 
     def expect_connection(self, run: ClientRun, host: str = PROXY_HOST) -> None:
         """The client connected to ``host`` (where a broken chain meets it)."""
-        problem = missing_connection(
-            self.network.log, host, who="the client", silent=CLIENT_NO_REQUEST
-        )
-        if problem is not None:
-            raise AssertionError(self.story(f"{NO_EVIDENCE}: {problem}", run))
+        failure = CLIENT_WITNESS.connection(self.network.log, host)
+        if failure is not None:
+            raise AssertionError(self.story(failure, run))
 
     def repair_proxy(self) -> None:
         """Serve proxy.test again as the fixture did, with a complete chain."""
