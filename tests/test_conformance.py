@@ -297,15 +297,24 @@ def test_a_target_that_exits_early_is_reported_once_with_its_status_and_output(
 
 
 def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pytester) -> None:
-    # It takes one connection, closes it without a word, and exits 5.
+    # It answers a start-up probe, if one comes, and dies at its first real request.
     script = pytester.makepyfile(
         dying_proxy="""
-        import socket, sys
-        listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
-        print("took one connection", flush=True)
-        listener.accept()[0].close()
-        listener.accept()[0].close()
-        sys.exit(5)
+        import os, sys
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if "/ready-" in self.path:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "7")
+                    self.end_headers()
+                    self.wfile.write(b"v1.0.0\\n")
+                    return
+                print("took one request", flush=True)
+                os._exit(5)
+
+        HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
         """
     )
     command = f"{sys.executable} {script} {{port}}"
@@ -313,13 +322,13 @@ def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pyt
         pytester, "--gomodnet-proxy-cmd", command, "-k", "test_list or test_info or test_mod"
     )
     outcomes = [outcome for outcome, _ in details(report, "dying_proxy").values()]
-    # The port probe and test_list's request are the two connections; the case that
-    # next finds the process gone errors once, the rest are skipped.
+    # test_list's request kills it; the next case to find the process gone errors once,
+    # and the rest are skipped.
     died = outcomes.index("error")
     assert outcomes[:died] == ["FAIL"] * died
     assert outcomes[died + 1 :] == ["skip"] * (len(outcomes) - died - 1)
     result.stdout.fnmatch_lines(
-        ["dying_proxy exited with status 5 during the run; its last output:", "took one connection"]
+        ["dying_proxy exited with status 5 during the run; its last output:", "took one request"]
     )
     assert result.stdout.str().count("exited with status 5") == 1
 
