@@ -296,6 +296,21 @@ def test_a_target_that_exits_early_is_reported_once_with_its_status_and_output(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_a_target_started_per_test_that_cannot_start_is_reported_once(
+    pytester: pytest.Pytester,
+) -> None:
+    script = pytester.makepyfile(broken_proxy="import sys\nprint('no config')\nsys.exit(4)\n")
+    command = f"{sys.executable} {script} {{port}}"
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "--gomodnet-proxy-scope=test", "-k", "test_zip"
+    )
+    assert [outcome for outcome, _ in details(report, "broken_proxy").values()] == [
+        "error",
+        "skip",
+    ]
+    assert result.stdout.str().count("exited with status 4") == 1
+
+
 def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pytester) -> None:
     # It answers a start-up probe, if one comes, and dies at its first real request.
     script = pytester.makepyfile(
