@@ -363,7 +363,7 @@ def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pyt
             "suite, or drop them",
         ),
         (
-            ["--gomodnet-strict", "--gomodnet-start-timeout=1", "--gomodnet-client-cmd=x"],
+            ["--gomodnet-strict", "--gomodnet-start-timeout=0", "--gomodnet-client-cmd=x"],
             "--gomodnet-client-cmd, --gomodnet-start-timeout, --gomodnet-strict only configure "
             "the conformance suite, which runs only with --gomodnet: add --gomodnet to run the "
             "suite, or drop them",

@@ -55,7 +55,7 @@ CASE_MARKER_HELP = "gomodnet_case(id): a conformance case of pytest --gomodnet (
 SEED_KEY = pytest.StashKey[int]()
 #: Options that only configure the conformance suite (dest → flag): without --gomodnet
 #: they would do nothing, so they are a usage error there. Their defaults are None or
-#: False, so "given" is "not None and not False".
+#: False, so "given" is "neither None nor False" (0 for a timeout is given).
 SUITE_OPTIONS = {
     "gomodnet_proxy_cmd": "--gomodnet-proxy-cmd",
     "gomodnet_client_cmd": "--gomodnet-client-cmd",
@@ -88,11 +88,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gomodnet-strict", action="store_true", default=False, help=STRICT_HELP)
 
 
-def reject_suite_options(config: pytest.Config) -> None:
+def _reject_suite_options(config: pytest.Config) -> None:
     """A suite option without ``--gomodnet`` is a usage error, never silently ignored."""
-    given = [
-        flag for dest, flag in SUITE_OPTIONS.items() if config.getoption(dest) not in (None, False)
-    ]
+    values = {flag: config.getoption(dest) for dest, flag in SUITE_OPTIONS.items()}
+    given = [flag for flag, value in values.items() if value is not None and value is not False]
     if given:
         verb, drop = ("configures", given[0]) if len(given) == 1 else ("configure", "them")
         raise pytest.UsageError(
@@ -106,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line("markers", CASE_MARKER_HELP)
     if not config.getoption("gomodnet"):
-        reject_suite_options(config)
+        _reject_suite_options(config)
     else:
         # Only then: the suite's fixtures, hooks and imports cost every other run.
         from .conformance import plugin as conformance
