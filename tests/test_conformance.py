@@ -13,18 +13,21 @@ import json
 import shlex
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pytest_gomodnet.conformance import all_cases
-from pytest_gomodnet.conformance.report import report_paths
+from pytest_gomodnet.conformance import all_cases, degenerate
+from pytest_gomodnet.conformance.evidence import missing_connection, missing_fault
+from pytest_gomodnet.conformance.report import Matrix, report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
     PROXY_PLACEHOLDERS,
     CommandTemplate,
     TargetError,
 )
+from pytest_gomodnet.faultproxy import Connection, Exchange
 
 MIRRORS = Path(__file__).parent.parent / "examples" / "mirrors"
 MIRROR_ARGS = "--upstream {upstream} --port {port} --ca-bundle {ca_bundle} --proxy {router}"
@@ -41,6 +44,27 @@ NAIVE_FAILS = {
 }
 NAIVE_SHOULD_FAILS = {"proxy.single-flight"}
 CASES = all_cases()
+DEGENERATE = f"{shlex.quote(sys.executable)} -m {degenerate.MODULE}"
+#: The first line of a case that found no trace of its fault in the Router's log.
+NEVER_FETCHED = (
+    "AssertionError: no evidence the fault reached the target: "
+    "the proxy never fetched from the upstream"
+)
+NEVER_ASKED = (
+    "AssertionError: no evidence the target made the request this case is about: "
+    "the proxy never fetched from the upstream"
+)
+NO_CLIENT_REQUEST = (
+    "AssertionError: no evidence the fault reached the target: the client made no request"
+)
+NO_DISCOVERY_REQUEST = (
+    "AssertionError: no evidence the target made the request this case is about: "
+    "the client made no request"
+)
+PROXY_CONTROL_FAILED = "AssertionError: the target failed the clean control: the zip of mod.test/"
+CLIENT_CONTROL_FAILED = (
+    "AssertionError: the target failed the clean control: expected the download to succeed"
+)
 
 
 def mirror_command(name: str) -> str:
@@ -50,6 +74,34 @@ def mirror_command(name: str) -> str:
 def verdicts(path: Path) -> dict[tuple[str, str], str]:
     document = json.loads(path.read_text())
     return {(v["case"], v["target"]): v["outcome"] for v in document["verdicts"]}
+
+
+def details(path: Path, target: str = "degenerate") -> dict[str, tuple[str, str]]:
+    """Each case's (outcome, first line of its failure) against ``target``."""
+    document = json.loads(path.read_text())
+    return {
+        v["case"]: (v["outcome"], v["detail"])
+        for v in document["verdicts"]
+        if v["target"] == target
+    }
+
+
+def run_degenerate(pytester: pytest.Pytester, kind: str, target: str) -> dict[str, str]:
+    """Run the suite against a degenerate ``kind`` target; assert no case passed (each
+    MUST a FAIL, each SHOULD a SHOULD-fail) and return each case's first line."""
+    _, report = run_suite(pytester, f"--gomodnet-{kind}-cmd", f"{DEGENERATE} {target}")
+    found = details(report)
+    assert {case: outcome for case, (outcome, _) in found.items()} == {
+        case.id: "FAIL" if case.level == "MUST" else "SHOULD-fail"
+        for case in CASES.values()
+        if case.kind == kind
+    }
+    return {case: detail for case, (_, detail) in found.items()}
+
+
+def family(*prefixes: str, kind: str = "proxy") -> set[str]:
+    """Every case whose id starts with one of ``prefixes`` (``tls-broken`` → all its variants)."""
+    return {c for c in CASES if any(c.startswith(f"{kind}.{p}") for p in prefixes)}
 
 
 def run_suite(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, Path]:
@@ -124,6 +176,83 @@ def test_the_docs_list_every_case_with_its_level() -> None:
         assert f"| `{base}` | {case.level} |" in docs, base
 
 
+# --- evidence: what the Router's log must show ---------------------------------------------
+
+
+def _connection(host: str, *exchanges: Exchange) -> Connection:
+    return Connection(host, "tls", list(exchanges))
+
+
+CUT = Exchange("GET", "/example.test/m/@v/v1.0.0.zip", 200, fault="Truncate(200)")
+INFO = Exchange("GET", "/example.test/m/@v/v1.0.0.info", 200)
+
+
+@pytest.mark.parametrize(
+    ("log", "problem"),
+    [
+        ([], "the client made no request"),
+        (
+            [_connection("mirror.test", INFO), _connection("example.test")],
+            "the client never connected to proxy.test (only to example.test, mirror.test)",
+        ),
+        ([_connection("proxy.test", INFO)], "the client never asked proxy.test for *.zip"),
+        (
+            [_connection("proxy.test", INFO, replace(CUT, fault=None))],
+            "no fault applied to the requests the client made to proxy.test for *.zip",
+        ),
+        ([_connection("proxy.test", INFO), _connection("proxy.test", CUT)], None),
+    ],
+)
+def test_missing_fault_names_the_first_missing_piece(
+    log: list[Connection], problem: str | None
+) -> None:
+    found = missing_fault(
+        log, "proxy.test", "*.zip", who="the client", silent="the client made no request"
+    )
+    assert found == problem
+
+
+def test_missing_connection_and_unfaulted_requests() -> None:
+    log = [_connection("proxy.test")]  # a handshake that failed: no exchange at all
+    assert missing_connection(log, "proxy.test", who="the proxy", silent="-") is None
+    assert missing_connection([], "proxy.test", who="the proxy", silent="nothing") == "nothing"
+    asked = [_connection("example.test", Exchange("GET", "/m?go-get=1", 200))]
+    assert missing_fault(asked, "example.test", "*go-get=1*", who="c", silent="-") == (
+        "no fault applied to the requests c made to example.test for *go-get=1*"
+    )
+    assert (
+        missing_fault(asked, "example.test", "*go-get=1*", who="c", silent="-", faulted=False)
+        is None
+    )
+
+
+def _report(when: str, outcome: str, longrepr: str | None = None) -> pytest.TestReport:
+    properties = [
+        ("gomodnet_case", "proxy.zip"),
+        ("gomodnet_level", "MUST"),
+        ("gomodnet_target", "t"),
+    ]
+    return pytest.TestReport(
+        "x", ("x", 0, "x"), {}, outcome, longrepr, when, user_properties=properties
+    )
+
+
+def test_a_failed_case_keeps_its_verdict_over_a_teardown_error() -> None:
+    matrix = Matrix()
+    matrix.record(_report("setup", "passed"))
+    matrix.record(_report("call", "failed", "E   AssertionError: no evidence the fault ..."))
+    matrix.record(_report("teardown", "failed", "E   ServerError: a fault never fired"))
+    [verdict] = matrix.verdicts.values()
+    assert verdict.outcome == "FAIL"
+    assert verdict.detail == "AssertionError: no evidence the fault ..."
+
+    passed = Matrix()
+    passed.record(_report("call", "passed"))
+    passed.record(_report("teardown", "failed", "E   ServerError: a fault never fired"))
+    [verdict] = passed.verdicts.values()
+    assert (verdict.outcome, verdict.detail) == ("error", "ServerError: a fault never fired")
+
+
 # --- bad targets: a clear error, quickly ------------------------------------------------
 
 
@@ -138,22 +267,116 @@ def test_unknown_placeholder_stops_the_run_before_anything_starts(
     assert not marker.exists()
 
 
-def test_a_target_that_exits_early_is_named_with_its_status_and_output(
+def test_a_target_that_exits_early_is_reported_once_with_its_status_and_output(
     pytester: pytest.Pytester,
 ) -> None:
     script = pytester.makepyfile(
         broken_proxy="import sys\nprint('cannot read config file /etc/proxy.toml')\nsys.exit(3)\n"
     )
     command = f"{sys.executable} {script} --upstream {{upstream}} --port {{port}}"
-    result, report = run_suite(pytester, "--gomodnet-proxy-cmd", command, "-k", "test_zip")
+    result, report = run_suite(pytester, "--gomodnet-proxy-cmd", command)
     result.stdout.fnmatch_lines(
         [
-            "E *TargetError: * --upstream https://upstream.test --port * exited with status 3 "
+            "*_ ERROR at setup of test_list[[]broken_proxy[]] _*",
+            "* --upstream https://upstream.test --port * exited with status 3 "
             "before it opened port *; its last output:",
-            "E *cannot read config file /etc/proxy.toml",
+            "cannot read config file /etc/proxy.toml",
         ]
     )
-    assert set(verdicts(report).values()) == {"error"}
+    # Once, not once per case: the other cases are skipped and point at that error.
+    assert result.stdout.str().count("cannot read config file") == 1
+    found = details(report, "broken_proxy")
+    assert found.pop("proxy.list")[0] == "error"
+    skipped = ("skip", "Skipped: not run: broken_proxy failed in ")
+    assert {(o, d.partition("in ")[0] + "in ") for o, d in found.values()} == {skipped}
+    assert {d.rpartition("::")[2] for _, d in found.values()} == {
+        "test_list[broken_proxy] (see its error)"
+    }
+    assert set(found) == {c for c in CASES if c.startswith("proxy.")} - {"proxy.list"}
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_target_started_per_test_that_cannot_start_is_reported_once(
+    pytester: pytest.Pytester,
+) -> None:
+    script = pytester.makepyfile(broken_proxy="import sys\nprint('no config')\nsys.exit(4)\n")
+    command = f"{sys.executable} {script} {{port}}"
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "--gomodnet-proxy-scope=test", "-k", "test_zip"
+    )
+    assert [outcome for outcome, _ in details(report, "broken_proxy").values()] == [
+        "error",
+        "skip",
+    ]
+    assert result.stdout.str().count("exited with status 4") == 1
+
+
+def test_a_target_that_dies_during_the_run_is_reported_once(pytester: pytest.Pytester) -> None:
+    # It answers a start-up probe, if one comes, and dies at its first real request.
+    script = pytester.makepyfile(
+        dying_proxy="""
+        import os, sys
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if "/ready-" in self.path:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "7")
+                    self.end_headers()
+                    self.wfile.write(b"v1.0.0\\n")
+                    return
+                print("took one request", flush=True)
+                os._exit(5)
+
+        HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+        """
+    )
+    command = f"{sys.executable} {script} {{port}}"
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "-k", "test_list or test_info or test_mod"
+    )
+    outcomes = [outcome for outcome, _ in details(report, "dying_proxy").values()]
+    # test_list's request kills it; the next case to find the process gone errors once,
+    # and the rest are skipped.
+    died = outcomes.index("error")
+    assert outcomes[:died] == ["FAIL"] * died
+    assert outcomes[died + 1 :] == ["skip"] * (len(outcomes) - died - 1)
+    result.stdout.fnmatch_lines(
+        ["dying_proxy exited with status 5 during the run; its last output:", "took one request"]
+    )
+    assert result.stdout.str().count("exited with status 5") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--gomodnet-proxy-cmd", "my-proxy {port}"],
+            "--gomodnet-proxy-cmd only configures the conformance suite, which runs only with "
+            "--gomodnet: add --gomodnet to run the suite, or drop --gomodnet-proxy-cmd",
+        ),
+        (
+            ["--gomodnet-report=r", "--gomodnet-client=go", "--gomodnet-proxy-scope=test"],
+            "--gomodnet-client, --gomodnet-proxy-scope, --gomodnet-report only configure the "
+            "conformance suite, which runs only with --gomodnet: add --gomodnet to run the "
+            "suite, or drop them",
+        ),
+        (
+            ["--gomodnet-strict", "--gomodnet-start-timeout=0", "--gomodnet-client-cmd=x"],
+            "--gomodnet-client-cmd, --gomodnet-start-timeout, --gomodnet-strict only configure "
+            "the conformance suite, which runs only with --gomodnet: add --gomodnet to run the "
+            "suite, or drop them",
+        ),
+    ],
+)
+def test_a_suite_option_without_gomodnet_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile(test_user="def test_user():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {message}" in result.stderr.lines
 
 
 def test_a_target_that_never_listens_fails_at_its_deadline(pytester: pytest.Pytester) -> None:
@@ -170,7 +393,7 @@ def test_a_target_that_never_listens_fails_at_its_deadline(pytester: pytest.Pyte
         "test_zip and not byte",
     )
     result.stdout.fnmatch_lines(
-        ["E *TargetError: * did not open port * within 1 s; its last output:", "E *warming up"]
+        ["* did not open port * within 1 s; its last output:", "warming up"]
     )
     result.assert_outcomes(errors=1)
 
@@ -279,3 +502,57 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
     assert set(outcomes) == {(c, "naive_mirror") for c in faults | {"proxy.single-flight"}}
     assert outcomes["proxy.single-flight", "naive_mirror"] == "SHOULD-fail"
     assert {c for (c, _), o in outcomes.items() if o == "FAIL"} == NAIVE_FAILS & faults
+
+
+# --- no verdict without evidence: targets that do nothing right get no pass ---------------
+
+
+@pytest.mark.parametrize("target", ["proxy-502 {port}", "proxy-404 {port}"])
+def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    found = run_degenerate(pytester, "proxy", target)
+    # What used to pass (a refusal is what the case wants) now names the missing evidence.
+    faulted = family("upstream-tls-broken", "upstream-403", "upstream-zip-fault")
+    assert {found[case] for case in faulted | family("gone-is-not-forever")} == {NEVER_FETCHED}
+    not_found = family("not-found", "unknown-module-list")
+    assert {found[case] for case in not_found} == {NEVER_ASKED}
+    if target.startswith("proxy-404"):  # a 404 is the right answer to these: the control tells
+        for case in family("hostile-path", "sumdb-supported"):
+            assert found[case].startswith(PROXY_CONTROL_FAILED), case
+            assert found[case].endswith("/control: expected 200 with the zip"), case
+
+
+def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
+    pytester: pytest.Pytester,
+) -> None:
+    found = run_degenerate(pytester, "proxy", "proxy-fetch-then-502 {port} {upstream}")
+    for case in family("upstream-tls-broken", "upstream-403"):
+        assert found[case].startswith(PROXY_CONTROL_FAILED), case
+    healed = "AssertionError: the zip once the upstream healed: expected 200 with the zip"
+    assert {found[case] for case in family("upstream-zip-fault")} == {healed}
+
+
+@pytest.mark.parametrize("target", ["client-exit-3", "client-exit-0-nothing"])
+def test_a_client_that_makes_no_request_gets_no_pass(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    found = run_degenerate(pytester, "client", f"{target} {{dest}}")
+    faulted = family("fault", "tls-broken", "no-retry", "fallback", "no-fallback", kind="client")
+    faulted |= family("retry-after-cut", "pipe-falls-through", kind="client")
+    assert {found[case] for case in faulted} == {NO_CLIENT_REQUEST}
+    discovery = family("discovery", kind="client")
+    assert {found[case] for case in discovery} == {NO_DISCOVERY_REQUEST}
+
+
+def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
+    pytester: pytest.Pytester,
+) -> None:
+    command = "client-fetch-then-exit-3 {module} {version} {goproxy}"
+    found = run_degenerate(pytester, "client", command)
+    controlled = family("fault[zip-", "tls-broken", "no-retry", "no-fallback", kind="client")
+    assert {found[case] for case in controlled} == {CLIENT_CONTROL_FAILED}
+    assert found["client.fault[mod-cut]"] == (
+        "AssertionError: no evidence the fault reached the target: "
+        "the client never asked proxy.test for *.mod"
+    )

@@ -53,8 +53,18 @@ MARKER_HELP = (
 CASE_MARKER_HELP = "gomodnet_case(id): a conformance case of pytest --gomodnet (set by the suite)"
 
 SEED_KEY = pytest.StashKey[int]()
-#: The options that bring the conformance suite in (and have their targets checked).
-CONFORMANCE_OPTIONS = ("gomodnet", "gomodnet_proxy_cmd", "gomodnet_client_cmd", "gomodnet_client")
+#: Options that only configure the conformance suite (dest → flag): without --gomodnet
+#: they would do nothing, so they are a usage error there. Their defaults are None or
+#: False, so "given" is "neither None nor False" (0 for a timeout is given).
+SUITE_OPTIONS = {
+    "gomodnet_proxy_cmd": "--gomodnet-proxy-cmd",
+    "gomodnet_client_cmd": "--gomodnet-client-cmd",
+    "gomodnet_client": "--gomodnet-client",
+    "gomodnet_proxy_scope": "--gomodnet-proxy-scope",
+    "gomodnet_start_timeout": "--gomodnet-start-timeout",
+    "gomodnet_report": "--gomodnet-report",
+    "gomodnet_strict": "--gomodnet-strict",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,24 +80,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gomodnet-client", action="append", choices=("go", "reference"), help=CLIENT_HELP
     )
+    group.addoption("--gomodnet-proxy-scope", choices=("session", "test"), help=PROXY_SCOPE_HELP)
     group.addoption(
-        "--gomodnet-proxy-scope",
-        choices=("session", "test"),
-        default="session",
-        help=PROXY_SCOPE_HELP,
-    )
-    group.addoption(
-        "--gomodnet-start-timeout", type=float, default=15.0, metavar="S", help=START_TIMEOUT_HELP
+        "--gomodnet-start-timeout", type=float, default=None, metavar="S", help=START_TIMEOUT_HELP
     )
     group.addoption("--gomodnet-report", metavar="PATH", help=REPORT_HELP)
     group.addoption("--gomodnet-strict", action="store_true", default=False, help=STRICT_HELP)
+
+
+def _reject_suite_options(config: pytest.Config) -> None:
+    """A suite option without ``--gomodnet`` is a usage error, never silently ignored."""
+    values = {flag: config.getoption(dest) for dest, flag in SUITE_OPTIONS.items()}
+    given = [flag for flag, value in values.items() if value is not None and value is not False]
+    if given:
+        verb, drop = ("configures", given[0]) if len(given) == 1 else ("configure", "them")
+        raise pytest.UsageError(
+            f"{', '.join(given)} only {verb} the conformance suite, which runs only with "
+            f"--gomodnet: add --gomodnet to run the suite, or drop {drop}"
+        )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line("markers", CASE_MARKER_HELP)
-    if any(config.getoption(name) for name in CONFORMANCE_OPTIONS):
+    if not config.getoption("gomodnet"):
+        _reject_suite_options(config)
+    else:
         # Only then: the suite's fixtures, hooks and imports cost every other run.
         from .conformance import plugin as conformance
 

@@ -25,7 +25,7 @@ from pytest_gomodnet.goimport import VARIANTS, Variant
 from pytest_gomodnet.tls import ShapeName
 
 from . import case
-from .harness import BROKEN_CHAINS, PROXY_HOST, ClientCase
+from .harness import BROKEN_CHAINS, CONTROL, PROXY_HOST, ClientCase
 
 #: How many attempts in a row a persistent fault spoils (more than any client retries).
 #: Armed with ``must_fire=1``: the first attempt must meet it; a client that gives up
@@ -34,6 +34,8 @@ PERSISTENT = 6
 #: Seconds a stalled proxy stays silent before it closes.
 STALL_SECONDS = 2.0
 MIRROR_HOST = "mirror.test"
+#: The host whose go-import pages GOPROXY=direct cases discover the module from.
+DISCOVERY_HOST = "example.test"
 
 
 @case("clean", "MUST", "a healthy proxy gives the whole zip, with the upstream's h1")
@@ -71,7 +73,12 @@ def test_fault(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan])
     stored = client.add()
     path, plan = variant
     client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path, must_fire=1)
-    client.expect_failure(client.run(), stored, f"every {path} answer had {plan!r}")
+    run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, path)
+    client.expect_failure(run, stored, f"every {path} answer had {plan!r}")
+    client.clear_faults(PROXY_HOST, path)
+    client.expect_control(stored)
+
 
 
 @case(
@@ -83,7 +90,9 @@ def test_retry_after_cut(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
     client.fault(PROXY_HOST, Truncate(200, where="body"), None, path="*.zip")
-    client.expect_success(client.run(), stored)
+    run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, "*.zip")
+    client.expect_success(run, stored)
 
 
 @case(
@@ -97,6 +106,7 @@ def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
     stored = client.add()
     client.fault(PROXY_HOST, *[Status(404, b"not found\n")] * PERSISTENT, path="*.zip", must_fire=1)
     run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, "*.zip")
     client.expect_failure(run, stored, "the zip is 404")
     asked = [
         x.path
@@ -109,6 +119,8 @@ def test_no_retry_on_not_found(gomodnet_client_case: ClientCase) -> None:
         raise AssertionError(
             client.story(f"asked for the 404 zip {len(asked)} times, not once or twice", run)
         )
+    client.clear_faults(PROXY_HOST, "*.zip")
+    client.expect_control(stored)
 
 
 def _second_proxy(client: ClientCase, status: int) -> str:
@@ -128,7 +140,9 @@ def test_fallback_on_not_found(gomodnet_client_case: ClientCase, variant: int) -
     client = gomodnet_client_case
     stored = client.add()
     first = _second_proxy(client, variant)
-    client.expect_success(client.run(f"{first},https://{PROXY_HOST}"), stored)
+    run = client.run(f"{first},https://{PROXY_HOST}")
+    client.expect_fault_met(run, MIRROR_HOST)
+    client.expect_success(run, stored)
 
 
 @case(
@@ -141,9 +155,11 @@ def test_no_fallback_on_error(gomodnet_client_case: ClientCase, variant: int) ->
     client = gomodnet_client_case
     stored = client.add()
     first = _second_proxy(client, variant)
-    client.expect_failure(
-        client.run(f"{first},https://{PROXY_HOST}"), stored, f"the first proxy said {variant}"
-    )
+    run = client.run(f"{first},https://{PROXY_HOST}")
+    client.expect_fault_met(run, MIRROR_HOST)
+    client.expect_failure(run, stored, f"the first proxy said {variant}")
+    client.clear_faults(MIRROR_HOST)
+    client.expect_control(stored, f"{first},https://{PROXY_HOST}")
 
 
 @case(
@@ -158,7 +174,10 @@ def test_pipe_falls_through(gomodnet_client_case: ClientCase) -> None:
     client.fault(
         MIRROR_HOST, *[Truncate(200, where="body")] * PERSISTENT, path="*.zip", must_fire=1
     )
-    client.expect_success(client.run(f"https://{MIRROR_HOST}|https://{PROXY_HOST}"), stored)
+    run = client.run(f"https://{MIRROR_HOST}|https://{PROXY_HOST}")
+    client.expect_fault_met(run, MIRROR_HOST, "*.zip")
+    client.expect_success(run, stored)
+
 
 
 @case(
@@ -171,7 +190,12 @@ def test_tls_broken(gomodnet_client_case: ClientCase, variant: ShapeName) -> Non
     client = gomodnet_client_case
     stored = client.add()
     client.network.add_goproxy(PROXY_HOST, client.store, shape=variant, replace=True)
-    client.expect_failure(client.run(), stored, f"the proxy's chain is {variant}")
+    run = client.run()
+    client.expect_connection(run, PROXY_HOST)
+    client.expect_failure(run, stored, f"the proxy's chain is {variant}")
+    client.repair_proxy()
+    client.expect_control(stored)
+
 
 
 @case(
@@ -204,10 +228,12 @@ DISCOVERY_FAILURES: dict[str, Variant] = {
 def test_discovery(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.network.add_goimport("example.test").add(
+    client.network.add_goimport(DISCOVERY_HOST).add(
         client.module, vcs="mod", repo=f"https://{PROXY_HOST}"
     )
-    client.expect_success(client.run("direct"), stored)
+    run = client.run("direct")
+    client.expect_fault_met(run, DISCOVERY_HOST, "*go-get=1*", faulted=False)
+    client.expect_success(run, stored)
 
 
 @case(
@@ -221,10 +247,11 @@ def test_discovery(gomodnet_client_case: ClientCase) -> None:
 def test_discovery_broken(gomodnet_client_case: ClientCase, variant: Variant) -> None:
     client = gomodnet_client_case
     stored = client.add()
-    client.network.add_goimport("example.test").add(
-        client.module,
-        vcs="mod",
-        repo=f"https://{PROXY_HOST}",
-        variant=variant,
-    )
-    client.expect_failure(client.run("direct"), stored, f"the go-import page is {variant}")
+    pages = client.network.add_goimport(DISCOVERY_HOST)
+    pages.add(client.module, vcs="mod", repo=f"https://{PROXY_HOST}", variant=variant)
+    run = client.run("direct")
+    client.expect_fault_met(run, DISCOVERY_HOST, "*go-get=1*", faulted=False)
+    client.expect_failure(run, stored, f"the go-import page is {variant}")
+    control = f"{DISCOVERY_HOST}/{CONTROL}"
+    pages.add(control, vcs="mod", repo=f"https://{PROXY_HOST}")
+    client.expect_control(client.add(control), "direct")

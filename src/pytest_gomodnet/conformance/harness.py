@@ -19,6 +19,7 @@ import socket
 import ssl
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -28,6 +29,8 @@ import httpx
 
 from pytest_gomodnet.modules import escape_path, escape_version, zip_h1
 from pytest_gomodnet.tls import ShapeName
+
+from .evidence import CONTROL_FAILED, Witness
 
 if TYPE_CHECKING:
     from pytest_gomodnet.faults import FaultPlan
@@ -43,6 +46,8 @@ UPSTREAM_HOST = "upstream.test"
 UPSTREAM_URL = f"https://{UPSTREAM_HOST}"
 #: The GOPROXY host client cases download from.
 PROXY_HOST = "proxy.test"
+#: The GOPROXY list client cases use unless they say otherwise.
+DEFAULT_GOPROXY = f"https://{PROXY_HOST}"
 #: Seconds a target has to answer one request (after any fault has run its course).
 ANSWER_TIMEOUT = 20.0
 #: The chain shapes no verifier accepts: every one but ``complete`` and ``wrong-order``
@@ -50,6 +55,11 @@ ANSWER_TIMEOUT = 20.0
 BROKEN_CHAINS: dict[str, ShapeName] = {
     shape: shape for shape in get_args(ShapeName) if shape not in ("complete", "wrong-order")
 }
+#: The last element of the sibling module a positive control downloads (see evidence.py).
+CONTROL = "control"
+#: The targets whose requests the Router's log must show (see evidence.py).
+PROXY_WITNESS = Witness("the proxy", "the proxy never fetched from the upstream")
+CLIENT_WITNESS = Witness("the client", "the client made no request")
 #: Files every case's module version holds: big enough that a cut at byte 200 is mid-body.
 FILES = {
     "m.go": b"package m\n\n// Answer is what the conformance suite serves.\nconst Answer = 42\n"
@@ -157,10 +167,13 @@ class ProxyCase:
             if fnmatchcase(exchange.path, glob)
         ]
 
-    def await_upstream_bytes(self, glob: str, at_least: int, timeout: float) -> bool:
-        """Wait until the upstream has sent ``at_least`` bytes for a request matching ``glob``."""
+    def await_upstream_bytes(
+        self, glob: str, at_least: int, timeout: float, *, unless: Callable[[], bool]
+    ) -> bool:
+        """Wait until the upstream has sent ``at_least`` bytes for a request matching ``glob``
+        (or until ``unless()``: no point waiting once the target has answered without it)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not unless():
             for connection in self.network.log:
                 for exchange in connection.exchanges:
                     if (
@@ -213,7 +226,9 @@ class ProxyCase:
         """The zip's first download meets ``plan``: an error or the whole zip, never a bad
         one; the next download, with the upstream healthy again, gets the whole zip."""
         self.fault(plan, None, path="*.zip")
-        self.expect_no_partial_success(self.get(self.zip_url()), stored)
+        answer = self.get(self.zip_url())
+        self.expect_fault_met(self.upstream_glob("@v/*.zip"), answer)
+        self.expect_no_partial_success(answer, stored)
         self.expect_zip(self.get(self.zip_url()), stored, healed)
 
     def expect_not_found(self, answer: Answer) -> None:
@@ -224,6 +239,41 @@ class ProxyCase:
     def expect_error(self, answer: Answer, why: str) -> None:
         if answer.ok:
             raise AssertionError(self.story(f"expected an error: {why}", answer))
+
+    # -- evidence (evidence.py): the fault met the target, and the target works -------
+
+    def upstream_glob(self, endpoint: str = "*", *, module: str | None = None) -> str:
+        """A glob for the upstream's paths of ``endpoint`` (e.g. ``@v/*.zip``) of a module."""
+        return f"/{escape_path(module or self.module)}/{endpoint}"
+
+    def expect_fault_met(self, glob: str, *answers: Answer, faulted: bool = True) -> None:
+        """The upstream got a request matching ``glob``, and (``faulted``) a fault applied."""
+        failure = PROXY_WITNESS.fault(self.network.log, UPSTREAM_HOST, glob, faulted=faulted)
+        self._expect_evidence(failure, answers)
+
+    def expect_upstream_connection(self, *answers: Answer) -> None:
+        """The proxy connected to the upstream (where a broken chain meets it)."""
+        failure = PROXY_WITNESS.connection(self.network.log, UPSTREAM_HOST)
+        self._expect_evidence(failure, answers)
+
+    def _expect_evidence(self, failure: str | None, answers: tuple[Answer, ...]) -> None:
+        if failure is not None:
+            raise AssertionError(self.story(failure, *answers))
+
+    def repair_upstream(self) -> None:
+        """Serve the upstream again as the fixture did: a complete chain, 404 for missing."""
+        self.network.add_goproxy(UPSTREAM_HOST, self.store, replace=True)
+
+    def expect_control(self) -> None:
+        """The positive control: a sibling module nothing is wrong with comes through whole.
+
+        A sibling, not this case's module: whether a target may remember this
+        module's failure is the business of other cases (gone-is-not-forever).
+        """
+        module = f"{self.module}/{CONTROL}"
+        stored = self.add(module=module)
+        answer = self.get(self.zip_url(module=module))
+        self.expect_zip(answer, stored, f"{CONTROL_FAILED}: the zip of {module}")
 
 
 # --- client cases -------------------------------------------------------------------
@@ -257,8 +307,8 @@ class ClientCase:
     version: str = "v1.0.0"
     runs: int = 0
 
-    def add(self) -> StoredVersion:
-        return self.store.add(self.module, self.version, files=FILES)
+    def add(self, module: str | None = None) -> StoredVersion:
+        return self.store.add(module or self.module, self.version, files=FILES)
 
     def fault(
         self,
@@ -269,13 +319,13 @@ class ClientCase:
     ) -> None:
         self.network.fault(host, *plans, path=path, must_fire=must_fire)
 
-    def run(self, goproxy: str = f"https://{PROXY_HOST}") -> ClientRun:
-        """Let the client download this case's module into a fresh directory."""
+    def run(self, goproxy: str = DEFAULT_GOPROXY, *, module: str | None = None) -> ClientRun:
+        """Let the client download this case's module (or ``module``) into a fresh directory."""
         self.runs += 1
         dest = self.directory / f"dest-{self.runs}"
         dest.mkdir(parents=True)
         result = self.target.download(
-            self.module,
+            module or self.module,
             self.version,
             goproxy,
             dest,
@@ -323,6 +373,38 @@ class ClientCase:
             raise AssertionError(
                 self.story(f"kept a partial or wrong zip (want {stored.h1}): {wrong}", run)
             )
+
+    # -- evidence (evidence.py): the fault met the client, and the client works -------
+
+    def expect_fault_met(
+        self, run: ClientRun, host: str = PROXY_HOST, glob: str = "*", *, faulted: bool = True
+    ) -> None:
+        """The client asked ``host`` for ``glob``, and (``faulted``) a fault applied."""
+        failure = CLIENT_WITNESS.fault(self.network.log, host, glob, faulted=faulted)
+        if failure is not None:
+            raise AssertionError(self.story(failure, run))
+
+    def expect_connection(self, run: ClientRun, host: str = PROXY_HOST) -> None:
+        """The client connected to ``host`` (where a broken chain meets it)."""
+        failure = CLIENT_WITNESS.connection(self.network.log, host)
+        if failure is not None:
+            raise AssertionError(self.story(failure, run))
+
+    def repair_proxy(self) -> None:
+        """Serve proxy.test again as the fixture did, with a complete chain."""
+        self.network.add_goproxy(PROXY_HOST, self.store, replace=True)
+
+    def clear_faults(self, host: str, path: str | None = None) -> None:
+        """Drop what is still queued for ``host`` (and ``path``): the network is healthy."""
+        self.network.fault(host, path=path)
+
+    def expect_control(self, stored: StoredVersion, goproxy: str = DEFAULT_GOPROXY) -> None:
+        """The positive control: with nothing wrong any more, the client downloads ``stored``."""
+        run = self.run(goproxy, module=stored.path)
+        try:
+            self.expect_success(run, stored)
+        except AssertionError as exc:
+            raise AssertionError(f"{CONTROL_FAILED}: {exc}") from None
 
 
 def client_verify(ca_bundle: Path) -> ssl.SSLContext:

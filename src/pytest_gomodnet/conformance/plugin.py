@@ -1,9 +1,9 @@
 """pytest glue of the conformance suite: targets as fixtures, verdicts as a matrix.
 
-Registered by the main plugin when a run names the suite (``--gomodnet``, or a
-target option, whose templates are then checked before anything starts). A
-vendor may override ``gomodnet_proxy_target`` in a conftest; the case modules
-join the run only with ``--gomodnet``.
+Registered by the main plugin when a run names the suite (``--gomodnet``; the
+target templates are then checked before anything starts, and a suite option
+without it is a usage error). A vendor may override ``gomodnet_proxy_target``
+in a conftest.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
@@ -87,10 +87,9 @@ def configure(config: pytest.Config) -> None:
     # The process that prints (a plain run, or the xdist controller) keeps the matrix.
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(Reporter(config), "gomodnet-conformance-reporter")
-    if config.getoption("gomodnet"):
-        # The directory, not the files: a file given as an argument gets an empty node id
-        # when it lies outside the rootdir (as it does when the plugin is installed).
-        config.args.append(str(CASE_MODULES[0].parent))
+    # The directory, not the files: a file given as an argument gets an empty node id
+    # when it lies outside the rootdir (as it does when the plugin is installed).
+    config.args.append(str(CASE_MODULES[0].parent))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
@@ -154,31 +153,53 @@ def gomodnet_proxy_command(request: pytest.FixtureRequest) -> CommandTemplate | 
 
 
 class _Processes:
-    """Proxy commands started on first use and kept for the session."""
+    """Proxy commands started on first use and kept for the session.
+
+    A command that cannot start, or dies during the run, is reported once: as
+    the error of the case that met it, naming the command, its exit status and
+    its last output. Its later cases are skipped with a reason that points there,
+    instead of repeating the same error in every case.
+    """
 
     def __init__(self, backbone: Backbone, config: pytest.Config, stack: ExitStack) -> None:
         self._backbone, self._config, self._stack = backbone, config, stack
         self._running: dict[CommandTemplate, RunningCommand] = {}
-        self._failed: dict[CommandTemplate, TargetError] = {}
+        self._failed: dict[CommandTemplate, str] = {}
 
-    def get(self, template: CommandTemplate) -> RunningCommand:
-        if template in self._failed:  # one failed start says it for every case
-            raise self._failed[template]
-        running = self._running.get(template)
-        if running is None:
-            try:
-                running = _start(template, self._backbone, self._config, self._stack)
-            except TargetError as exc:
-                self._failed[template] = exc
-                raise
-            self._running[template] = running
+    def get(self, template: CommandTemplate, nodeid: str) -> RunningCommand:
+        """The session's process for ``template``, started on first use."""
+        self._skip_if_failed(template)
+        running = self._running.get(template) or self.start(template, nodeid, self._stack)
+        self._running[template] = running
         status = running.process.poll()
         if status is not None:
-            raise TargetError(
-                f"{running.name} exited with status {status} during the run; "
-                f"its last output:\n{running.output() or '(none)'}"
+            self._fail(
+                template,
+                nodeid,
+                TargetError(
+                    f"{running.name} exited with status {status} during the run; "
+                    f"its last output:\n{running.output() or '(none)'}"
+                ),
             )
         return running
+
+    def start(self, template: CommandTemplate, nodeid: str, stack: ExitStack) -> RunningCommand:
+        """Start ``template`` on ``stack`` (skip, if it already failed in this session)."""
+        self._skip_if_failed(template)
+        try:
+            return _start(template, self._backbone, self._config, stack)
+        except TargetError as exc:
+            error = exc  # failed outside the except: no "during handling" chain in the report
+        self._fail(template, nodeid, error)
+
+    def _skip_if_failed(self, template: CommandTemplate) -> None:
+        reason = self._failed.get(template)
+        if reason is not None:
+            pytest.skip(reason)
+
+    def _fail(self, template: CommandTemplate, nodeid: str, error: TargetError) -> NoReturn:
+        self._failed[template] = f"not run: {template.name} failed in {nodeid} (see its error)"
+        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -198,9 +219,14 @@ def _start(
             upstream=UPSTREAM_URL,
             router=backbone.router.url,
             ca_bundle=backbone.ca.ca_bundle,
-            start_timeout=config.getoption("gomodnet_start_timeout"),
+            start_timeout=_start_timeout(config),
         )
     )
+
+
+def _start_timeout(config: pytest.Config) -> float:
+    given: float | None = config.getoption("gomodnet_start_timeout")
+    return START_TIMEOUT if given is None else given
 
 
 @pytest.fixture
@@ -219,12 +245,13 @@ def gomodnet_proxy_target(
     """
     if gomodnet_proxy_command is None:
         pytest.skip(NO_PROXY_TARGET)
-    config = request.config
-    if config.getoption("gomodnet_proxy_scope") == "test":
+    processes: _Processes = request.getfixturevalue("_gomodnet_proxy_processes")
+    nodeid = request.node.nodeid
+    if request.config.getoption("gomodnet_proxy_scope") == "test":
         with ExitStack() as stack:
-            yield _start(gomodnet_proxy_command, gomodnet_backbone, config, stack)
+            yield processes.start(gomodnet_proxy_command, nodeid, stack)
         return
-    yield request.getfixturevalue("_gomodnet_proxy_processes").get(gomodnet_proxy_command)
+    yield processes.get(gomodnet_proxy_command, nodeid)
 
 
 @pytest.fixture

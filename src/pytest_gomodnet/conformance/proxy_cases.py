@@ -146,13 +146,19 @@ def test_not_found(gomodnet_proxy_case: ProxyCase, variant: int) -> None:
     proxy.add("v1.0.0")
     proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, missing_status=variant, replace=True)
     for endpoint in ("@v/v9.9.9.info", "@v/v9.9.9.mod", "@v/v9.9.9.zip"):
-        proxy.expect_not_found(proxy.get(proxy.url(endpoint)))
+        answer = proxy.get(proxy.url(endpoint))
+        proxy.expect_fault_met(proxy.upstream_glob(), answer, faulted=False)
+        proxy.expect_not_found(answer)
+    proxy.expect_control()
 
 
 @case("unknown-module-list", "SHOULD", "@v/list of an unknown module is 404/410 (FAILURES 22)")
 def test_unknown_module_list(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
-    proxy.expect_not_found(proxy.get(proxy.url("@v/list")))
+    answer = proxy.get(proxy.url("@v/list"))
+    proxy.expect_fault_met(proxy.upstream_glob(), answer, faulted=False)
+    proxy.expect_not_found(answer)
+    proxy.expect_control()
 
 
 @case(
@@ -166,6 +172,7 @@ def test_sumdb_supported(gomodnet_proxy_case: ProxyCase) -> None:
     answer = proxy.get(f"{proxy.target.url}/sumdb/sum.golang.org/supported")
     if answer.error is not None or answer.status not in (200, 404, 410):
         raise AssertionError(proxy.story("expected 200, 404 or 410", answer))
+    proxy.expect_control()
 
 
 @case(
@@ -239,9 +246,11 @@ def test_upstream_403(gomodnet_proxy_case: ProxyCase) -> None:
     stored = proxy.add("v1.0.0")
     proxy.fault(Status(403, b"forbidden: your region\n"), path="*.zip")
     answer = proxy.get(proxy.zip_url())
+    proxy.expect_fault_met(proxy.upstream_glob("@v/*.zip"), answer)
     proxy.expect_no_partial_success(answer, stored)
     if answer.status in (404, 410):
         raise AssertionError(proxy.story("turned the upstream's 403 into not-found", answer))
+    proxy.expect_control()
 
 
 # --- TLS -----------------------------------------------------------------------------------
@@ -259,11 +268,14 @@ def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: ShapeName)
     stored = proxy.add("v1.0.0")
     proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant, replace=True)
     answer = proxy.get(proxy.zip_url())
+    proxy.expect_upstream_connection(answer)
     proxy.expect_error(answer, f"the upstream's chain is {variant}")
     proxy.expect_no_partial_success(answer, stored)
     plain = [c for c in proxy.network.log if c.host == UPSTREAM_HOST and c.mode == "http"]
     if plain:
         raise AssertionError(proxy.story("fell back to plain http after a TLS failure", answer))
+    proxy.repair_upstream()
+    proxy.expect_control()
 
 
 # --- load --------------------------------------------------------------------------------
@@ -276,8 +288,8 @@ def _concurrent_zips(proxy: ProxyCase) -> list[Answer]:
     url = proxy.zip_url()
     with ThreadPoolExecutor(CONCURRENT) as pool:
         first = pool.submit(proxy.get, url)
-        # If the target never asks the upstream, the others simply go out at the deadline.
-        proxy.await_upstream_bytes("*.zip", IN_FLIGHT_BYTES, ANSWER_TIMEOUT)
+        # If the target answers without asking the upstream, the others go out at once.
+        proxy.await_upstream_bytes("*.zip", IN_FLIGHT_BYTES, ANSWER_TIMEOUT, unless=first.done)
         rest = [pool.submit(proxy.get, url) for _ in range(CONCURRENT - 1)]
         return [first.result(), *(answer.result() for answer in rest)]
 
@@ -340,3 +352,4 @@ def test_hostile_path(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
         raise AssertionError(
             proxy.story(f"GET {variant} (sent as is) answered {status}, expected a 4xx")
         )
+    proxy.expect_control()

@@ -18,7 +18,7 @@ import pytest
 __all__ = ["PASS", "Matrix", "Verdict", "report_paths"]
 
 PASS, FAIL, SHOULD_FAIL, SKIP, ERROR = "pass", "FAIL", "SHOULD-fail", "skip", "error"
-# When phases disagree, the worst one names the cell.
+# When phases disagree, the worst one names the cell (but see Verdict.merge).
 _RANK = {PASS: 0, SKIP: 1, SHOULD_FAIL: 2, FAIL: 3, ERROR: 4}
 #: The first line of a failure, cut to this length, is the cell's detail.
 _DETAIL = 200
@@ -34,7 +34,11 @@ class Verdict:
     outcome: str = PASS
     detail: str = ""
 
-    def merge(self, outcome: str, detail: str) -> None:
+    def merge(self, outcome: str, detail: str, when: str = "call") -> None:
+        # A case that has failed keeps its own verdict and story: an error at its
+        # teardown (a fault it already said the target never met) adds nothing to it.
+        if when == "teardown" and self.outcome in (FAIL, SHOULD_FAIL):
+            return
         if _RANK[outcome] > _RANK[self.outcome]:
             self.outcome, self.detail = outcome, detail
 
@@ -55,7 +59,7 @@ class Matrix:
         verdict = self.verdicts.setdefault(
             key, Verdict(str(case), str(properties.get("gomodnet_level", "?")), target)
         )
-        verdict.merge(*_outcome(report))
+        verdict.merge(*_outcome(report), report.when)
 
     @property
     def targets(self) -> list[str]:
