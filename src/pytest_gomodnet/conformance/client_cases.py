@@ -80,7 +80,6 @@ def test_fault(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan])
     client.expect_control(stored)
 
 
-
 @case(
     "retry-after-cut",
     "SHOULD",
@@ -179,7 +178,6 @@ def test_pipe_falls_through(gomodnet_client_case: ClientCase) -> None:
     client.expect_success(run, stored)
 
 
-
 @case(
     "tls-broken",
     "MUST",
@@ -195,7 +193,6 @@ def test_tls_broken(gomodnet_client_case: ClientCase, variant: ShapeName) -> Non
     client.expect_failure(run, stored, f"the proxy's chain is {variant}")
     client.repair_proxy()
     client.expect_control(stored)
-
 
 
 @case(
