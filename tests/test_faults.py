@@ -310,6 +310,6 @@ def test_stall_requires_seconds() -> None:
 def test_body_end_needs_a_content_length() -> None:
     engine = ResponseEngine(Truncate(-1, where="body-end"))
     with pytest.raises(
-        FaultPlanError, match="where='body-end' needs a response with Content-Length"
+        FaultPlanError, match="where='body-end' needs a response whose length is known"
     ):
         engine.start(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
