@@ -161,8 +161,8 @@ def test_only_a_close_delimited_cut_looks_complete() -> None:
     cut = {f: run(Truncate(-3, where="body-end"), f)[0] for f in FRAMINGS}
     assert client_reads(cut["close"]) == "complete, 7 bytes"
     assert client_reads(cut["content-length"]) == (
-        "error: peer closed connection without sending complete message body: "
-        "received 7 bytes, expected 10"
+        "error: peer closed connection without sending complete message body "
+        "(received 7 bytes, expected 10)"
     )
     assert client_reads(cut["chunked"]) == "error: peer unexpectedly closed connection"
     for framing in FRAMINGS:
