@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 from werkzeug import Request, Response
 
-from ._http import drop_header, header, set_header, status_code
+from ._http import content_length, drop_header, header, set_header, status_code
 from .errors import ChainError, FaultPlanError, ServerError
 from .faults import (
     CONNECTION_FAULTS,
@@ -53,6 +53,7 @@ from .faults import (
     Status,
     synthesized_response,
 )
+from .framing import Framing, check_framing
 from .origin import CLIENT_TIMEOUT
 from .tls import check_host
 
@@ -80,6 +81,8 @@ class Exchange:
     bytes_down: int = 0
     fault: str | None = None
     ended: str = "open"
+    framing: str | None = None
+    """How the Router framed the response (None: as the server framed it)."""
 
 
 @dataclass
@@ -101,9 +104,10 @@ class Connection:
             lines[0] += f" — connection fault {self.fault}"
         for x in self.exchanges:
             fault = f" fault={x.fault}" if x.fault else ""
+            framing = f" framing={x.framing}" if x.framing else ""
             lines.append(
                 f"  {x.method} {x.path} → {x.status or '-'}; "
-                f"{x.bytes_up} B up, {x.bytes_down} B down; {x.ended}{fault}"
+                f"{x.bytes_up} B up, {x.bytes_down} B down; {x.ended}{fault}{framing}"
             )
         return "\n".join(lines)
 
@@ -116,6 +120,7 @@ class _Upstream:
     tls: ssl.SSLContext | None
     app: InProcessApp | None = None
     inline: bool = False
+    framing: Framing | None = None
 
 
 class _Quit(Exception):
@@ -137,7 +142,9 @@ class Router:
     TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
     kept, so one upstream can play many hosts). ``fault(name, *plans,
     path=None)`` queues plans: each exchange with that host (and path glob)
-    takes the next one; ``None`` means clean. A client gets ``client_timeout``
+    takes the next one; ``None`` means clean. ``frame(name, framing, path=None)``
+    re-frames that host's (and path glob's) responses: Content-Length, chunked
+    or close-delimited. A client gets ``client_timeout``
     seconds for each request head (and body), its TLS handshake, and an idle
     keep-alive; then it is disconnected.
     """
@@ -152,6 +159,7 @@ class Router:
         self.port: int = self._listener.getsockname()[1]
         self._hosts: dict[str, _Upstream] = {}
         self._queues: dict[tuple[str, str | None], collections.deque[FaultPlan | None]] = {}
+        self._framings: dict[tuple[str, str | None], Framing] = {}
         self._lock = threading.Lock()
         self._log: list[Connection] = []
         self._errors: list[BaseException] = []
@@ -223,6 +231,7 @@ class Router:
         with self._lock:
             self._hosts.clear()
             self._queues.clear()
+            self._framings.clear()
             self._log = []
         if self._thread is not None:
             self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
@@ -243,8 +252,12 @@ class Router:
         tls: ssl.SSLContext | None = None,
         app: InProcessApp | None = None,
         inline: bool = False,
+        framing: Framing | None = None,
     ) -> None:
         """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it.
+
+        ``framing`` re-frames every response of the host (see :meth:`frame`);
+        None sends each as its server framed it.
 
         ``app`` (a werkzeug ``Request -> Response`` callable) serves the host in
         process instead, in a worker thread: the same responses without a second
@@ -265,10 +278,31 @@ class Router:
             )
         port = parts.port or (443 if parts.scheme == "https" else 80)
         name = _host_name(host)
+        if framing is not None:
+            check_framing(framing)
         with self._lock:
             self._hosts[name] = _Upstream(
-                parts.scheme, parts.hostname, port, tls, app, inline and app is not None
+                parts.scheme, parts.hostname, port, tls, app, inline and app is not None, framing
             )
+            for key in [key for key in self._framings if key[0] == name]:
+                del self._framings[key]
+
+    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
+        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``.
+
+        ``"content-length"``, ``"chunked"`` or ``"close"`` (no length, ``Connection:
+        close``: the end of the body is the end of the connection). Faults then count
+        the framed bytes. A path's framing comes before the host's; None removes this
+        one, so the host's (or the server's own) applies again.
+        """
+        name = _host_name(host)
+        if framing is not None:
+            check_framing(framing)
+        with self._lock:
+            if framing is None:
+                self._framings.pop((name, path), None)
+            else:
+                self._framings[(name, path)] = framing
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
         """Queue ``plans`` for ``host`` (and ``path``, a glob like ``*.zip``), replacing any."""
@@ -307,6 +341,13 @@ class Router:
                     return queue.popleft()
             host_queue = self._queues.get((host, None))
             return host_queue.popleft() if host_queue else None
+
+    def _framing(self, host: str, path: str, upstream: _Upstream) -> Framing | None:
+        with self._lock:
+            for (framed_host, pattern), framing in self._framings.items():
+                if framed_host == host and pattern and fnmatch.fnmatchcase(path, pattern):
+                    return framing
+            return self._framings.get((host, None), upstream.framing)
 
     # -- the loop thread --------------------------------------------------
 
@@ -483,14 +524,17 @@ class Router:
         exchange.bytes_up += len(body)
         plan = self._exchange_plan(host, path.split("?", 1)[0])
         exchange.fault = repr(plan) if plan is not None else None
+        framing = self._framing(host, path.split("?", 1)[0], upstream)
+        if framing == "chunked" and head.split(b"\r\n", 1)[0].endswith(b" HTTP/1.0"):
+            framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
         if isinstance(plan, (Status, HtmlLogin)):
             response = synthesized_response(plan)
             exchange.status = status_code(response)
             response_head, _, response_body = response.partition(b"\r\n\r\n")
-            clean = ResponseEngine(None)
             response_head += b"\r\n\r\n"
+            exchange.framing = _framing_of(response_head, method, framing)
             await self._deliver(
-                clean,
+                ResponseEngine(None, exchange.framing),
                 response_head,
                 writer,
                 exchange,
@@ -499,20 +543,25 @@ class Router:
                 client_closes=_client_closes(head),
             )
             return
-        engine = ResponseEngine(plan)
         if upstream.app is not None and request is not None:
             inline = upstream.inline and _names_host(head, host)
             served = await _in_process(self._workers, upstream.app, request, inline)
             try:
                 exchange.status = status_code(served.head)
+                exchange.framing = _framing_of(served.head, method, framing)
+                engine = ResponseEngine(plan, exchange.framing)
+                response_head, ready = served.head, served.batch
+                rest = None if served.ended else served.rest(self._workers)
+                if _needs_length(engine, response_head):
+                    response_head, ready, rest = await _measured(response_head, ready, rest)
                 await self._deliver(
                     engine,
-                    served.head,
+                    response_head,
                     writer,
                     exchange,
                     conn,
-                    ready=served.batch,
-                    rest=None if served.ended else served.rest(self._workers),
+                    ready=ready,
+                    rest=rest,
                     client_closes=_client_closes(head),
                 )
             finally:
@@ -527,18 +576,25 @@ class Router:
                 raise ConnectionError(f"upstream of {host!r} closed without a response")
             response_head = upstream_head
             exchange.status = status_code(response_head)
-            chunks = _response_body(response_head, method, up_reader)
-            if _closes(response_head) and _framed(response_head, method):
+            exchange.framing = _framing_of(response_head, method, framing)
+            engine = ResponseEngine(plan, exchange.framing)
+            payload = exchange.framing is not None
+            chunks = _response_body(response_head, method, up_reader, payload=payload)
+            if _closes(response_head) and (payload or _framed(response_head, method)):
                 # Connection is hop-by-hop: the upstream may close, the client keeps its
                 # connection (as the real services do), so only the pooled side is dropped.
                 response_head = drop_header(response_head, b"connection")
                 pooled.discard()
+            measured: list[bytes] = []
+            if _needs_length(engine, response_head):
+                response_head, measured, chunks = await _measured(response_head, [], chunks)
             await self._deliver(
                 engine,
                 response_head,
                 writer,
                 exchange,
                 conn,
+                ready=measured,
                 rest=chunks,
                 client_closes=_client_closes(head),
             )
@@ -571,7 +627,7 @@ class Router:
                 await self._act(engine.feed(chunk), writer, exchange, conn)
         await self._act(engine.finish(), writer, exchange, conn)
         exchange.ended = "ok"
-        if _closes(head) or client_closes:
+        if _closes(engine.head) or client_closes:
             exchange.ended = conn.ended = "fin"
             writer.close()
             raise _Quit
@@ -612,6 +668,12 @@ class Router:
             raise FaultPlanError(
                 f"{plan!r} rewrites HTTP, but the Router relays {conn.host}'s bytes untouched: "
                 "add the host with tls= for HTTP faults"
+            )
+        framing = self._framing(conn.host, "", upstream)
+        if framing is not None:
+            raise FaultPlanError(
+                f"framing={framing!r} re-frames HTTP, but the Router relays {conn.host}'s "
+                "bytes untouched: add the host with tls= to frame its responses"
             )
         tunnel = Exchange("CONNECT", target, fault=repr(plan) if plan is not None else None)
         conn.exchanges.append(tunnel)
@@ -978,6 +1040,30 @@ def _framed(head: bytes, method: str) -> bool:
     return chunked or header(head, b"content-length") is not None
 
 
+def _framing_of(head: bytes, method: str, framing: Framing | None) -> Framing | None:
+    """``framing``, unless the response has no body to frame (HEAD, 1xx, 204, 304)."""
+    status = status_code(head)
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return None
+    return framing
+
+
+def _needs_length(engine: ResponseEngine, head: bytes) -> bool:
+    """Whether the engine must frame with a Content-Length the server did not give."""
+    return engine.framing == "content-length" and content_length(head) is None
+
+
+async def _measured(
+    head: bytes, ready: list[bytes], rest: AsyncIterator[bytes] | None
+) -> tuple[bytes, list[bytes], None]:
+    """Read a payload of unknown length whole, so a Content-Length can be put on it."""
+    blocks = list(ready)
+    if rest is not None:
+        blocks += [block async for block in rest]
+    length = sum(map(len, blocks))
+    return set_header(head, b"Content-Length", str(length)), blocks, None
+
+
 def _closes(head: bytes) -> bool:
     return (header(head, b"connection") or b"").lower() == b"close"
 
@@ -1000,8 +1086,11 @@ async def _read_request_body(head: bytes, reader: asyncio.StreamReader, timeout:
     return await _bounded(reader.readexactly(int(length)), timeout)
 
 
-async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
-    """Yield the raw body bytes of a response, exactly as framed on the wire."""
+async def _response_body(
+    head: bytes, method: str, reader: asyncio.StreamReader, *, payload: bool = False
+) -> Any:
+    """Yield the body bytes of a response exactly as framed on the wire; with
+    ``payload``, without the chunked framing (the Router frames it anew)."""
     status = status_code(head)
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return
@@ -1023,9 +1112,10 @@ async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader)
                 trailer = data
                 while trailer != b"\r\n":
                     trailer = await _bounded(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
-                yield size_line + b"\r\n"
+                if not payload:
+                    yield size_line + b"\r\n"
                 return
-            yield size_line + data
+            yield data[:-2] if payload else size_line + data
     else:
         while data := await _bounded(reader.read(_CHUNK), UPSTREAM_TIMEOUT):
             yield data

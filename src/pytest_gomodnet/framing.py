@@ -42,7 +42,7 @@ def check_framing(framing: object) -> Framing:
         raise FaultPlanError(
             f"framing={framing!r} is not one of {', '.join(map(repr, FRAMINGS))}"
         )
-    return framing  # type: ignore[return-value]
+    return framing
 
 
 def _chunk(payload: bytes) -> bytes:
