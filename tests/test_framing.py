@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import h11
-import pytest
+from pathlib import Path
 
+import h11
+import httpx
+import pytest
+from werkzeug import Request, Response
+
+from pytest_gomodnet._http import header
 from pytest_gomodnet.errors import FaultPlanError
 from pytest_gomodnet.faults import (
     ChunkedCut,
@@ -17,6 +22,10 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.framing import CHUNK_SIZE, FRAMINGS, Framer, Framing, framed_length
+from pytest_gomodnet.goproxy import GoProxy, ModuleStore, StoredVersion
+from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.modules import go_mod_h1
+from pytest_gomodnet.network import Network
 
 SOURCE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 10\r\n\r\n"
 PAYLOAD = b"0123456789"
@@ -167,3 +176,181 @@ def test_only_a_close_delimited_cut_looks_complete() -> None:
     assert client_reads(cut["chunked"]) == "error: peer unexpectedly closed connection"
     for framing in FRAMINGS:
         assert client_reads(WIRE[framing]) == "complete, 10 bytes"
+
+
+# --- through the Router: httpx -------------------------------------------------------
+
+MODULE, VERSION = "example.test/m", "v1.0.0"
+URL = f"https://proxy.test/{MODULE}/@v/{VERSION}"
+GO_MOD = b"module example.test/m\n\ngo 1.21\n"
+FILES = {"m.go": b"package m\n\nconst Answer = 42\n"}
+
+
+@pytest.fixture
+def stored(module_store: ModuleStore) -> StoredVersion:
+    return module_store.add(MODULE, VERSION, files=FILES, go_mod=GO_MOD)
+
+
+def split(wire: bytes) -> tuple[bytes, bytes]:
+    head, _, body = wire.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", body
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_response_bytes_are_the_framed_bytes(gomodnet, module_store, stored, framing) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing=framing)
+    zip_bytes = stored.zip_path.read_bytes()
+    head, body = split(gomodnet.response_bytes(f"{URL}.zip"))
+    framer = Framer(framing, len(zip_bytes))
+    assert head == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\n"
+        + framer.head(b"X\r\n\r\n")[3:]  # the framing's own header, last
+    )
+    assert body == framer.body(zip_bytes) + framer.end()
+    with gomodnet.client() as client:
+        response = client.get(f"{URL}.zip")
+    assert response.content == zip_bytes
+    zips = [x for c in gomodnet.log for x in c.exchanges if x.path.endswith(".zip")]
+    # response_bytes asked for the close; httpx keeps the connection unless the framing ends it
+    ended = "fin" if framing == "close" else "ok"
+    assert [(x.framing, x.ended) for x in zips] == [(framing, "fin"), (framing, ended)]
+
+
+def test_a_close_delimited_cut_reaches_httpx_as_a_whole_response(
+    gomodnet, module_store, stored
+) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing="close")
+    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.zip")
+    with gomodnet.client() as client:
+        response = client.get(f"{URL}.zip")
+    assert response.status_code == 200
+    assert response.content == stored.zip_path.read_bytes()[:-1]
+    assert "content-length" not in response.headers
+    (connection,) = gomodnet.log
+    assert connection.ended == "fin"
+
+
+@pytest.mark.parametrize(
+    ("framing", "error"),
+    [
+        ("content-length", "peer closed connection without sending complete message body"),
+        ("chunked", "peer closed connection without sending complete message body"),
+    ],
+)
+def test_a_framed_cut_is_an_error_to_httpx(gomodnet, module_store, stored, framing, error) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing=framing)
+    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.zip")
+    with gomodnet.client() as client, pytest.raises(httpx.RemoteProtocolError, match=error):
+        client.get(f"{URL}.zip")
+
+
+def test_a_path_framing_comes_before_the_hosts(gomodnet, module_store, stored) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing="chunked")
+    gomodnet.frame("proxy.test", "close", path="*.zip")
+    with gomodnet.client() as client:
+        zip_response = client.get(f"{URL}.zip")
+        mod_response = client.get(f"{URL}.mod")
+    assert zip_response.headers["connection"] == "close"
+    assert mod_response.headers["transfer-encoding"] == "chunked"
+    assert mod_response.content == GO_MOD
+    assert "net.frame('proxy.test', 'close', path='*.zip')" in gomodnet.story()
+    assert "proxy.test: GOPROXY — proxy.test:" in gomodnet.story()
+    assert ", framed chunked" in gomodnet.hosts["proxy.test"]
+
+
+def test_a_handler_without_length_is_close_delimited_unless_framed(gomodnet) -> None:
+    def streamed(request: Request) -> Response:
+        return Response(iter([b"part one, ", b"part two"]), content_type="text/plain")
+
+    gomodnet.add_handler("stream.test", streamed)
+    head, body = split(gomodnet.response_bytes("https://stream.test/"))
+    assert (header(head, b"connection"), header(head, b"content-length")) == (b"close", None)
+    assert body == b"part one, part two"
+    gomodnet.add_handler("stream.test", streamed, framing="content-length")
+    head, body = split(gomodnet.response_bytes("https://stream.test/"))
+    assert (header(head, b"connection"), header(head, b"content-length")) == (None, b"18")
+    assert body == b"part one, part two"
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_an_upstream_of_your_own_is_reframed(gomodnet, module_store, stored, framing) -> None:
+    with GoProxy(module_store) as upstream:
+        gomodnet.add_host("proxy.test", upstream.url, framing=framing)
+        with gomodnet.client() as client:
+            first = client.get(f"{URL}.zip")
+            second = client.get(f"{URL}.mod")
+    assert first.content == stored.zip_path.read_bytes()
+    assert second.content == GO_MOD
+    expected = {"content-length": "content-length", "chunked": "transfer-encoding"}
+    if framing in expected:
+        assert expected[framing] in first.headers
+    else:
+        assert first.headers["connection"] == "close"
+
+
+def test_framing_refuses_what_it_cannot_frame(gomodnet) -> None:
+    with pytest.raises(ValueError, match="framing='close': the Router relays https://127.0.0.1:1"):
+        gomodnet.add_host("relay.test", "https://127.0.0.1:1", framing="close")
+    with pytest.raises(FaultPlanError, match="framing='http/1.0' is not one of"):
+        gomodnet.frame("proxy.test", "http/1.0")
+
+
+def test_bodiless_answers_are_not_framed(gomodnet, module_store, stored) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing="chunked")
+    with gomodnet.client() as client:
+        response = client.head(f"{URL}.zip")
+    assert response.headers["content-length"] == str(stored.zip_path.stat().st_size)
+    assert "transfer-encoding" not in response.headers
+    (connection,) = gomodnet.log
+    assert connection.exchanges[0].framing is None
+
+
+# --- through the Router: the real go command ---------------------------------------------
+
+
+def download(go: GoToolchain, home: Path, net: Network) -> dict[str, str]:
+    result = go.run("mod", "download", "-json", f"{MODULE}@{VERSION}", home=home, env=net.go_env())
+    (info,) = result.json_objects()
+    return info
+
+
+def cached(home: Path, suffix: str) -> list[bytes]:
+    download_cache = home / "gopath/pkg/mod/cache/download"
+    return [p.read_bytes() for p in sorted(download_cache.rglob(f"*{suffix}")) if p.is_file()]
+
+
+def test_go_refuses_a_close_delimited_cut_zip_and_keeps_none(
+    go, tmp_path, gomodnet, module_store, stored
+) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing="close")
+    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.zip")
+    info = download(go, tmp_path, gomodnet)
+    assert info["Error"] == "zip: not a valid zip file"
+    assert cached(tmp_path, ".zip") == []
+
+
+def test_go_refuses_a_close_delimited_cut_info(go, tmp_path, gomodnet, module_store, stored) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing="close")
+    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.info")
+    info = download(go, tmp_path, gomodnet)
+    assert info["Error"] == (
+        f'{MODULE}@{VERSION}: invalid response from proxy "https://proxy.test": '
+        "unexpected end of JSON input"
+    )
+
+
+@pytest.mark.parametrize(
+    "cut", [Truncate(5, where="body"), Truncate(-len(b"\ngo 1.21\n"), where="body-end")]
+)
+def test_go_accepts_a_close_delimited_cut_mod_without_a_sumdb(
+    go, tmp_path, gomodnet, module_store, stored, cut
+) -> None:
+    """A finding: with GOSUMDB=off go keeps and hashes whatever .mod arrived, even "modul"."""
+    gomodnet.add_goproxy("proxy.test", module_store, framing="close")
+    gomodnet.fault("proxy.test", cut, path="*.mod")
+    info = download(go, tmp_path, gomodnet)
+    kept = GO_MOD[: 5 if cut.where == "body" else -len(b"\ngo 1.21\n")]
+    assert "Error" not in info
+    assert cached(tmp_path, ".mod") == [kept]
+    assert info["GoModSum"] == go_mod_h1(kept) != stored.go_mod_h1
+    assert info["Sum"] == stored.h1
