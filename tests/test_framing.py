@@ -234,7 +234,7 @@ def test_a_close_delimited_cut_reaches_httpx_as_a_whole_response(
     ("framing", "error"),
     [
         ("content-length", "peer closed connection without sending complete message body"),
-        ("chunked", "peer closed connection without sending complete message body"),
+        ("chunked", "peer unexpectedly closed connection"),
     ],
 )
 def test_a_framed_cut_is_an_error_to_httpx(gomodnet, module_store, stored, framing, error) -> None:
