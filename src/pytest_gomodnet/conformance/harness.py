@@ -81,7 +81,8 @@ class Answer:
         )
 
 
-def _zip_h1_or_problem(data: bytes) -> str:
+def zip_h1_or_problem(data: bytes) -> str:
+    """The zip's ``h1:``, or why ``data`` is no zip (a cut one, an HTML page)."""
     try:
         return zip_h1(data)
     except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
@@ -98,10 +99,14 @@ class ProxyCase:
     module: str
     client: httpx.Client
 
-    def add(self, version: str = "v1.0.0", *, module: str | None = None) -> StoredVersion:
-        """Put ``module@version`` (this case's module by default) in the upstream."""
+    def add(
+        self, version: str = "v1.0.0", *, module: str | None = None, go_mod_tail: bytes = b""
+    ) -> StoredVersion:
+        """Put ``module@version`` (this case's module by default) in the upstream; its go.mod
+        is the module line, then ``go_mod_tail``."""
         path = module or self.module
-        return self.store.add(path, version, files=FILES, go_mod=f"module {path}\n".encode())
+        go_mod = f"module {path}\n".encode() + go_mod_tail
+        return self.store.add(path, version, files=FILES, go_mod=go_mod)
 
     def fault(self, *plans: FaultPlan | None, path: str | None = None) -> None:
         """Queue faults on the upstream's exchanges (``path`` a glob such as ``*.zip``)."""
@@ -113,11 +118,11 @@ class ProxyCase:
     def zip_url(self, version: str = "v1.0.0", *, module: str | None = None) -> str:
         return self.url(f"@v/{escape_version(version)}.zip", module=module)
 
-    def get(self, url: str) -> Answer:
+    def get(self, url: str, *, follow_redirects: bool = False) -> Answer:
         """Ask the target for ``url``; a transport failure is an Answer too."""
         started = time.monotonic()
         try:
-            response = self.client.get(url)
+            response = self.client.get(url, follow_redirects=follow_redirects)
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
             return Answer(url, None, error=error, seconds=time.monotonic() - started)
@@ -183,7 +188,7 @@ class ProxyCase:
         """200 with a zip whose h1 is the upstream's."""
         if not answer.ok:
             raise AssertionError(self.story(f"{what}: expected 200 with the zip", answer))
-        actual = _zip_h1_or_problem(answer.body)
+        actual = zip_h1_or_problem(answer.body)
         if actual != stored.h1:
             size = stored.zip_path.stat().st_size
             raise AssertionError(
@@ -196,7 +201,7 @@ class ProxyCase:
 
     def expect_no_partial_success(self, answer: Answer, stored: StoredVersion) -> None:
         """An error (any non-200, or a broken transfer), or the whole right zip."""
-        if answer.ok and _zip_h1_or_problem(answer.body) != stored.h1:
+        if answer.ok and zip_h1_or_problem(answer.body) != stored.h1:
             size = stored.zip_path.stat().st_size
             raise AssertionError(
                 self.story(
@@ -255,8 +260,10 @@ class ClientCase:
     version: str = "v1.0.0"
     runs: int = 0
 
-    def add(self) -> StoredVersion:
-        return self.store.add(self.module, self.version, files=FILES)
+    def add(self, *, go_mod_tail: bytes = b"") -> StoredVersion:
+        """Put the module in the store; its go.mod is the module line, then ``go_mod_tail``."""
+        go_mod = f"module {self.module}\n".encode() + go_mod_tail
+        return self.store.add(self.module, self.version, files=FILES, go_mod=go_mod)
 
     def fault(self, host: str, *plans: FaultPlan | None, path: str | None = None) -> None:
         self.network.fault(host, *plans, path=path)
@@ -275,7 +282,7 @@ class ClientCase:
             ca_bundle=self.network.ca_bundle,
         )
         zips = {
-            path: _zip_h1_or_problem(path.read_bytes())
+            path: zip_h1_or_problem(path.read_bytes())
             for path in sorted(dest.rglob("*.zip"))
             if path.is_file()
         }
