@@ -7,6 +7,8 @@ from pathlib import Path
 import h11
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug import Request, Response
 
 from pytest_gomodnet._http import header
@@ -26,6 +28,7 @@ from pytest_gomodnet.goproxy import GoProxy, ModuleStore, StoredVersion
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.modules import go_mod_h1
 from pytest_gomodnet.network import Network
+from pytest_gomodnet.strategies import framings, truncation_points
 
 SOURCE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 10\r\n\r\n"
 PAYLOAD = b"0123456789"
@@ -137,8 +140,7 @@ def test_corrupt_counts_the_chunk_size_line() -> None:
 def test_plans_with_their_own_framing_keep_it() -> None:
     lie, _ = run(LieContentLength(5), "close")
     assert lie == (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 15\r\n\r\n"
-        + PAYLOAD
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/zip\r\nContent-Length: 15\r\n\r\n" + PAYLOAD
     )
     assert run(ChunkedCut(4), "close") == run(ChunkedCut(4), "chunked")
 
@@ -329,7 +331,9 @@ def test_go_refuses_a_close_delimited_cut_zip_and_keeps_none(
     assert cached(tmp_path, ".zip") == []
 
 
-def test_go_refuses_a_close_delimited_cut_info(go, tmp_path, gomodnet, module_store, stored) -> None:
+def test_go_refuses_a_close_delimited_cut_info(
+    go, tmp_path, gomodnet, module_store, stored
+) -> None:
     gomodnet.add_goproxy("proxy.test", module_store, framing="close")
     gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.info")
     info = download(go, tmp_path, gomodnet)
@@ -354,3 +358,34 @@ def test_go_accepts_a_close_delimited_cut_mod_without_a_sumdb(
     assert cached(tmp_path, ".mod") == [kept]
     assert info["GoModSum"] == go_mod_h1(kept) != stored.go_mod_h1
     assert info["Sum"] == stored.h1
+
+
+# --- fuzzing: any framing, any cut -----------------------------------------------------
+
+
+def test_httpx_sees_every_cut_but_a_close_delimited_bodys(gomodnet, module_store, stored) -> None:
+    """Any framing, any cut: httpx raises, except for a close-delimited body, which it
+    returns short and says nothing: the cut only a check of the bytes can find."""
+    gomodnet.add_goproxy("proxy.test", module_store)
+    url = f"{URL}.zip"
+
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        framing = data.draw(framings(), label="framing")
+        gomodnet.frame("proxy.test", framing, path="*.zip")
+        response = gomodnet.response_bytes(url)
+        at = data.draw(truncation_points(response), label="at")
+        gomodnet.fault("proxy.test", Truncate(at), path="*.zip")
+        body_start = response.index(b"\r\n\r\n") + 4
+        try:
+            body: bytes | None = client.get(url).content
+        except httpx.HTTPError:
+            body = None
+        silent = framing == "close" and at >= body_start
+        assert body == (response[body_start:at] if silent else None)
+
+    with gomodnet.client() as client:
+        check()

@@ -130,7 +130,9 @@ class CarefulZips:
                 return None
             inside = archive.read(f"{prefix}go.mod")
         if inside != go_mod:
-            return f"the .mod ({len(go_mod)} bytes) is not the go.mod in the zip ({len(inside)})"
+            return (
+                f"the .mod ({len(go_mod)} bytes) is not the go.mod in the zip ({len(inside)} bytes)"
+            )
         return None
 
     def _download_once(self, endpoint: Endpoint, target: Path, prefix: str) -> Answer | None:

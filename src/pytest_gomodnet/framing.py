@@ -39,9 +39,7 @@ _LAST_CHUNK = b"0\r\n\r\n"
 def check_framing(framing: object) -> Framing:
     """``framing`` if it is one of :data:`FRAMINGS`, else FaultPlanError naming them."""
     if framing not in FRAMINGS:
-        raise FaultPlanError(
-            f"framing={framing!r} is not one of {', '.join(map(repr, FRAMINGS))}"
-        )
+        raise FaultPlanError(f"framing={framing!r} is not one of {', '.join(map(repr, FRAMINGS))}")
     return framing
 
 

@@ -99,7 +99,9 @@ def _close_delimited_cut(client: ClientCase, path: str, plan: FaultPlan) -> None
     "module line), fail, and keep no partial zip",
     variants=CLOSE_DELIMITED_CUTS,
 )
-def test_close_delimited_cut(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan]) -> None:
+def test_close_delimited_cut(
+    gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan]
+) -> None:
     _close_delimited_cut(gomodnet_client_case, *variant)
 
 

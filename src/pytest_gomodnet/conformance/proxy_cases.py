@@ -329,7 +329,9 @@ def _close_delimited_cut(proxy: ProxyCase, kind: str, plan: FaultPlan) -> None:
     ".mod's module line), never pass it on as complete and never keep it",
     variants=CLOSE_DELIMITED_CUTS,
 )
-def test_close_delimited_cut(gomodnet_proxy_case: ProxyCase, variant: tuple[str, FaultPlan]) -> None:
+def test_close_delimited_cut(
+    gomodnet_proxy_case: ProxyCase, variant: tuple[str, FaultPlan]
+) -> None:
     _close_delimited_cut(gomodnet_proxy_case, *variant)
 
 
