@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from . import faults, goimport
-from .framing import FRAMINGS, Framing
 from ._http import header
+from .framing import FRAMINGS, Framing
 
 __all__ = [
     "MAX_GO_MOD_SIZE",
