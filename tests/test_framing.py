@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import h11
 import httpx
@@ -394,3 +396,33 @@ def test_httpx_sees_every_cut_but_a_close_delimited_bodys(gomodnet, module_store
 
     with gomodnet.client() as client:
         check()
+
+
+def test_the_fault_proxy_frames_too(fault_proxy, module_store, stored) -> None:
+    with GoProxy(module_store) as upstream:
+        proxy = fault_proxy(upstream.url, framing="chunked")
+        proxy.frame("close", path="*.mod")
+        proxy.fault(Truncate(-1, where="body-end"), path="*.mod")
+        with httpx.Client(base_url=proxy.url) as client:
+            zip_response = client.get(f"/{MODULE}/@v/{VERSION}.zip")
+            mod_response = client.get(f"/{MODULE}/@v/{VERSION}.mod")
+    assert zip_response.headers["transfer-encoding"] == "chunked"
+    assert zip_response.content == stored.zip_path.read_bytes()
+    assert (mod_response.status_code, mod_response.content) == (200, GO_MOD[:-1])
+
+
+def test_an_http_1_0_client_gets_close_where_chunked_was_asked(
+    gomodnet, module_store, stored
+) -> None:
+    gomodnet.add_goproxy("proxy.test", module_store, framing="chunked")
+    request = f"GET http://proxy.test/{MODULE}/@v/{VERSION}.mod HTTP/1.0\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", urlsplit(gomodnet.router_url).port or 0)) as raw:
+        raw.settimeout(10)
+        raw.sendall(request)
+        wire = b""
+        while chunk := raw.recv(65536):
+            wire += chunk
+    head, body = split(wire)
+    assert (header(head, b"connection"), header(head, b"transfer-encoding")) == (b"close", None)
+    assert body == GO_MOD
+    assert gomodnet.log[0].exchanges[0].framing == "close"

@@ -703,7 +703,8 @@ class FaultProxy(Router):
     """The same fault engine as a reverse proxy in front of one upstream URL.
 
     For clients that take a base URL and no proxy: point them at
-    :attr:`url`. Faults are set with ``fault(*plans, path=None)``.
+    :attr:`url`. Faults are set with ``fault(*plans, path=None)``, framing
+    with ``framing=`` or ``frame(framing, path=None)``.
     """
 
     _thread_name = "gomodnet-faultproxy"
@@ -716,11 +717,13 @@ class FaultProxy(Router):
         path: str | None = None,
         tls: ssl.SSLContext | None = None,
         client_timeout: float = CLIENT_TIMEOUT,
+        framing: Framing | None = None,
     ) -> None:
         super().__init__(client_timeout=client_timeout)
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
-        self.add_host(self._HOST, upstream_url)
+        self._framing_default = framing
+        self.add_host(self._HOST, upstream_url, framing=framing)
         if plans:
             self.fault(*plans, path=path)
 
@@ -731,9 +734,12 @@ class FaultProxy(Router):
     def fault(self, *plans: FaultPlan | None, path: str | None = None) -> None:  # type: ignore[override]
         super().fault(self._HOST, *plans, path=path)
 
+    def frame(self, framing: Framing | None, *, path: str | None = None) -> None:  # type: ignore[override]
+        super().frame(self._HOST, framing, path=path)
+
     def reset(self) -> None:
         super().reset()
-        self.add_host(self._HOST, self.upstream_url)
+        self.add_host(self._HOST, self.upstream_url, framing=self._framing_default)
 
     async def _serve(self) -> asyncio.Server:
         return await asyncio.start_server(
