@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug import Request, Response
 
+from _helpers import drive, exchange
 from pytest_gomodnet._http import header
 from pytest_gomodnet.errors import FaultPlanError
 from pytest_gomodnet.faults import (
@@ -23,7 +23,6 @@ from pytest_gomodnet.faults import (
     FaultPlan,
     LieContentLength,
     ResponseEngine,
-    Send,
     Truncate,
 )
 from pytest_gomodnet.framing import CHUNK_SIZE, FRAMINGS, Framer, Framing, framed_length
@@ -57,13 +56,7 @@ def run(
     plan: FaultPlan | None, framing: Framing, blocks: list[bytes] | None = None
 ) -> tuple[bytes, list[object]]:
     """Feed SOURCE_HEAD and PAYLOAD framed as ``framing``: (bytes sent, other actions)."""
-    engine = ResponseEngine(plan, framing)
-    actions = engine.start(SOURCE_HEAD)
-    for block in blocks or [PAYLOAD]:
-        actions += engine.feed(block)
-    actions += engine.finish()
-    sent = b"".join(a.data for a in actions if isinstance(a, Send))
-    return sent, [a for a in actions if not isinstance(a, Send)]
+    return drive(ResponseEngine(plan, framing), SOURCE_HEAD, blocks or [PAYLOAD])
 
 
 @pytest.mark.parametrize("blocks", BLOCKINGS.values(), ids=list(BLOCKINGS))
@@ -328,26 +321,22 @@ def cached(home: Path, suffix: str) -> list[bytes]:
     return [p.read_bytes() for p in sorted(download_cache.rglob(f"*{suffix}")) if p.is_file()]
 
 
-def test_go_refuses_a_close_delimited_cut_zip_and_keeps_none(
-    go, tmp_path, gomodnet, module_store, stored
+GO_REFUSES = {
+    "zip": "zip: not a valid zip file",
+    "info": f'{MODULE}@{VERSION}: invalid response from proxy "https://proxy.test": '
+    "unexpected end of JSON input",
+}
+
+
+@pytest.mark.parametrize("kind", GO_REFUSES)
+def test_go_refuses_a_close_delimited_cut_zip_or_info(
+    go, tmp_path, gomodnet, module_store, stored, kind
 ) -> None:
     gomodnet.add_goproxy("proxy.test", module_store, framing="close")
-    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.zip")
+    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path=f"*.{kind}")
     info = download(go, tmp_path, gomodnet)
-    assert info["Error"] == "zip: not a valid zip file"
+    assert info["Error"] == GO_REFUSES[kind]
     assert cached(tmp_path, ".zip") == []
-
-
-def test_go_refuses_a_close_delimited_cut_info(
-    go, tmp_path, gomodnet, module_store, stored
-) -> None:
-    gomodnet.add_goproxy("proxy.test", module_store, framing="close")
-    gomodnet.fault("proxy.test", Truncate(-1, where="body-end"), path="*.info")
-    info = download(go, tmp_path, gomodnet)
-    assert info["Error"] == (
-        f'{MODULE}@{VERSION}: invalid response from proxy "https://proxy.test": '
-        "unexpected end of JSON input"
-    )
 
 
 @pytest.mark.parametrize(
@@ -416,13 +405,7 @@ def test_an_http_1_0_client_gets_close_where_chunked_was_asked(
 ) -> None:
     gomodnet.add_goproxy("proxy.test", module_store, framing="chunked")
     request = f"GET http://proxy.test/{MODULE}/@v/{VERSION}.mod HTTP/1.0\r\n\r\n".encode()
-    with socket.create_connection(("127.0.0.1", urlsplit(gomodnet.router_url).port or 0)) as raw:
-        raw.settimeout(10)
-        raw.sendall(request)
-        wire = b""
-        while chunk := raw.recv(65536):
-            wire += chunk
-    head, body = split(wire)
+    head, body = split(exchange(urlsplit(gomodnet.router_url).port or 0, request))
     assert (header(head, b"connection"), header(head, b"transfer-encoding")) == (b"close", None)
     assert body == GO_MOD
     assert gomodnet.log[0].exchanges[0].framing == "close"
