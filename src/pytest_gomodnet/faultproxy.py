@@ -1037,21 +1037,23 @@ def _with_target(head: bytes, target: str) -> bytes:
     return b" ".join((method, target.encode("latin-1"), version)) + b"\r\n" + rest
 
 
+def _bodiless(head: bytes, method: str) -> bool:
+    """Whether the response has no body, whatever its headers say (HEAD, 1xx, 204, 304)."""
+    status = status_code(head)
+    return method == "HEAD" or status in (204, 304) or 100 <= status < 200
+
+
 def _framed(head: bytes, method: str) -> bool:
     """Whether the response's end is known without the connection closing."""
-    status = status_code(head)
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+    if _bodiless(head, method):
         return True
     chunked = (header(head, b"transfer-encoding") or b"").lower() == b"chunked"
     return chunked or header(head, b"content-length") is not None
 
 
 def _framing_of(head: bytes, method: str, framing: Framing | None) -> Framing | None:
-    """``framing``, unless the response has no body to frame (HEAD, 1xx, 204, 304)."""
-    status = status_code(head)
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return None
-    return framing
+    """``framing``, unless the response has no body to frame."""
+    return None if _bodiless(head, method) else framing
 
 
 def _needs_length(engine: ResponseEngine, head: bytes) -> bool:
@@ -1097,8 +1099,7 @@ async def _response_body(
 ) -> Any:
     """Yield the body bytes of a response exactly as framed on the wire; with
     ``payload``, without the chunked framing (the Router frames it anew)."""
-    status = status_code(head)
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+    if _bodiless(head, method):
         return
     length = header(head, b"content-length")
     if length is not None:

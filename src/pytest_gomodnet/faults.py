@@ -22,6 +22,10 @@ CloseBeforeResponse. Connection faults (before any request is read):
 Refuse, HandshakeAbort. HTTP faults, which rewrite the response the
 upstream gave: Status, HtmlLogin, LieContentLength, ChunkedCut,
 WrongContentType, SlowFirstByte.
+
+Each combines with any framing of :mod:`.framing` (``ResponseEngine(plan,
+framing)``): offsets then count the framed bytes, and a cut of a
+close-delimited body ends in a clean close that looks, to HTTP, like the end.
 """
 
 from __future__ import annotations
