@@ -13,6 +13,8 @@ import socket
 import zipfile
 from collections.abc import Mapping
 
+from pytest_gomodnet.faults import ResponseEngine, Send
+
 
 def raw_zip(entries: Mapping[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
     """A zip with exactly these entry names and contents, whatever the module rules say."""
@@ -49,3 +51,14 @@ def exchange(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request)
         return read_to_close(sock)
+
+
+def drive(engine: ResponseEngine, head: bytes, blocks: list[bytes]) -> tuple[bytes, list[object]]:
+    """Feed a fault engine ``head``, then ``blocks``, then the end: (bytes it sent, the
+    other actions in order)."""
+    actions = engine.start(head)
+    for block in blocks:
+        actions += engine.feed(block)
+    actions += engine.finish()
+    sent = b"".join(a.data for a in actions if isinstance(a, Send))
+    return sent, [a for a in actions if not isinstance(a, Send)]

@@ -504,6 +504,14 @@ def test_http_faults_on_a_relayed_host_are_an_error_not_a_silent_pass(router) ->
         router.check()
 
 
+def test_framing_a_relayed_host_is_an_error_not_a_silent_pass(router) -> None:
+    router.frame("plain.test", "close")
+    request = b"GET /m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
+    assert _relayed_exchange(router, request)[0] == b""
+    with pytest.raises(ServerError, match=r"framing='close' re-frames HTTP, but the Router relays"):
+        router.check()
+
+
 def test_a_status_fault_honours_the_clients_connection_close(router) -> None:
     router.fault("plain.test", Status(503, b"busy\n"))
     with socket.create_connection(("127.0.0.1", router.port), timeout=5) as sock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from _helpers import drive
 from pytest_gomodnet.errors import FaultPlanError
 from pytest_gomodnet.faults import (
     ChunkedCut,
@@ -34,13 +35,7 @@ RESPONSE = HEAD + BODY
 
 def run(plan: FaultPlan | None, chunks: list[bytes] | None = None) -> tuple[bytes, list]:
     """Feed HEAD then BODY (in ``chunks``) and return (bytes sent, non-Send actions)."""
-    engine = ResponseEngine(plan)
-    actions = engine.start(HEAD)
-    for chunk in chunks or [BODY]:
-        actions += engine.feed(chunk)
-    actions += engine.finish()
-    sent = b"".join(a.data for a in actions if isinstance(a, Send))
-    return sent, [a for a in actions if not isinstance(a, Send)]
+    return drive(ResponseEngine(plan), HEAD, chunks or [BODY])
 
 
 OFFSETS = {
@@ -310,6 +305,6 @@ def test_stall_requires_seconds() -> None:
 def test_body_end_needs_a_content_length() -> None:
     engine = ResponseEngine(Truncate(-1, where="body-end"))
     with pytest.raises(
-        FaultPlanError, match="where='body-end' needs a response with Content-Length"
+        FaultPlanError, match="where='body-end' needs a response whose length is known"
     ):
         engine.start(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")

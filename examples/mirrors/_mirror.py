@@ -2,9 +2,10 @@
 
 A mirror here is a small GOPROXY server on ``127.0.0.1`` that answers every
 request by asking an upstream GOPROXY for the same path. Everything but the
-``.zip`` endpoint is passed through uncached; what to do with a ``.zip`` is
-the mirror's caching policy, a :class:`ZipPolicy` that each program supplies.
-The two programs differ only in that policy.
+``.zip`` endpoint is passed through uncached, after the policy's check of
+what came back; what to do with a ``.zip`` is the mirror's caching policy.
+Both are a :class:`ZipPolicy` that each program supplies: the two programs
+differ only in that policy.
 
 Only the standard library and httpx: a mirror under test shares no code with
 the tool that judges it.
@@ -178,17 +179,25 @@ def send_file(handler: BaseHTTPRequestHandler, file: BinaryIO, size: int) -> Non
         handler.wfile.write(block)
 
 
-def passthrough(handler: BaseHTTPRequestHandler, upstream: Upstream, endpoint: Endpoint) -> None:
+def passthrough(
+    handler: BaseHTTPRequestHandler, upstream: Upstream, endpoint: Endpoint, policy: ZipPolicy
+) -> None:
     """Ask upstream, answer with its status, Content-Type and body; cache nothing.
 
     The body is read whole first (metadata is small), so a cut upstream becomes
-    a 502 here instead of a short answer the client might take for whole.
+    a 502 here instead of a short answer the client might take for whole. A
+    200 body then goes past the policy's :meth:`ZipPolicy.check_metadata`: a
+    body without a Content-Length that was cut looks whole to HTTP.
     """
     try:
         with closing(upstream.open(endpoint)) as response:
             body = read_bounded(response, MAX_METADATA)
     except (httpx.HTTPError, ValueError) as error:
         send_text(handler, 502, describe_error(upstream.url(endpoint), error))
+        return
+    problem = policy.check_metadata(endpoint, body) if response.status_code == 200 else None
+    if problem is not None:
+        send_text(handler, 502, f"refused GET {upstream.url(endpoint)}: {problem}")
         return
     send_bytes(handler, response.status_code, response.headers.get("content-type"), body)
 
@@ -207,9 +216,13 @@ def read_bounded(response: httpx.Response, limit: int) -> bytes:
 
 
 class ZipPolicy(Protocol):
-    """What a mirror does with a ``.zip`` request: the one place the two mirrors differ."""
+    """What a mirror does with a ``.zip`` request, and what it checks in a passed-through
+    200: the one place the two mirrors differ."""
 
     def serve_zip(self, handler: BaseHTTPRequestHandler, endpoint: Endpoint) -> None: ...
+
+    def check_metadata(self, endpoint: Endpoint, body: bytes) -> str | None:
+        """Why the upstream's 200 ``body`` for ``endpoint`` must not be passed on, or None."""
 
 
 def argument_parser(description: str | None) -> argparse.ArgumentParser:
@@ -263,7 +276,7 @@ def _server(port: int, upstream: Upstream, policy: ZipPolicy) -> ThreadingHTTPSe
             elif wanted.is_zip:
                 policy.serve_zip(self, wanted)
             else:
-                passthrough(self, upstream, wanted)
+                passthrough(self, upstream, wanted, policy)
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: whoever runs the mirror may not read its stderr."""

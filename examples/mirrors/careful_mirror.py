@@ -10,13 +10,22 @@ whose entries all live under ``<module>@<version>/``, and every entry matches
 its CRC. Its ``h1:`` (the go.sum hash) is stored beside it as ``.ziphash``
 and checked again before each time the zip is served. Anything else is a 502
 naming the reason, and nothing is kept; 404 and 410 pass through uncached.
+
+An upstream answer without a Content-Length ends where the connection ends, so
+a cut one looks whole to HTTP: the checks above are what catch it. The
+passed-through metadata is checked too: an ``.info`` (and ``@latest``) must
+be JSON naming a version (the asked one, for ``.info``); a ``.mod`` must
+declare the module and, when the module's verified zip holds a go.mod (the
+zip is fetched into the cache for this), be that file byte for byte.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -85,6 +94,46 @@ class CarefulZips:
                 return
         with cached:
             _mirror.send_file(handler, cached, os.fstat(cached.fileno()).st_size)
+
+    def check_metadata(self, endpoint: Endpoint, body: bytes) -> str | None:
+        """Why a 200 ``.info``, ``@latest`` or ``.mod`` is not the whole file, or None."""
+        if endpoint.path.endswith(("/@latest", ".info")):
+            return info_problem(body, endpoint.version)
+        if endpoint.path.endswith(".mod") and endpoint.module and endpoint.version:
+            return go_mod_problem(body, endpoint.module, endpoint.version) or self._zip_disagrees(
+                endpoint, body
+            )
+        return None
+
+    def _zip_disagrees(self, mod: Endpoint, go_mod: bytes) -> str | None:
+        """Why ``go_mod`` is not the go.mod in the module's verified zip, or None.
+
+        None too when the zip has no go.mod (the upstream made the .mod up) or
+        cannot be had: then the module line is all there is to check.
+        """
+        zip_endpoint = Endpoint(
+            mod.raw_path.removesuffix(".mod") + ".zip",
+            mod.path.removesuffix(".mod") + ".zip",
+            mod.module,
+            mod.version,
+            is_zip=True,
+        )
+        target = _mirror.cache_file(self.cache, zip_endpoint)
+        prefix = f"{mod.module}@{mod.version}/"
+        cached = open_verified(target, prefix)
+        if cached is None and self._download_once(zip_endpoint, target, prefix) is None:
+            cached = open_verified(target, prefix)
+        if cached is None:
+            return None
+        with cached, zipfile.ZipFile(cached) as archive:
+            if f"{prefix}go.mod" not in archive.namelist():
+                return None
+            inside = archive.read(f"{prefix}go.mod")
+        if inside != go_mod:
+            return (
+                f"the .mod ({len(go_mod)} bytes) is not the go.mod in the zip ({len(inside)} bytes)"
+            )
+        return None
 
     def _download_once(self, endpoint: Endpoint, target: Path, prefix: str) -> Answer | None:
         """Lead a download of ``target``, or wait for the one in flight, and share its outcome."""
@@ -198,6 +247,31 @@ def module_zip_h1(file: BinaryIO, prefix: str) -> str:
     lines = "".join(f"{hexdigest}  {name}\n" for name, hexdigest in sorted(digests))
     summary = hashlib.sha256(lines.encode()).digest()
     return "h1:" + base64.b64encode(summary).decode()
+
+
+def info_problem(body: bytes, version: str | None) -> str | None:
+    """Why ``body`` is not a version's .info JSON (naming ``version``, if given), or None."""
+    try:
+        info = json.loads(body)
+    except ValueError as error:
+        return f"the .info is not JSON: {error}"
+    if not isinstance(info, dict) or not isinstance(info.get("Version"), str):
+        return "the .info names no Version"
+    if version is not None and info["Version"] != version:
+        return f"the .info names {info['Version']!r}, not {version!r}"
+    return None
+
+
+_MODULE_LINE = re.compile(rb"^\s*module\s+\"?([^\s\"]+)\"?\s*$", re.MULTILINE)
+
+
+def go_mod_problem(body: bytes, module: str, version: str) -> str | None:
+    """Why ``body`` is not a go.mod declaring ``module`` (a cut one may name a prefix), or None."""
+    match = _MODULE_LINE.search(body)
+    declared = match.group(1).decode("utf-8", "replace") if match else None
+    if declared == module or (declared is None and version.endswith("+incompatible")):
+        return None
+    return f"the .mod declares {declared!r}, not {module!r}"
 
 
 def ziphash_file(target: Path) -> Path:

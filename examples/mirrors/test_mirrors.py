@@ -207,6 +207,11 @@ def test_metadata_and_misses_pass_through_uncached(start_mirror, net, kind, path
             direct.headers.get("content-type"),
             direct.content,
         )
+    if kind == "careful" and path.endswith(".mod"):
+        # It fetches the zip once, to compare the .mod with the zip's go.mod, and keeps it.
+        assert upstream_paths(net, suffix="") == [path, path, ZIP, path]
+        assert cached_files(mirror) == [ZIP.lstrip("/"), ZIP.lstrip("/")[:-4] + ".ziphash"]
+        return
     assert upstream_paths(net, suffix="") == [path] * 3  # direct + two through the mirror
     assert cached_files(mirror) == []
 
@@ -269,6 +274,39 @@ def test_upstream_cut_in_metadata_is_a_one_line_502(start_mirror, net, stored, k
         f"upstream error: GET https://{UPSTREAM}/{MODULE}/@v/{VERSION}.mod: RemoteProtocolError: "
         "peer closed connection without sending complete message body "
         f"(received 5 bytes, expected {len(stored.go_mod)})\n"
+    )
+
+
+CLOSE_DELIMITED_CUTS = {
+    "info": (
+        ".info",
+        Truncate(-1, where="body-end"),
+        "the .info is not JSON: Expecting ',' delimiter: line 1 column 50 (char 49)",
+    ),
+    "mod": (".mod", Truncate(10, where="body"), "the .mod declares 'exa', not 'example.test/m'"),
+    "mod-at-line": (
+        ".mod",
+        Truncate(-len(b"\ngo 1.21\n"), where="body-end"),
+        "the .mod (22 bytes) is not the go.mod in the zip (31 bytes)",
+    ),
+}
+
+
+@pytest.mark.parametrize("cut", CLOSE_DELIMITED_CUTS)
+def test_careful_refuses_metadata_cut_where_http_cannot_see_it(start_mirror, net, store, cut):
+    """The upstream's answers are close-delimited: a cut looks whole to httpx, so only the
+    careful mirror's checks of the bytes stand between it and the client. The naive
+    mirror passes them on (the conformance suite's close-delimited cases show it)."""
+    store.add("example.test/m", "v1.0.1", files=FILES, go_mod=b"module example.test/m\n\ngo 1.21\n")
+    net.frame(UPSTREAM, "close")
+    suffix, plan, problem = CLOSE_DELIMITED_CUTS[cut]
+    net.fault(UPSTREAM, plan, path=f"*{suffix}")
+    mirror = start_mirror("careful")
+    path = f"/{MODULE}/@v/v1.0.1{suffix}"
+    response = mirror.get(path)
+    assert (response.status_code, response.text) == (
+        502,
+        f"refused GET https://{UPSTREAM}{path}: {problem}\n",
     )
 
 

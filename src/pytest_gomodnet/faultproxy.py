@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import fnmatch
 import io
 import socket
 import ssl
@@ -36,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 from werkzeug import Request, Response
 
 from ._gotext import go_quote
-from ._http import drop_header, header, set_header, status_code
+from ._http import content_length, drop_header, header, set_header, status_code
 from .armed import (
     TUNNEL,
     Armed,
@@ -61,6 +62,7 @@ from .faults import (
     Status,
     synthesized_response,
 )
+from .framing import Framing, check_framing
 from .origin import CLIENT_TIMEOUT
 from .tls import check_host
 
@@ -88,6 +90,8 @@ class Exchange:
     bytes_down: int = 0
     fault: str | None = None
     ended: str = "open"
+    framing: str | None = None
+    """How the Router framed the response (None: as the server framed it)."""
 
 
 @dataclass
@@ -109,9 +113,10 @@ class Connection:
             lines[0] += f" — connection fault {self.fault}"
         for x in self.exchanges:
             fault = f" fault={x.fault}" if x.fault else ""
+            framing = f" framing={x.framing}" if x.framing else ""
             lines.append(
                 f"  {x.method} {x.path} → {x.status or '-'}; "
-                f"{x.bytes_up} B up, {x.bytes_down} B down; {x.ended}{fault}"
+                f"{x.bytes_up} B up, {x.bytes_down} B down; {x.ended}{fault}{framing}"
             )
         return "\n".join(lines)
 
@@ -124,6 +129,7 @@ class _Upstream:
     tls: ssl.SSLContext | None
     app: InProcessApp | None = None
     inline: bool = False
+    framing: Framing | None = None
 
 
 class _Quit(Exception):
@@ -145,6 +151,8 @@ class _Proxy:
     A client gets ``client_timeout`` seconds for each request head (and body),
     its TLS handshake, and an idle keep-alive; then it is disconnected. Errors
     in the loop go to ``errors`` (a sink of its own unless one is shared).
+    ``frame`` re-frames a host's (and path glob's) responses: Content-Length,
+    chunked or close-delimited.
     """
 
     _thread_name = "gomodnet-proxy"
@@ -163,6 +171,7 @@ class _Proxy:
         self.port: int = self._listener.getsockname()[1]
         self._hosts: dict[str, _Upstream] = {}
         self._faults = FaultQueues()
+        self._framings: dict[tuple[str, str | None], Framing] = {}
         self._lock = threading.Lock()
         self._log: list[Connection] = []
         self._errors = errors if errors is not None else ErrorSink()
@@ -234,6 +243,7 @@ class _Proxy:
         """Forget hosts, faults, log and errors; end connections: fresh for the next test."""
         with self._lock:
             self._hosts.clear()
+            self._framings.clear()
             self._log = []
         self._faults.clear()
         self._errors.drain()
@@ -270,8 +280,12 @@ class _Proxy:
         tls: ssl.SSLContext | None = None,
         app: InProcessApp | None = None,
         inline: bool = False,
+        framing: Framing | None = None,
     ) -> None:
         """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it.
+
+        ``framing`` re-frames every response of the host (see :meth:`frame`);
+        None sends each as its server framed it.
 
         ``app`` (a werkzeug ``Request -> Response`` callable) serves the host in
         process instead, in a worker thread: the same responses without a second
@@ -292,12 +306,33 @@ class _Proxy:
             )
         port = parts.port or (443 if parts.scheme == "https" else 80)
         name = _host_name(host)
+        if framing is not None:
+            check_framing(framing)
         inline = inline and app is not None
-        upstream = _Upstream(parts.scheme, parts.hostname, port, tls, app, inline)
+        upstream = _Upstream(parts.scheme, parts.hostname, port, tls, app, inline, framing)
         for armed in self._faults.armed_on(name):
             self._check_serves(name, upstream, armed.plans, armed.glob)
         with self._lock:
             self._hosts[name] = upstream
+            for key in [key for key in self._framings if key[0] == name]:
+                del self._framings[key]
+
+    def _frame(self, host: str, framing: Framing | None, path: str | None) -> None:
+        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``.
+
+        ``"content-length"``, ``"chunked"`` or ``"close"`` (no length, ``Connection:
+        close``: the end of the body is the end of the connection). Faults then count
+        the framed bytes. A path's framing comes before the host's; None removes this
+        one, so the host's (or the server's own) applies again.
+        """
+        name = _host_name(host)
+        if framing is not None:
+            check_framing(framing)
+        with self._lock:
+            if framing is None:
+                self._framings.pop((name, path), None)
+            else:
+                self._framings[(name, path)] = framing
 
     def _arm(
         self,
@@ -357,6 +392,13 @@ class _Proxy:
 
     def _exchange_plan(self, host: str, path: str) -> FaultPlan | None:
         return self._faults.exchange_plan(host, path)
+
+    def _framing(self, host: str, path: str, upstream: _Upstream) -> Framing | None:
+        with self._lock:
+            for (framed_host, pattern), framing in self._framings.items():
+                if framed_host == host and pattern and fnmatch.fnmatchcase(path, pattern):
+                    return framing
+            return self._framings.get((host, None), upstream.framing)
 
     # -- the loop thread --------------------------------------------------
 
@@ -540,14 +582,17 @@ class _Proxy:
         exchange.bytes_up += len(body)
         plan = self._exchange_plan(host, path.split("?", 1)[0])
         exchange.fault = repr(plan) if plan is not None else None
+        framing = self._framing(host, path.split("?", 1)[0], upstream)
+        if framing == "chunked" and head.split(b"\r\n", 1)[0].endswith(b" HTTP/1.0"):
+            framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
         if isinstance(plan, (Status, HtmlLogin)):
             response = synthesized_response(plan)
             exchange.status = status_code(response)
             response_head, _, response_body = response.partition(b"\r\n\r\n")
-            clean = ResponseEngine(None)
             response_head += b"\r\n\r\n"
+            exchange.framing = _framing_of(response_head, method, framing)
             await self._deliver(
-                clean,
+                ResponseEngine(None, exchange.framing),
                 response_head,
                 writer,
                 exchange,
@@ -556,20 +601,25 @@ class _Proxy:
                 client_closes=_client_closes(head),
             )
             return
-        engine = ResponseEngine(plan)
         if upstream.app is not None and request is not None:
             inline = upstream.inline and _names_host(head, host)
             served = await _in_process(self._workers, upstream.app, request, inline)
             try:
                 exchange.status = status_code(served.head)
+                exchange.framing = _framing_of(served.head, method, framing)
+                engine = ResponseEngine(plan, exchange.framing)
+                response_head, ready = served.head, served.batch
+                rest = None if served.ended else served.rest(self._workers)
+                if _needs_length(engine, response_head):
+                    response_head, ready, rest = await _measured(response_head, ready, rest)
                 await self._deliver(
                     engine,
-                    served.head,
+                    response_head,
                     writer,
                     exchange,
                     conn,
-                    ready=served.batch,
-                    rest=None if served.ended else served.rest(self._workers),
+                    ready=ready,
+                    rest=rest,
                     client_closes=_client_closes(head),
                 )
             finally:
@@ -584,18 +634,25 @@ class _Proxy:
                 raise ConnectionError(f"upstream of {host!r} closed without a response")
             response_head = upstream_head
             exchange.status = status_code(response_head)
-            chunks = _response_body(response_head, method, up_reader)
-            if _closes(response_head) and _framed(response_head, method):
+            exchange.framing = _framing_of(response_head, method, framing)
+            engine = ResponseEngine(plan, exchange.framing)
+            payload = exchange.framing is not None
+            chunks = _response_body(response_head, method, up_reader, payload=payload)
+            if _closes(response_head) and (payload or _framed(response_head, method)):
                 # Connection is hop-by-hop: the upstream may close, the client keeps its
                 # connection (as the real services do), so only the pooled side is dropped.
                 response_head = drop_header(response_head, b"connection")
                 pooled.discard()
+            measured: list[bytes] = []
+            if _needs_length(engine, response_head):
+                response_head, measured, chunks = await _measured(response_head, [], chunks)
             await self._deliver(
                 engine,
                 response_head,
                 writer,
                 exchange,
                 conn,
+                ready=measured,
                 rest=chunks,
                 client_closes=_client_closes(head),
             )
@@ -628,7 +685,7 @@ class _Proxy:
                 await self._act(engine.feed(chunk), writer, exchange, conn)
         await self._act(engine.finish(), writer, exchange, conn)
         exchange.ended = "ok"
-        if _closes(head) or client_closes:
+        if _closes(engine.head) or client_closes:
             exchange.ended = conn.ended = "fin"
             writer.close()
             raise _Quit
@@ -670,6 +727,12 @@ class _Proxy:
                 f"{plan!r} rewrites HTTP, but the Router relays {conn.host}'s bytes untouched: "
                 "add the host with tls= for HTTP faults"
             )
+        framing = self._framing(conn.host, "", upstream)
+        if framing is not None:
+            raise FaultPlanError(
+                f"framing={framing!r} re-frames HTTP, but the Router relays {conn.host}'s "
+                "bytes untouched: add the host with tls= to frame its responses"
+            )
         tunnel = Exchange("CONNECT", target, fault=repr(plan) if plan is not None else None)
         conn.exchanges.append(tunnel)
         engine = ResponseEngine(plan)
@@ -701,7 +764,8 @@ class Router(_Proxy):
     TLS from ``ctx`` in front of a plain-HTTP upstream (the Host header is
     kept, so one upstream can play many hosts). ``fault(name, *plans,
     path=None)`` queues plans: each exchange with that host (and path glob)
-    takes the next one; ``None`` means clean.
+    takes the next one; ``None`` means clean. ``frame(name, framing, path=None)``
+    re-frames that host's (and path glob's) responses.
     """
 
     _thread_name = "gomodnet-router"
@@ -723,6 +787,11 @@ class Router(_Proxy):
         name = _host_name(host)
         self._arm(name, plans, path, must_fire, _call_text((host, *plans), path, must_fire))
 
+    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
+        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``:
+        ``"content-length"``, ``"chunked"`` or ``"close"``; None removes it."""
+        self._frame(host, framing, path)
+
 
 class FaultProxy(_Proxy):
     """The same fault engine as a reverse proxy in front of one upstream URL.
@@ -731,6 +800,7 @@ class FaultProxy(_Proxy):
     :attr:`url`. Faults are set with ``fault(*plans, path=None)``, with the
     same rules as :meth:`Router.fault`. With ``tls``, it serves HTTPS:
     ``HandshakeAbort()`` closes a connection before its handshake.
+    Framing is set with ``framing=`` or ``frame(framing, path=None)``.
     """
 
     _thread_name = "gomodnet-faultproxy"
@@ -745,12 +815,14 @@ class FaultProxy(_Proxy):
         tls: ssl.SSLContext | None = None,
         client_timeout: float = CLIENT_TIMEOUT,
         errors: ErrorSink | None = None,
+        framing: Framing | None = None,
     ) -> None:
         super().__init__(client_timeout=client_timeout, errors=errors)
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
+        self._framing_default = framing
         try:
-            self.add_host(self._HOST, upstream_url)
+            self.add_host(self._HOST, upstream_url, framing=framing)
             if plans:
                 self.fault(*plans, path=path, must_fire=must_fire)
         except BaseException:
@@ -768,9 +840,14 @@ class FaultProxy(_Proxy):
         asks this proxy for, without its query), replacing any; see :meth:`Router.fault`."""
         self._arm(self._HOST, plans, path, must_fire, _call_text(plans, path, must_fire))
 
+    def frame(self, framing: Framing | None, *, path: str | None = None) -> None:
+        """Frame the responses (those for ``path``, a glob) as ``framing``; see
+        :meth:`Router.frame`."""
+        self._frame(self._HOST, framing, path)
+
     def reset(self) -> None:
         super().reset()
-        self.add_host(self._HOST, self.upstream_url)
+        self.add_host(self._HOST, self.upstream_url, framing=self._framing_default)
 
     def _label(self) -> str:
         return f"FaultProxy {self.url} → {self.upstream_url}"
@@ -1109,13 +1186,39 @@ def _with_target(head: bytes, target: str) -> bytes:
     return b" ".join((method, target.encode("latin-1"), version)) + b"\r\n" + rest
 
 
+def _bodiless(head: bytes, method: str) -> bool:
+    """Whether the response has no body, whatever its headers say (HEAD, 1xx, 204, 304)."""
+    status = status_code(head)
+    return method == "HEAD" or status in (204, 304) or 100 <= status < 200
+
+
 def _framed(head: bytes, method: str) -> bool:
     """Whether the response's end is known without the connection closing."""
-    status = status_code(head)
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+    if _bodiless(head, method):
         return True
     chunked = (header(head, b"transfer-encoding") or b"").lower() == b"chunked"
     return chunked or header(head, b"content-length") is not None
+
+
+def _framing_of(head: bytes, method: str, framing: Framing | None) -> Framing | None:
+    """``framing``, unless the response has no body to frame."""
+    return None if _bodiless(head, method) else framing
+
+
+def _needs_length(engine: ResponseEngine, head: bytes) -> bool:
+    """Whether the engine must frame with a Content-Length the server did not give."""
+    return engine.framing == "content-length" and content_length(head) is None
+
+
+async def _measured(
+    head: bytes, ready: list[bytes], rest: AsyncIterator[bytes] | None
+) -> tuple[bytes, list[bytes], None]:
+    """Read a payload of unknown length whole, so a Content-Length can be put on it."""
+    blocks = list(ready)
+    if rest is not None:
+        blocks += [block async for block in rest]
+    length = sum(map(len, blocks))
+    return set_header(head, b"Content-Length", str(length)), blocks, None
 
 
 def _closes(head: bytes) -> bool:
@@ -1140,10 +1243,12 @@ async def _read_request_body(head: bytes, reader: asyncio.StreamReader, timeout:
     return await _bounded(reader.readexactly(int(length)), timeout)
 
 
-async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader) -> Any:
-    """Yield the raw body bytes of a response, exactly as framed on the wire."""
-    status = status_code(head)
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+async def _response_body(
+    head: bytes, method: str, reader: asyncio.StreamReader, *, payload: bool = False
+) -> Any:
+    """Yield the body bytes of a response exactly as framed on the wire; with
+    ``payload``, without the chunked framing (the Router frames it anew)."""
+    if _bodiless(head, method):
         return
     length = header(head, b"content-length")
     if length is not None:
@@ -1163,9 +1268,10 @@ async def _response_body(head: bytes, method: str, reader: asyncio.StreamReader)
                 trailer = data
                 while trailer != b"\r\n":
                     trailer = await _bounded(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
-                yield size_line + b"\r\n"
+                if not payload:
+                    yield size_line + b"\r\n"
                 return
-            yield size_line + data
+            yield data[:-2] if payload else size_line + data
     else:
         while data := await _bounded(reader.read(_CHUNK), UPSTREAM_TIMEOUT):
             yield data

@@ -22,6 +22,10 @@ CloseBeforeResponse. Connection faults (before any request is read):
 Refuse, HandshakeAbort. HTTP faults, which rewrite the response the
 upstream gave: Status, HtmlLogin, LieContentLength, ChunkedCut,
 WrongContentType, SlowFirstByte.
+
+Each combines with any framing of :mod:`.framing` (``ResponseEngine(plan,
+framing)``): offsets then count the framed bytes, and a cut of a
+close-delimited body ends in a clean close that looks, to HTTP, like the end.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Literal
 
 from ._http import content_length, drop_header, set_header
 from .errors import FaultPlanError
+from .framing import Framer, Framing, check_framing
 
 __all__ = [
     "BYTE_FAULTS",
@@ -340,10 +345,25 @@ class ResponseEngine:
     then :meth:`finish`. Each call returns the actions to carry out, in
     order. Once an action closes the connection, :attr:`done` is true and
     later input is ignored.
+
+    With a ``framing`` (see :mod:`.framing`), the engine frames the response
+    itself: feed it the payload, not wire bytes, with the payload's length as
+    the head's Content-Length if it is known (``content-length`` needs it).
+    Offsets still count wire bytes: head and framed body. ``LieContentLength``
+    and ``ChunkedCut`` bring their own framing, so with them ``framing`` only
+    says that payload is fed.
     """
 
-    def __init__(self, plan: FaultPlan | None) -> None:
+    def __init__(self, plan: FaultPlan | None, framing: Framing | None = None) -> None:
         self.plan = plan
+        self.framing: Framing | None = None if framing is None else check_framing(framing)
+        if isinstance(plan, LieContentLength) and framing is not None:
+            self.framing = "content-length"
+        elif isinstance(plan, ChunkedCut):
+            self.framing = None
+        self.head = b""
+        """The head as sent (framed, rewritten by the plan); set by :meth:`start`."""
+        self._framer: Framer | None = None
         self.done = False
         self.ended: str | None = None
         self.sent = 0
@@ -357,6 +377,10 @@ class ResponseEngine:
         """Take the response head; rewrite it if the plan is an HTTP fault."""
         plan = self.plan
         body_length = content_length(head)
+        if self.framing is not None:
+            self._framer = Framer(self.framing, body_length)
+            head = self._framer.head(head)
+            body_length = self._framer.body_length()
         if isinstance(plan, LieContentLength):
             head = set_header(head, b"Content-Length", str((body_length or 0) + plan.extra))
         elif isinstance(plan, ChunkedCut):
@@ -370,6 +394,7 @@ class ResponseEngine:
                 self._corrupt_at = offset
             else:
                 self._cut = offset
+        self.head = head
         actions: list[Action] = []
         if isinstance(plan, SlowFirstByte):
             actions.append(Sleep(plan.seconds))
@@ -384,12 +409,19 @@ class ResponseEngine:
             return []
         if self._chunked_left is not None:
             return self._chunk(data)
-        return self._pass(data)
+        if self._framer is not None:
+            data = self._framer.body(data)
+        return self._pass(data) if data else []
 
     def finish(self) -> list[Action]:
         """The upstream's response is complete."""
         if self.done:
             return []
+        actions = self._pass(self._framer.end()) if self._framer is not None else []
+        return actions if self.done else actions + self._ending()
+
+    def _ending(self) -> list[Action]:
+        """What the plan does once the whole body (last chunk included) has gone out."""
         if isinstance(self.plan, LieContentLength) or self._chunked_left is not None:
             # Both promise more body than comes: only the close tells the client it ended.
             return self._close("fin")
@@ -467,7 +499,8 @@ def _absolute(at: int, where: str | None, head_length: int, body_length: int | N
     if where == "body-end":
         if body_length is None:
             raise FaultPlanError(
-                "where='body-end' needs a response with Content-Length; this one has none"
+                "where='body-end' needs a response whose length is known (a Content-Length "
+                "from its server); this one has none"
             )
         return head_length + body_length + at
     return at

@@ -40,6 +40,7 @@ from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
     from .faults import FaultPlan
+    from .framing import Framing
     from .goproxy import ModuleStore
 
 __all__ = ["Backbone", "Network"]
@@ -162,21 +163,29 @@ class Network:
         shape: Shape = "complete",
         missing_status: int = 404,
         replace: bool = False,
+        framing: Framing | None = None,
     ) -> GoProxy:
         """Serve ``store`` over the GOPROXY protocol at ``https://host``.
 
         ``missing_status`` (404 or 410) is what a missing module or version gets.
         A host already served is an error unless ``replace=True`` (every ``add_*``).
+        ``framing`` (``"content-length"``, ``"chunked"`` or ``"close"``) frames every
+        answer; by default each keeps the Content-Length the proxy gives it.
         """
         self._claim(host, replace=replace)
         proxy = GoProxy(store, missing_status=missing_status)
-        self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False)
+        self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
         return proxy
 
     def add_goimport(
-        self, host: str, *, shape: Shape = "complete", replace: bool = False
+        self,
+        host: str,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
     ) -> GoImportHost:
         """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result.
 
@@ -186,37 +195,62 @@ class Network:
         """
         self._claim(host, f"login.{host}", replace=replace)
         goimport = GoImportHost(host=host)
-        self._serve(host, goimport.handle, shape, what="go-import host", blocks=False)
+        self._serve(
+            host, goimport.handle, shape, what="go-import host", blocks=False, framing=framing
+        )
         self._serve(
             f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
         return goimport
 
     def add_handler(
-        self, host: str, handler: Handler, *, shape: Shape = "complete", replace: bool = False
+        self,
+        host: str,
+        handler: Handler,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
     ) -> None:
-        """Serve ``host`` with any werkzeug handler (``Request -> Response``)."""
+        """Serve ``host`` with any werkzeug handler (``Request -> Response``).
+
+        By default a response keeps its Content-Length, and one without (a
+        generator body) is close-delimited; ``framing`` frames every one alike.
+        """
         self._claim(host, replace=replace)
-        self._serve(host, handler, shape, what=f"handler {getattr(handler, '__name__', handler)!r}")
+        what = f"handler {getattr(handler, '__name__', handler)!r}"
+        self._serve(host, handler, shape, what=what, framing=framing)
 
     def add_host(
-        self, host: str, upstream_url: str, *, shape: Shape = "complete", replace: bool = False
+        self,
+        host: str,
+        upstream_url: str,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
     ) -> None:
         """Route ``host`` to a server of your own.
 
         An ``http://`` upstream gets TLS from the Router with a chain of
         ``shape``; an ``https://`` upstream is relayed byte for byte and
-        presents its own certificates (faults then count TLS bytes).
+        presents its own certificates (faults then count TLS bytes, and
+        ``framing`` cannot apply).
         """
         self._claim(host, replace=replace)
         scheme = urlsplit(upstream_url).scheme
         if scheme == "https":
+            if framing is not None:
+                raise ValueError(
+                    f"framing={framing!r}: the Router relays {upstream_url}'s TLS untouched "
+                    "and cannot re-frame it; give an http:// upstream to frame its responses"
+                )
             self._backbone.router.add_host(host, upstream_url, tls=None)
             self.hosts[host] = f"{host}: relayed to {upstream_url} (its own TLS)"
         elif scheme == "http":
             context, description = self._backbone.server_context(host, shape)
-            self._backbone.router.add_host(host, upstream_url, tls=context)
-            self.hosts[host] = f"{host}: {upstream_url} behind {description}"
+            self._backbone.router.add_host(host, upstream_url, tls=context, framing=framing)
+            self.hosts[host] = f"{host}: {upstream_url} behind {description}{_framed(framing)}"
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
 
@@ -233,7 +267,14 @@ class Network:
                 del self.hosts[name]
 
     def _serve(
-        self, host: str, handler: Handler, shape: Shape, *, what: str, blocks: bool = True
+        self,
+        host: str,
+        handler: Handler,
+        shape: Shape,
+        *,
+        what: str,
+        blocks: bool = True,
+        framing: Framing | None = None,
     ) -> None:
         context, description = self._backbone.server_context(host, shape)
         origin = self._backbone.origin
@@ -241,9 +282,9 @@ class Network:
         # The Router calls the origin's dispatch in process: one hop, not two; and on
         # its own thread for the plugin's handlers, which never block (a test's may).
         self._backbone.router.add_host(
-            host, origin.url, tls=context, app=origin.dispatch, inline=not blocks
+            host, origin.url, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
-        self.hosts[host] = f"{host}: {what} — {description}"
+        self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
 
     def fault(
         self,
@@ -262,6 +303,17 @@ class Network:
         self._backbone.router.fault(host, *plans, path=path, must_fire=must_fire)
         args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
         self.faults.append(f"fault({args})")
+
+    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
+        """Frame ``host``'s responses (for ``path``, a glob, if given) as ``framing``.
+
+        ``"content-length"``, ``"chunked"`` or ``"close"`` (close-delimited: no
+        length, ``Connection: close``, so a cut body looks complete). Fault
+        offsets count the framed bytes. None takes a path's framing back off.
+        """
+        self._backbone.router.frame(host, framing, path=path)
+        args = ", ".join([repr(host), repr(framing)] + ([f"path={path!r}"] if path else []))
+        self.faults.append(f"frame({args})")
 
     # -- pointing code under test at it -------------------------------------
 
@@ -342,6 +394,10 @@ class Network:
         }
         env.update(overrides)
         return env
+
+
+def _framed(framing: Framing | None) -> str:
+    return f", framed {framing}" if framing else ""
 
 
 def _send_and_read_all(sock: socket.socket, request: bytes) -> bytes:

@@ -36,6 +36,7 @@ from hypothesis.errors import InvalidArgument
 from . import faults, goimport
 from ._gotext import go_quote, go_quote_rune
 from ._http import header
+from .framing import FRAMINGS, Framing
 
 __all__ = [
     "MAX_GO_MOD_SIZE",
@@ -48,6 +49,7 @@ __all__ = [
     "VersionKind",
     "fault_plans",
     "fault_sequences",
+    "framings",
     "go_import_documents",
     "module_files",
     "module_paths",
@@ -842,6 +844,13 @@ def fault_sequences(
     if not isinstance(max_size, int) or max_size < 1:
         raise InvalidArgument(f"max_size={max_size!r} must be an int >= 1")
     return st.lists(st.none() | fault_plans(kinds=kinds), min_size=1, max_size=max_size)
+
+
+def framings() -> st.SearchStrategy[Framing]:
+    """How a response says where it ends, for ``Network.frame(host, framing)`` or
+    ``add_goproxy(..., framing=...)``: ``"content-length"``, ``"chunked"`` or
+    ``"close"`` (where a cut looks complete). Shrinks towards Content-Length."""
+    return st.sampled_from(FRAMINGS)
 
 
 for _kind, _strategy in _PLAN_STRATEGIES.items():

@@ -80,6 +80,52 @@ def test_fault(gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan])
     client.expect_control(stored)
 
 
+#: The go.mod after its module line in the close-delimited cases: a cut can end a line.
+GO_MOD_TAIL = b"\ngo 1.21\n"
+#: A cut of each file a client can see by checking it: the zip's structure, the .info's
+#: JSON, the .mod's module line ("module exa" names another module).
+CLOSE_DELIMITED_CUTS = {
+    "zip": ("*.zip", Truncate(200, where="body")),
+    "info": ("*.info", Truncate(-1, where="body-end")),
+    "mod": ("*.mod", Truncate(10, where="body")),
+}
+
+
+def _close_delimited_cut(client: ClientCase, path: str, plan: FaultPlan) -> None:
+    stored = client.add(go_mod_tail=GO_MOD_TAIL)
+    client.network.frame(PROXY_HOST, "close")
+    client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path)
+    why = f"every {path} answer was close-delimited and cut: {plan!r}"
+    client.expect_failure(client.run(), stored, why)
+
+
+@case(
+    "close-delimited-cut",
+    "MUST",
+    "an answer with no length (Connection: close) cut short looks complete to HTTP: the "
+    "client must check what it got (the zip's structure, the .info's JSON, the .mod's "
+    "module line), fail, and keep no partial zip",
+    variants=CLOSE_DELIMITED_CUTS,
+)
+def test_close_delimited_cut(
+    gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan]
+) -> None:
+    _close_delimited_cut(gomodnet_client_case, *variant)
+
+
+@case(
+    "close-delimited-mod-cut-at-line",
+    "SHOULD",
+    "a close-delimited .mod cut where a line ends parses as the module's go.mod: only the "
+    "go.mod in the module's zip (or go.sum, the checksum database) tells, so a client that "
+    "has the zip SHOULD compare them",
+)
+def test_close_delimited_mod_cut_at_line(gomodnet_client_case: ClientCase) -> None:
+    _close_delimited_cut(
+        gomodnet_client_case, "*.mod", Truncate(-len(GO_MOD_TAIL), where="body-end")
+    )
+
+
 @case(
     "retry-after-cut",
     "SHOULD",

@@ -91,7 +91,8 @@ class Answer:
         )
 
 
-def _zip_h1_or_problem(data: bytes) -> str:
+def zip_h1_or_problem(data: bytes) -> str:
+    """The zip's ``h1:``, or why ``data`` is no zip (a cut one, an HTML page)."""
     try:
         return zip_h1(data)
     except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
@@ -108,10 +109,14 @@ class ProxyCase:
     module: str
     client: httpx.Client
 
-    def add(self, version: str = "v1.0.0", *, module: str | None = None) -> StoredVersion:
-        """Put ``module@version`` (this case's module by default) in the upstream."""
+    def add(
+        self, version: str = "v1.0.0", *, module: str | None = None, go_mod_tail: bytes = b""
+    ) -> StoredVersion:
+        """Put ``module@version`` (this case's module by default) in the upstream; its go.mod
+        is the module line, then ``go_mod_tail``."""
         path = module or self.module
-        return self.store.add(path, version, files=FILES, go_mod=f"module {path}\n".encode())
+        go_mod = f"module {path}\n".encode() + go_mod_tail
+        return self.store.add(path, version, files=FILES, go_mod=go_mod)
 
     def fault(
         self, *plans: FaultPlan | None, path: str | None = None, must_fire: bool | int = True
@@ -125,11 +130,11 @@ class ProxyCase:
     def zip_url(self, version: str = "v1.0.0", *, module: str | None = None) -> str:
         return self.url(f"@v/{escape_version(version)}.zip", module=module)
 
-    def get(self, url: str) -> Answer:
+    def get(self, url: str, *, follow_redirects: bool = False) -> Answer:
         """Ask the target for ``url``; a transport failure is an Answer too."""
         started = time.monotonic()
         try:
-            response = self.client.get(url)
+            response = self.client.get(url, follow_redirects=follow_redirects)
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
             return Answer(url, None, error=error, seconds=time.monotonic() - started)
@@ -198,7 +203,7 @@ class ProxyCase:
         """200 with a zip whose h1 is the upstream's."""
         if not answer.ok:
             raise AssertionError(self.story(f"{what}: expected 200 with the zip", answer))
-        actual = _zip_h1_or_problem(answer.body)
+        actual = zip_h1_or_problem(answer.body)
         if actual != stored.h1:
             size = stored.zip_path.stat().st_size
             raise AssertionError(
@@ -211,7 +216,7 @@ class ProxyCase:
 
     def expect_no_partial_success(self, answer: Answer, stored: StoredVersion) -> None:
         """An error (any non-200, or a broken transfer), or the whole right zip."""
-        if answer.ok and _zip_h1_or_problem(answer.body) != stored.h1:
+        if answer.ok and zip_h1_or_problem(answer.body) != stored.h1:
             size = stored.zip_path.stat().st_size
             raise AssertionError(
                 self.story(
@@ -307,8 +312,12 @@ class ClientCase:
     version: str = "v1.0.0"
     runs: int = 0
 
-    def add(self, module: str | None = None) -> StoredVersion:
-        return self.store.add(module or self.module, self.version, files=FILES)
+    def add(self, module: str | None = None, *, go_mod_tail: bytes = b"") -> StoredVersion:
+        """Put the module (this case's, or ``module``) in the store; its go.mod is the
+        module line, then ``go_mod_tail``."""
+        path = module or self.module
+        go_mod = f"module {path}\n".encode() + go_mod_tail
+        return self.store.add(path, self.version, files=FILES, go_mod=go_mod)
 
     def fault(
         self,
@@ -333,7 +342,7 @@ class ClientCase:
             ca_bundle=self.network.ca_bundle,
         )
         zips = {
-            path: _zip_h1_or_problem(path.read_bytes())
+            path: zip_h1_or_problem(path.read_bytes())
             for path in sorted(dest.rglob("*.zip"))
             if path.is_file()
         }

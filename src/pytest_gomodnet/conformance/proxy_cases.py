@@ -10,6 +10,7 @@ https://go.dev/ref/mod#goproxy-protocol.
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from werkzeug import Request, Response
@@ -26,14 +27,27 @@ from pytest_gomodnet.faults import (
     Throttle,
     Truncate,
 )
-from pytest_gomodnet.goproxy import GoProxy
+from pytest_gomodnet.goproxy import GoProxy, StoredVersion
 from pytest_gomodnet.tls import ShapeName
 
 from . import case
-from .harness import ANSWER_TIMEOUT, BROKEN_CHAINS, UPSTREAM_HOST, Answer, ProxyCase
+from .harness import (
+    ANSWER_TIMEOUT,
+    BROKEN_CHAINS,
+    UPSTREAM_HOST,
+    Answer,
+    ProxyCase,
+    zip_h1_or_problem,
+)
 
 #: Seconds a stalled upstream stays silent before it closes (targets should not wait longer).
 STALL_SECONDS = 3.0
+#: The longest a mirror may go on answering "gone" once the upstream has the version: a
+#: short negative cache (nginx's common ``proxy_cache_valid 404 410 1m``) spares the
+#: upstream repeated misses; a long one keeps a version unreachable (FAILURES 13).
+GONE_CACHE_SECONDS = 60.0
+#: How often a cached "gone" is asked again within that time.
+GONE_POLL_SECONDS = 1.0
 #: Concurrent requests for one uncached zip.
 CONCURRENT = 20
 #: How fast the upstream sends that zip: about 0.75 s for its head and ~550 bytes.
@@ -61,13 +75,18 @@ def test_info(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
     answer = proxy.get(proxy.url("@v/v1.0.0.info"))
+    if not (answer.ok and _same_info(answer.body, stored)):
+        raise AssertionError(proxy.story(f"expected .info with {json.loads(stored.info)}", answer))
+
+
+def _same_info(body: bytes, stored: StoredVersion) -> bool:
+    """Whether ``body`` is JSON with every field of the upstream's .info, with its values."""
     try:
-        info = json.loads(answer.body) if answer.ok else None
+        info = json.loads(body)
     except ValueError:
-        info = None
+        return False
     wanted = json.loads(stored.info)
-    if not isinstance(info, dict) or {k: info.get(k) for k in wanted} != wanted:
-        raise AssertionError(proxy.story(f"expected .info with {wanted}", answer))
+    return isinstance(info, dict) and {k: info.get(k) for k in wanted} == wanted
 
 
 @case("mod", "MUST", ".mod is the upstream's go.mod byte for byte (its h1 goes into go.sum)")
@@ -178,13 +197,24 @@ def test_sumdb_supported(gomodnet_proxy_case: ProxyCase) -> None:
 @case(
     "gone-is-not-forever",
     "SHOULD",
-    "a 410 from the upstream is not cached for good: the next request gets the zip (FAILURES 13)",
+    f"a 410 from the upstream is cached for at most {GONE_CACHE_SECONDS:g} s: within that "
+    "time of the upstream having the version, the zip is served (FAILURES 13; a short "
+    "negative cache, like nginx's proxy_cache_valid 410 1m, is fine)",
 )
 def test_gone_is_not_forever(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
     stored = proxy.add("v1.0.0")
-    gone = Status(410, b"not found: temporarily unavailable\n")
-    proxy.expect_recovery(gone, stored, "the zip once the upstream has it")
+    proxy.fault(Status(410, b"not found: temporarily unavailable\n"), None, path="*.zip")
+    proxy.expect_no_partial_success(proxy.get(proxy.zip_url()), stored)
+    deadline = time.monotonic() + GONE_CACHE_SECONDS
+    answer = proxy.get(proxy.zip_url())
+    # Only "gone" again may be a cache; anything else is judged at once.
+    while answer.status in (404, 410) and answer.error is None and time.monotonic() < deadline:
+        time.sleep(GONE_POLL_SECONDS)
+        answer = proxy.get(proxy.zip_url())
+    proxy.expect_zip(
+        answer, stored, f"the zip, within {GONE_CACHE_SECONDS:g} s of the upstream having it"
+    )
 
 
 # --- a faulty upstream: never pass it on, never keep it ------------------------------
@@ -218,7 +248,9 @@ def test_upstream_zip_fault(gomodnet_proxy_case: ProxyCase, variant: FaultPlan) 
 @case(
     "upstream-redirect",
     "SHOULD",
-    "an upstream 302 is followed, and its body is never stored as the zip (FAILURES 8)",
+    "an upstream 302 is followed, or passed on with a Location that leads (from the "
+    "proxy's URL) to the upstream's zip, as go follows redirects; the redirect's body is "
+    "never served or stored as the zip (FAILURES 8)",
 )
 def test_upstream_redirect(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
@@ -231,8 +263,8 @@ def test_upstream_redirect(gomodnet_proxy_case: ProxyCase) -> None:
         return serve(request)
 
     proxy.network.add_handler(UPSTREAM_HOST, redirecting, replace=True)
-    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip behind the redirect")
-    proxy.expect_zip(proxy.get(proxy.zip_url()), stored, "the zip asked for again")
+    for what in ("the zip behind the redirect", "the zip asked for again"):
+        proxy.expect_zip(proxy.get(proxy.zip_url(), follow_redirects=True), stored, what)
 
 
 @case(
@@ -251,6 +283,75 @@ def test_upstream_403(gomodnet_proxy_case: ProxyCase) -> None:
     if answer.status in (404, 410):
         raise AssertionError(proxy.story("turned the upstream's 403 into not-found", answer))
     proxy.expect_control()
+
+
+# --- close-delimited cuts: the end of the connection is the only end ---------------------
+
+#: The go.mod after its module line in these cases: a cut can then end where a line does.
+GO_MOD_TAIL = b"\ngo 1.21\n"
+#: A cut of each file that a mirror can see by checking what it got: the zip's structure,
+#: the .info's JSON, the .mod's module line ("module mod.t" names another module).
+CLOSE_DELIMITED_CUTS: dict[str, tuple[str, FaultPlan]] = {
+    "zip": ("zip", Truncate(200, where="body")),
+    "info": ("info", Truncate(-1, where="body-end")),
+    "mod": ("mod", Truncate(12, where="body")),
+}
+
+
+def _whole(kind: str, answer: Answer, stored: StoredVersion) -> bool:
+    """Whether ``answer`` is the whole upstream file of ``kind`` (zip, info or mod)."""
+    if kind == "info":
+        return _same_info(answer.body, stored)
+    if kind == "mod":
+        return answer.body == stored.go_mod
+    return zip_h1_or_problem(answer.body) == stored.h1
+
+
+def _close_delimited_cut(proxy: ProxyCase, kind: str, plan: FaultPlan) -> None:
+    """The upstream's .``kind`` comes close-delimited and cut once: the target answers an
+    error or the whole file, then (upstream healthy) the whole file, not a kept cut one."""
+    stored = proxy.add("v1.0.0", go_mod_tail=GO_MOD_TAIL)
+    proxy.network.frame(UPSTREAM_HOST, "close")
+    proxy.fault(plan, None, path=f"*.{kind}")
+    url = proxy.url(f"@v/v1.0.0.{kind}")
+    first = proxy.get(url)
+    if first.ok and not _whole(kind, first, stored):
+        raise AssertionError(
+            proxy.story(f"passed a close-delimited cut of the .{kind} on as complete", first)
+        )
+    again = proxy.get(url)
+    if not (again.ok and _whole(kind, again, stored)):
+        raise AssertionError(
+            proxy.story(
+                f"the .{kind} asked for again, the upstream healthy: expected the whole file "
+                "(was the cut one kept?)",
+                again,
+            )
+        )
+
+
+@case(
+    "close-delimited-cut",
+    "MUST",
+    "an upstream answer with no length (Connection: close) cut short looks complete to "
+    "HTTP: a mirror must check what it got (the zip's structure, the .info's JSON, the "
+    ".mod's module line), never pass it on as complete and never keep it",
+    variants=CLOSE_DELIMITED_CUTS,
+)
+def test_close_delimited_cut(
+    gomodnet_proxy_case: ProxyCase, variant: tuple[str, FaultPlan]
+) -> None:
+    _close_delimited_cut(gomodnet_proxy_case, *variant)
+
+
+@case(
+    "close-delimited-mod-cut-at-line",
+    "SHOULD",
+    "a close-delimited .mod cut where a line ends still parses as the module's go.mod: only "
+    "comparing it with the go.mod in the module's zip tells, so a mirror that can SHOULD",
+)
+def test_close_delimited_mod_cut_at_line(gomodnet_proxy_case: ProxyCase) -> None:
+    _close_delimited_cut(gomodnet_proxy_case, "mod", Truncate(-len(GO_MOD_TAIL), where="body-end"))
 
 
 # --- TLS -----------------------------------------------------------------------------------

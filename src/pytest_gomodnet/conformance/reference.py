@@ -12,9 +12,12 @@ things a small client does not have:
   reader (:func:`pytest_gomodnet.goimport.resolve_go_import`, so it fails
   where go fails, in go's words) and follows a ``mod`` tag; ``off`` stops.
 * **Every artifact is checked** before it counts: ``.info`` must be JSON naming
-  the asked version, ``.mod`` must declare the module, the zip must be as long
-  as its Content-Length, a zip whose every file sits under ``module@version/``
-  with good CRCs and, when the caller knows it, match the expected ``h1:``.
+  the asked version, ``.mod`` must declare the module and be the zip's go.mod
+  when the zip has one, the zip must be as long as its Content-Length, a zip
+  whose every file sits under ``module@version/`` with good CRCs and, when the
+  caller knows it, match the expected ``h1:``. A body without a length ends
+  where the connection does, so a cut one looks whole to HTTP: these checks
+  are what catch it.
 * **Only transient failures are retried** (a cut, a reset, a timeout, a 5xx),
   :data:`ATTEMPTS` times in all; a 404/410, a refused certificate or a bad
   artifact is an answer, and asking again would only repeat it (FAILURES 4).
@@ -282,6 +285,7 @@ def _from_one_proxy(
         deadline,
         stem,
     )
+    _check_go_mod_is_the_zips(go_mod, zip_path, f"{module}@{version}/go.mod", f"{stem}.mod")
     zip_path.with_suffix(".info").write_bytes(info)
     zip_path.with_suffix(".mod").write_bytes(go_mod)
     return Downloaded(base, document, go_mod, zip_path, actual)
@@ -316,6 +320,19 @@ def _check_go_mod(go_mod: bytes, module: str, version: str, url: str) -> None:
     if declared != module and not version.endswith("+incompatible"):
         says = f"its module line names {declared}" if declared else "it has no module line"
         raise DownloadError(f"{url}: the go.mod does not declare it ({says})")
+
+
+def _check_go_mod_is_the_zips(go_mod: bytes, zip_path: Path, name: str, url: str) -> None:
+    """The proxy's .mod of a version whose zip has a go.mod is that file, byte for byte."""
+    with zipfile.ZipFile(zip_path) as archive:
+        if name not in archive.namelist():
+            return  # no go.mod in the zip: the proxy made the .mod up, as it should
+        inside = archive.read(name)
+    if go_mod != inside:
+        raise DownloadError(
+            f"{url}: the go.mod ({len(go_mod)} bytes) is not the one in the zip "
+            f"({len(inside)} bytes): cut or changed on the way"
+        )
 
 
 # --- the zip -----------------------------------------------------------------------------------
