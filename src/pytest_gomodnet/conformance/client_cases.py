@@ -94,9 +94,13 @@ CLOSE_DELIMITED_CUTS = {
 def _close_delimited_cut(client: ClientCase, path: str, plan: FaultPlan) -> None:
     stored = client.add(go_mod_tail=GO_MOD_TAIL)
     client.network.frame(PROXY_HOST, "close")
-    client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path)
+    client.fault(PROXY_HOST, *[plan] * PERSISTENT, path=path, must_fire=1)
     why = f"every {path} answer was close-delimited and cut: {plan!r}"
-    client.expect_failure(client.run(), stored, why)
+    run = client.run()
+    client.expect_fault_met(run, PROXY_HOST, path)
+    client.expect_failure(run, stored, why)
+    client.clear_faults(PROXY_HOST, path)
+    client.expect_control(stored)
 
 
 @case(

@@ -315,6 +315,7 @@ def _close_delimited_cut(proxy: ProxyCase, kind: str, plan: FaultPlan) -> None:
     proxy.fault(plan, None, path=f"*.{kind}")
     url = proxy.url(f"@v/v1.0.0.{kind}")
     first = proxy.get(url)
+    proxy.expect_fault_met(f"*.{kind}", first)
     if first.ok and not _whole(kind, first, stored):
         raise AssertionError(
             proxy.story(f"passed a close-delimited cut of the .{kind} on as complete", first)
@@ -328,6 +329,7 @@ def _close_delimited_cut(proxy: ProxyCase, kind: str, plan: FaultPlan) -> None:
                 again,
             )
         )
+    proxy.expect_control()
 
 
 @case(
