@@ -265,7 +265,7 @@ def test_a_handler_without_length_is_close_delimited_unless_framed(gomodnet) -> 
     head, body = split(gomodnet.response_bytes("https://stream.test/"))
     assert (header(head, b"connection"), header(head, b"content-length")) == (b"close", None)
     assert body == b"part one, part two"
-    gomodnet.add_handler("stream.test", streamed, framing="content-length")
+    gomodnet.frame("stream.test", "content-length")
     head, body = split(gomodnet.response_bytes("https://stream.test/"))
     assert (header(head, b"connection"), header(head, b"content-length")) == (None, b"18")
     assert body == b"part one, part two"

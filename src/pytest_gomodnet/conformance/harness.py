@@ -227,14 +227,31 @@ class ProxyCase:
                 )
             )
 
-    def expect_recovery(self, plan: FaultPlan, stored: StoredVersion, healed: str) -> None:
+    def expect_recovery(
+        self,
+        plan: FaultPlan,
+        stored: StoredVersion,
+        healed: str,
+        *,
+        not_found_for: float = 0.0,
+        poll: float = 1.0,
+    ) -> None:
         """The zip's first download meets ``plan``: an error or the whole zip, never a bad
-        one; the next download, with the upstream healthy again, gets the whole zip."""
+        one; the next download, with the upstream healthy again, gets the whole zip.
+
+        ``not_found_for`` allows a negative cache: for that many seconds a 404 or 410 may
+        still come back (asked again every ``poll`` seconds); any other answer is judged.
+        """
         self.fault(plan, None, path="*.zip")
         answer = self.get(self.zip_url())
         self.expect_fault_met(self.upstream_glob("@v/*.zip"), answer)
         self.expect_no_partial_success(answer, stored)
-        self.expect_zip(self.get(self.zip_url()), stored, healed)
+        deadline = time.monotonic() + not_found_for
+        again = self.get(self.zip_url())
+        while again.status in (404, 410) and again.error is None and time.monotonic() < deadline:
+            time.sleep(poll)
+            again = self.get(self.zip_url())
+        self.expect_zip(again, stored, healed)
 
     def expect_not_found(self, answer: Answer) -> None:
         """404 or 410: the only "not found" the go command falls through on."""
