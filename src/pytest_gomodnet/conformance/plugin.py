@@ -9,6 +9,7 @@ join the run only with ``--gomodnet``.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,9 +28,14 @@ from .harness import (
     ProxyCase,
     client_verify,
 )
-from .report import Matrix
+from pytest_gomodnet.errors import GoModNetError
+from pytest_gomodnet.gotool import GoToolchain
+
+from .report import Matrix, RunFacts
+from .startup import readiness_probe, upstream_endpoints
 from .targets import (
     CLIENT_PLACEHOLDERS,
+    PROXY_ONLY,
     PROXY_PLACEHOLDERS,
     START_TIMEOUT,
     CommandClient,
@@ -68,7 +74,7 @@ def configure(config: pytest.Config) -> None:
         ]
         clients: list[str | CommandTemplate] = list(config.getoption("gomodnet_client") or [])
         clients += [
-            CommandTemplate(text, CLIENT_PLACEHOLDERS, "--gomodnet-client-cmd")
+            CommandTemplate(text, CLIENT_PLACEHOLDERS, "--gomodnet-client-cmd", PROXY_ONLY)
             for text in config.getoption("gomodnet_client_cmd") or []
         ]
     except TargetError as exc:
@@ -192,15 +198,19 @@ def _gomodnet_proxy_processes(
 def _start(
     template: CommandTemplate, backbone: Backbone, config: pytest.Config, stack: ExitStack
 ) -> RunningCommand:
-    return stack.enter_context(
-        run_proxy_command(
-            template,
-            upstream=UPSTREAM_URL,
-            router=backbone.router.url,
-            ca_bundle=backbone.ca.ca_bundle,
-            start_timeout=config.getoption("gomodnet_start_timeout"),
+    """Start ``template`` and wait until a clean request through it succeeds."""
+    with readiness_probe(backbone, f"mod.test/{RUN_NONCE}") as probe:
+        return stack.enter_context(
+            run_proxy_command(
+                template,
+                upstream=UPSTREAM_URL,
+                router=backbone.router.url,
+                ca_bundle=backbone.ca.ca_bundle,
+                start_timeout=config.getoption("gomodnet_start_timeout"),
+                endpoints=upstream_endpoints(backbone, template.names),
+                ready=probe,
+            )
         )
-    )
 
 
 @pytest.fixture
@@ -337,10 +347,50 @@ class Reporter:
         terminalreporter.write_sep("=", "gomodnet conformance matrix")
         for line in self.matrix.text():
             terminalreporter.write_line(line)
+        self.matrix.facts = run_facts(self.config)
+        terminalreporter.write_line(self.matrix.facts.summary())
         base = self.config.getoption("gomodnet_report")
         if base:
             for path in self.matrix.write(Path(base)):
                 terminalreporter.write_line(f"wrote {path}")
+
+
+#: What each built-in client target is, for the report.
+BUILT_IN_CLIENTS = {
+    "go": "built in: the go command (go mod download -json, sealed)",
+    "reference": "built in: python -m pytest_gomodnet.conformance.reference",
+}
+
+
+def run_facts(config: pytest.Config) -> RunFacts:
+    """The plugin and go versions, the seed, the date and every target's command line."""
+    from pytest_gomodnet._version import __version__
+    from pytest_gomodnet.plugin import SEED_KEY
+
+    proxies = config.stash[PROXY_TARGETS]
+    clients = config.stash[CLIENT_TARGETS]
+    commands = {
+        name: template.text
+        for name, template in zip(_unique_ids([p.name for p in proxies]), proxies, strict=True)
+    }
+    client_names = _unique_ids([c if isinstance(c, str) else c.name for c in clients])
+    for name, client in zip(client_names, clients, strict=True):
+        commands[name] = BUILT_IN_CLIENTS[client] if isinstance(client, str) else client.text
+    return RunFacts(
+        plugin=__version__,
+        go=_go_version(config),
+        seed=config.stash[SEED_KEY],
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        targets=commands,
+    )
+
+
+def _go_version(config: pytest.Config) -> str:
+    try:
+        toolchain = GoToolchain.find(config.getoption("gomodnet_go"))
+        return f"{toolchain.version} ({toolchain.executable})"
+    except GoModNetError as exc:
+        return f"none ({exc})"
 
 
 __all__ = [
