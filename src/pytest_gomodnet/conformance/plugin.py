@@ -9,14 +9,17 @@ join the run only with ``--gomodnet``.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from pytest_gomodnet.errors import GoModNetError
+from pytest_gomodnet.gotool import GoToolchain
 
 from . import CASE_MODULES, CASES
 from .harness import (
@@ -28,9 +31,6 @@ from .harness import (
     ProxyCase,
     client_verify,
 )
-from pytest_gomodnet.errors import GoModNetError
-from pytest_gomodnet.gotool import GoToolchain
-
 from .report import Matrix, RunFacts
 from .startup import readiness_probe, upstream_endpoints
 from .targets import (

@@ -13,7 +13,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from werkzeug import Request, Response
 from werkzeug.utils import redirect
 

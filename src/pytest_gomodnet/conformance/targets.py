@@ -24,6 +24,7 @@ import signal
 import socket
 import string
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -53,6 +54,7 @@ PROXY_PLACEHOLDERS = {
     "port": "a free port on 127.0.0.1 for the target to listen on",
     "ca_bundle": "the PEM file of the root CA the upstream's chain comes from",
     "router": "the forward proxy (http://127.0.0.1:PORT) that reaches the upstream",
+    "python": "the Python that runs pytest (its venv's, activated or not), for python -m",
     "upstream_host": "the upstream's host name (upstream.test), for SNI, Host and its certificate",
     "upstream_port": "a port on 127.0.0.1 that serves the upstream's TLS directly, no proxy needed",
     "upstream_direct": "https://127.0.0.1:{upstream_port}: the upstream without a forward proxy",
@@ -67,6 +69,7 @@ CLIENT_PLACEHOLDERS = {
     "dest": "an empty directory to download into",
     "ca_bundle": PROXY_PLACEHOLDERS["ca_bundle"],
     "router": PROXY_PLACEHOLDERS["router"],
+    "python": PROXY_PLACEHOLDERS["python"],
 }
 #: Why a client command cannot name a proxy command's own placeholders.
 PROXY_ONLY = {
@@ -137,7 +140,7 @@ class CommandTemplate:
         """A short id for reports: the program, or the script a Python runs."""
         words = shlex.split(self.text)
         program = Path(words[0]).name
-        if program.startswith("python") and len(words) > 1:
+        if (program.startswith("python") or program == "{python}") and len(words) > 1:
             rest = [w for w in words[1:] if not w.startswith("-")]
             if words[1] == "-m" and len(words) > 2:
                 return words[2].rsplit(".", 1)[-1]
@@ -231,6 +234,7 @@ def run_proxy_command(
         "port": str(port),
         "ca_bundle": os.fspath(ca_bundle),
         "router": router,
+        "python": sys.executable,
         **(endpoints or {}),
     }
     missing = sorted(template.names - set(values))
@@ -401,6 +405,7 @@ class CommandClient:
             "dest": os.fspath(dest),
             "ca_bundle": os.fspath(ca_bundle),
             "router": router,
+            "python": sys.executable,
         }
         argv = self.template.argv(values)
         started = time.monotonic()
