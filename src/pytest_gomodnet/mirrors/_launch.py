@@ -108,6 +108,7 @@ SERVERS = {
                 *(program, "-F", "-f", str(config), "-n", str(config.parent / "varnish")),
                 *("-s", "malloc,64m", "-T", "none", "-a", f"127.0.0.1:{port}"),
             ],
+            root_user="varnish",
         ),
     )
 }
@@ -167,7 +168,9 @@ def main(name: str, argv: list[str] | None = None) -> None:
         if user is not None:
             _give(run, user)
         config = render(server, args, run, user)
-        sys.exit(_run_in_foreground(server.argv(program, config, args.port)))
+        # Where servers keep state of their own (Caddy: its autosave and storage).
+        env = {**os.environ, "XDG_CONFIG_HOME": str(run), "XDG_DATA_HOME": str(run)}
+        sys.exit(_run_in_foreground(server.argv(program, config, args.port), env))
 
 
 def _give(run: Path, user: str) -> None:
@@ -177,10 +180,10 @@ def _give(run: Path, user: str) -> None:
     os.chown(run, entry.pw_uid, entry.pw_gid)
 
 
-def _run_in_foreground(command: list[str]) -> int:
+def _run_in_foreground(command: list[str], env: Mapping[str, str]) -> int:
     """Run ``command``, pass SIGTERM and SIGINT on to it, wait for it to exit (SIGKILL it
     after EXIT_TIMEOUT); 0 if it stopped because it was told to."""
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sys.stderr)
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sys.stderr, env=env)
     stop_by: list[float] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
