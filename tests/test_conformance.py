@@ -21,12 +21,12 @@ from pytest_gomodnet.conformance import all_cases
 from pytest_gomodnet.conformance.report import report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
+    PROXY_ONLY,
     PROXY_PLACEHOLDERS,
     CommandTemplate,
     TargetError,
 )
 
-MIRRORS = Path(__file__).parent.parent / "examples" / "mirrors"
 MIRROR_ARGS = "--upstream {upstream} --port {port} --ca-bundle {ca_bundle} --proxy {router}"
 
 #: What the naive mirror must fail, and nothing else: it keeps what a cut upstream gave it.
@@ -43,8 +43,8 @@ NAIVE_SHOULD_FAILS = {"proxy.single-flight"}
 CASES = all_cases()
 
 
-def mirror_command(name: str) -> str:
-    return f"{shlex.quote(sys.executable)} {MIRRORS / name} {MIRROR_ARGS}"
+def mirror_command(name: str, args: str = MIRROR_ARGS) -> str:
+    return f"{{python}} -m pytest_gomodnet.mirrors.{name} {args}"
 
 
 def verdicts(path: Path) -> dict[tuple[str, str], str]:
@@ -68,7 +68,17 @@ def test_unknown_placeholder_is_refused_with_the_known_ones() -> None:
         CommandTemplate("proxy --up {upstream} --listen {host}:{port}", PROXY_PLACEHOLDERS, "cmd")
     assert str(excinfo.value) == (
         "the cmd 'proxy --up {upstream} --listen {host}:{port}' uses unknown placeholder(s) "
-        "{host}; known: {upstream}, {port}, {ca_bundle}, {router}"
+        "{host}; known: {upstream}, {port}, {ca_bundle}, {router}, {python}, {upstream_host}, "
+        "{upstream_port}, {upstream_direct}, {upstream_http}"
+    )
+
+
+def test_a_client_command_naming_a_proxy_placeholder_is_told_why_not() -> None:
+    with pytest.raises(TargetError) as excinfo:
+        CommandTemplate("fetch {module} {upstream_http}", CLIENT_PLACEHOLDERS, "cmd", PROXY_ONLY)
+    assert str(excinfo.value) == (
+        "the cmd 'fetch {module} {upstream_http}' uses {upstream_http}, a proxy command's "
+        "placeholder: a client reaches the network through {goproxy}"
     )
 
 
@@ -102,6 +112,9 @@ def test_template_fills_each_word_and_names_the_program() -> None:
     client = CommandTemplate("python -m pkg.fetch {module} {dest}", CLIENT_PLACEHOLDERS)
     assert client.name == "fetch"
     assert CommandTemplate("/opt/athens/proxy {upstream}", PROXY_PLACEHOLDERS).name == "proxy"
+    python = CommandTemplate("{python} -m pytest_gomodnet.mirrors.nginx", PROXY_PLACEHOLDERS)
+    assert python.name == "nginx"
+    assert python.argv({"python": "/venv/bin/python"})[0] == "/venv/bin/python"
 
 
 def test_report_paths() -> None:
@@ -175,6 +188,94 @@ def test_a_target_that_never_listens_fails_at_its_deadline(pytester: pytest.Pyte
     result.assert_outcomes(errors=1)
 
 
+#: A proxy that answers 502 until WARM seconds after it starts (as Squid does for up to a
+#: second after its port opens), then serves @v/list; it logs each answer.
+WARMING_PROXY = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+WARM, started, log = float(sys.argv[2]), time.monotonic(), open(sys.argv[3], "a")
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if time.monotonic() - started < WARM:
+            status, body = 502, b"warming up\\n"
+        elif "/ready-" in self.path:
+            status, body = 200, b"v1.0.0\\n"
+        else:
+            status, body = 200, b"v1.0.0\\nv1.1.0\\n"
+        log.write(f"{status} {self.path}\\n")
+        log.flush()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def test_a_target_is_ready_when_it_serves_not_when_its_port_opens(
+    pytester: pytest.Pytester,
+) -> None:
+    script, log = pytester.makepyfile(warming_proxy=WARMING_PROXY), pytester.path / "answers"
+    command = f"{{python}} {script} {{port}} 1.0 {log}"
+    result, report = run_suite(pytester, "--gomodnet-proxy-cmd", command, "-k", "test_list")
+    assert verdicts(report) == {("proxy.list", "warming_proxy"): "pass"}
+    answers = log.read_text().splitlines()
+    first_ok = next(i for i, line in enumerate(answers) if line.startswith("200"))
+    assert first_ok > 0, answers  # it was probed while it still said 502
+    assert all(line.startswith("502 /mod.test/") for line in answers[:first_ok]), answers
+    probes = [line.split("/")[3] for line in answers[: first_ok + 1]]
+    assert probes == [f"ready-{n}" for n in range(1, first_ok + 2)]  # a new path each time
+    assert answers[first_ok + 1 :] == [f"200 /mod.test/{answers[0].split('/')[2]}/list/@v/list"]
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_a_target_that_never_serves_names_its_last_answer(pytester: pytest.Pytester) -> None:
+    script, log = pytester.makepyfile(warming_proxy=WARMING_PROXY), pytester.path / "answers"
+    command = f"{{python}} {script} {{port}} 3600 {log}"
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "--gomodnet-start-timeout=1", "-k", "test_list"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"E *TargetError: {sys.executable} {script} * 3600 {log} did not serve a clean "
+            "request within 1 s (--gomodnet-start-timeout); the last attempt: "
+            "GET http://127.0.0.1:*/mod.test/*/ready-*/@v/list: 502, b'warming up\\n'; "
+            "its last output:",
+        ]
+    )
+    assert verdicts(report) == {("proxy.list", "warming_proxy"): "error"}
+
+
+# --- the upstream without a forward proxy -------------------------------------------------
+
+
+def test_a_plain_http_target_gets_the_faults_and_no_tls_verdicts(pytester: pytest.Pytester) -> None:
+    command = mirror_command("careful_mirror", "--upstream {upstream_http} --port {port}")
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "-k", "zip_fault or tls_broken"
+    )
+    outcomes = verdicts(report)
+    faults = {c for c in CASES if c.startswith("proxy.upstream-zip-fault")}
+    tls = {c for c in CASES if c.startswith("proxy.upstream-tls-broken")}
+    assert outcomes == {
+        **{(c, "careful_mirror"): "pass" for c in faults},
+        **{(c, "careful_mirror"): "skip" for c in tls},
+    }
+    document = json.loads(report.read_text())
+    reasons = {v["detail"] for v in document["verdicts"] if v["outcome"] == "skip"}
+    assert reasons == {
+        "the target reaches the upstream through {upstream_http}, in plain HTTP: "
+        "there is no certificate chain it could refuse"
+    }
+    assert result.ret == pytest.ExitCode.OK
+
+
 # --- the suite bites: two mirrors ----------------------------------------------------------
 
 
@@ -183,9 +284,9 @@ def test_the_suite_tells_the_naive_mirror_from_the_careful_one(pytester: pytest.
     result, report = run_suite(
         pytester,
         "--gomodnet-proxy-cmd",
-        mirror_command("naive_mirror.py"),
+        mirror_command("naive_mirror"),
         "--gomodnet-proxy-cmd",
-        mirror_command("careful_mirror.py"),
+        mirror_command("careful_mirror"),
         f"--junitxml={junit}",
     )
     outcomes = verdicts(report)
@@ -255,7 +356,7 @@ def test_should_failures_fail_the_run_when_strict(pytester: pytest.Pytester) -> 
     result, report = run_suite(
         pytester,
         "--gomodnet-proxy-cmd",
-        mirror_command("naive_mirror.py"),
+        mirror_command("naive_mirror"),
         "--gomodnet-strict",
         "-k",
         "single_flight",
@@ -270,7 +371,7 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
         "-n",
         "2",
         "--gomodnet-proxy-cmd",
-        mirror_command("naive_mirror.py"),
+        mirror_command("naive_mirror"),
         "-k",
         "single_flight or zip_fault",
     )

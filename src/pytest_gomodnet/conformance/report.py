@@ -212,7 +212,7 @@ def _first_line(text: str) -> str:
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2])[:_DETAIL]
+        return str(longrepr[2]).removeprefix("Skipped: ")[:_DETAIL]
     return _first_line(str(longrepr))
 
 

@@ -77,6 +77,8 @@ PROXY_ONLY = {
     for name in PROXY_PLACEHOLDERS.keys() - CLIENT_PLACEHOLDERS.keys()
 }
 
+#: What a target reaches without the Router (NO_PROXY).
+LOOPBACK = "127.0.0.1,localhost,::1"
 #: Seconds a proxy command gets to serve its first clean request.
 START_TIMEOUT = 15.0
 #: Seconds between two readiness probes of a proxy command that is starting.
@@ -158,8 +160,12 @@ def target_env(router: str, ca_bundle: str | os.PathLike[str]) -> dict[str, str]
     env = dict(os.environ)
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
         env[name] = router
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+    for name in ("ALL_PROXY", "all_proxy"):
         env.pop(name, None)
+    # Loopback is reached directly: the upstream's own ports ({upstream_http} …) live there,
+    # and the Router routes only the network's host names.
+    for name in ("NO_PROXY", "no_proxy"):
+        env[name] = LOOPBACK
     env["SSL_CERT_FILE"] = os.fspath(ca_bundle)
     return env
 
