@@ -310,6 +310,7 @@ def test_the_suite_tells_the_naive_mirror_from_the_careful_one(pytester: pytest.
     markdown = report.with_suffix(".md").read_text()
     assert "| `proxy.upstream-zip-fault[reset]` | MUST | **FAIL** | pass |" in markdown
     assert "| `proxy.zip` | MUST | pass | pass |" in markdown
+    assert f"| target `naive_mirror` | `{mirror_command('naive_mirror')}` |" in markdown
 
     cases = ET.parse(junit).getroot().iter("testcase")
     properties = [{p.get("name"): p.get("value") for p in c.iter("property")} for c in cases]
@@ -380,3 +381,36 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
     assert set(outcomes) == {(c, "naive_mirror") for c in faults | {"proxy.single-flight"}}
     assert outcomes["proxy.single-flight", "naive_mirror"] == "SHOULD-fail"
     assert {c for (c, _), o in outcomes.items() if o == "FAIL"} == NAIVE_FAILS & faults
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def test_the_report_says_how_to_reproduce_it_and_why_each_skip(pytester: pytest.Pytester) -> None:
+    from datetime import datetime
+
+    from pytest_gomodnet._version import __version__
+    from pytest_gomodnet.conformance.plugin import BUILT_IN_CLIENTS, NO_PROXY_TARGET
+
+    _, report = run_suite(
+        pytester, "--gomodnet-seed=1234", "-k", "(test_list or test_clean) and not unknown"
+    )
+    document = json.loads(report.read_text())
+    run = document["run"]
+    assert (run["plugin"], run["seed"], run["targets"]) == (__version__, 1234, BUILT_IN_CLIENTS)
+    assert run["go"].startswith("go1.27.")
+    assert datetime.fromisoformat(run["date"]).tzinfo is not None
+    assert verdicts(report) == {
+        ("proxy.list", "none"): "skip",
+        ("client.clean", "go"): "pass",
+        ("client.clean", "reference"): "pass",
+    }
+    assert document["targets"] == ["go", "reference"]
+    [skipped] = [v for v in document["verdicts"] if v["outcome"] == "skip"]
+    assert skipped["detail"] == NO_PROXY_TARGET
+    markdown = report.with_suffix(".md").read_text()
+    assert f"| plugin | pytest-gomodnet {__version__} |" in markdown
+    assert "| seed | 1234 (replay with `--gomodnet-seed 1234`) |" in markdown
+    assert f"| date | {run['date']} |" in markdown
+    assert f"| target `reference` | `{BUILT_IN_CLIENTS['reference']}` |" in markdown
+    assert f"## Skipped\n\n- `proxy.list` on none: {NO_PROXY_TARGET}\n" in markdown
