@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from _helpers import fresh_venv
 
 ROOT = Path(__file__).parent.parent
@@ -26,6 +27,8 @@ DOCS = ROOT / "docs" / "conformance.md"
 #: Seconds one documented command may run (the five real mirrors take about 35 s).
 COMMAND_TIMEOUT = 300
 _MATRIX_SEP = re.compile(r"^=+ gomodnet conformance matrix =+$")
+#: pytest's last line: "7 failed, 74 passed, 1 xfailed in 10.37s".
+_ENDING = re.compile(r"\d+ (passed|failed|skipped|xfailed|errors?)\b.* in [\d.]+s")
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,9 @@ def run_documented(command: DocCommand, venv: Path, directory: Path) -> list[str
     first = next((i for i, line in enumerate(lines) if _MATRIX_SEP.match(line)), None)
     assert first is not None, result.stdout[-4000:] + result.stderr[-4000:]
     summary = next(i for i in range(first, len(lines)) if lines[i].startswith("pytest-gomodnet "))
-    ending = [line for line in lines[summary + 1 :] if re.match(r"^\d+ \w+.* in [\d.]+s", line)]
-    return [line.rstrip() for line in lines[first : summary + 1]] + ending
+    ending = [line.strip("= ") for line in lines[summary + 1 :] if _ENDING.search(line)]
+    shown = [line.rstrip().replace(str(venv), "<venv>") for line in lines[first : summary + 1]]
+    return shown + ending[-1:]
 
 
 COMMANDS = doc_commands(DOCS.read_text().splitlines())

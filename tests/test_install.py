@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from _helpers import fresh_venv
 
 ROOT = Path(__file__).parent.parent

@@ -35,7 +35,9 @@ RECIPES = {
     ),
     "squid": f"{{python}} -m pytest_gomodnet.mirrors.squid --port {{port}} {DIRECT}",
     "caddy": f"{{python}} -m pytest_gomodnet.mirrors.caddy --port {{port}} {DIRECT}",
-    "varnish": "{python} -m pytest_gomodnet.mirrors.varnish --port {port} --upstream {upstream_http}",
+    "varnish": (
+        "{python} -m pytest_gomodnet.mirrors.varnish --port {port} --upstream {upstream_http}"
+    ),
 }
 
 TLS_BROKEN = [c for c in all_cases() if c.startswith("proxy.upstream-tls-broken[")]

@@ -41,9 +41,7 @@ CLIENT_CMD_HELP = (
 )
 CLIENT_HELP = "a built-in client under test: go or reference (repeatable)"
 PROXY_SCOPE_HELP = "start each proxy command once per session (default) or once per test"
-START_TIMEOUT_HELP = (
-    "seconds a proxy command gets to serve its first clean request (default: 15)"
-)
+START_TIMEOUT_HELP = "seconds a proxy command gets to serve its first clean request (default: 15)"
 REPORT_HELP = "write the conformance matrix to PATH.md and PATH.json"
 STRICT_HELP = "fail the run on SHOULD cases too (default: they are reported as SHOULD-fail)"
 SEED_HELP = "one seed for every random choice the plugin makes (default: a fresh one, printed)"
