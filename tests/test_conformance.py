@@ -25,6 +25,7 @@ from pytest_gomodnet.conformance.targets import (
     PROXY_PLACEHOLDERS,
     CommandTemplate,
     TargetError,
+    run_proxy_command,
 )
 
 MIRROR_ARGS = "--upstream {upstream} --port {port} --ca-bundle {ca_bundle} --proxy {router}"
@@ -115,6 +116,21 @@ def test_template_fills_each_word_and_names_the_program() -> None:
     python = CommandTemplate("{python} -m pytest_gomodnet.mirrors.nginx", PROXY_PLACEHOLDERS)
     assert python.name == "nginx"
     assert python.argv({"python": "/venv/bin/python"})[0] == "/venv/bin/python"
+
+
+def test_a_direct_placeholder_without_its_port_is_refused_before_the_start(tmp_path) -> None:
+    marker = tmp_path / "started"
+    template = CommandTemplate(f"touch {marker} {{upstream_http}}", PROXY_PLACEHOLDERS)
+    starting = run_proxy_command(
+        template, upstream="https://upstream.test", router="http://127.0.0.1:1", ca_bundle="ca"
+    )
+    with pytest.raises(TargetError) as excinfo, starting:
+        pass
+    assert str(excinfo.value) == (
+        f"'touch {marker} {{upstream_http}}' uses {{upstream_http}}, which this run cannot "
+        "fill: pass endpoints= for the direct upstream ports"
+    )
+    assert not marker.exists()
 
 
 def test_report_paths() -> None:

@@ -5,7 +5,8 @@ temporary directory (cache, pid file, temporary files: nothing outside it), runs
 in the foreground as this process's child (never as a daemon), listens on
 127.0.0.1 only, and logs to stderr. SIGTERM or SIGINT stops it; the directory
 is removed once it has exited. As root, the workers run as the server's usual
-unprivileged user, who is given the directory.
+unprivileged user, who is given the directory (so the temporary directory,
+``TMPDIR``, must be one that user can reach, as ``/tmp`` is).
 """
 
 from __future__ import annotations
