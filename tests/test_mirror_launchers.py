@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_real_mirrors import require
 
 from pytest_gomodnet.mirrors._launch import SERVERS, Server
 from pytest_gomodnet.network import Network
+from test_real_mirrors import require
 
 #: Seconds a server may take to open its port, and the launcher to exit after SIGTERM.
 START_DEADLINE, EXIT_DEADLINE = 20.0, 10.0
