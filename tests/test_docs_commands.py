@@ -98,30 +98,25 @@ def run_documented(command: DocCommand, venv: Path, directory: Path) -> list[str
 COMMANDS = doc_commands(DOCS.read_text().splitlines())
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fresh_venv(ROOT, tmp_path_factory.mktemp("docs-venv"), "[go]")
-
-
 def test_the_docs_have_their_commands() -> None:
     assert len(COMMANDS) == 3
     assert all(matrix(c.output) for c in COMMANDS)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", COMMANDS, ids=[f"line-{c.start}" for c in COMMANDS])
-def test_a_documented_command_prints_the_documented_matrix(
-    venv: Path, tmp_path: Path, command: DocCommand
-) -> None:
-    if "pytest_gomodnet.mirrors.nginx" in command.text:
-        from test_real_mirrors import require
+def test_every_documented_command_prints_the_documented_matrix(tmp_path: Path) -> None:
+    """All in one test: the fresh venv is the expensive part (pytest-xdist would build one
+    per worker for separate tests)."""
+    from test_real_mirrors import require
 
-        for name in ("nginx", "apache", "squid", "caddy", "varnish"):
-            require(name)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    output = run_documented(command, venv, empty)
-    assert matrix(output) == matrix(command.output)
+    for name in ("nginx", "apache", "squid", "caddy", "varnish"):
+        require(name)
+    venv = fresh_venv(ROOT, tmp_path, "[go]")
+    for index, command in enumerate(COMMANDS):
+        empty = tmp_path / f"empty-{index}"
+        empty.mkdir()
+        output = run_documented(command, venv, empty)
+        assert matrix(output) == matrix(command.output), command.text
 
 
 def update_docs() -> None:

@@ -82,13 +82,8 @@ def require(name: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[tuple[str, str], str], str]:
-    """One suite run against every installed mirror: (case, mirror) → outcome, and its output."""
-    names = [name for name in RECIPES if installed(name)]
-    if not names:
-        return {}, ""
-    directory = tmp_path_factory.mktemp("real-mirrors")
+def run_suite(names: list[str], directory: Path) -> tuple[dict[tuple[str, str], str], str]:
+    """One suite run against the mirrors ``names``: (case, mirror) → outcome, and its output."""
     command = [sys.executable, "-m", "pytest", "--gomodnet", "-p", "no:cacheprovider"]
     command += ["-q", "--gomodnet-report=mirrors"]
     for name in names:
@@ -104,14 +99,20 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[tuple[str, st
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(RECIPES))
-def test_real_mirror_verdicts(report: tuple[dict[tuple[str, str], str], str], name: str) -> None:
-    require(name)
-    verdicts, output = report
-    mine = {case: outcome for (case, target), outcome in verdicts.items() if target == name}
-    assert set(mine) == PROXY_CASES, output[-5000:]
-    not_pass = {case: outcome for case, outcome in mine.items() if outcome != "pass"}
-    assert not_pass == NOT_PASS[name], output[-5000:]
+def test_real_mirror_verdicts(tmp_path: Path) -> None:
+    """One run for all of them (one test, so that pytest-xdist never runs it twice)."""
+    names = [name for name in RECIPES if installed(name)]
+    if names:
+        verdicts, output = run_suite(names, tmp_path)
+        cases = {name: {c for c, t in verdicts if t == name} for name in names}
+        assert cases == dict.fromkeys(names, PROXY_CASES), output[-5000:]
+        not_pass = {
+            name: {c: o for (c, t), o in verdicts.items() if t == name and o != "pass"}
+            for name in names
+        }
+        assert not_pass == {name: NOT_PASS[name] for name in names}, output[-5000:]
+    for name in RECIPES:
+        require(name)
 
 
 def test_each_recipe_names_its_server_and_every_mirror_has_expectations() -> None:
