@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -266,6 +267,35 @@ def test_a_target_that_never_serves_names_its_last_answer(pytester: pytest.Pytes
         ]
     )
     assert verdicts(report) == {("proxy.list", "warming_proxy"): "error"}
+
+
+def test_a_target_that_never_answers_is_bounded_by_the_start_timeout(
+    pytester: pytest.Pytester,
+) -> None:
+    script = pytester.makepyfile(
+        silent_proxy=(
+            "import socket, sys, time\n"
+            "listener = socket.create_server(('127.0.0.1', int(sys.argv[1])))\n"
+            "time.sleep(60)  # connections queue up; not one gets a byte\n"
+        )
+    )
+    started = time.monotonic()
+    result, _ = run_suite(
+        pytester,
+        "--gomodnet-proxy-cmd",
+        f"{{python}} {script} {{port}}",
+        "--gomodnet-start-timeout=1",
+        "-k",
+        "test_list",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E *TargetError: * did not serve a clean request within 1 s "
+            "(--gomodnet-start-timeout); the last attempt: "
+            "GET http://127.0.0.1:*/mod.test/*/ready-*/@v/list: ReadTimeout: timed out; *",
+        ]
+    )
+    assert time.monotonic() - started < 30  # the pytest start-up, 1 s, and the stop
 
 
 # --- the upstream without a forward proxy -------------------------------------------------

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["readiness_probe", "upstream_endpoints"]
 
-#: Seconds one readiness request may take.
+#: Seconds one readiness request may take (less when the start deadline is nearer).
 PROBE_TIMEOUT = 5.0
 #: The version every probe module lists.
 PROBE_LIST = b"v1.0.0\n"
@@ -58,10 +58,10 @@ def readiness_probe(backbone: Backbone, prefix: str) -> Iterator[ReadyProbe]:
     kept from an earlier attempt can answer) and wants 200 with that list."""
     attempts = itertools.count(1)
 
-    def probe(url: str) -> str | None:
+    def probe(url: str, seconds: float) -> str | None:
         target = f"{url}/{prefix}/ready-{next(attempts)}/@v/list"
         try:
-            response = httpx.get(target, timeout=PROBE_TIMEOUT, trust_env=False)
+            response = httpx.get(target, timeout=min(seconds, PROBE_TIMEOUT), trust_env=False)
         except httpx.HTTPError as exc:
             return f"GET {target}: {type(exc).__name__}: {exc}"
         if response.status_code == 200 and response.content == PROBE_LIST:

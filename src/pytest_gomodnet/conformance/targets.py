@@ -95,9 +95,9 @@ class TargetError(GoModNetError):
     """A target command that cannot be used: bad template, failed start, never ready."""
 
 
-#: Asks a starting proxy target at its URL for something it can serve: None when it
-#: did, or what the attempt got instead.
-ReadyProbe = Callable[[str], "str | None"]
+#: Asks a starting proxy target at its URL for something it can serve, within the seconds
+#: given: None when it did, or what the attempt got instead.
+ReadyProbe = Callable[[str, float], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ class _Starting:
         """Probe until a clean request succeeds: an open port is not yet a serving proxy."""
         while True:
             self._check_alive("before it served a clean request")
-            problem = ready(url)
+            problem = ready(url, max(PROBE_INTERVAL, deadline - time.monotonic()))
             if problem is None:
                 return
             if time.monotonic() > deadline:
