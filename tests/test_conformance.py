@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -23,13 +24,14 @@ from pytest_gomodnet.conformance.evidence import missing_connection, missing_fau
 from pytest_gomodnet.conformance.report import Matrix, report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
+    PROXY_ONLY,
     PROXY_PLACEHOLDERS,
     CommandTemplate,
     TargetError,
+    run_proxy_command,
 )
 from pytest_gomodnet.faultproxy import Connection, Exchange
 
-MIRRORS = Path(__file__).parent.parent / "examples" / "mirrors"
 MIRROR_ARGS = "--upstream {upstream} --port {port} --ca-bundle {ca_bundle} --proxy {router}"
 
 #: What the naive mirror must fail, and nothing else: it keeps what a cut upstream gave it.
@@ -87,8 +89,8 @@ CLIENT_CONTROL_FAILED = (
 )
 
 
-def mirror_command(name: str) -> str:
-    return f"{shlex.quote(sys.executable)} {MIRRORS / name} {MIRROR_ARGS}"
+def mirror_command(name: str, args: str = MIRROR_ARGS) -> str:
+    return f"{{python}} -m pytest_gomodnet.mirrors.{name} {args}"
 
 
 def verdicts(path: Path) -> dict[tuple[str, str], str]:
@@ -149,7 +151,17 @@ def test_unknown_placeholder_is_refused_with_the_known_ones() -> None:
         CommandTemplate("proxy --up {upstream} --listen {host}:{port}", PROXY_PLACEHOLDERS, "cmd")
     assert str(excinfo.value) == (
         "the cmd 'proxy --up {upstream} --listen {host}:{port}' uses unknown placeholder(s) "
-        "{host}; known: {upstream}, {port}, {ca_bundle}, {router}"
+        "{host}; known: {upstream}, {port}, {ca_bundle}, {router}, {python}, {upstream_host}, "
+        "{upstream_port}, {upstream_direct}, {upstream_http}"
+    )
+
+
+def test_a_client_command_naming_a_proxy_placeholder_is_told_why_not() -> None:
+    with pytest.raises(TargetError) as excinfo:
+        CommandTemplate("fetch {module} {upstream_http}", CLIENT_PLACEHOLDERS, "cmd", PROXY_ONLY)
+    assert str(excinfo.value) == (
+        "the cmd 'fetch {module} {upstream_http}' uses {upstream_http}, a proxy command's "
+        "placeholder: a client reaches the network through {goproxy}"
     )
 
 
@@ -183,6 +195,24 @@ def test_template_fills_each_word_and_names_the_program() -> None:
     client = CommandTemplate("python -m pkg.fetch {module} {dest}", CLIENT_PLACEHOLDERS)
     assert client.name == "fetch"
     assert CommandTemplate("/opt/athens/proxy {upstream}", PROXY_PLACEHOLDERS).name == "proxy"
+    python = CommandTemplate("{python} -m pytest_gomodnet.mirrors.nginx", PROXY_PLACEHOLDERS)
+    assert python.name == "nginx"
+    assert python.argv({"python": "/venv/bin/python"})[0] == "/venv/bin/python"
+
+
+def test_a_direct_placeholder_without_its_port_is_refused_before_the_start(tmp_path) -> None:
+    marker = tmp_path / "started"
+    template = CommandTemplate(f"touch {marker} {{upstream_http}}", PROXY_PLACEHOLDERS)
+    starting = run_proxy_command(
+        template, upstream="https://upstream.test", router="http://127.0.0.1:1", ca_bundle="ca"
+    )
+    with pytest.raises(TargetError) as excinfo, starting:
+        pass
+    assert str(excinfo.value) == (
+        f"'touch {marker} {{upstream_http}}' uses {{upstream_http}}, which this run cannot "
+        "fill: pass endpoints= for the direct upstream ports"
+    )
+    assert not marker.exists()
 
 
 def test_report_paths() -> None:
@@ -427,6 +457,123 @@ def test_a_target_that_never_listens_fails_at_its_deadline(pytester: pytest.Pyte
     result.assert_outcomes(errors=1)
 
 
+#: A proxy that answers 502 until WARM seconds after it starts (as Squid does for up to a
+#: second after its port opens), then serves @v/list; it logs each answer.
+WARMING_PROXY = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+WARM, started, log = float(sys.argv[2]), time.monotonic(), open(sys.argv[3], "a")
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if time.monotonic() - started < WARM:
+            status, body = 502, b"warming up\\n"
+        elif "/ready-" in self.path:
+            status, body = 200, b"v1.0.0\\n"
+        else:
+            status, body = 200, b"v1.0.0\\nv1.1.0\\n"
+        log.write(f"{status} {self.path}\\n")
+        log.flush()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def test_a_target_is_ready_when_it_serves_not_when_its_port_opens(
+    pytester: pytest.Pytester,
+) -> None:
+    script, log = pytester.makepyfile(warming_proxy=WARMING_PROXY), pytester.path / "answers"
+    command = f"{{python}} {script} {{port}} 1.0 {log}"
+    result, report = run_suite(pytester, "--gomodnet-proxy-cmd", command, "-k", "test_list")
+    assert verdicts(report) == {("proxy.list", "warming_proxy"): "pass"}
+    answers = log.read_text().splitlines()
+    first_ok = next(i for i, line in enumerate(answers) if line.startswith("200"))
+    assert first_ok > 0, answers  # it was probed while it still said 502
+    assert all(line.startswith("502 /mod.test/") for line in answers[:first_ok]), answers
+    probes = [line.split("/")[3] for line in answers[: first_ok + 1]]
+    assert probes == [f"ready-{n}" for n in range(1, first_ok + 2)]  # a new path each time
+    assert answers[first_ok + 1 :] == [f"200 /mod.test/{answers[0].split('/')[2]}/list/@v/list"]
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_a_target_that_never_serves_names_its_last_answer(pytester: pytest.Pytester) -> None:
+    script, log = pytester.makepyfile(warming_proxy=WARMING_PROXY), pytester.path / "answers"
+    command = f"{{python}} {script} {{port}} 3600 {log}"
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "--gomodnet-start-timeout=1", "-k", "test_list"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"E *TargetError: {sys.executable} {script} * 3600 {log} did not serve a clean "
+            "request within 1 s (--gomodnet-start-timeout); the last attempt: "
+            "GET http://127.0.0.1:*/mod.test/*/ready-*/@v/list: 502, b'warming up\\n'; "
+            "its last output:",
+        ]
+    )
+    assert verdicts(report) == {("proxy.list", "warming_proxy"): "error"}
+
+
+def test_a_target_that_never_answers_is_bounded_by_the_start_timeout(
+    pytester: pytest.Pytester,
+) -> None:
+    script = pytester.makepyfile(
+        silent_proxy=(
+            "import socket, sys, time\n"
+            "listener = socket.create_server(('127.0.0.1', int(sys.argv[1])))\n"
+            "time.sleep(60)  # connections queue up; not one gets a byte\n"
+        )
+    )
+    started = time.monotonic()
+    result, _ = run_suite(
+        pytester,
+        "--gomodnet-proxy-cmd",
+        f"{{python}} {script} {{port}}",
+        "--gomodnet-start-timeout=1",
+        "-k",
+        "test_list",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E *TargetError: * did not serve a clean request within 1 s "
+            "(--gomodnet-start-timeout); the last attempt: "
+            "GET http://127.0.0.1:*/mod.test/*/ready-*/@v/list: ReadTimeout: timed out; *",
+        ]
+    )
+    assert time.monotonic() - started < 30  # the pytest start-up, 1 s, and the stop
+
+
+# --- the upstream without a forward proxy -------------------------------------------------
+
+
+def test_a_plain_http_target_gets_the_faults_and_no_tls_verdicts(pytester: pytest.Pytester) -> None:
+    command = mirror_command("careful_mirror", "--upstream {upstream_http} --port {port}")
+    result, report = run_suite(
+        pytester, "--gomodnet-proxy-cmd", command, "-k", "zip_fault or tls_broken"
+    )
+    outcomes = verdicts(report)
+    faults = {c for c in CASES if c.startswith("proxy.upstream-zip-fault")}
+    tls = {c for c in CASES if c.startswith("proxy.upstream-tls-broken")}
+    assert outcomes == {
+        **{(c, "careful_mirror"): "pass" for c in faults},
+        **{(c, "careful_mirror"): "skip" for c in tls},
+    }
+    document = json.loads(report.read_text())
+    reasons = {v["detail"] for v in document["verdicts"] if v["outcome"] == "skip"}
+    assert reasons == {
+        "the target reaches the upstream through {upstream_http}, in plain HTTP: "
+        "there is no certificate chain it could refuse"
+    }
+    assert result.ret == pytest.ExitCode.OK
+
+
 # --- the suite bites: two mirrors ----------------------------------------------------------
 
 
@@ -435,9 +582,9 @@ def test_the_suite_tells_the_naive_mirror_from_the_careful_one(pytester: pytest.
     result, report = run_suite(
         pytester,
         "--gomodnet-proxy-cmd",
-        mirror_command("naive_mirror.py"),
+        mirror_command("naive_mirror"),
         "--gomodnet-proxy-cmd",
-        mirror_command("careful_mirror.py"),
+        mirror_command("careful_mirror"),
         f"--junitxml={junit}",
     )
     outcomes = verdicts(report)
@@ -461,6 +608,7 @@ def test_the_suite_tells_the_naive_mirror_from_the_careful_one(pytester: pytest.
     markdown = report.with_suffix(".md").read_text()
     assert "| `proxy.upstream-zip-fault[reset]` | MUST | **FAIL** | pass |" in markdown
     assert "| `proxy.zip` | MUST | pass | pass |" in markdown
+    assert f"| target `naive_mirror` | `{mirror_command('naive_mirror')}` |" in markdown
 
     cases = ET.parse(junit).getroot().iter("testcase")
     properties = [{p.get("name"): p.get("value") for p in c.iter("property")} for c in cases]
@@ -544,7 +692,7 @@ def test_should_failures_fail_the_run_when_strict(pytester: pytest.Pytester) -> 
     result, report = run_suite(
         pytester,
         "--gomodnet-proxy-cmd",
-        mirror_command("naive_mirror.py"),
+        mirror_command("naive_mirror"),
         "--gomodnet-strict",
         "-k",
         "single_flight",
@@ -559,7 +707,7 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
         "-n",
         "2",
         "--gomodnet-proxy-cmd",
-        mirror_command("naive_mirror.py"),
+        mirror_command("naive_mirror"),
         "-k",
         "single_flight or zip_fault",
     )
@@ -623,3 +771,36 @@ def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
         "AssertionError: no evidence the fault reached the target: "
         "the client never asked proxy.test for *.mod"
     )
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def test_the_report_says_how_to_reproduce_it_and_why_each_skip(pytester: pytest.Pytester) -> None:
+    from datetime import datetime
+
+    from pytest_gomodnet._version import __version__
+    from pytest_gomodnet.conformance.plugin import BUILT_IN_CLIENTS, NO_PROXY_TARGET
+
+    _, report = run_suite(
+        pytester, "--gomodnet-seed=1234", "-k", "(test_list or test_clean) and not unknown"
+    )
+    document = json.loads(report.read_text())
+    run = document["run"]
+    assert (run["plugin"], run["seed"], run["targets"]) == (__version__, 1234, BUILT_IN_CLIENTS)
+    assert run["go"].startswith("go1.27.")
+    assert datetime.fromisoformat(run["date"]).tzinfo is not None
+    assert verdicts(report) == {
+        ("proxy.list", "none"): "skip",
+        ("client.clean", "go"): "pass",
+        ("client.clean", "reference"): "pass",
+    }
+    assert document["targets"] == ["go", "reference"]
+    [skipped] = [v for v in document["verdicts"] if v["outcome"] == "skip"]
+    assert skipped["detail"] == NO_PROXY_TARGET
+    markdown = report.with_suffix(".md").read_text()
+    assert f"| plugin | pytest-gomodnet {__version__} |" in markdown
+    assert "| seed | 1234 (replay with `--gomodnet-seed 1234`) |" in markdown
+    assert f"| date | {run['date']} |" in markdown
+    assert f"| target `reference` | `{BUILT_IN_CLIENTS['reference']}` |" in markdown
+    assert f"## Skipped\n\n- `proxy.list` on none: {NO_PROXY_TARGET}\n" in markdown

@@ -6,33 +6,21 @@ this test proves the built wheel alone (its entry point, its files) is enough.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from _helpers import fresh_venv
+
 ROOT = Path(__file__).parent.parent
-# Seconds pip may take to build the wheel and install it with its dependencies.
-INSTALL_TIMEOUT = 240
 
 
 @pytest.mark.slow
 def test_pytest_help_in_a_fresh_venv_shows_the_gomodnet_options(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
-    source = tmp_path / "source"  # a copy: the build never writes into the worktree
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    venv = tmp_path / "venv"
-    assert pytester.run(sys.executable, "-m", "venv", venv, timeout=60).ret == 0
+    venv = fresh_venv(ROOT, tmp_path)
     python, pytest_command = venv / "bin" / "python", venv / "bin" / "pytest"
-    install = pytester.run(
-        python, "-m", "pip", "install", "--quiet", source, timeout=INSTALL_TIMEOUT
-    )
-    assert install.ret == 0, install.stderr.str()
 
     result = pytester.run(pytest_command, "--help", timeout=60)
     assert result.ret == 0

@@ -21,6 +21,7 @@ import asyncio
 import collections
 import contextlib
 import fnmatch
+import functools
 import io
 import socket
 import ssl
@@ -74,6 +75,8 @@ UPSTREAM_TIMEOUT = 10.0
 MAX_HEAD = 64 * 1024
 #: Seconds close() waits for the loop thread.
 CLOSE_TIMEOUT = 1.0
+#: What the Router answers a CONNECT it will serve.
+_CONNECTED = b"HTTP/1.1 200 Connection established\r\n\r\n"
 
 _CHUNK = 256 * 1024
 T = TypeVar("T")
@@ -119,6 +122,24 @@ class Connection:
                 f"{x.bytes_up} B up, {x.bytes_down} B down; {x.ended}{fault}{framing}"
             )
         return "\n".join(lines)
+
+
+@dataclass
+class _DirectPort:
+    """A :meth:`Router.listen` port: which host it serves, with or without TLS."""
+
+    host: str
+    tls: bool
+    listener: socket.socket
+    server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
+
+
+#: How a connection is served once accepted (the Router's own port: CONNECT or plain proxy).
+_Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Connection"], Awaitable[None]]
 
 
 @dataclass
@@ -181,6 +202,7 @@ class _Proxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pool: dict[tuple[str, int], list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
         self._pool = collections.defaultdict(list)
+        self._direct: dict[tuple[str, bool], _DirectPort] = {}
 
     # -- lifecycle --------------------------------------------------------
 
@@ -209,6 +231,8 @@ class _Proxy:
         """Stop serving, end every connection, join the thread."""
         if self._thread is None:
             self._listener.close()
+            for direct in self._direct.values():
+                direct.listener.close()
             self._loop.close()
             self._workers.shutdown(wait=False)
             return
@@ -317,6 +341,31 @@ class _Proxy:
             for key in [key for key in self._framings if key[0] == name]:
                 del self._framings[key]
 
+    def listen(self, host: str, *, tls: bool = True) -> int:
+        """A port on 127.0.0.1 that serves ``host`` to a client that cannot use a forward proxy.
+
+        Each connection it accepts is served as if it had come through the Router:
+        with ``tls``, as after ``CONNECT host:443`` (the host's chain, connection
+        faults, TLS faults); without, as ``http://host/...`` requests. Either way
+        the exchanges take ``host``'s fault queues and land in the same log, and
+        every request reaches ``host`` whatever Host header it names. The host is
+        looked up per connection, so the port outlives :meth:`reset` (a client
+        configured once, such as a mirror started for a session, keeps working).
+        The same arguments give the same port.
+        """
+        name = _host_name(host)
+        with self._lock:
+            direct = self._direct.get((name, tls))
+            if direct is None:
+                direct = _DirectPort(name, tls, socket.create_server(("127.0.0.1", 0)))
+                self._direct[(name, tls)] = direct
+                start = self._thread is not None
+            else:
+                start = False
+        if start:
+            self._call(self._serve_direct(direct), timeout=5.0)
+        return direct.port
+
     def _frame(self, host: str, framing: Framing | None, path: str | None) -> None:
         """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``.
 
@@ -406,11 +455,21 @@ class _Proxy:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     async def _serve(self) -> asyncio.Server:
+        for direct in list(self._direct.values()):
+            await self._serve_direct(direct)
         return await asyncio.start_server(self._track, sock=self._listener, limit=MAX_HEAD)
+
+    async def _serve_direct(self, direct: _DirectPort) -> None:
+        serve = functools.partial(self._direct_client, direct.host, direct.tls)
+        handler = functools.partial(self._track, serve=serve)
+        direct.server = await asyncio.start_server(handler, sock=direct.listener, limit=MAX_HEAD)
 
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
+        for direct in self._direct.values():
+            if direct.server is not None:
+                direct.server.close()
         await self._drop_connections()
 
     async def _drop_connections(self) -> None:
@@ -423,7 +482,12 @@ class _Proxy:
                 writer.transport.abort()
         self._pool.clear()
 
-    async def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _track(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        serve: _Serve | None = None,
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -434,18 +498,20 @@ class _Proxy:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            await self._client(reader, writer)
+            await self._client(reader, writer, serve or self._first_request)
         except asyncio.CancelledError:
             writer.transport.abort()
         finally:
             self._tasks.discard(task)
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, serve: _Serve
+    ) -> None:
         connection = Connection(host="?", mode="?")
         with self._lock:
             self._log.append(connection)
         try:
-            await self._first_request(reader, writer, connection)
+            await serve(reader, writer, connection)
             if connection.ended == "open":
                 connection.ended = "client-closed"
         except _Quit:
@@ -488,9 +554,39 @@ class _Proxy:
         if not host or not port.isdigit():
             raise _BadRequest(f"malformed CONNECT target {target[:200]!r}")
         host = host.strip("[]").lower()
+        await self._serve_host(host, target, reader, writer, conn, connected=_CONNECTED)
+
+    async def _direct_client(
+        self,
+        host: str,
+        tls: bool,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        """A connection to a :meth:`listen` port: as if it had come through the Router."""
+        if tls:
+            await self._serve_host(host, f"{host}:443", reader, writer, conn, connected=None)
+        else:
+            await self._http_requests(host, reader, writer, conn)
+
+    async def _serve_host(
+        self,
+        host: str,
+        target: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+        *,
+        connected: bytes | None,
+    ) -> None:
+        """Serve a tunnel to ``host``: its connection fault, then TLS and its exchanges (or a
+        relay). ``connected`` is the answer to the client's CONNECT (None: a direct port,
+        where the Host header is set to ``host``)."""
         upstream = self._hosts.get(host)
         if upstream is None:
-            await _reply(writer, 502, f"gomodnet Router: unknown host {host!r}\n")
+            if connected is not None:
+                await _reply(writer, 502, f"gomodnet Router: unknown host {host!r}\n")
             raise _Quit
         conn.host, conn.mode = host, "tls" if upstream.tls else "relay"
         plan = self._connection_plan(host)
@@ -498,8 +594,9 @@ class _Proxy:
             conn.fault, conn.ended = repr(plan), "rst"
             _reset(writer)
             raise _Quit
-        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        await writer.drain()
+        if connected is not None:
+            writer.write(connected)
+            await writer.drain()
         if isinstance(plan, HandshakeAbort):
             await _client_spoke(reader, self._client_timeout)  # its ClientHello: a FIN, no RST
             conn.fault, conn.ended = repr(plan), "handshake-abort"
@@ -514,6 +611,26 @@ class _Proxy:
             if head is None:
                 return
             method, target = _request_target(head)
+            if connected is None:
+                head = set_header(head, b"Host", host)
+            await self._exchange(host, upstream, head, method, target, reader, writer, conn)
+
+    async def _http_requests(
+        self,
+        host: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        """Plain-HTTP requests to a :meth:`listen` port without TLS, each sent to ``host``."""
+        while (head := await _read_request_head(reader, self._client_timeout)) is not None:
+            method, target = _request_target(head)
+            upstream = self._hosts.get(host)
+            if upstream is None:
+                await _reply(writer, 502, f"gomodnet Router: unknown host {host!r}\n")
+                raise _Quit
+            conn.host, conn.mode = host, "http"
+            head = set_header(head, b"Host", host)
             await self._exchange(host, upstream, head, method, target, reader, writer, conn)
 
     async def _plain(

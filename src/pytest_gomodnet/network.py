@@ -321,6 +321,17 @@ class Network:
     def router_url(self) -> str:
         return self._backbone.router.url
 
+    def direct_url(self, host: str, *, tls: bool = True) -> str:
+        """``https://127.0.0.1:PORT`` (or ``http://``) serving ``host`` without the Router.
+
+        For code that cannot use a forward proxy: what it sends there is served
+        as if it had come through the Router (``host``'s chain, faults and log
+        entries), whatever Host header and SNI it names. The port lasts for the
+        session, across tests (see :meth:`Router.listen`).
+        """
+        port = self._backbone.router.listen(host, tls=tls)
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+
     @property
     def ca_bundle(self) -> Path:
         return Path(self._backbone.ca.ca_bundle)

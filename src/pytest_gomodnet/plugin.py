@@ -31,7 +31,9 @@ GOMODNET_HELP = (
 )
 PROXY_CMD_HELP = (
     "a proxy under test, as a command line; placeholders {upstream} {port} {ca_bundle} "
-    "{router}; it runs with HTTPS_PROXY={router} and SSL_CERT_FILE={ca_bundle} (repeatable)"
+    "{router} {python}, and for a proxy that cannot use HTTPS_PROXY {upstream_direct} "
+    "{upstream_host} {upstream_port} {upstream_http}; it runs with HTTPS_PROXY={router} "
+    "and SSL_CERT_FILE={ca_bundle} (repeatable)"
 )
 CLIENT_CMD_HELP = (
     "a client under test, as a command line that downloads {module} {version} through "
@@ -39,7 +41,7 @@ CLIENT_CMD_HELP = (
 )
 CLIENT_HELP = "a built-in client under test: go or reference (repeatable)"
 PROXY_SCOPE_HELP = "start each proxy command once per session (default) or once per test"
-START_TIMEOUT_HELP = "seconds a proxy command gets to open its port (default: 15)"
+START_TIMEOUT_HELP = "seconds a proxy command gets to serve its first clean request (default: 15)"
 REPORT_HELP = "write the conformance matrix to PATH.md and PATH.json"
 STRICT_HELP = "fail the run on SHOULD cases too (default: they are reported as SHOULD-fail)"
 SEED_HELP = "one seed for every random choice the plugin makes (default: a fresh one, printed)"

@@ -11,11 +11,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
+
+from pytest_gomodnet.errors import GoModNetError
+from pytest_gomodnet.gotool import GoToolchain
 
 from . import CASE_MODULES, CASES
 from .harness import (
@@ -27,9 +31,11 @@ from .harness import (
     ProxyCase,
     client_verify,
 )
-from .report import Matrix
+from .report import Matrix, RunFacts
+from .startup import readiness_probe, upstream_endpoints
 from .targets import (
     CLIENT_PLACEHOLDERS,
+    PROXY_ONLY,
     PROXY_PLACEHOLDERS,
     START_TIMEOUT,
     CommandClient,
@@ -68,7 +74,7 @@ def configure(config: pytest.Config) -> None:
         ]
         clients: list[str | CommandTemplate] = list(config.getoption("gomodnet_client") or [])
         clients += [
-            CommandTemplate(text, CLIENT_PLACEHOLDERS, "--gomodnet-client-cmd")
+            CommandTemplate(text, CLIENT_PLACEHOLDERS, "--gomodnet-client-cmd", PROXY_ONLY)
             for text in config.getoption("gomodnet_client_cmd") or []
         ]
     except TargetError as exc:
@@ -213,15 +219,19 @@ def _gomodnet_proxy_processes(
 def _start(
     template: CommandTemplate, backbone: Backbone, config: pytest.Config, stack: ExitStack
 ) -> RunningCommand:
-    return stack.enter_context(
-        run_proxy_command(
-            template,
-            upstream=UPSTREAM_URL,
-            router=backbone.router.url,
-            ca_bundle=backbone.ca.ca_bundle,
-            start_timeout=_start_timeout(config),
+    """Start ``template`` and wait until a clean request through it succeeds."""
+    with readiness_probe(backbone, f"mod.test/{RUN_NONCE}") as probe:
+        return stack.enter_context(
+            run_proxy_command(
+                template,
+                upstream=UPSTREAM_URL,
+                router=backbone.router.url,
+                ca_bundle=backbone.ca.ca_bundle,
+                start_timeout=_start_timeout(config),
+                endpoints=upstream_endpoints(backbone, template.names),
+                ready=probe,
+            )
         )
-    )
 
 
 def _start_timeout(config: pytest.Config) -> float:
@@ -364,10 +374,50 @@ class Reporter:
         terminalreporter.write_sep("=", "gomodnet conformance matrix")
         for line in self.matrix.text():
             terminalreporter.write_line(line)
+        self.matrix.facts = run_facts(self.config)
+        terminalreporter.write_line(self.matrix.facts.summary())
         base = self.config.getoption("gomodnet_report")
         if base:
             for path in self.matrix.write(Path(base)):
                 terminalreporter.write_line(f"wrote {path}")
+
+
+#: What each built-in client target is, for the report.
+BUILT_IN_CLIENTS = {
+    "go": "built in: the go command (go mod download -json, sealed)",
+    "reference": "built in: python -m pytest_gomodnet.conformance.reference",
+}
+
+
+def run_facts(config: pytest.Config) -> RunFacts:
+    """The plugin and go versions, the seed, the date and every target's command line."""
+    from pytest_gomodnet._version import __version__
+    from pytest_gomodnet.plugin import SEED_KEY
+
+    proxies = config.stash[PROXY_TARGETS]
+    clients = config.stash[CLIENT_TARGETS]
+    commands = {
+        name: template.text
+        for name, template in zip(_unique_ids([p.name for p in proxies]), proxies, strict=True)
+    }
+    client_names = _unique_ids([c if isinstance(c, str) else c.name for c in clients])
+    for name, client in zip(client_names, clients, strict=True):
+        commands[name] = BUILT_IN_CLIENTS[client] if isinstance(client, str) else client.text
+    return RunFacts(
+        plugin=__version__,
+        go=_go_version(config),
+        seed=config.stash[SEED_KEY],
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        targets=commands,
+    )
+
+
+def _go_version(config: pytest.Config) -> str:
+    try:
+        toolchain = GoToolchain.find(config.getoption("gomodnet_go"))
+        return f"{toolchain.version} ({toolchain.executable})"
+    except GoModNetError as exc:
+        return f"none ({exc})"
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from werkzeug import Request, Response
 from werkzeug.utils import redirect
 
@@ -54,6 +55,12 @@ UPSTREAM_BYTES_PER_SECOND = 1_000
 #: The other requests go out once the upstream has sent this much of the first answer: past
 #: its head (under 200 bytes), with about half a second of body still to come.
 IN_FLIGHT_BYTES = 250
+
+#: Why a target that reaches the upstream in plain HTTP gets no TLS verdict.
+PLAIN_UPSTREAM = (
+    "the target reaches the upstream through {upstream_http}, in plain HTTP: "
+    "there is no certificate chain it could refuse"
+)
 
 # --- the protocol, with a healthy upstream -------------------------------------------
 
@@ -361,6 +368,8 @@ def test_close_delimited_mod_cut_at_line(gomodnet_proxy_case: ProxyCase) -> None
 )
 def test_upstream_tls_broken(gomodnet_proxy_case: ProxyCase, variant: ShapeName) -> None:
     proxy = gomodnet_proxy_case
+    if not getattr(proxy.target, "upstream_tls", True):
+        pytest.skip(PLAIN_UPSTREAM)
     stored = proxy.add("v1.0.0")
     proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, shape=variant, replace=True)
     answer = proxy.get(proxy.zip_url())

@@ -10,18 +10,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 
-__all__ = ["PASS", "Matrix", "Verdict", "report_paths"]
+__all__ = ["PASS", "Matrix", "RunFacts", "Verdict", "report_paths"]
 
 PASS, FAIL, SHOULD_FAIL, SKIP, ERROR = "pass", "FAIL", "SHOULD-fail", "skip", "error"
 # When phases disagree, the worst one names the cell (but see Verdict.merge).
 _RANK = {PASS: 0, SKIP: 1, SHOULD_FAIL: 2, FAIL: 3, ERROR: 4}
 #: The first line of a failure, cut to this length, is the cell's detail.
 _DETAIL = 200
+#: The target of cases that ran against none (no proxy or client target was named).
+NO_TARGET = "none"
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a report must say to be reproduced: versions, seed, targets, when."""
+
+    plugin: str
+    go: str
+    seed: int
+    date: str
+    targets: dict[str, str]
+    """Each target's id in the matrix → its command line (or what the built-in one is)."""
+
+    def summary(self) -> str:
+        """One line for the terminal, under the matrix."""
+        return f"pytest-gomodnet {self.plugin}, go: {self.go}, seed {self.seed}, {self.date}"
+
+    def markdown(self) -> list[str]:
+        lines = ["| run | |", "|---|---|"]
+        lines += [f"| plugin | pytest-gomodnet {self.plugin} |", f"| go | {self.go} |"]
+        lines += [f"| seed | {self.seed} (replay with `--gomodnet-seed {self.seed}`) |"]
+        lines += [f"| date | {self.date} |"]
+        lines += [f"| target `{name}` | `{_cell(text)}` |" for name, text in self.targets.items()]
+        return lines
 
 
 @dataclass
@@ -48,6 +74,7 @@ class Matrix:
     """Every verdict of the run, in the order the cases first reported."""
 
     verdicts: dict[tuple[str, str], Verdict] = field(default_factory=dict)
+    facts: RunFacts | None = None
 
     def record(self, report: pytest.TestReport) -> None:
         properties = dict(report.user_properties)
@@ -63,9 +90,14 @@ class Matrix:
 
     @property
     def targets(self) -> list[str]:
-        """Targets that ran at least one case (a target skipped throughout is left out)."""
-        seen = {v.target: None for v in self.verdicts.values() if v.outcome != SKIP}
+        """Every target named, in the order its first verdict came (one skipped throughout
+        included: its column says why, where the cases that ran against none do not)."""
+        seen = {v.target: None for v in self.verdicts.values() if v.target != NO_TARGET}
         return list(seen)
+
+    def skipped(self) -> list[Verdict]:
+        """Every skipped verdict, the cases that had no target included."""
+        return [v for v in self.verdicts.values() if v.outcome == SKIP]
 
     def rows(self) -> list[tuple[str, str, dict[str, Verdict]]]:
         rows: dict[str, tuple[str, str, dict[str, Verdict]]] = {}
@@ -109,9 +141,10 @@ class Matrix:
 
     def markdown(self) -> str:
         targets = self.targets
-        lines = [
-            "# pytest-gomodnet conformance matrix",
-            "",
+        lines = ["# pytest-gomodnet conformance matrix", ""]
+        if self.facts is not None:
+            lines += [*self.facts.markdown(), ""]
+        lines += [
             "| case | level | " + " | ".join(targets) + " |",
             "|---|---|" + "---|" * len(targets),
         ]
@@ -123,10 +156,14 @@ class Matrix:
         lines += [f"- `{v.case}` on {v.target} ({v.outcome}): {v.detail}" for v in failures]
         if not failures:
             lines.append("None.")
+        lines += ["", "## Skipped", ""]
+        skipped = self.skipped()
+        lines += [f"- `{v.case}` on {v.target}: {v.detail}" for v in skipped] or ["None."]
         return "\n".join(lines) + "\n"
 
     def json(self) -> str:
         document = {
+            "run": asdict(self.facts) if self.facts is not None else None,
             "targets": self.targets,
             "counts": self.counts(),
             "verdicts": [
@@ -138,7 +175,6 @@ class Matrix:
                     "detail": v.detail,
                 }
                 for v in self.verdicts.values()
-                if v.target in self.targets
             ],
         }
         return json.dumps(document, indent=2) + "\n"
@@ -180,7 +216,7 @@ def _first_line(text: str) -> str:
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2])[:_DETAIL]
+        return str(longrepr[2]).removeprefix("Skipped: ")[:_DETAIL]
     return _first_line(str(longrepr))
 
 
@@ -188,3 +224,8 @@ def _markdown_cell(verdict: Verdict | None) -> str:
     if verdict is None:
         return ""
     return f"**{verdict.outcome}**" if verdict.outcome in (FAIL, ERROR) else verdict.outcome
+
+
+def _cell(text: str) -> str:
+    """``text`` inside a markdown table cell's code span."""
+    return text.replace("|", "\\|").replace("`", "'")

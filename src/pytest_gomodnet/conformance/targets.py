@@ -24,13 +24,14 @@ import signal
 import socket
 import string
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from pytest_gomodnet._process import ProcessTimeout, run_bounded
 from pytest_gomodnet.errors import GoModNetError
@@ -53,7 +54,13 @@ PROXY_PLACEHOLDERS = {
     "port": "a free port on 127.0.0.1 for the target to listen on",
     "ca_bundle": "the PEM file of the root CA the upstream's chain comes from",
     "router": "the forward proxy (http://127.0.0.1:PORT) that reaches the upstream",
+    "python": "the Python that runs pytest (its venv's, activated or not), for python -m",
+    "upstream_host": "the upstream's host name (upstream.test), for SNI, Host and its certificate",
+    "upstream_port": "a port on 127.0.0.1 that serves the upstream's TLS directly, no proxy needed",
+    "upstream_direct": "https://127.0.0.1:{upstream_port}: the upstream without a forward proxy",
+    "upstream_http": "http://127.0.0.1:PORT: the upstream in plain HTTP, for targets without TLS",
 }
+
 #: What a client command may name, and what each becomes.
 CLIENT_PLACEHOLDERS = {
     "module": "the module path to download (e.g. mod.test/c1/m)",
@@ -62,10 +69,20 @@ CLIENT_PLACEHOLDERS = {
     "dest": "an empty directory to download into",
     "ca_bundle": PROXY_PLACEHOLDERS["ca_bundle"],
     "router": PROXY_PLACEHOLDERS["router"],
+    "python": PROXY_PLACEHOLDERS["python"],
+}
+#: Why a client command cannot name a proxy command's own placeholders.
+PROXY_ONLY = {
+    name: "a proxy command's placeholder: a client reaches the network through {goproxy}"
+    for name in PROXY_PLACEHOLDERS.keys() - CLIENT_PLACEHOLDERS.keys()
 }
 
-#: Seconds a proxy command gets to open its port.
+#: What a target reaches without the Router (NO_PROXY).
+LOOPBACK = "127.0.0.1,localhost,::1"
+#: Seconds a proxy command gets to serve its first clean request.
 START_TIMEOUT = 15.0
+#: Seconds between two readiness probes of a proxy command that is starting.
+PROBE_INTERVAL = 0.1
 #: Seconds a stopped target gets to exit after SIGTERM, before SIGKILL.
 STOP_TIMEOUT = 3.0
 #: Seconds a client command gets to finish one download.
@@ -75,7 +92,12 @@ TAIL_LINES = 30
 
 
 class TargetError(GoModNetError):
-    """A target command that cannot be used: bad template, failed start, no port."""
+    """A target command that cannot be used: bad template, failed start, never ready."""
+
+
+#: Asks a starting proxy target at its URL for something it can serve, within the seconds
+#: given: None when it did, or what the attempt got instead.
+ReadyProbe = Callable[[str, float], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -85,16 +107,24 @@ class CommandTemplate:
     text: str
     allowed: Mapping[str, str] = field(compare=False, repr=False)
     what: str = field(default="command", compare=False)
+    #: Placeholders of other kinds of command, each with why this one cannot have it.
+    foreign: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.text.strip():
             raise TargetError(f"the {self.what} is empty")
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
+            names = self.names
             shlex.split(self.text)
         except ValueError as exc:
             raise TargetError(f"the {self.what} {self.text!r} does not parse: {exc}") from None
         unknown = sorted(names - set(self.allowed))
+        misplaced = [name for name in unknown if name in self.foreign]
+        if misplaced:
+            name = misplaced[0]
+            raise TargetError(
+                f"the {self.what} {self.text!r} uses {{{name}}}, {self.foreign[name]}"
+            )
         if unknown:
             known = ", ".join(f"{{{name}}}" for name in self.allowed)
             raise TargetError(
@@ -103,11 +133,16 @@ class CommandTemplate:
             )
 
     @property
+    def names(self) -> set[str]:
+        """The placeholders the command uses."""
+        return {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
+
+    @property
     def name(self) -> str:
         """A short id for reports: the program, or the script a Python runs."""
         words = shlex.split(self.text)
         program = Path(words[0]).name
-        if program.startswith("python") and len(words) > 1:
+        if (program.startswith("python") or program == "{python}") and len(words) > 1:
             rest = [w for w in words[1:] if not w.startswith("-")]
             if words[1] == "-m" and len(words) > 2:
                 return words[2].rsplit(".", 1)[-1]
@@ -125,8 +160,12 @@ def target_env(router: str, ca_bundle: str | os.PathLike[str]) -> dict[str, str]
     env = dict(os.environ)
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
         env[name] = router
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+    for name in ("ALL_PROXY", "all_proxy"):
         env.pop(name, None)
+    # Loopback is reached directly: the upstream's own ports ({upstream_http} …) live there,
+    # and the Router routes only the network's host names.
+    for name in ("NO_PROXY", "no_proxy"):
+        env[name] = LOOPBACK
     env["SSL_CERT_FILE"] = os.fspath(ca_bundle)
     return env
 
@@ -157,6 +196,8 @@ class RunningCommand:
     argv: list[str]
     process: subprocess.Popen[bytes]
     log_path: Path
+    upstream_tls: bool = True
+    """False when the command reaches the upstream in plain HTTP only ({upstream_http})."""
 
     def output(self) -> str:
         return _tail(self.log_path)
@@ -182,11 +223,16 @@ def run_proxy_command(
     router: str,
     ca_bundle: str | os.PathLike[str],
     start_timeout: float = START_TIMEOUT,
+    endpoints: Mapping[str, str] | None = None,
+    ready: ReadyProbe | None = None,
 ) -> Iterator[RunningCommand]:
-    """Start the proxy command on a free port, wait until it listens, stop it afterwards.
+    """Start the proxy command on a free port, wait until it serves, stop it afterwards.
 
-    Raises TargetError, naming the command, its exit status and the tail of
-    its output, if it exits early or does not open its port in time.
+    ``endpoints`` fills the direct placeholders (``upstream_host`` …) the
+    command uses. The command is up when ``ready`` (given its URL) says so, or,
+    without a probe, when its port opens. Raises TargetError, naming the
+    command and what it last did (its exit status, the probe's last answer, the
+    tail of its output), if it exits early or is not up in time.
     """
     port = _free_port()
     values = {
@@ -194,15 +240,35 @@ def run_proxy_command(
         "port": str(port),
         "ca_bundle": os.fspath(ca_bundle),
         "router": router,
+        "python": sys.executable,
+        **(endpoints or {}),
     }
+    missing = sorted(template.names - set(values))
+    if missing:
+        raise TargetError(
+            f"{template.text!r} uses {', '.join(f'{{{m}}}' for m in missing)}, "
+            "which this run cannot fill: pass endpoints= for the direct upstream ports"
+        )
     argv = template.argv(values)
+    url = f"http://127.0.0.1:{port}"
+    plain = "upstream_http" in template.names and not template.names & {
+        "upstream",
+        "upstream_direct",
+        "upstream_port",
+    }
     with tempfile.NamedTemporaryFile(prefix="gomodnet-target-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
     try:
         process = _spawn(argv, target_env(router, ca_bundle), log_path)
         try:
-            _await_port(process, port, argv, log_path, start_timeout)
-            yield RunningCommand(template.name, f"http://127.0.0.1:{port}", argv, process, log_path)
+            deadline = time.monotonic() + start_timeout
+            starting = _Starting(process, argv, log_path, start_timeout)
+            starting.await_port(port, deadline)
+            if ready is not None:
+                starting.await_ready(url, ready, deadline)
+            yield RunningCommand(
+                template.name, url, argv, process, log_path, upstream_tls=not plain
+            )
         finally:
             _stop(process)
     finally:
@@ -231,28 +297,50 @@ def _spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
             raise TargetError(f"cannot start {shlex.join(argv)}: {exc}") from None
 
 
-def _await_port(
-    process: subprocess.Popen[bytes], port: int, argv: list[str], log_path: Path, timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = process.poll()
-        if status is not None:
-            raise TargetError(
-                f"{shlex.join(argv)} exited with status {status} before it opened port {port}"
-                f"; its last output:\n{_tail(log_path) or '(none)'}"
-            )
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+@dataclass
+class _Starting:
+    """A proxy command on its way up: each wait fails with its command line and output."""
+
+    process: subprocess.Popen[bytes]
+    argv: list[str]
+    log_path: Path
+    timeout: float
+
+    def await_port(self, port: int, deadline: float) -> None:
+        while True:
+            self._check_alive(f"before it opened port {port}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self._fail(f"did not open port {port} within {self.timeout:g} s")
+            time.sleep(0.05)
+
+    def await_ready(self, url: str, ready: ReadyProbe, deadline: float) -> None:
+        """Probe until a clean request succeeds: an open port is not yet a serving proxy."""
+        while True:
+            self._check_alive("before it served a clean request")
+            problem = ready(url, max(PROBE_INTERVAL, deadline - time.monotonic()))
+            if problem is None:
                 return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TargetError(
-                f"{shlex.join(argv)} did not open port {port} within {timeout:g} s"
-                f"; its last output:\n{_tail(log_path) or '(none)'}"
-            )
-        time.sleep(0.05)
+            if time.monotonic() > deadline:
+                self._fail(
+                    f"did not serve a clean request within {self.timeout:g} s "
+                    f"(--gomodnet-start-timeout); the last attempt: {problem}"
+                )
+            time.sleep(PROBE_INTERVAL)
+
+    def _check_alive(self, when: str) -> None:
+        status = self.process.poll()
+        if status is not None:
+            self._fail(f"exited with status {status} {when}")
+
+    def _fail(self, what: str) -> NoReturn:
+        raise TargetError(
+            f"{shlex.join(self.argv)} {what}; its last output:\n{_tail(self.log_path) or '(none)'}"
+        )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -323,6 +411,7 @@ class CommandClient:
             "dest": os.fspath(dest),
             "ca_bundle": os.fspath(ca_bundle),
             "router": router,
+            "python": sys.executable,
         }
         argv = self.template.argv(values)
         started = time.monotonic()

@@ -1,0 +1,88 @@
+"""The real-mirror launchers (``python -m pytest_gomodnet.mirrors.NAME``) stay in the caller's
+hands: in the foreground, on 127.0.0.1, everything in one temporary directory that is gone
+once SIGTERM has stopped them, with no process left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_gomodnet.mirrors._launch import SERVERS, Server
+from pytest_gomodnet.network import Network
+from test_real_mirrors import require
+
+#: Seconds a server may take to open its port, and the launcher to exit after SIGTERM.
+START_DEADLINE, EXIT_DEADLINE = 20.0, 10.0
+
+
+def test_a_server_that_is_not_installed_is_named_with_its_package() -> None:
+    server = Server("x", "gomodnet-no-such-server", "gomodnet-server", "x.in", lambda *a: [])
+    with pytest.raises(SystemExit) as excinfo:
+        server.find()
+    assert str(excinfo.value) == (
+        "x: gomodnet-no-such-server is not installed (not on PATH or in /usr/sbin, /sbin, "
+        "/usr/local/sbin): install it, e.g. apt-get install gomodnet-server"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _await_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_DEADLINE
+    while True:
+        assert process.poll() is None, f"exited with {process.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"port {port} never opened"
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_a_launcher_runs_its_server_in_the_foreground_and_cleans_up(
+    name: str, tmp_path: Path
+) -> None:
+    require(name)
+    # The default temporary directory: as root, the server's workers must be able to reach
+    # its run directory, and pytest's own (mode 0700 above it) they cannot.
+    port, scratch = _free_port(), Path(tempfile.gettempdir())
+    before = set(scratch.glob(f"gomodnet-{name}-*"))
+    with Network.standalone(directory=tmp_path / "net") as net:
+        upstream = net.direct_url("upstream.test", tls=name != "varnish")
+        command = [sys.executable, "-m", f"pytest_gomodnet.mirrors.{name}", "--port", str(port)]
+        command += ["--upstream", upstream, "--ca-bundle", str(net.ca_bundle)]
+        if name == "apache":
+            command += ["--router", net.router_url]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            _await_port(port, process)
+            (run,) = set(scratch.glob(f"gomodnet-{name}-*")) - before  # config, cache, pid
+            assert (run / SERVERS[name].template.removesuffix(".in")).is_file()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(EXIT_DEADLINE) == 0
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    assert not run.exists()
+    with pytest.raises(ProcessLookupError):  # not one worker of it left
+        os.killpg(process.pid, 0)

@@ -1,0 +1,127 @@
+"""``pytest --gomodnet`` against real mirrors nobody here wrote: what popular servers do.
+
+nginx proxy_cache, Apache mod_proxy + mod_cache_disk, Squid as a caching
+accelerator, Caddy reverse_proxy and Varnish, each run by its recipe in
+``pytest_gomodnet.mirrors`` (the command lines docs/conformance.md publishes),
+all in one suite run. Each test asserts one mirror's verdicts from the JSON
+report: every proxy case has one, and the ones that are not ``pass`` are
+exactly those below, each explained in docs/conformance.md.
+
+A mirror that is not installed is skipped, naming the package; with ``CI`` set
+it is a failure instead (.ci/run installs them all).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_gomodnet.conformance import all_cases
+from pytest_gomodnet.mirrors._launch import SBIN, SERVERS
+
+#: Each recipe's command line, exactly as docs/conformance.md shows it.
+DIRECT = "--upstream {upstream_direct} --upstream-host {upstream_host} --ca-bundle {ca_bundle}"
+RECIPES = {
+    "nginx": f"{{python}} -m pytest_gomodnet.mirrors.nginx --port {{port}} {DIRECT}",
+    "apache": (
+        "{python} -m pytest_gomodnet.mirrors.apache --port {port} "
+        "--upstream {upstream} --router {router} --ca-bundle {ca_bundle}"
+    ),
+    "squid": f"{{python}} -m pytest_gomodnet.mirrors.squid --port {{port}} {DIRECT}",
+    "caddy": f"{{python}} -m pytest_gomodnet.mirrors.caddy --port {{port}} {DIRECT}",
+    "varnish": (
+        "{python} -m pytest_gomodnet.mirrors.varnish --port {port} --upstream {upstream_http}"
+    ),
+}
+
+TLS_BROKEN = [c for c in all_cases() if c.startswith("proxy.upstream-tls-broken[")]
+HTML_LOGIN = {"proxy.upstream-zip-fault[html-login-200]": "FAIL"}
+REDIRECT = {"proxy.upstream-redirect": "SHOULD-fail"}
+#: Per mirror, every verdict that is not "pass" (what the docs' matrix explains).
+NOT_PASS: dict[str, dict[str, str]] = {
+    "nginx": {**HTML_LOGIN, **REDIRECT, "proxy.gone-is-not-forever": "SHOULD-fail"},
+    "apache": {**HTML_LOGIN, **REDIRECT, "proxy.single-flight": "SHOULD-fail"},
+    "squid": {**HTML_LOGIN, **REDIRECT, **dict.fromkeys(TLS_BROKEN, "FAIL")},
+    "caddy": {
+        **HTML_LOGIN,
+        **REDIRECT,
+        "proxy.upstream-zip-fault[chunked-cut]": "FAIL",
+        "proxy.single-flight": "SHOULD-fail",
+    },
+    "varnish": {
+        **HTML_LOGIN,
+        **REDIRECT,
+        "proxy.gone-is-not-forever": "SHOULD-fail",
+        **dict.fromkeys(TLS_BROKEN, "skip"),
+    },
+}
+PROXY_CASES = {case_id for case_id, case in all_cases().items() if case.kind == "proxy"}
+#: Seconds the one suite run against every mirror may take (about 35 s on a quiet machine).
+RUN_TIMEOUT = 240
+
+
+def installed(name: str) -> bool:
+    server = SERVERS[name]
+    path = os.pathsep.join([os.environ.get("PATH", ""), *SBIN])
+    return shutil.which(server.program, path=path) is not None
+
+
+def require(name: str) -> None:
+    if installed(name):
+        return
+    package = SERVERS[name].package
+    message = f"{name}: {SERVERS[name].program} is not installed (apt-get install {package})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set, so every real mirror must run: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def run_suite(names: list[str], directory: Path) -> tuple[dict[tuple[str, str], str], str]:
+    """One suite run against the mirrors ``names``: (case, mirror) → outcome, and its output."""
+    command = [sys.executable, "-m", "pytest", "--gomodnet", "-p", "no:cacheprovider"]
+    command += ["-q", "--gomodnet-report=mirrors"]
+    for name in names:
+        command += ["--gomodnet-proxy-cmd", RECIPES[name]]
+    result = subprocess.run(
+        command, cwd=directory, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+    )
+    path = directory / "mirrors.json"
+    assert path.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    document = json.loads(path.read_text())
+    verdicts = {(v["case"], v["target"]): v["outcome"] for v in document["verdicts"]}
+    return verdicts, result.stdout
+
+
+@pytest.mark.slow
+def test_real_mirror_verdicts(tmp_path: Path) -> None:
+    """One run for all of them (one test, so that pytest-xdist never runs it twice)."""
+    names = [name for name in RECIPES if installed(name)]
+    if names:
+        verdicts, output = run_suite(names, tmp_path)
+        cases = {name: {c for c, t in verdicts if t == name} for name in names}
+        assert cases == dict.fromkeys(names, PROXY_CASES), output[-5000:]
+        not_pass = {
+            name: {c: o for (c, t), o in verdicts.items() if t == name and o != "pass"}
+            for name in names
+        }
+        assert not_pass == {name: NOT_PASS[name] for name in names}, output[-5000:]
+    for name in RECIPES:
+        require(name)
+
+
+def test_each_recipe_names_its_server_and_every_mirror_has_expectations() -> None:
+    assert set(RECIPES) == set(SERVERS) == set(NOT_PASS)
+    for name, recipe in RECIPES.items():
+        assert f"-m pytest_gomodnet.mirrors.{name} " in recipe
+
+
+def test_docs_publish_every_recipe_verbatim() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "conformance.md").read_text()
+    for recipe in RECIPES.values():
+        assert f'--gomodnet-proxy-cmd "{recipe}"' in docs
