@@ -1,0 +1,54 @@
+"""What the git tests share: the skip rule and a three-version repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_gomodnet.githost import GitHost, GitRepo
+from pytest_gomodnet.network import Network
+
+# Skip only where git is missing and this is not CI; in CI (which installs git in
+# .ci/run) a missing git makes the tests fail instead.
+requires_git = pytest.mark.skipif(
+    shutil.which("git") is None and not os.environ.get("CI"),
+    reason="git is not installed (Debian: apt-get install -y git)",
+)
+
+MODULE = "example.test/tool"
+VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0")
+
+
+def tool_files(version: str) -> dict[str, bytes]:
+    """The files of example.test/tool at ``version``: each version differs."""
+    return {
+        "go.mod": f"module {MODULE}\n".encode(),
+        "tool.go": f"package tool\n\nconst Version = {version!r}\n".replace("'", '"').encode(),
+    }
+
+
+def tool_repo(git: GitHost) -> GitRepo:
+    """``tool.git`` with one tagged commit per version of VERSIONS."""
+    repo = git.create("tool")
+    for version in VERSIONS:
+        repo.commit(tool_files(version), tags=[version])
+    return repo
+
+
+def serve_tool(network: Network) -> GitHost:
+    """git.test serving tool.git, and example.test/tool's go-import tag naming it."""
+    git = network.add_git("git.test")
+    network.add_goimport("example.test").add(MODULE, vcs="git", repo=tool_repo(git).url)
+    return git
+
+
+def run_git(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The machine's git with only ``env`` (plus PATH and HOME), as a user's tool runs it."""
+    full = {"PATH": os.environ["PATH"], "HOME": str(cwd), "LANG": "C"} | env
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=60
+    )
