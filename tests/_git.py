@@ -52,3 +52,26 @@ def run_git(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedP
     return subprocess.run(
         ["git", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=60
     )
+
+
+def module_cache(home: Path) -> list[str]:
+    """Every file go left under GOMODCACHE/cache/download, relative, sorted."""
+    root = home / "gopath" / "pkg" / "mod" / "cache" / "download"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def vcs_cache(home: Path) -> list[str]:
+    """What go left in GOMODCACHE/cache/vcs: each entry with its repository hash
+    replaced by ``H``, and for the bare repository the tags it holds."""
+    root = home / "gopath" / "pkg" / "mod" / "cache" / "vcs"
+    found: list[str] = []
+    for entry in sorted(root.iterdir()) if root.is_dir() else ():
+        name = "H" + entry.name[64:]
+        if entry.is_dir():
+            tags = sorted(p.name for p in (entry / "refs" / "tags").glob("*"))
+            found.append(f"{name}/ tags={','.join(tags)}")
+        elif entry.suffix == ".info":
+            found.append(f"{name}: {entry.read_text()}")
+        else:
+            found.append(name)
+    return found

@@ -92,7 +92,8 @@ def test_git_clones_through_the_network_with_go_env_alone(gomodnet, tmp_path) ->
     assert (tmp_path / "tool" / "tool.go").read_bytes() == tool_files("v1.1.0")["tool.go"]
     hosts = {c.host for c in gomodnet.log}
     assert hosts == {"git.test"}  # git went through the Router, nowhere else
-    assert env["HTTPS_PROXY"] == gomodnet.router_url and "https_proxy" not in env
+    assert env["HTTPS_PROXY"] == gomodnet.router_url
+    assert "https_proxy" not in env
 
 
 def test_without_the_ca_git_does_not_trust_the_network(gomodnet, tmp_path) -> None:

@@ -495,5 +495,3 @@ def _kill(proc: subprocess.Popen[bytes]) -> bool:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     return True
-
-
