@@ -96,7 +96,8 @@ class GitExchange:
     stderr: str = ""
     ended: str = "running"
     """``ok`` (the CGI exited), ``closed`` (the client went away first),
-    ``deadline`` (killed after REQUEST_TIMEOUT) or ``refused`` (never run)."""
+    ``deadline`` (killed after REQUEST_TIMEOUT), ``refused`` or ``redirected``
+    (never run)."""
 
 
 class GitRepo:
@@ -166,6 +167,21 @@ class GitRepo:
         else:
             self.git("tag", "-a", "-m", message, name, target)
 
+    def force_ref(self, ref: str, object_id: str) -> None:
+        """Point ``ref`` (``refs/tags/v1.3.0``) at ``object_id`` even if no such object exists.
+
+        git's own commands refuse to; this writes the ref file itself, leaving
+        the repository as one that lost objects: http-backend still
+        advertises the ref, and a fetch of it fails on the server.
+        """
+        if not ref.startswith("refs/"):
+            raise ValueError(f"ref {ref!r} must be a full name starting with refs/")
+        self.git("check-ref-format", ref)
+        if not re.fullmatch(r"[0-9a-f]{40}", object_id):
+            raise ValueError(f"object_id {object_id!r} must be 40 lower-case hex digits")
+        (self.path / ref).parent.mkdir(parents=True, exist_ok=True)
+        (self.path / ref).write_text(object_id + "\n")
+
     def git(self, *args: str, stdin: bytes | None = None) -> str:
         """Run ``git args`` in this bare repository (sealed env, fixed identity); stdout."""
         return self._host.git("--git-dir", str(self.path), *args, stdin=stdin)
@@ -199,6 +215,7 @@ class GitHost:
         self.host = host
         self.timeout = timeout
         self.repos: dict[str, GitRepo] = {}
+        self._redirects: dict[str, tuple[str, int, bool]] = {}
         self._log: list[GitExchange] = []
         self._running: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
@@ -237,6 +254,21 @@ class GitHost:
         repo = GitRepo(self, name, path)
         self.repos[name] = repo
         return repo
+
+    def redirect(self, name: str, to: str, *, status: int = 301, keep_path: bool = True) -> None:
+        """Answer every request for ``/<name>.git/...`` with ``status`` and a ``Location``.
+
+        With ``keep_path`` the rest of the path and the query follow ``to``, as a
+        moved repository's server does: ``redirect("old", "https://git.test/tool.git")``
+        sends ``/old.git/info/refs?service=git-upload-pack`` to
+        ``https://git.test/tool.git/info/refs?service=git-upload-pack``. Without,
+        every request goes to ``to`` itself: a single sign-on login redirect.
+        """
+        if status not in (301, 302, 303, 307, 308):
+            raise ValueError(f"status {status!r} is not a redirect (301, 302, 303, 307, 308)")
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"invalid repository name {name!r}")
+        self._redirects[f"/{name}.git/"] = (to.rstrip("/"), status, keep_path)
 
     def git(self, *args: str, stdin: bytes | None = None) -> str:
         """Run ``git args`` sealed (no system/global config, fixed identity); stdout as text."""
@@ -279,6 +311,15 @@ class GitHost:
             status, text = refusal
             exchange.status, exchange.ended = status, "refused"
             return text_response(f"gomodnet GitHost: {text}\n", status)
+        for prefix, (to, status, keep_path) in self._redirects.items():
+            if request.path.startswith(prefix):
+                exchange.status, exchange.ended = status, "redirected"
+                location = to
+                if keep_path:
+                    location += request.path[len(prefix) - 1 :] + (f"?{query}" if query else "")
+                response = text_response(f"moved to {location}\n", status)
+                response.headers["Location"] = location
+                return response
         return self._run_backend(request, exchange)
 
     def _run_backend(self, request: Request, exchange: GitExchange) -> Response:
