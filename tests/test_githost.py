@@ -65,11 +65,15 @@ def test_a_file_path_that_escapes_the_tree_is_refused(tmp_path, path) -> None:
             repo.commit({path: b"x"})
 
 
-def test_bad_refs_and_times_are_refused_with_git_s_word(tmp_path) -> None:
+def test_bad_refs_and_times_are_refused_naming_the_rule(tmp_path) -> None:
     with GitHost(tmp_path) as git:
         repo = git.create("r")
-        with pytest.raises(GitError, match="check-ref-format"):
+        with pytest.raises(ValueError, match="invalid ref name 'v1..0': git check-ref-format"):
             repo.commit({"a": b""}, tags=["v1..0"])
+        with pytest.raises(ValueError, match="must be a full name starting with refs/"):
+            repo.force_ref("v1.0.0", "0" * 40)
+        with pytest.raises(ValueError, match="must be 40 lower-case hex digits"):
+            repo.force_ref("refs/tags/v1.0.0", "XYZ")
         with pytest.raises(ValueError, match="must be RFC 3339 with a zone"):
             repo.commit({"a": b""}, time="2026-01-01 00:00")
 

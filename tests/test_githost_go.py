@@ -124,3 +124,32 @@ def test_each_repository_layout_gives_the_module_store_hash(
     (downloaded,) = result.check().json_objects()
     expected = module_store.add(module, version, files=zipped)
     assert (downloaded["Sum"], downloaded["GoModSum"]) == (expected.h1, expected.go_mod_h1)
+
+
+def test_gopriv_sends_one_module_to_git_and_the_rest_to_the_proxy(
+    go, tmp_path, gomodnet, module_store: ModuleStore
+) -> None:
+    serve_tool(gomodnet)
+    other = module_store.add("example.test/other", "v1.0.0", files={"o.go": b"package other\n"})
+    gomodnet.add_goproxy("proxy.test", module_store)
+    env = gomodnet.go_env(GOPRIVATE=MODULE)
+    for module in (f"{MODULE}@v1.0.0", "example.test/other@v1.0.0"):
+        go.run("mod", "download", module, home=tmp_path, env=env).check()
+    hosts = sorted({c.host for c in gomodnet.log})
+    assert hosts == ["example.test", "git.test", "proxy.test"]
+    proxied = [x.path for c in gomodnet.log if c.host == "proxy.test" for x in c.exchanges]
+    assert proxied == [f"/example.test/other/@v/v1.0.0.{ext}" for ext in ("info", "mod", "zip")]
+    assert other.h1 in (tmp_path / "gopath/pkg/mod/cache/download/example.test/other/@v/v1.0.0.ziphash").read_text()
+
+
+def test_an_annotated_tag_is_a_version_too(go, tmp_path, gomodnet) -> None:
+    git = serve_tool(gomodnet)
+    repo = git.repos["tool"]
+    repo.tag("v1.3.0", "v1.2.0", message="release 1.3.0")
+    assert repo.git("cat-file", "-t", "v1.3.0") == "tag\n"
+    result = go.run(
+        "mod", "download", "-json", f"{MODULE}@v1.3.0", home=tmp_path,
+        env=gomodnet.go_env(direct=True),
+    )  # fmt: skip
+    (downloaded,) = result.check().json_objects()
+    assert downloaded["Origin"]["Hash"] == repo.git("rev-parse", "v1.2.0^{commit}").strip()

@@ -55,7 +55,8 @@ _BUFFER_LIMIT = 1 << 20
 _READ_SIZE = 1 << 16
 # Seconds a CGI that closed its stdout may take to exit before it is killed.
 _EXIT_SECONDS = 2.0
-_AUTHOR = "gomodnet <gomodnet@example.test>"
+_NAME_OF_AUTHOR, _EMAIL = "gomodnet", "gomodnet@example.test"
+_AUTHOR = f"{_NAME_OF_AUTHOR} <{_EMAIL}>"
 # A repository name: path segments of safe characters, no dot segments.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 
@@ -98,6 +99,8 @@ class GitExchange:
     """``ok`` (the CGI exited), ``closed`` (the client went away first),
     ``deadline`` (killed after REQUEST_TIMEOUT), ``refused`` or ``redirected``
     (never run)."""
+    seconds: float = 0.0
+    """How long the CGI ran, from its start until it was reaped."""
 
 
 class GitRepo:
@@ -138,7 +141,7 @@ class GitRepo:
             _check_file_path(path)
         tags = list(tags)
         for name in [branch, *tags]:
-            self.git("check-ref-format", "--allow-onelevel", name)
+            self._check_ref(name)
         when = f"{int(_parse_time(time).timestamp())} +0000"
         text = (message or f"files at {', '.join(tags) or branch}") + "\n"
         stream = [
@@ -176,7 +179,7 @@ class GitRepo:
         """
         if not ref.startswith("refs/"):
             raise ValueError(f"ref {ref!r} must be a full name starting with refs/")
-        self.git("check-ref-format", ref)
+        self._check_ref(ref)
         if not re.fullmatch(r"[0-9a-f]{40}", object_id):
             raise ValueError(f"object_id {object_id!r} must be 40 lower-case hex digits")
         (self.path / ref).parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +188,15 @@ class GitRepo:
     def git(self, *args: str, stdin: bytes | None = None) -> str:
         """Run ``git args`` in this bare repository (sealed env, fixed identity); stdout."""
         return self._host.git("--git-dir", str(self.path), *args, stdin=stdin)
+
+    def _check_ref(self, name: str) -> None:
+        try:
+            self.git("check-ref-format", "--allow-onelevel", name)
+        except GitError:
+            raise ValueError(
+                f"invalid ref name {name!r}: git check-ref-format refuses it "
+                "(no '..', '~', '^', ':', '?', '*', '[', spaces or a trailing '.lock')"
+            ) from None
 
     def _resolve(self, ref: str) -> str | None:
         try:
@@ -219,6 +231,15 @@ class GitHost:
         self._log: list[GitExchange] = []
         self._running: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
+        when = f"{int(_parse_time(DEFAULT_TIME).timestamp())} +0000"
+        self._env = git_env(self.root / ".home") | {
+            "GIT_AUTHOR_NAME": _NAME_OF_AUTHOR,
+            "GIT_AUTHOR_EMAIL": _EMAIL,
+            "GIT_AUTHOR_DATE": when,
+            "GIT_COMMITTER_NAME": _NAME_OF_AUTHOR,
+            "GIT_COMMITTER_EMAIL": _EMAIL,
+            "GIT_COMMITTER_DATE": when,
+        }
 
     def __repr__(self) -> str:
         return f"GitHost({self.host!r}, repos={sorted(self.repos)!r})"
@@ -272,14 +293,10 @@ class GitHost:
 
     def git(self, *args: str, stdin: bytes | None = None) -> str:
         """Run ``git args`` sealed (no system/global config, fixed identity); stdout as text."""
-        env = git_env(self.root / ".home")
-        env |= {"GIT_AUTHOR_DATE": "@0 +0000", "GIT_COMMITTER_DATE": "@0 +0000"}
-        env |= {"GIT_AUTHOR_NAME": "gomodnet", "GIT_AUTHOR_EMAIL": "gomodnet@example.test"}
-        env |= {"GIT_COMMITTER_NAME": "gomodnet", "GIT_COMMITTER_EMAIL": "gomodnet@example.test"}
         try:
             done = subprocess.run(
                 [self.git_executable, *args],
-                env=env,
+                env=self._env,
                 cwd=self.root,
                 input=stdin or b"",
                 capture_output=True,
@@ -341,7 +358,7 @@ class GitHost:
             )
         with self._lock:
             self._running.add(proc)
-        run = _Run(proc, stderr, _Output(proc, deadline), exchange)
+        run = _Run(proc, stderr, _Output(proc, deadline), exchange, time.monotonic())
         try:
             status, headers = _cgi_head(run.output.read_head())
             exchange.status = status
@@ -380,6 +397,7 @@ class GitHost:
             run.exchange.ended = "deadline"
         else:
             run.exchange.ended = "closed" if killed else "ok"
+        run.exchange.seconds = time.monotonic() - run.started
         with self._lock:
             self._running.discard(run.proc)
 
@@ -415,6 +433,7 @@ class _Run:
     stderr: IO[bytes]
     output: _Output
     exchange: GitExchange
+    started: float
 
 
 class _Output:
