@@ -97,5 +97,5 @@ def run(quick: bool) -> list[table.Row]:
                   "< 300 ms", ready < 300),
         table.Row("go mod download via git, ms (vs GoProxy)", via_git, via_proxy, "ms",
                   "<= 2x", via_git / via_proxy <= 2),
-        table.Row("  share in git http-backend, median % (info)", serving, 100, "%", "-", None),
+        table.Row("go mod download via git, server share, % (info)", serving, 100, "%", "-", None),
     ]  # fmt: skip

@@ -35,7 +35,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         "go mod download, Go net/http server, plain (info)",
         "GitHost, 3-version repo ready, ms (vs git init)",
         "go mod download via git, ms (vs GoProxy)",
-        "  share in git http-backend, median % (info)",
+        "go mod download via git, server share, % (info)",
         "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
         "zip 4 MiB, serving peak RSS growth, MiB",
     ]
