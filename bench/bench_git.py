@@ -24,7 +24,7 @@ from pytest_gomodnet.network import Backbone
 from pytest_gomodnet.tls import GomodnetCA
 
 from . import __main__ as table
-from . import _best
+from . import _best, bench_go
 
 MODULE = "example.test/tool"
 VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0")
@@ -53,9 +53,7 @@ def _bare_init(root: Path) -> float:
 
 
 def _download(go: GoToolchain, home: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    go.run("mod", "download", f"{MODULE}@v1.1.0", home=home, env=env).check()
-    return time.perf_counter() - started
+    return bench_go._download(go, home, [f"{MODULE}@v1.1.0"], env)
 
 
 def run(quick: bool) -> list[table.Row]:

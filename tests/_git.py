@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_gomodnet.githost import GitHost, GitRepo
+from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
 
 # Skip only where git is missing and this is not CI; in CI (which installs git in
@@ -44,6 +46,17 @@ def serve_tool(network: Network) -> GitHost:
     git = network.add_git("git.test")
     network.add_goimport("example.test").add(MODULE, vcs="git", repo=tool_repo(git).url)
     return git
+
+
+def download(go: GoToolchain, home: Path, network: Network, target: str) -> dict[str, Any]:
+    """``go mod download -json target`` in direct mode: its one JSON object, with ``home``
+    written ``{home}`` in an ``Error``, checked to agree with go's exit status."""
+    result = go.run("mod", "download", "-json", target, home=home, env=network.go_env(direct=True))
+    (downloaded,) = result.json_objects()
+    assert result.ok == ("Error" not in downloaded), result.story("ended unlike its JSON")
+    if "Error" in downloaded:
+        downloaded["Error"] = downloaded["Error"].replace(str(home), "{home}")
+    return downloaded
 
 
 def run_git(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

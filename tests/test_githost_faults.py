@@ -18,10 +18,19 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from _git import MODULE, module_cache, requires_git, serve_tool, tool_repo, vcs_cache
+from _git import (
+    MODULE,
+    download,
+    module_cache,
+    requires_git,
+    serve_tool,
+    tool_repo,
+    vcs_cache,
+)
 from pytest_gomodnet.faults import FaultPlan, HtmlLogin, Reset, Stall, Status, Truncate
 from pytest_gomodnet.githost import GitError, GitHost
 from pytest_gomodnet.gotool import GoToolchain
@@ -172,15 +181,9 @@ CASES = {
 }
 
 
-def _download(go: GoToolchain, home: Path, network: Network) -> tuple[str | None, dict[str, str]]:
-    result = go.run(
-        "mod", "download", "-json", f"{MODULE}@v1.1.0", home=home,
-        env=network.go_env(direct=True),
-    )  # fmt: skip
-    (downloaded,) = result.json_objects()
-    error = downloaded.get("Error")
-    assert result.ok == (error is None), result.story("ended unlike its JSON")
-    return None if error is None else error.replace(str(home), "{home}"), downloaded
+def _download(go: GoToolchain, home: Path, network: Network) -> tuple[str | None, dict[str, Any]]:
+    downloaded = download(go, home, network, f"{MODULE}@v1.1.0")
+    return downloaded.get("Error"), downloaded
 
 
 _EOF = "(fatal: protocol error: bad pack header|fatal: early EOF\n\tfatal: unpack-objects failed)"
@@ -265,13 +268,9 @@ def test_a_tag_at_a_missing_object_is_advertised_and_fails_the_fetch(
     )
     with pytest.raises(GitError, match="fatal: git cat-file: could not get object info"):
         repo.git("cat-file", "-t", MISSING)
-    result = go.run(
-        "mod", "download", "-json", f"{MODULE}@v1.3.0", home=tmp_path,
-        env=gomodnet.go_env(direct=True),
-    )  # fmt: skip
-    (downloaded,) = result.json_objects()
+    downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.3.0")
     # … and refuses to send it.
-    assert downloaded["Error"].replace(str(tmp_path), "{home}") == (
+    assert downloaded["Error"] == (
         f"{MODULE}@v1.3.0: invalid version: {FULL_FETCH}: exit status 128:\n"
         f"\tfatal: remote error: upload-pack: not our ref {MISSING}"
     ).format(home="{home}")
@@ -307,12 +306,8 @@ def test_a_tag_at_a_commit_without_its_tree_fails_in_pack_objects(go, tmp_path, 
         "hash-object", "-t", "commit", "--literally", "-w", "--stdin", stdin=hollow.encode()
     ).strip()
     repo.git("update-ref", "refs/tags/v1.3.0", commit)
-    result = go.run(
-        "mod", "download", "-json", f"{MODULE}@v1.3.0", home=tmp_path,
-        env=gomodnet.go_env(direct=True),
-    )  # fmt: skip
-    (downloaded,) = result.json_objects()
-    assert downloaded["Error"].replace(str(tmp_path), "{home}") == (
+    downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.3.0")
+    assert downloaded["Error"] == (
         f"{MODULE}@v1.3.0: invalid version: {FULL_FETCH}: exit status 128:\n"
         f"\tremote: fatal: bad tree object {MISSING}        \n"
         "\tremote: aborting due to possible repository corruption on the remote side.\x00\n"

@@ -12,6 +12,7 @@ import pytest
 from _git import (
     MODULE,
     VERSIONS,
+    download,
     module_cache,
     requires_git,
     serve_tool,
@@ -49,15 +50,7 @@ def test_go_lists_the_tags_as_versions(go, tmp_path, gomodnet) -> None:
 
 def test_download_reports_the_git_origin_and_leaves_a_vcs_cache(go, tmp_path, gomodnet) -> None:
     git = serve_tool(gomodnet)
-    result = go.run(
-        "mod",
-        "download",
-        "-json",
-        f"{MODULE}@v1.2.0",
-        home=tmp_path,
-        env=gomodnet.go_env(direct=True),
-    )
-    (downloaded,) = result.check().json_objects()
+    downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.2.0")
     head = git.repos["tool"].git("rev-parse", "v1.2.0").strip()
     assert downloaded["Origin"] == {
         "VCS": "git",
@@ -113,15 +106,7 @@ def test_each_repository_layout_gives_the_module_store_hash(
     repo.commit(files, tags=[tag])
     gomodnet.add_goimport("example.test").add(MODULE, vcs="git", repo=repo.url, subdir=subdir)
     version = tag.rpartition("/")[2]
-    result = go.run(
-        "mod",
-        "download",
-        "-json",
-        f"{module}@{version}",
-        home=tmp_path,
-        env=gomodnet.go_env(direct=True),
-    )
-    (downloaded,) = result.check().json_objects()
+    downloaded = download(go, tmp_path, gomodnet, f"{module}@{version}")
     expected = module_store.add(module, version, files=zipped)
     assert (downloaded["Sum"], downloaded["GoModSum"]) == (expected.h1, expected.go_mod_h1)
 
@@ -148,9 +133,5 @@ def test_an_annotated_tag_is_a_version_too(go, tmp_path, gomodnet) -> None:
     repo = git.repos["tool"]
     repo.tag("v1.3.0", "v1.2.0", message="release 1.3.0")
     assert repo.git("cat-file", "-t", "v1.3.0") == "tag\n"
-    result = go.run(
-        "mod", "download", "-json", f"{MODULE}@v1.3.0", home=tmp_path,
-        env=gomodnet.go_env(direct=True),
-    )  # fmt: skip
-    (downloaded,) = result.check().json_objects()
+    downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.3.0")
     assert downloaded["Origin"]["Hash"] == repo.git("rev-parse", "v1.2.0^{commit}").strip()
