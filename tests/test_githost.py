@@ -8,6 +8,7 @@ root (GIT_SSL_CAINFO), with no config of its own.
 from __future__ import annotations
 
 import re
+import random
 import time
 
 import pytest
@@ -168,3 +169,31 @@ def test_a_cgi_past_its_deadline_is_killed(tmp_path) -> None:
             git.handle(Request(environ))
         (exchange,) = git.log
     assert exchange.ended == "deadline"
+
+
+def _upload_pack_request(want: str) -> Request:
+    """A protocol v0 fetch of ``want``, as git sends it: want, flush, done."""
+    body = f"0032want {want}\n00000009done\n".encode()
+    environ = EnvironBuilder(
+        path="/big.git/git-upload-pack",
+        method="POST",
+        data=body,
+        content_type="application/x-git-upload-pack-request",
+    ).get_environ()
+    return Request(environ)
+
+
+@pytest.mark.parametrize("read", [True, False])
+def test_a_streamed_pack_is_reaped_whether_or_not_it_is_read(tmp_path, read) -> None:
+    noise = random.Random(3).randbytes(2_000_000)  # incompressible: a pack over 1 MiB
+    with GitHost(tmp_path) as git:
+        commit = git.create("big").commit({"blob.bin": noise})
+        response = git.handle(_upload_pack_request(commit))
+        assert response.is_streamed  # no Content-Length: over the buffered limit
+        body = b"".join(response.iter_encoded()) if read else b""
+        response.close()
+        (exchange,) = git.log
+    if read:
+        assert body.startswith(b"0008NAK\n") and b"PACK" in body[:20]
+        assert len(body) > len(noise)
+    assert (exchange.status, exchange.ended) == (200, "ok" if read else "closed")

@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -229,7 +229,7 @@ class GitHost:
         self.repos: dict[str, GitRepo] = {}
         self._redirects: dict[str, tuple[str, int, bool]] = {}
         self._log: list[GitExchange] = []
-        self._running: set[subprocess.Popen[bytes]] = set()
+        self._running: set[_Run] = set()
         self._lock = threading.Lock()
         when = f"{int(_parse_time(DEFAULT_TIME).timestamp())} +0000"
         self._env = git_env(self.root / ".home") | {
@@ -254,8 +254,8 @@ class GitHost:
         """Kill every CGI still running; remove ``root`` if the GitHost made it."""
         with self._lock:
             running = list(self._running)
-        for proc in running:
-            _kill(proc)
+        for run in running:  # their responses, closed later, reap them and close their files
+            _kill(run.proc)
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -345,7 +345,7 @@ class GitHost:
         with tempfile.TemporaryFile(dir=spool) as body:
             body.write(request.get_data())
             body.seek(0)
-            # stderr goes to a file, so a chatty CGI never blocks; _finish closes it.
+            # stderr goes to a file, so a chatty CGI never blocks; _Run.close closes it.
             stderr = tempfile.TemporaryFile(dir=spool)  # noqa: SIM115
             proc = subprocess.Popen(
                 [self.git_executable, "http-backend"],
@@ -356,50 +356,25 @@ class GitHost:
                 stderr=stderr,
                 start_new_session=True,
             )
+        run = _Run(proc, stderr, _Output(proc, deadline), exchange, self._ended)
         with self._lock:
-            self._running.add(proc)
-        run = _Run(proc, stderr, _Output(proc, deadline), exchange, time.monotonic())
+            self._running.add(run)
         try:
             status, headers = _cgi_head(run.output.read_head())
             exchange.status = status
-            early = run.output.read_up_to(_BUFFER_LIMIT)
+            run.early = run.output.read_up_to(_BUFFER_LIMIT)
         except BaseException:
-            self._finish(run)
+            run.close()
             raise
         status_line = f"{status} {HTTPStatus(status).phrase}"
         if run.output.ended:
-            self._finish(run)
-            return Response(early, status=status_line, headers=headers)
-        return Response(
-            self._stream(run, early), status=status_line, headers=headers, direct_passthrough=True
-        )
+            run.close()
+            return Response(run.early, status=status_line, headers=headers)
+        return Response(run, status=status_line, headers=headers, direct_passthrough=True)
 
-    def _stream(self, run: _Run, early: bytes) -> Iterator[bytes]:
-        try:
-            yield early
-            while chunk := run.output.read_chunk():
-                yield chunk
-        finally:
-            self._finish(run)
-
-    def _finish(self, run: _Run) -> None:
-        """Reap the CGI (killing it if the response ended before it did); log how it ended."""
-        if run.output.ended and not run.output.timed_out:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                run.proc.wait(timeout=_EXIT_SECONDS)
-        killed = _kill(run.proc)
-        run.stderr.seek(0)
-        run.exchange.stderr = run.stderr.read().decode("utf-8", "replace")
-        run.stderr.close()
-        assert run.proc.stdout is not None
-        run.proc.stdout.close()
-        if run.output.timed_out:
-            run.exchange.ended = "deadline"
-        else:
-            run.exchange.ended = "closed" if killed else "ok"
-        run.exchange.seconds = time.monotonic() - run.started
+    def _ended(self, run: _Run) -> None:
         with self._lock:
-            self._running.discard(run.proc)
+            self._running.discard(run)
 
     def _cgi_env(self, request: Request) -> dict[str, str]:
         """RFC 3875 variables from the request, plus what http-backend needs to serve."""
@@ -425,15 +400,58 @@ class GitHost:
         return env
 
 
-@dataclass
 class _Run:
-    """One run of the CGI: the process, its stderr file, its stdout, its log entry."""
+    """One run of the CGI: its process, output and log entry; the body of a streamed response.
 
-    proc: subprocess.Popen[bytes]
-    stderr: IO[bytes]
-    output: _Output
-    exchange: GitExchange
-    started: float
+    Iterating gives the body (``early``, then the rest as it comes); :meth:`close`,
+    which the response's close calls even when the body was never read, reaps the
+    process (killing it if it still runs) and logs how it ended. Closing twice is
+    harmless.
+    """
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        stderr: IO[bytes],
+        output: _Output,
+        exchange: GitExchange,
+        on_end: Callable[[_Run], None],
+    ) -> None:
+        self.proc, self.stderr, self.output, self.exchange = proc, stderr, output, exchange
+        self.early = b""
+        self._on_end = on_end
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield self.early
+            while chunk := self.output.read_chunk():
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self.output.ended and not self.output.timed_out:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=_EXIT_SECONDS)
+        killed = _kill(self.proc)
+        self.stderr.seek(0)
+        self.exchange.stderr = self.stderr.read().decode("utf-8", "replace")
+        self.stderr.close()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        if self.output.timed_out:
+            self.exchange.ended = "deadline"
+        else:
+            self.exchange.ended = "closed" if killed else "ok"
+        self.exchange.seconds = time.monotonic() - self._started
+        self._on_end(self)
 
 
 class _Output:
