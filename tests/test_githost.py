@@ -198,3 +198,21 @@ def test_a_streamed_pack_is_reaped_whether_or_not_it_is_read(tmp_path, read) -> 
         assert b"PACK" in body[:20]
         assert len(body) > len(noise)
     assert (exchange.status, exchange.ended) == (200, "ok" if read else "closed")
+
+
+def test_go_env_keeps_a_users_git_config_out(gomodnet, tmp_path) -> None:
+    repo = serve_tool(gomodnet).repos["tool"]
+    # run_git's HOME is tmp_path: a ~/.gitconfig that rewrites the URL to a host the
+    # network does not have.
+    (tmp_path / ".gitconfig").write_text(
+        '[url "https://elsewhere.test/"]\n\tinsteadOf = https://git.test/\n'
+    )
+    env = gomodnet.go_env()
+    assert run_git(env, "ls-remote", "--tags", repo.url, cwd=tmp_path).returncode == 0
+    del env["GIT_CONFIG_GLOBAL"]
+    rewritten = run_git(env, "ls-remote", "--tags", repo.url, cwd=tmp_path)
+    assert (rewritten.returncode, rewritten.stderr) == (
+        128,
+        "fatal: unable to access 'https://elsewhere.test/tool.git/': "
+        "CONNECT tunnel failed, response 502\n",
+    )
