@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_gomodnet.githost import GitHost, GitRepo
+from pytest_gomodnet.githost import GitExchange, GitHost, GitRepo
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
 
@@ -57,6 +58,15 @@ def download(go: GoToolchain, home: Path, network: Network, target: str) -> dict
     if "Error" in downloaded:
         downloaded["Error"] = downloaded["Error"].replace(str(home), "{home}")
     return downloaded
+
+
+def settled_log(git: GitHost, timeout: float = 5.0) -> list[GitExchange]:
+    """``git.log`` once no CGI runs: a cut response is closed, and its CGI reaped, by the
+    Router shortly after the client has gone."""
+    deadline = time.monotonic() + timeout
+    while any(e.ended == "running" for e in git.log) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return git.log
 
 
 def run_git(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -96,7 +96,8 @@ class GitExchange:
     status: int
     stderr: str = ""
     ended: str = "running"
-    """``ok`` (the CGI exited), ``closed`` (the client went away first),
+    """``running`` until the CGI is reaped (a streamed response's a moment after the
+    client has gone), then ``ok`` (the CGI exited), ``closed`` (the client went away first),
     ``deadline`` (killed after REQUEST_TIMEOUT), ``refused`` or ``redirected``
     (never run)."""
     seconds: float = 0.0
