@@ -216,3 +216,15 @@ def test_go_env_keeps_a_users_git_config_out(gomodnet, tmp_path) -> None:
         "fatal: unable to access 'https://elsewhere.test/tool.git/': "
         "CONNECT tunnel failed, response 502\n",
     )
+
+
+def test_a_receive_pack_post_is_refused_before_any_cgi_runs(tmp_path) -> None:
+    with GitHost(tmp_path) as git:
+        tool_repo(git)
+        environ = EnvironBuilder(path="/tool.git/git-receive-pack", method="POST", data=b"0000")
+        response = git.handle(Request(environ.get_environ()))
+        (exchange,) = git.log
+    assert (response.status, exchange.ended) == ("403 Forbidden", "refused")
+    assert response.get_data().startswith(
+        b"gomodnet GitHost: pushing (git-receive-pack) is refused"
+    )
