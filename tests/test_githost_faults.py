@@ -344,3 +344,26 @@ def test_a_large_pack_streams_and_a_cut_in_it_is_an_early_eof(go, tmp_path, gomo
     # The cut left http-backend writing into a full pipe: it was killed, not left behind.
     posts = [e.ended for e in settled_log(git) if e.method == "POST"]
     assert posts == ["ok", "ok", "closed", "ok", "closed"]
+
+
+VERIFICATION_FAILED = "server certificate verification failed. CAfile: {ca} CRLfile: none"
+TLS_SHAPES = {
+    "expired-leaf": VERIFICATION_FAILED,
+    "missing-intermediate": VERIFICATION_FAILED,
+    "untrusted-root": VERIFICATION_FAILED,
+    "wrong-host": "SSL: certificate subject name (wrong-host.invalid) does not match "
+    "target host name 'git.test'",
+}
+
+
+@pytest.mark.parametrize("shape", TLS_SHAPES)
+def test_git_refuses_a_broken_chain_with_one_word_for_most(go, tmp_path, gomodnet, shape) -> None:
+    git = gomodnet.add_git("git.test", shape=shape)
+    gomodnet.add_goimport("example.test").add(MODULE, vcs="git", repo=tool_repo(git).url)
+    error, _ = _download(go, tmp_path, gomodnet)
+    problem = TLS_SHAPES[shape].format(ca=gomodnet.ca_bundle)
+    assert error == (
+        f"{INVALID}{LS_REMOTE}: exit status 128:\n"
+        f"\tfatal: unable to access 'https://git.test/tool.git/': {problem}"
+    ).format(home="{home}")
+    assert git.log == []  # refused in the handshake: no request reached http-backend
