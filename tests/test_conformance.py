@@ -233,7 +233,7 @@ def test_go_and_the_reference_client_pass_every_client_must(pytester: pytest.Pyt
     assert go["client.retry-after-cut"] == "SHOULD-fail"
     # The reference client downloads from mod tags only: every git case is a SHOULD-fail,
     # with the evidence that it never asked git.test, never a pass.
-    git_cases = {c for c in client_cases if c.startswith("client.discovery-git")}
+    git_cases = {c for c in client_cases if c.startswith("client.git")}
     assert len(git_cases) == 5
     reference = {case: outcomes[case, "reference"] for case in client_cases}
     assert {c for c, o in reference.items() if o != "pass"} == git_cases

@@ -54,13 +54,13 @@ def _expect_git_asked(client: ClientCase, run: ClientRun) -> None:
 
 
 @case(
-    "discovery-git",
+    "git",
     "SHOULD",
     "GOPROXY=direct: a git go-import tag leads to the module, fetched with git at the "
     "version's tag; its zip hashes as the proxy's does (go help importpath, go help "
     "modules: 'module zip from a repository')",
 )
-def test_discovery_git(gomodnet_client_case: ClientCase) -> None:
+def test_git(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
     stored, _ = _serve_by_git(client)
     run = client.run("direct")
@@ -77,14 +77,14 @@ GIT_FAILURES: dict[str, tuple[str, FaultPlan | None]] = {
 
 
 @case(
-    "discovery-git-broken",
+    "git-broken",
     "SHOULD",
     "GOPROXY=direct, git: a 401 (no prompt), an HTML login page for info/refs, every "
     "git-upload-pack answer cut before its end, or a tag advertised for an object the "
     "server lacks is an error, and no zip is kept (docs/go-behaviour.md, git)",
     variants=GIT_FAILURES,
 )
-def test_discovery_git_broken(
+def test_git_broken(
     gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan | None]
 ) -> None:
     client = gomodnet_client_case
