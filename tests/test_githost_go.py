@@ -135,3 +135,24 @@ def test_an_annotated_tag_is_a_version_too(go, tmp_path, gomodnet) -> None:
     assert repo.git("cat-file", "-t", "v1.3.0") == "tag\n"
     downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.3.0")
     assert downloaded["Origin"]["Hash"] == repo.git("rev-parse", "v1.2.0^{commit}").strip()
+
+
+def test_a_proxy_that_lacks_the_module_falls_back_to_git(
+    go, tmp_path, gomodnet, module_store: ModuleStore
+) -> None:
+    serve_tool(gomodnet)
+    gomodnet.add_goproxy("proxy.test", module_store)  # empty: every answer a 404
+    env = gomodnet.go_env(GOPROXY="https://proxy.test,direct")
+    go.run("mod", "download", f"{MODULE}@v1.0.0", home=tmp_path, env=env).check()
+    hosts = [c.host for c in gomodnet.log]
+    assert hosts[0] == "proxy.test"
+    assert set(hosts) == {"proxy.test", "example.test", "git.test"}
+
+
+def test_an_untagged_commit_gets_a_pseudo_version_from_its_fixed_time(
+    go, tmp_path, gomodnet
+) -> None:
+    git = serve_tool(gomodnet)
+    head = git.repos["tool"].commit(tool_files("v1.3.0-dev"), time="2026-02-03T04:05:06Z")
+    result = go.run("list", "-m", f"{MODULE}@main", home=tmp_path, env=gomodnet.go_env(direct=True))
+    assert result.check().stdout == f"{MODULE} v1.2.1-0.20260203040506-{head[:12]}\n"
