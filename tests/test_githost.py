@@ -228,3 +228,12 @@ def test_a_receive_pack_post_is_refused_before_any_cgi_runs(tmp_path) -> None:
     assert response.get_data().startswith(
         b"gomodnet GitHost: pushing (git-receive-pack) is refused"
     )
+
+
+def test_file_names_beyond_latin_1_are_stored_as_utf_8(tmp_path) -> None:
+    with GitHost(tmp_path) as git:
+        repo = git.create("r")
+        repo.commit({"dé€/ü.go": b"package u\n"}, tags=["v1.0.0"], message="€ and ü")
+        listed = repo.git("-c", "core.quotePath=false", "ls-tree", "-r", "--name-only", "v1.0.0")
+        assert listed == "dé€/ü.go\n"
+        assert repo.git("log", "-1", "--format=%s", "v1.0.0") == "€ and ü\n"

@@ -62,7 +62,8 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*"
 
 
 class GitError(GoModNetError):
-    """git is missing, or a git command building a repository failed."""
+    """git is missing, a git command building a repository failed, or
+    ``git http-backend`` ended before its response headers."""
 
 
 def find_git() -> str:
@@ -157,7 +158,7 @@ class GitRepo:
             stream.append(f"from {parent}")
         stream.append("deleteall")
         for path, content in sorted(files.items()):
-            stream += [f"M 100644 inline {path}", *_data(content)]
+            stream += [f"M 100644 inline {_utf8(path)}", *_data(content)]
         for tag in tags:
             stream += ["", f"reset refs/tags/{tag}", "from :1"]
         stream += ["", "get-mark :1", "done", ""]
@@ -562,7 +563,13 @@ def _data(content: bytes) -> list[str]:
     return [f"data {len(content)}", content.decode("latin-1")]
 
 
+def _utf8(text: str) -> str:
+    """``text`` as its UTF-8 bytes, one latin-1 character each, ready for :func:`_join`."""
+    return text.encode().decode("latin-1")
+
+
 def _join(lines: list[str]) -> bytes:
+    """The fast-import stream's bytes: every character in it stands for one byte."""
     return "\n".join(lines).encode("latin-1")
 
 
