@@ -237,3 +237,19 @@ def test_file_names_beyond_latin_1_are_stored_as_utf_8(tmp_path) -> None:
         listed = repo.git("-c", "core.quotePath=false", "ls-tree", "-r", "--name-only", "v1.0.0")
         assert listed == "dé€/ü.go\n"
         assert repo.git("log", "-1", "--format=%s", "v1.0.0") == "€ and ü\n"
+
+
+def test_a_cgi_still_streaming_at_its_deadline_is_cut_and_killed(tmp_path) -> None:
+    noise = random.Random(4).randbytes(2_000_000)
+    with GitHost(tmp_path, timeout=1.5) as git:
+        commit = git.create("big").commit({"blob.bin": noise})
+        response = git.handle(_upload_pack_request(commit))
+        body = response.iter_encoded()
+        first = next(body)
+        time.sleep(1.6)  # a slow client: the CGI is still writing when its time is up
+        rest = b"".join(body)
+        response.close()
+        (exchange,) = git.log
+    assert len(first) >= 1 << 20  # the buffered first part, then nothing more
+    assert rest == b""
+    assert exchange.ended == "deadline"

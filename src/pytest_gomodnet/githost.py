@@ -475,8 +475,8 @@ class _Output:
         if self.ended:
             return b""
         left = self._deadline - time.monotonic()
-        ready, _, _ = select.select([self._fd], [], [], max(left, 0))
-        if not ready:
+        ready = left > 0 and select.select([self._fd], [], [], left)[0]
+        if not ready:  # the deadline passed, whether or not bytes were still coming
             self.ended = self.timed_out = True
             return b""
         chunk = os.read(self._fd, _READ_SIZE)
