@@ -222,6 +222,12 @@ def test_a_repository_moved_with_a_301_still_serves_go(go, tmp_path, gomodnet) -
     error, downloaded = _download(go, tmp_path, gomodnet)
     assert error is None
     assert downloaded["Origin"]["URL"] == "https://git.test/old.git"  # go names the old URL
+    # The tag asked for and the newest one, whose go.mod go reads for retractions.
+    assert vcs_cache(tmp_path) == [
+        "H/ tags=v1.1.0,v1.2.0",
+        "H.info: git3:https://git.test/old.git",
+        "H.lock",
+    ]
     assert [(e.path, e.status) for e in git.log][:2] == [
         ("/old.git/info/refs", 301),
         ("/tool.git/info/refs", 200),
