@@ -631,9 +631,17 @@ def test_go_and_the_reference_client_verdicts(pytester: pytest.Pytester) -> None
     assert {c for c, o in go.items() if o == "FAIL"} == GO_FAILS
     assert {c for c, o in go.items() if o == "SHOULD-fail"} == GO_SHOULD_FAILS
     assert {o for c, o in go.items() if c not in GO_FAILS | GO_SHOULD_FAILS} == {"pass"}
-    assert {outcomes[case, "reference"] for case in client_cases} == {"pass"}
+    # The reference client downloads from mod tags only: every git case is a SHOULD-fail,
+    # with the evidence that it never asked git.test, never a pass.
+    git_cases = family("git", kind="client")
+    assert len(git_cases) == 5
+    reference = {case: outcomes[case, "reference"] for case in client_cases}
+    assert {c for c, o in reference.items() if o != "pass"} == git_cases
+    assert {reference[c] for c in git_cases} == {"SHOULD-fail"}
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["go: 1 FAIL, 2 SHOULD-fail, * pass", "reference: * pass"])
+    result.stdout.fnmatch_lines(
+        ["go: 1 FAIL, 2 SHOULD-fail, * pass", "reference: 5 SHOULD-fail, * pass"]
+    )
 
 
 def test_a_client_command_gets_its_placeholders_and_the_network(pytester: pytest.Pytester) -> None:

@@ -145,8 +145,13 @@ def test_go_env_points_go_at_the_network_and_takes_overrides(gomodnet, module_st
         "SSL_CERT_FILE": str(gomodnet.ca_bundle),
         "GOPROXY": "https://proxy.test",
         "GOSUMDB": "off",
+        "GIT_SSL_CAINFO": str(gomodnet.ca_bundle),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_TERMINAL_PROMPT": "0",
     }
     assert gomodnet.go_env() == base
+    assert gomodnet.go_env(direct=True) == base | {"GOPROXY": "direct"}
     asked = gomodnet.go_env(GOINSECURE="example.test", GOPRIVATE="example.test/*", GOSUMDB="x")
     assert asked == base | {
         "GOINSECURE": "example.test",
