@@ -8,12 +8,16 @@ does, and a git server that refuses, asks for a login, cuts its packs or
 advertises a tag whose object is missing gives an error and no zip.
 
 The cases are SHOULD: a client that downloads through GOPROXY only, and finds
-modules by ``mod`` tags, has no git to speak. Every case requires evidence that
-the client asked git.test at all; one that never did fails the case, not passes it.
+modules by ``mod`` tags, has no git to speak. No verdict without evidence
+(evidence.py): each case requires that the client asked git.test for what the
+case is about (the ref advertisement, ``info/refs``, and the pack,
+``git-upload-pack``), and each broken case then heals git.test and requires
+the same download to succeed (the positive control).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pytest_gomodnet.faults import FaultPlan, HtmlLogin, Status, Truncate
@@ -27,30 +31,44 @@ if TYPE_CHECKING:
 
 GIT_HOST = "git.test"
 REPO = "m"
-#: The two steps of git's smart HTTP: the ref advertisement, and every ref listing or pack.
+#: The two steps of git's smart HTTP: the ref advertisement, and every ref listing or pack
+#: (paths as faults match them: without the query).
 INFO_REFS = f"/{REPO}.git/info/refs"
 UPLOAD_PACK = f"/{REPO}.git/git-upload-pack"
 #: How many answers in a row a persistent fault spoils (more than any client asks for).
+#: Armed with ``must_fire=1``: the first must meet the client; one that gives up after
+#: it leaves the rest unused, rightly.
 PERSISTENT = 8
 #: An object id no repository holds.
 MISSING = "1234567890" * 4
 
 
-def _serve_by_git(client: ClientCase) -> tuple[StoredVersion, GitRepo]:
-    """The case's module version in the store (for its h1) and tagged in git.test's m.git."""
+@dataclass(frozen=True)
+class GitServed:
+    """The case's module version: in the store (for its h1), and tagged in git.test's m.git."""
+
+    stored: StoredVersion
+    repo: GitRepo
+    commit: str
+
+
+def _serve_by_git(client: ClientCase) -> GitServed:
     stored = client.add()
     repo = client.network.add_git(GIT_HOST).create(REPO)
-    repo.commit({**FILES, "go.mod": stored.go_mod}, tags=[client.version])
+    commit = repo.commit({**FILES, "go.mod": stored.go_mod}, tags=[client.version])
     client.network.add_goimport("example.test").add(client.module, vcs="git", repo=repo.url)
-    return stored, repo
+    return GitServed(stored, repo, commit)
 
 
-def _expect_git_asked(client: ClientCase, run: ClientRun) -> None:
-    """No verdict without evidence: the client must have gone to the git host."""
-    if not any(c.host == GIT_HOST for c in client.network.log):
-        raise AssertionError(
-            client.story(f"never asked {GIT_HOST}: the client did not follow the git tag", run)
-        )
+def _expect_git_asked(client: ClientCase, run: ClientRun, *, faulted: str = "") -> None:
+    """Evidence: the client asked git.test for its refs and for a pack; or, when a fault
+    was armed on ``faulted`` (INFO_REFS or UPLOAD_PACK), that it met the fault there
+    (a client stopped by it has no reason to ask for what comes after)."""
+    if faulted:
+        client.expect_fault_met(run, GIT_HOST, f"{faulted}*")
+        return
+    for path in (INFO_REFS, UPLOAD_PACK):
+        client.expect_fault_met(run, GIT_HOST, f"{path}*", faulted=False)
 
 
 @case(
@@ -62,10 +80,10 @@ def _expect_git_asked(client: ClientCase, run: ClientRun) -> None:
 )
 def test_git(gomodnet_client_case: ClientCase) -> None:
     client = gomodnet_client_case
-    stored, _ = _serve_by_git(client)
+    served = _serve_by_git(client)
     run = client.run("direct")
     _expect_git_asked(client, run)
-    client.expect_success(run, stored)
+    client.expect_success(run, served.stored)
 
 
 GIT_FAILURES: dict[str, tuple[str, FaultPlan | None]] = {
@@ -88,14 +106,20 @@ def test_git_broken(
     gomodnet_client_case: ClientCase, variant: tuple[str, FaultPlan | None]
 ) -> None:
     client = gomodnet_client_case
-    stored, repo = _serve_by_git(client)
+    served = _serve_by_git(client)
     path, plan = variant
+    tag = f"refs/tags/{client.version}"
     if plan is None:
-        repo.force_ref(f"refs/tags/{client.version}", MISSING)
+        served.repo.force_ref(tag, MISSING)
         why = f"the tag {client.version} names an object git.test does not have"
     else:
-        client.fault(GIT_HOST, *[plan] * PERSISTENT, path=path)
+        client.fault(GIT_HOST, *[plan] * PERSISTENT, path=path, must_fire=1)
         why = f"every {path} answer had {plan!r}"
     run = client.run("direct")
-    _expect_git_asked(client, run)
-    client.expect_failure(run, stored, why)
+    _expect_git_asked(client, run, faulted=path)
+    client.expect_failure(run, served.stored, why)
+    if plan is None:
+        served.repo.force_ref(tag, served.commit)
+    else:
+        client.clear_faults(GIT_HOST, path)
+    client.expect_control(served.stored, "direct")
