@@ -253,3 +253,56 @@ def test_a_cgi_still_streaming_at_its_deadline_is_cut_and_killed(tmp_path) -> No
     assert len(first) >= 1 << 20  # the buffered first part, then nothing more
     assert rest == b""
     assert exchange.ended == "deadline"
+
+
+def test_a_second_git_host_on_a_name_is_refused_unless_replaced(gomodnet, tmp_path) -> None:
+    first = serve_tool(gomodnet)
+    with pytest.raises(ValueError) as excinfo:
+        gomodnet.add_git("git.test")
+    assert str(excinfo.value) == (
+        f"git.test is already served ({gomodnet.hosts['git.test']}): one server per host; "
+        "add what you need to that server, or pass replace=True to swap it"
+    )
+    second = gomodnet.add_git("git.test", replace=True)
+    second.create("other").commit({"a.txt": b"a\n"}, tags=["v0.1.0"])
+    env = gomodnet.go_env()
+    gone = run_git(env, "ls-remote", first.repos["tool"].url, cwd=tmp_path)
+    assert (gone.returncode, gone.stderr.splitlines()[-1]) == (
+        128,
+        "fatal: repository 'https://git.test/tool.git/' not found",
+    )
+    listed = run_git(env, "ls-remote", "--tags", second.repos["other"].url, cwd=tmp_path)
+    assert listed.stdout.endswith("\trefs/tags/v0.1.0\n")
+
+
+# A user's test that arms a fault on git.test which git never meets (the path names the
+# repository without .git): it must not pass.
+UNFIRED_GIT_FAULT = """
+import os, subprocess
+from pytest_gomodnet.faults import Status
+
+def test_ls_remote(gomodnet, tmp_path):
+    git = gomodnet.add_git("git.test")
+    git.create("tool").commit({"go.mod": b"module example.test/tool\\n"}, tags=["v1.0.0"])
+    gomodnet.fault("git.test", Status(401), path="/tool/info/refs")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)} | gomodnet.go_env()
+    subprocess.run(["git", "ls-remote", "https://git.test/tool.git"], env=env, check=True)
+"""
+
+
+def test_a_git_fault_never_met_fails_the_test_naming_what_git_asked(pytester) -> None:
+    pytester.makepyfile(UNFIRED_GIT_FAULT)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    status = "Status(code=401, body=b'')"
+    errors = [line[1:].strip() for line in result.outlines if line.startswith("E ")]
+    assert errors == [
+        "pytest_gomodnet.errors.UnfiredFaultError: armed faults never fired, so the test "
+        "proved nothing about them (pass must_fire=False to fault() for plans that may "
+        "rightly stay unused):",
+        f"fault('git.test', {status}, path='/tool/info/refs'): never fired: {status}",
+        "0 of 1 plan taken; the requests git.test saw, nearest first:",
+        "/tool.git/info/refs",
+        "/tool.git/git-upload-pack",
+        "did you mean path='/tool.git/info/refs'?",
+    ]

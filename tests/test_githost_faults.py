@@ -33,6 +33,7 @@ from _git import (
     vcs_cache,
 )
 from pytest_gomodnet.faults import FaultPlan, HtmlLogin, Reset, Stall, Status, Truncate
+from pytest_gomodnet.framing import Framing
 from pytest_gomodnet.githost import GitError, GitHost
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
@@ -73,6 +74,7 @@ class Case:
     # sideband reader or the pack reader) notices first.
     vcs: list[str]  # vcs_cache() afterwards
     modules: list[str]  # module_cache() afterwards
+    framing: Framing | None = None  # git.test's answers framed so (None: as http-backend's)
 
 
 CASES = {
@@ -156,6 +158,19 @@ CASES = {
         NOTHING_FETCHED,
         [],
     ),
+    # Close-delimited, a cut pack looks whole to HTTP (curl has no complaint), but git's
+    # own pkt-line framing still tells.
+    "both packs cut, close-delimited": Case(
+        PACK,
+        (None, None, Truncate(-30, where="body-end"), None, Truncate(-30, where="body-end")),
+        f"{INVALID}{FULL_FETCH}: exit status 128:\n"
+        "\terror: 20 bytes of body are still expected\n"
+        "\tfetch-pack: unexpected disconnect while reading sideband packet\n"
+        "\t{eof}",
+        NOTHING_FETCHED,
+        [],
+        framing="close",
+    ),
     "both packs reset": Case(
         PACK,
         (None, None, Reset(200, where="body"), None, Reset(200, where="body")),
@@ -206,6 +221,8 @@ def _fired(network: Network) -> list[str]:
 def test_go_and_git_under_a_fault(go, tmp_path, gomodnet, name) -> None:
     case = CASES[name]
     serve_tool(gomodnet)
+    if case.framing is not None:
+        gomodnet.frame("git.test", case.framing)
     gomodnet.fault("git.test", *case.plans, path=case.path)
     error, _ = _download(go, tmp_path, gomodnet)
     assert _matches(error, case.error), error

@@ -17,8 +17,10 @@ from _git import (
     requires_git,
     serve_tool,
     tool_files,
+    tool_repo,
     vcs_cache,
 )
+from pytest_gomodnet.framing import Framing
 from pytest_gomodnet.goproxy import ModuleStore
 
 pytestmark = requires_git
@@ -156,3 +158,16 @@ def test_an_untagged_commit_gets_a_pseudo_version_from_its_fixed_time(
     head = git.repos["tool"].commit(tool_files("v1.3.0-dev"), time="2026-02-03T04:05:06Z")
     result = go.run("list", "-m", f"{MODULE}@main", home=tmp_path, env=gomodnet.go_env(direct=True))
     assert result.check().stdout == f"{MODULE} v1.2.1-0.20260203040506-{head[:12]}\n"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "close"])
+def test_go_downloads_from_git_in_every_framing(
+    go, tmp_path, gomodnet, module_store: ModuleStore, framing: Framing
+) -> None:
+    git = gomodnet.add_git("git.test", framing=framing)
+    gomodnet.add_goimport("example.test").add(MODULE, vcs="git", repo=tool_repo(git).url)
+    downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.1.0")
+    expected = module_store.add(MODULE, "v1.1.0", files=tool_files("v1.1.0"))
+    assert downloaded["Sum"] == expected.h1
+    framed = {(x.method, x.framing) for c in gomodnet.log if c.host == "git.test" for x in c.exchanges}
+    assert framed == {("GET", framing), ("POST", framing)}
