@@ -421,8 +421,8 @@ class Network:
         GOPROXY is the first GOPROXY host added (``https://host``), or
         ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
         then git or a ``mod`` root). GOSUMDB is ``off`` unless overridden.
-        git trusts the network's root (``GIT_SSL_CAINFO``: it does not read
-        SSL_CERT_FILE) and reads no system or global config. Pass
+        git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
+        read SSL_CERT_FILE) and reads no system or global config. Pass
         GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
         """
         goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
@@ -435,13 +435,24 @@ class Network:
             "SSL_CERT_FILE": str(self.ca_bundle),
             "GOPROXY": goproxy,
             "GOSUMDB": "off",
+        }
+        env.update(self._git_env())
+        env.update(overrides)
+        return env
+
+    def _git_env(self) -> dict[str, str]:
+        """What the git that go runs needs: the network's root as its only trust (git reads
+        GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
+        loading the system's hundreds of roots), no system or global config, no prompt."""
+        no_roots = self._backbone.directory / "git-no-roots"
+        no_roots.mkdir(exist_ok=True)
+        return {
             "GIT_SSL_CAINFO": str(self.ca_bundle),
+            "GIT_SSL_CAPATH": str(no_roots),
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_TERMINAL_PROMPT": "0",
         }
-        env.update(overrides)
-        return env
 
 
 def _framed(framing: Framing | None) -> str:
