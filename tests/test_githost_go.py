@@ -169,5 +169,6 @@ def test_go_downloads_from_git_in_every_framing(
     downloaded = download(go, tmp_path, gomodnet, f"{MODULE}@v1.1.0")
     expected = module_store.add(MODULE, "v1.1.0", files=tool_files("v1.1.0"))
     assert downloaded["Sum"] == expected.h1
-    framed = {(x.method, x.framing) for c in gomodnet.log if c.host == "git.test" for x in c.exchanges}
+    git_log = [x for c in gomodnet.log if c.host == "git.test" for x in c.exchanges]
+    framed = {(x.method, x.framing) for x in git_log}
     assert framed == {("GET", framing), ("POST", framing)}

@@ -140,7 +140,8 @@ def test_go_env_points_go_at_the_network_and_takes_overrides(gomodnet, module_st
     gomodnet.add_goproxy("proxy.test", module_store)
     gomodnet.add_goproxy("mirror.test", module_store)
     no_roots = Path(gomodnet.go_env()["GIT_SSL_CAPATH"])  # git loads no system roots
-    assert no_roots.is_dir() and list(no_roots.iterdir()) == []
+    assert no_roots.is_dir()
+    assert list(no_roots.iterdir()) == []
     base = {
         "HTTPS_PROXY": gomodnet.router_url,
         "HTTP_PROXY": gomodnet.router_url,
