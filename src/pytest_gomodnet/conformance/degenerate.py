@@ -100,7 +100,8 @@ def exit_at_once(status: int, argv: Sequence[str]) -> int:
 
 
 def fetch_zip_then_exit(status: int, argv: Sequence[str]) -> int:
-    """GET ``module@version``'s zip from the first proxy of the GOPROXY list, exit ``status``."""
+    """GET ``module@version``'s zip from the first proxy of the GOPROXY list (with
+    ``direct``, list the refs of its git repository instead); exit ``status``."""
     if len(argv) < 3:
         print("usage: MODULE VERSION GOPROXY", file=sys.stderr)
         return 2
@@ -125,8 +126,8 @@ def _list_git_refs(module: str) -> None:
         # git reads HTTPS_PROXY and GIT_SSL_CAINFO, which the suite sets.
         try:
             subprocess.run(["git", "ls-remote", meta.repo_root], timeout=TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            print(f"git ls-remote {meta.repo_root}: no answer in {TIMEOUT:g} s", flush=True)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            print(f"git ls-remote {meta.repo_root}: {exc}", flush=True)
 
 
 def _get_and_forget(url: str) -> None:
