@@ -20,7 +20,12 @@ from pathlib import Path
 import pytest
 
 from pytest_gomodnet.conformance import all_cases, degenerate
-from pytest_gomodnet.conformance.evidence import missing_connection, missing_fault
+from pytest_gomodnet.conformance.evidence import (
+    NO_EVIDENCE,
+    NO_REQUEST_EVIDENCE,
+    missing_connection,
+    missing_fault,
+)
 from pytest_gomodnet.conformance.report import Matrix, report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
@@ -75,6 +80,9 @@ PROXY_CONTROL_FAILED = "AssertionError: the target failed the clean control: the
 CLIENT_CONTROL_FAILED = (
     "AssertionError: the target failed the clean control: expected the download to succeed"
 )
+CLIENT_FAILED = "AssertionError: expected the download to succeed"
+#: What a client that reads go-import pages but never runs git is told, per git case.
+NEVER_ASKED_GIT = "the client never connected to git.test (only to example.test)"
 
 
 def mirror_command(name: str, args: str = MIRROR_ARGS) -> str:
@@ -621,9 +629,24 @@ def test_go_and_the_reference_client_verdicts(pytester: pytest.Pytester) -> None
     assert {c for c, o in go.items() if o == "FAIL"} == GO_FAILS
     assert {c for c, o in go.items() if o == "SHOULD-fail"} == GO_SHOULD_FAILS
     assert {o for c, o in go.items() if c not in GO_FAILS | GO_SHOULD_FAILS} == {"pass"}
-    assert {outcomes[case, "reference"] for case in client_cases} == {"pass"}
+    # The reference client downloads from mod tags only: every git case is a SHOULD-fail,
+    # with the evidence that it never asked git.test, never a pass.
+    git_cases = family("git", kind="client")
+    assert len(git_cases) == 5
+    reference = {case: outcomes[case, "reference"] for case in client_cases}
+    assert {c for c, o in reference.items() if o != "pass"} == git_cases
+    assert {reference[c] for c in git_cases} == {"SHOULD-fail"}
+    faulted = family("git-broken[info-refs", "git-broken[upload-pack", kind="client")
+    first_lines = {c: detail for c, (_, detail) in details(report, "reference").items()}
+    assert {c: first_lines[c] for c in git_cases} == {
+        c: f"AssertionError: {NO_EVIDENCE if c in faulted else NO_REQUEST_EVIDENCE}: "
+        + NEVER_ASKED_GIT
+        for c in git_cases
+    }
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["go: 1 FAIL, 2 SHOULD-fail, * pass", "reference: * pass"])
+    result.stdout.fnmatch_lines(
+        ["go: 1 FAIL, 2 SHOULD-fail, * pass", "reference: 5 SHOULD-fail, * pass"]
+    )
 
 
 def test_a_client_command_gets_its_placeholders_and_the_network(pytester: pytest.Pytester) -> None:
@@ -744,9 +767,11 @@ def test_a_client_that_makes_no_request_gets_no_pass(
     found = run_degenerate(pytester, "client", f"{target} {{dest}}")
     faulted = family("fault", "tls-broken", "no-retry", "fallback", "no-fallback", kind="client")
     faulted |= family("retry-after-cut", "pipe-falls-through", "close-delimited", kind="client")
+    faulted |= family("git-broken[info-refs", "git-broken[upload-pack", kind="client")
     assert {found[case] for case in faulted} == {NO_CLIENT_REQUEST}
-    discovery = family("discovery", kind="client")
-    assert {found[case] for case in discovery} == {NO_DISCOVERY_REQUEST}
+    unfaulted = family("discovery", "git", kind="client") - faulted
+    assert len(unfaulted) == 13  # discovery: 11, git: the clean case and the lying tag
+    assert {found[case] for case in unfaulted} == {NO_DISCOVERY_REQUEST}
 
 
 def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
@@ -755,7 +780,11 @@ def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
     command = "client-fetch-then-exit-3 {module} {version} {goproxy}"
     found = run_degenerate(pytester, "client", command)
     controlled = family("fault[zip-", "tls-broken", "no-retry", "no-fallback", kind="client")
+    # GOPROXY=direct: it reads the go-import page, and lists git.test's refs (git ls-remote).
+    controlled |= family("discovery-broken", "git-broken", kind="client")
     assert {found[case] for case in controlled} == {CLIENT_CONTROL_FAILED}
+    asked_only = family("discovery", "git", kind="client") - controlled
+    assert {found[case] for case in asked_only} == {CLIENT_FAILED}
     assert found["client.fault[mod-cut]"] == (
         "AssertionError: no evidence the fault reached the target: "
         "the client never asked proxy.test for *.mod"

@@ -58,6 +58,11 @@ if TYPE_CHECKING:
         Truncate,
         WrongContentType,
     )
+    from .githost import (
+        GitError,
+        GitHost,
+        GitRepo,
+    )
     from .goimport import (
         GoImportHost,
         MetaImport,
@@ -130,6 +135,9 @@ _HOMES = {
     "GoProxy": "goproxy",
     "ModuleStore": "goproxy",
     "StoredVersion": "goproxy",
+    "GitError": "githost",
+    "GitHost": "githost",
+    "GitRepo": "githost",
     "GoImportHost": "goimport",
     "MetaImport": "goimport",
     "match_go_import": "goimport",
@@ -156,6 +164,9 @@ __all__ = [
     "Drip",
     "FaultPlanError",
     "FaultProxy",
+    "GitError",
+    "GitHost",
+    "GitRepo",
     "GoCommandError",
     "GoImportError",
     "GoImportHost",

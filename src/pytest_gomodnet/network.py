@@ -20,6 +20,7 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import tempfile
@@ -33,6 +34,7 @@ import httpx
 
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
+from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, Origin
@@ -108,6 +110,7 @@ class Network:
         self._backbone = backbone
         self._clients: list[httpx.Client] = []
         self._goproxy_hosts: list[str] = []
+        self._closing = ExitStack()
         self.hosts: dict[str, str] = {}
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
@@ -151,6 +154,7 @@ class Network:
             errors = backbone.errors.drain()
         finally:
             backbone.reset()
+            self._closing.close()
         raise_errors(errors, unfired)
 
     # -- building the network ----------------------------------------------
@@ -202,6 +206,30 @@ class Network:
             f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
         return goimport
+
+    def add_git(
+        self,
+        host: str,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
+    ) -> GitHost:
+        """Serve bare git repositories at ``https://host`` with ``git http-backend``.
+
+        Make them with ``GitHost.create(name)``; name ``repo.url`` in a
+        go-import tag (``vcs="git"``). The repositories live in a directory
+        of this network, removed when the test ends. By default an answer of
+        up to 1 MiB has a Content-Length and a longer pack is close-delimited;
+        ``framing`` frames every answer alike.
+        """
+        self._claim(host, replace=replace)
+        root = self._closing.enter_context(
+            tempfile.TemporaryDirectory(prefix="git-", dir=self._backbone.directory)
+        )
+        git = self._closing.enter_context(GitHost(Path(root), host=host))
+        self._serve(host, git.handle, shape, what="git http-backend", framing=framing)
+        return git
 
     def add_handler(
         self,
@@ -387,14 +415,19 @@ class Network:
             absolute = request.replace(target.encode(), url.encode(), 1)
             return _send_and_read_all(raw, absolute)
 
-    def go_env(self, **overrides: str) -> dict[str, str]:
-        """The environment that points the real go command at this network.
+    def go_env(self, *, direct: bool = False, **overrides: str) -> dict[str, str]:
+        """The environment that points the real go command (and the git it runs) here.
 
         GOPROXY is the first GOPROXY host added (``https://host``), or
-        ``off``; GOSUMDB is ``off`` unless overridden. Pass GOINSECURE,
-        GOPRIVATE, GONOSUMDB … as keyword arguments.
+        ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
+        then git or a ``mod`` root). GOSUMDB is ``off`` unless overridden.
+        git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
+        read SSL_CERT_FILE) and reads no system or global config. Pass
+        GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
         """
         goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
+        if direct:
+            goproxy = "direct"
         env = {
             "HTTPS_PROXY": self.router_url,
             "HTTP_PROXY": self.router_url,
@@ -403,8 +436,23 @@ class Network:
             "GOPROXY": goproxy,
             "GOSUMDB": "off",
         }
+        env.update(self._git_env())
         env.update(overrides)
         return env
+
+    def _git_env(self) -> dict[str, str]:
+        """What the git that go runs needs: the network's root as its only trust (git reads
+        GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
+        loading the system's hundreds of roots), no system or global config, no prompt."""
+        no_roots = self._backbone.directory / "git-no-roots"
+        no_roots.mkdir(exist_ok=True)
+        return {
+            "GIT_SSL_CAINFO": str(self.ca_bundle),
+            "GIT_SSL_CAPATH": str(no_roots),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+        }
 
 
 def _framed(framing: Framing | None) -> str:

@@ -34,6 +34,7 @@ class GoClient:
             "HTTPS_PROXY": router,
             "HTTP_PROXY": router,
             "SSL_CERT_FILE": str(ca_bundle),
+            "GIT_SSL_CAINFO": str(ca_bundle),  # git, in direct mode, does not read SSL_CERT_FILE
             "GOPROXY": goproxy,
             "GOSUMDB": "off",
         }

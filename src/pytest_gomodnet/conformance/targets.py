@@ -11,9 +11,9 @@ suite starts them::
     --gomodnet-client-cmd "my-fetcher {module} {version} {goproxy} {dest}"
 
 A command runs with ``HTTPS_PROXY``/``HTTP_PROXY`` set to the Router and
-``SSL_CERT_FILE`` to the network's CA bundle, so anything that honours the
-usual environment (the go command, Go's net/http, httpx, curl) reaches the
-private network with no flags at all.
+``SSL_CERT_FILE`` (and git's ``GIT_SSL_CAINFO``) to the network's CA bundle, so
+anything that honours the usual environment (the go command, Go's net/http,
+httpx, curl, git) reaches the private network with no flags at all.
 """
 
 from __future__ import annotations
@@ -167,6 +167,10 @@ def target_env(router: str, ca_bundle: str | os.PathLike[str]) -> dict[str, str]
     for name in ("NO_PROXY", "no_proxy"):
         env[name] = LOOPBACK
     env["SSL_CERT_FILE"] = os.fspath(ca_bundle)
+    # A client that runs git (direct mode) needs these: git does not read SSL_CERT_FILE,
+    # and must fail on a 401 rather than wait for a user name.
+    env["GIT_SSL_CAINFO"] = os.fspath(ca_bundle)
+    env["GIT_TERMINAL_PROMPT"] = "0"
     return env
 
 
