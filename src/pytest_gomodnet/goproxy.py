@@ -148,6 +148,11 @@ class ModuleStore:
     def get(self, path: str, version: str) -> StoredVersion | None:
         return self._versions.get(path, {}).get(version)
 
+    def all(self) -> list[StoredVersion]:
+        """Every version in the store, in the order they were added (per module path)."""
+        with self._lock:
+            return [stored for versions in self._versions.values() for stored in versions.values()]
+
     def versions(self, path: str) -> list[str]:
         """Tagged versions of ``path`` in semver order (pseudo-versions are not listed)."""
         return sort_versions(v for v in self._versions.get(path, {}) if not is_pseudo_version(v))

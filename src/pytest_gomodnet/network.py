@@ -35,6 +35,7 @@ from .faultproxy import Router
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, Origin
+from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class Network:
         self._backbone = backbone
         self._clients: list[httpx.Client] = []
         self._goproxy_hosts: list[str] = []
+        self._goproxies: list[GoProxy] = []
+        self._sumdbs: list[tuple[str, SumDB]] = []
         self.hosts: dict[str, str] = {}
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
@@ -142,6 +145,8 @@ class Network:
         try:
             origin.check()
             router.check()
+            for _, sumdb in self._sumdbs:
+                sumdb.check()
         finally:
             self._backbone.reset()
 
@@ -162,7 +167,19 @@ class Network:
         proxy = GoProxy(store, missing_status=missing_status)
         self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False)
         self._goproxy_hosts.append(host)
+        self._goproxies.append(proxy)
         return proxy
+
+    def add_sumdb(self, host: str, *, shape: Shape = "complete") -> SumDB:
+        """Serve a checksum database named ``host`` at ``https://host``; ``go_env`` turns it on.
+
+        Its records are every module version in the stores of this network's
+        GOPROXY hosts (those added later too), logged when first asked for.
+        """
+        sumdb = SumDB(host, stores=lambda: [proxy.store for proxy in self._goproxies])
+        self._serve(host, sumdb.handle, shape, what="checksum database", blocks=False)
+        self._sumdbs.append((host, sumdb))
+        return sumdb
 
     def add_goimport(self, host: str, *, shape: Shape = "complete") -> GoImportHost:
         """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result.
@@ -283,7 +300,8 @@ class Network:
         """The environment that points the real go command at this network.
 
         GOPROXY is the first GOPROXY host added (``https://host``), or
-        ``off``; GOSUMDB is ``off`` unless overridden. Pass GOINSECURE,
+        ``off``; GOSUMDB is the first checksum database added
+        (``"<key> https://host"``), or ``off``. Pass GOINSECURE,
         GOPRIVATE, GONOSUMDB … as keyword arguments.
         """
         goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
@@ -293,7 +311,9 @@ class Network:
             "NO_PROXY": "",
             "SSL_CERT_FILE": str(self.ca_bundle),
             "GOPROXY": goproxy,
-            "GOSUMDB": "off",
+            "GOSUMDB": " ".join([self._sumdbs[0][1].key, f"https://{self._sumdbs[0][0]}"])
+            if self._sumdbs
+            else "off",
         }
         env.update(overrides)
         return env
