@@ -65,6 +65,26 @@ class Signer:
     def __repr__(self) -> str:
         return f"Signer({self.verifier_key!r})"
 
+    @classmethod
+    def from_signer_key(cls, signer_key: str) -> Signer:
+        """The signer a ``PRIVATE+KEY+<name>+<hash>+<base64(0x01 ‖ seed)>`` string names."""
+        fields = signer_key.split("+", 4)
+        if len(fields) != 5 or fields[:2] != ["PRIVATE", "KEY"]:
+            raise ValueError(f"{signer_key!r} is not PRIVATE+KEY+<name>+<hash>+<key>")
+        try:
+            blob = base64.b64decode(fields[4], validate=True)
+        except ValueError:
+            raise ValueError(f"the key of {signer_key!r} is not base64") from None
+        if len(blob) != 33 or blob[:1] != _ED25519:
+            raise ValueError(f"the key of {signer_key!r} is not 0x01 and a 32-byte Ed25519 seed")
+        signer = cls(fields[2], seed=blob[1:])
+        if f"{signer.key_hash:08x}" != fields[3]:
+            raise ValueError(
+                f"{signer_key!r} says key hash {fields[3]}, but its key hashes to "
+                f"{signer.key_hash:08x}"
+            )
+        return signer
+
     @property
     def verifier_key(self) -> str:
         encoded = base64.b64encode(_ED25519 + self.public_key).decode()

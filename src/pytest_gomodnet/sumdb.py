@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from werkzeug import Request, Response
 
 from .errors import ModuleError
-from .modules import go_sum_lines, unescape_path, unescape_version
+from .modules import check_path, check_version, go_sum_lines, unescape_path, unescape_version
 from .note import Signer
 from .origin import text_response
 from .tlog import TILE_HEIGHT, Log, Tile, TilePathError, format_record, format_tree
@@ -97,12 +97,19 @@ class SumDB:
     # -- the log ---------------------------------------------------------------
 
     def add(self, path: str, version: str, *, h1: str, go_mod_h1: str) -> int:
-        """Log ``path@version`` with these hashes (whatever the stores hold); its record id.
+        """Log ``path@version`` with these hashes now; its record id.
 
+        Logged at once, so ahead of any store version not logged yet: a
+        store's own copy of ``path@version`` is then never logged.
         What a test uses to make the database disagree with a proxy (the
         go command then reports a SECURITY ERROR), or to cover a module no
         store serves (one fetched with ``GOPROXY=direct``).
         """
+        check_path(path)
+        check_version(path, version)
+        for name, value in (("h1", h1), ("go_mod_h1", go_mod_h1)):
+            if not value.isprintable() or " " in value or not value:
+                raise ValueError(f"{name}={value!r} must be one go.sum hash, like 'h1:…='")
         with self._lock:
             return self._append(path, version, h1, go_mod_h1)
 
@@ -130,6 +137,12 @@ class SumDB:
         self.sync()
         record_id = self._ids.get((path, version))
         return None if record_id is None else self._log.records[record_id]
+
+    @property
+    def log(self) -> Log:
+        """The transparency log itself (after logging new store versions): records, hashes."""
+        self.sync()
+        return self._log
 
     @property
     def size(self) -> int:
