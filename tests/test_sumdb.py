@@ -53,10 +53,13 @@ PETER_TEXT = (
     b"If you think cryptography is the answer to your problem,\n"
     b"then you don't know what your problem is.\n"
 )
-PETER_NOTE = PETER_TEXT + (
-    "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdn"
-    "gotpRZb6KE6RyyBwJnAM=\n"
-).encode()
+PETER_NOTE = (
+    PETER_TEXT
+    + (
+        "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdn"
+        "gotpRZb6KE6RyyBwJnAM=\n"
+    ).encode()
+)
 
 
 @pytest.fixture
@@ -72,7 +75,9 @@ def rfc_log() -> Log:
 
 def test_record_and_node_hashes_are_rfc6962_with_their_prefix_bytes() -> None:
     assert record_hash(b"") == bytes.fromhex(RFC6962_ROOTS[1])
-    assert node_hash(b"L" * 32, b"R" * 32) == hashlib.sha256(b"\x01" + b"L" * 32 + b"R" * 32).digest()
+    assert (
+        node_hash(b"L" * 32, b"R" * 32) == hashlib.sha256(b"\x01" + b"L" * 32 + b"R" * 32).digest()
+    )
 
 
 @pytest.mark.parametrize("size", range(9))
@@ -121,7 +126,7 @@ def test_tile_paths_follow_the_three_digit_rule(tile, path) -> None:
         "tile/8/data",
         "tile/8/0/000/",
         "tiles/8/0/000",
-        "tile/8/0/٠٠٠",  # digits, but not ASCII ones
+        "tile/8/0/\u0660\u0660\u0660",  # digits, but Arabic-Indic ones
     ],
 )
 def test_non_canonical_tile_paths_are_refused(path) -> None:
@@ -201,7 +206,10 @@ def test_key_names_without_spaces_or_plus(name) -> None:
         ("PeterNeumann+c74f20a3+AYEK", "is not PRIVATE\\+KEY"),
         ("PRIVATE+KEY+PeterNeumann+c74f20a3+!!!", "is not base64"),
         ("PRIVATE+KEY+PeterNeumann+c74f20a3+AgEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz", "0x01"),
-        ("PRIVATE+KEY+PeterNeumann+00000000+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz", "c74f20a3"),
+        (
+            "PRIVATE+KEY+PeterNeumann+00000000+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",
+            "c74f20a3",
+        ),
     ],
 )
 def test_bad_signer_keys_say_what_is_wrong(key, problem) -> None:
@@ -239,7 +247,8 @@ def verify_note(sumdb: SumDB, note: bytes) -> tuple[int, bytes]:
     text += b"\n"
     name, hash_hex, key = sumdb.key.split("+", 2)
     prefix = f"— {name} ".encode()
-    assert signature.startswith(prefix) and signature.endswith(b"\n"), note
+    assert signature.startswith(prefix), note
+    assert signature.endswith(b"\n"), note
     blob = base64.b64decode(signature[len(prefix) : -1])
     assert blob[:4].hex() == hash_hex
     Ed25519PublicKey.from_public_bytes(base64.b64decode(key)[1:]).verify(blob[4:], text)
@@ -276,7 +285,10 @@ def test_latest_is_the_signed_tree(gomodnet, sumdb) -> None:
 
 
 def test_tiles_hold_the_record_hashes_and_texts(gomodnet, sumdb, store) -> None:
-    records = [go_sum_text(store, MODULE, VERSION), go_sum_text(store, "example.test/Upper", "v0.1.0")]
+    records = [
+        go_sum_text(store, MODULE, VERSION),
+        go_sum_text(store, "example.test/Upper", "v0.1.0"),
+    ]
     assert get(gomodnet, "/tile/8/0/000.p/2") == (
         200,
         "application/octet-stream",
@@ -310,7 +322,11 @@ def test_the_log_grows_with_the_store(gomodnet, sumdb, store) -> None:
             404,
             b'not found: invalid escaped module path "example.test/Upper"\n',
         ),
-        ("/lookup/example.test/m@v9.9.9", 404, b"not found: example.test/m@v9.9.9: not in sum.test\n"),
+        (
+            "/lookup/example.test/m@v9.9.9",
+            404,
+            b"not found: example.test/m@v9.9.9: not in sum.test\n",
+        ),
         ("/tile/8/0/0", 400, b"invalid tile syntax\n"),
         ("/tile/8/0/000.p/256", 400, b"invalid tile syntax\n"),
         ("/tile/8/0/000.p/3", 404, b"not found: tile/8/0/000.p/3 is past the tree of 2\n"),
@@ -447,7 +463,10 @@ def test_stale_of_the_whole_log_is_not_stale_yet(gomodnet, sumdb) -> None:
     [
         (lambda db: db.short_tiles(-1), "keep=-1 must be 0 or more bytes"),
         (lambda db: db.stale(3), "size=3 must be between 0 and the log's size 2"),
-        (lambda db: db.forge("example.test/none", "v1.0.0"), "is not in sum.test: nothing to forge"),
+        (
+            lambda db: db.forge("example.test/none", "v1.0.0"),
+            "is not in sum.test: nothing to forge",
+        ),
     ],
 )
 def test_misbehaviour_with_impossible_arguments(sumdb, arm, problem) -> None:
@@ -456,5 +475,5 @@ def test_misbehaviour_with_impossible_arguments(sumdb, arm, problem) -> None:
 
 
 def test_fork_of_an_empty_log() -> None:
-    with pytest.raises(ValueError, match="sum.test has no records to fork"):
+    with pytest.raises(ValueError, match=r"sum\.test has no records to fork"):
         SumDB("sum.test").fork()

@@ -1,23 +1,44 @@
-"""The real go command with GOSUMDB on, against the network's own checksum database."""
+"""The real go command with GOSUMDB on, against the network's own checksum database.
+
+Each case builds ``proxy.test`` (a GOPROXY serving two modules) and
+``sum.test`` (the checksum database over its store), turns one thing wrong,
+runs ``go mod download -json`` and asserts exactly what go 1.27 reports.
+docs/go-behaviour.md has the same table in prose.
+"""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from werkzeug import Request, Response
 
-from pytest_gomodnet.goproxy import ModuleStore
-from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.faults import Corrupt, FaultPlan, Status, Truncate
+from pytest_gomodnet.goproxy import GoProxy, ModuleStore
+from pytest_gomodnet.gotool import GoResult, GoToolchain
+from pytest_gomodnet.modules import go_mod_h1
 from pytest_gomodnet.network import Network
 from pytest_gomodnet.sumdb import SumDB
 
 MODULE, VERSION = "example.test/m", "v1.0.0"
+OTHER = "example.test/other"
 FILES = {"m.go": b"package m\n\nconst Answer = 42\n"}
+PREFIX = f"{MODULE}@{VERSION}: verifying go.mod: {MODULE}@{VERSION}/go.mod: "
+SECURITY_ERROR = (
+    "\n\nSECURITY ERROR\n"
+    "This download does NOT match the one reported by the checksum server.\n"
+    "The bits may have been replaced on the origin server, or an attacker may\n"
+    "have intercepted the download attempt.\n\n"
+    "For more information, see 'go help module-auth'.\n"
+)
 
 
 @pytest.fixture
 def store(module_store: ModuleStore) -> ModuleStore:
     module_store.add(MODULE, VERSION, files=FILES)
+    module_store.add(OTHER, VERSION)
     return module_store
 
 
@@ -32,12 +53,270 @@ def sumdb(net: Network) -> SumDB:
     return net.add_sumdb("sum.test")
 
 
-def download(go: GoToolchain, home: Path, net: Network, *modules: str, **env: str):
-    return go.run("mod", "download", "-json", *(modules or [f"{MODULE}@{VERSION}"]), home=home, env=net.go_env(**env))
+def download(
+    go: GoToolchain, home: Path, net: Network, module: str = MODULE, **env: str
+) -> GoResult:
+    return go.run(
+        "mod", "download", "-json", f"{module}@{VERSION}", home=home, env=net.go_env(**env)
+    )
 
 
-def test_go_verifies_against_the_database(go, tmp_path, net, store, sumdb) -> None:
-    result = download(go, tmp_path, net)
-    print(result.stdout, result.stderr)
-    print(sumdb.requests)
-    assert result.ok
+def error_of(result: GoResult) -> str:
+    (info,) = result.json_objects()
+    assert result.returncode == 1, result.story("did not fail")
+    assert "Error" in info, result.story("failed without an Error")
+    return str(info["Error"])
+
+
+def sumdb_paths(net: Network) -> list[tuple[str, int]]:
+    return [(x.path, x.status) for c in net.log if c.host == "sum.test" for x in c.exchanges]
+
+
+# --- clean runs ---------------------------------------------------------------------------
+
+
+def test_go_env_turns_the_database_on(net, sumdb) -> None:
+    assert net.go_env()["GOSUMDB"] == f"{sumdb.key} https://sum.test"
+
+
+def test_go_verifies_a_download_against_the_database(go, tmp_path, net, store, sumdb) -> None:
+    result = download(go, tmp_path, net).check()
+    (info,) = result.json_objects()
+    stored = store.get(MODULE, VERSION)
+    assert (info["Sum"], info["GoModSum"]) == (stored.h1, stored.go_mod_h1)
+    # One lookup, then the one tile that proves record 0 in the tree of 2.
+    assert sumdb.requests == [
+        ("GET", f"/lookup/{MODULE}@{VERSION}", 200),
+        ("GET", "/tile/8/0/000.p/2", 200),
+    ]
+    # go keeps the signed tree it trusts now: the database's, byte for byte.
+    assert (tmp_path / "gopath/pkg/sumdb/sum.test/latest").read_bytes() == sumdb.signed_tree()
+
+
+def test_go_sum_lines_are_the_database_records(go, tmp_path, net, store, sumdb) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "go.mod").write_text("module example.test/user\n\ngo 1.27\n")
+    env = net.go_env()
+    for module in (MODULE, OTHER):
+        go.run("get", f"{module}@{VERSION}", home=tmp_path, cwd=work, env=env).check()
+    expected = sumdb.record(MODULE, VERSION) + sumdb.record(OTHER, VERSION)
+    assert (work / "go.sum").read_bytes() == expected
+    assert (
+        expected
+        == (
+            f"{MODULE} {VERSION} {store.get(MODULE, VERSION).h1}\n"
+            f"{MODULE} {VERSION}/go.mod {store.get(MODULE, VERSION).go_mod_h1}\n"
+            f"{OTHER} {VERSION} {store.get(OTHER, VERSION).h1}\n"
+            f"{OTHER} {VERSION}/go.mod {store.get(OTHER, VERSION).go_mod_h1}\n"
+        ).encode()
+    )
+
+
+def test_a_module_the_database_does_not_know_fails(go, tmp_path, net, sumdb) -> None:
+    with ModuleStore() as unlogged:
+        unlogged.add("example.test/unlogged", VERSION)
+        net.add_handler("proxy.test", GoProxy(unlogged).handle)  # a store sum.test never sees
+        error = error_of(download(go, tmp_path, net, "example.test/unlogged"))
+    assert error == (
+        "example.test/unlogged@v1.0.0: verifying go.mod: example.test/unlogged@v1.0.0/go.mod: "
+        "reading https://sum.test/lookup/example.test/unlogged@v1.0.0: 404 Not Found\n"
+        "\tserver response: not found: example.test/unlogged@v1.0.0: not in sum.test"
+    )
+
+
+# --- what go 1.27 says when the database misbehaves ------------------------------------------
+
+LIE = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+def _lie(net: Network, sumdb: SumDB) -> None:
+    sumdb.add(MODULE, VERSION, h1=LIE, go_mod_h1=go_mod_h1(f"module {MODULE}\n".encode()))
+
+
+def _faults(*plans: FaultPlan, path: str) -> Callable[[Network, SumDB], None]:
+    return lambda net, sumdb: net.fault("sum.test", *plans, path=path)
+
+
+LOOKUP = f"/lookup/{MODULE}@{VERSION}"
+TILE = "/tile/8/0/000.p/2"
+FULL_TILE = "/tile/8/0/000"
+
+#: id → (how to break it, go's error after the module prefix, what go asked sum.test)
+MISBEHAVIOUR: dict[str, tuple[Callable[[Network, SumDB], object], str, list[tuple[str, int]]]] = {
+    "database records another zip hash": (
+        _lie,
+        f"{MODULE}@{VERSION}: verifying module: checksum mismatch\n"
+        f"\tdownloaded: {{h1}}\n\tsum.test: {LIE}{SECURITY_ERROR}",
+        [(LOOKUP, 200), (TILE, 200)],
+    ),
+    "record outside the tree": (
+        lambda net, sumdb: sumdb.forge(MODULE, VERSION),
+        PREFIX + "cannot authenticate record data in server response",
+        [(LOOKUP, 200), (TILE, 200)],
+    ),
+    "short tile (40 of 64 bytes)": (
+        lambda net, sumdb: sumdb.short_tiles(40),
+        PREFIX + "TileReader returned bad result slice (tile/8/0/000.p/2 len=40, want 64)",
+        [(LOOKUP, 200), (TILE, 200)],
+    ),
+    "lookup 404, twice": (
+        _faults(Status(404, b"gone fishing\n"), Status(404, b"gone fishing\n"), path="/lookup/*"),
+        PREFIX
+        + f"reading https://sum.test{LOOKUP}: 404 Not Found\n\tserver response: gone fishing",
+        [(LOOKUP, 404), (LOOKUP, 404)],
+    ),
+    "lookup 410, twice": (
+        _faults(Status(410, b"gone fishing\n"), Status(410, b"gone fishing\n"), path="/lookup/*"),
+        PREFIX + f"reading https://sum.test{LOOKUP}: 410 Gone\n\tserver response: gone fishing",
+        [(LOOKUP, 410), (LOOKUP, 410)],
+    ),
+    "lookup 500": (
+        _faults(Status(500, b"upstream down\n"), path="/lookup/*"),
+        PREFIX
+        + f"reading https://sum.test{LOOKUP}: 500 Internal Server Error\n"
+        + "\tserver response: upstream down",
+        [(LOOKUP, 500)],
+    ),
+    "tile 404, four times": (
+        _faults(*[Status(404, b"no tile\n")] * 4, path="/tile/*"),
+        PREFIX + f"reading https://sum.test{TILE}: 404 Not Found\n\tserver response: no tile",
+        [(LOOKUP, 200), (TILE, 404), (TILE, 404), (FULL_TILE, 404), (FULL_TILE, 404)],
+    ),
+    "tile 500": (
+        _faults(Status(500, b"no tile\n"), path="/tile/*"),
+        PREFIX
+        + f"reading https://sum.test{TILE}: 500 Internal Server Error\n\tserver response: no tile",
+        [(LOOKUP, 200), (TILE, 500), (FULL_TILE, 404), (FULL_TILE, 404)],
+    ),
+    "lookup cut mid-body": (
+        _faults(Truncate(30, where="body"), path="/lookup/*"),
+        PREFIX + f"reading https://sum.test{LOOKUP}: unexpected EOF",
+        [(LOOKUP, 200)],
+    ),
+    "tile cut mid-body": (
+        _faults(Truncate(40, where="body"), path="/tile/*"),
+        PREFIX + f"reading https://sum.test{TILE}: unexpected EOF",
+        [(LOOKUP, 200), (TILE, 200), (FULL_TILE, 404), (FULL_TILE, 404)],
+    ),
+    "tile byte flipped": (
+        _faults(Corrupt(10, 1, where="body"), path="/tile/*"),
+        PREFIX + "downloaded inconsistent tile",
+        [(LOOKUP, 200), (TILE, 200)],
+    ),
+    "lookup record byte flipped": (
+        _faults(Corrupt(30, 1, where="body"), path="/lookup/*"),
+        PREFIX + "cannot authenticate record data in server response",
+        [(LOOKUP, 200), (TILE, 200)],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MISBEHAVIOUR, ids=list(MISBEHAVIOUR))
+def test_go_refuses_a_misbehaving_database(go, tmp_path, net, store, sumdb, case) -> None:
+    arm, expected, asked = MISBEHAVIOUR[case]
+    arm(net, sumdb)
+    error = error_of(download(go, tmp_path, net))
+    assert error == expected.format(h1=store.get(MODULE, VERSION).h1)
+    assert sumdb_paths(net) == asked
+
+
+@pytest.mark.parametrize(
+    ("same_key_hash", "problem"),
+    [
+        (True, "invalid signature for key {key_name}"),
+        (False, "note has no verifiable signatures"),
+    ],
+    ids=["same key hash", "other key hash"],
+)
+def test_go_refuses_a_tree_signed_by_another_key(
+    go, tmp_path, net, sumdb, same_key_hash, problem
+) -> None:
+    sumdb.wrong_key(same_key_hash=same_key_hash)
+    error = error_of(download(go, tmp_path, net))
+    key_name = "+".join(sumdb.key.split("+")[:2])
+    assert error == (
+        PREFIX
+        + "reading tree note: "
+        + problem.format(key_name=key_name)
+        + "\nnote:\n"
+        + sumdb.signed_tree().decode()
+    )
+    assert sumdb_paths(net) == [(LOOKUP, 200)]
+
+
+def test_go_keeps_a_stale_tree_out(go, tmp_path, net, store, sumdb) -> None:
+    download(go, tmp_path, net, OTHER).check()  # go now trusts the tree of 2
+    sumdb.stale()
+    store.add("example.test/third", VERSION)
+    error = error_of(download(go, tmp_path, net, "example.test/third"))
+    assert error == (
+        "example.test/third@v1.0.0: verifying go.mod: example.test/third@v1.0.0/go.mod: "
+        "cannot validate record 2 in tree of size 2"
+    )
+
+
+def _indent(note: bytes) -> str:
+    """A note as go prints it in a SECURITY ERROR: every line, the last empty one too, tabbed."""
+    return "".join(f"\t{line}\n" for line in note.decode().split("\n"))
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def test_go_detects_a_fork_of_the_tree_it_trusts(go, tmp_path, net, store, sumdb) -> None:
+    download(go, tmp_path, net, OTHER).check()
+    trusted = sumdb.signed_tree()
+    store.add("example.test/third", VERSION)
+    sumdb.fork()
+    result = download(go, tmp_path, net, "example.test/third")
+    forked = sumdb.log
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "SECURITY ERROR\ngo.sum database server misbehavior detected!\n\n"
+        f"old database:\n{_indent(trusted)}"
+        f"new database:\n{_indent(sumdb.signed_tree())}"
+        "proof of misbehavior:\n"
+        f"\t{_b64(forked.tree_hash(2))}\n"
+        f"\t{_b64(forked.levels[0][2])}\n"
+    )
+
+
+# --- a cut .mod, which only the database catches ------------------------------------------------
+
+
+def _cut_mod_proxy(store: ModuleStore, keep: int) -> Callable[[Request], Response]:
+    """proxy.test, but every .mod answered with its first ``keep`` bytes and an honest length:
+    the "short Content-Length" framing go cannot see through on its own."""
+    proxy = GoProxy(store)
+
+    def handle(request: Request) -> Response:
+        response = proxy.handle(request)
+        if request.path.endswith(".mod"):
+            return Response(response.get_data()[:keep], content_type=response.content_type)
+        return response
+
+    return handle
+
+
+@pytest.mark.parametrize("keep", [10, 20])
+def test_a_cut_mod_passes_without_the_database(go, tmp_path, net, store, keep) -> None:
+    net.add_handler("proxy.test", _cut_mod_proxy(store, keep))
+    (info,) = download(go, tmp_path, net).check().json_objects()
+    cut = f"module {MODULE}\n".encode()[:keep]
+    assert info["GoModSum"] == go_mod_h1(cut) != store.get(MODULE, VERSION).go_mod_h1
+    assert Path(info["GoMod"]).read_bytes() == cut
+
+
+@pytest.mark.parametrize("keep", [10, 20])
+def test_a_cut_mod_is_caught_by_the_database(go, tmp_path, net, store, sumdb, keep) -> None:
+    net.add_handler("proxy.test", _cut_mod_proxy(store, keep))
+    error = error_of(download(go, tmp_path, net))
+    cut = f"module {MODULE}\n".encode()[:keep]
+    assert error == (
+        f"{MODULE}@{VERSION}: verifying go.mod: checksum mismatch\n"
+        f"\tdownloaded: {go_mod_h1(cut)}\n"
+        f"\tsum.test: {store.get(MODULE, VERSION).go_mod_h1}{SECURITY_ERROR}"
+    )
+    assert not (tmp_path / f"gopath/pkg/mod/cache/download/{MODULE}/@v/{VERSION}.mod").exists()

@@ -102,7 +102,7 @@ class Signer:
             raise ValueError(f"note text must end with a newline: {text[-20:]!r}")
         sent_hash = self.key_hash if key_hash is None else key_hash
         blob = sent_hash.to_bytes(4, "big") + self._key.sign(text)
-        return "— {} {}\n".format(self.name, base64.b64encode(blob).decode()).encode()
+        return f"— {self.name} {base64.b64encode(blob).decode()}\n".encode()
 
     def sign(self, text: bytes) -> bytes:
         """The signed note: ``text``, a blank line, this key's signature line."""

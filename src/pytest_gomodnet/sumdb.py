@@ -100,9 +100,9 @@ class SumDB:
         """Log ``path@version`` with these hashes now; its record id.
 
         Logged at once, so ahead of any store version not logged yet: a
-        store's own copy of ``path@version`` is then never logged.
-        What a test uses to make the database disagree with a proxy (the
-        go command then reports a SECURITY ERROR), or to cover a module no
+        store's own copy of ``path@version`` is then never logged. What a
+        test uses to make the database disagree with a proxy (the go
+        command then reports a SECURITY ERROR), or to cover a module no
         store serves (one fetched with ``GOPROXY=direct``).
         """
         check_path(path)

@@ -41,7 +41,6 @@ HASH_SIZE = 32
 TILE_HEIGHT = 8
 
 
-
 class TilePathError(ValueError):
     """A tile path that golang.org/x/mod's ``ParseTilePath`` would refuse."""
 
