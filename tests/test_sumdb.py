@@ -477,3 +477,40 @@ def test_misbehaviour_with_impossible_arguments(sumdb, arm, problem) -> None:
 def test_fork_of_an_empty_log() -> None:
     with pytest.raises(ValueError, match=r"sum\.test has no records to fork"):
         SumDB("sum.test").fork()
+
+
+# --- proxied by a GOPROXY --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/sumdb/sum.test/supported", 200, b""),
+        ("/sumdb/sum.test/tile/8/0/0", 400, b"invalid tile syntax\n"),
+        ("/sumdb/sum.test/lookup/x", 400, b"invalid module@version syntax\n"),
+        ("/sumdb/sum.test/nothing", 404, b"404 page not found\n"),
+        (
+            "/sumdb/sum.golang.org/supported",
+            404,
+            b"not found: this proxy does not proxy a checksum database\n",
+        ),
+    ],
+)
+def test_a_goproxy_proxies_the_database(gomodnet, store, sumdb, path, status, body) -> None:
+    gomodnet.add_goproxy("proxy.test", store).proxy_sumdb(sumdb)
+    with gomodnet.client() as client:
+        response = client.get(f"https://proxy.test{path}")
+    assert (response.status_code, response.content) == (status, body)
+
+
+def test_a_proxied_database_answers_byte_for_byte(gomodnet, store, sumdb) -> None:
+    gomodnet.add_goproxy("proxy.test", store).proxy_sumdb(sumdb)
+    with gomodnet.client() as client:
+        for path in ("/latest", f"/lookup/{MODULE}@{VERSION}", "/tile/8/0/000.p/2"):
+            direct = client.get(f"https://sum.test{path}")
+            proxied = client.get(f"https://proxy.test/sumdb/sum.test{path}")
+            assert (proxied.status_code, proxied.headers["content-type"], proxied.content) == (
+                200,
+                direct.headers["content-type"],
+                direct.content,
+            )

@@ -43,8 +43,12 @@ def store(module_store: ModuleStore) -> ModuleStore:
 
 
 @pytest.fixture
-def net(gomodnet: Network, store: ModuleStore) -> Network:
-    gomodnet.add_goproxy("proxy.test", store)
+def proxy(gomodnet: Network, store: ModuleStore) -> GoProxy:
+    return gomodnet.add_goproxy("proxy.test", store)
+
+
+@pytest.fixture
+def net(gomodnet: Network, proxy: GoProxy) -> Network:
     return gomodnet
 
 
@@ -320,3 +324,38 @@ def test_a_cut_mod_is_caught_by_the_database(go, tmp_path, net, store, sumdb, ke
         f"\tsum.test: {store.get(MODULE, VERSION).go_mod_h1}{SECURITY_ERROR}"
     )
     assert not (tmp_path / f"gopath/pkg/mod/cache/download/{MODULE}/@v/{VERSION}.mod").exists()
+
+
+# --- the database through the GOPROXY, as public proxies serve sum.golang.org ------------------
+
+
+def proxy_paths(net: Network) -> list[tuple[str, int]]:
+    return [
+        (x.path, x.status)
+        for c in net.log
+        if c.host == "proxy.test"
+        for x in c.exchanges
+        if x.path.startswith("/sumdb/")
+    ]
+
+
+def test_go_reaches_a_proxied_database_through_the_proxy(
+    go, tmp_path, net, proxy, store, sumdb
+) -> None:
+    proxy.proxy_sumdb(sumdb)
+    (info,) = download(go, tmp_path, net, GOSUMDB=sumdb.key).check().json_objects()
+    assert info["GoModSum"] == store.get(MODULE, VERSION).go_mod_h1
+    assert proxy_paths(net) == [
+        ("/sumdb/sum.test/supported", 200),
+        (f"/sumdb/sum.test{LOOKUP}", 200),
+        ("/sumdb/sum.test/tile/8/0/000.p/2", 200),
+    ]
+    assert sumdb_paths(net) == []  # go never went to the database's own host
+    assert sumdb.requests == [("GET", LOOKUP, 200), ("GET", TILE, 200)]
+
+
+def test_go_goes_to_the_database_when_the_proxy_does_not_proxy_it(go, tmp_path, net, sumdb) -> None:
+    download(go, tmp_path, net, GOSUMDB=sumdb.key).check()
+    # go asked twice (as it does for sum.golang.org), then went to the database itself.
+    assert proxy_paths(net) == [("/sumdb/sum.test/supported", 404)] * 2
+    assert sumdb_paths(net) == [(LOOKUP, 200), (TILE, 200)]

@@ -253,15 +253,22 @@ class SumDB:
     # -- HTTP ------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        response = self._answer(request)
+        """Serve one request to the database's own host."""
         sent = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
-        self.requests.append((request.method, sent, response.status_code))
+        return self.serve(request.method, request.path, sent=sent)
+
+    def serve(self, method: str, path: str, *, sent: str | None = None) -> Response:
+        """Answer ``method path`` (``path`` percent-decoded, from the database's root).
+
+        What a GOPROXY that proxies this database calls for ``/sumdb/<name>/<path>``.
+        """
+        response = self._answer(method, path)
+        self.requests.append((method, sent or path, response.status_code))
         return response
 
-    def _answer(self, request: Request) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            return text_response(f"method {request.method} not allowed\n", 405)
-        path = request.path
+    def _answer(self, method: str, path: str) -> Response:
+        if method not in ("GET", "HEAD"):
+            return text_response(f"method {method} not allowed\n", 405)
         self.sync()
         if path.startswith("/lookup/"):
             return self._lookup(path.removeprefix("/lookup/"))
