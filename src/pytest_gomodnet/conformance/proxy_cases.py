@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from werkzeug import Request, Response
 from werkzeug.utils import redirect
 
@@ -27,6 +28,9 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.goproxy import GoProxy
+from pytest_gomodnet.modules import escape_path
+from pytest_gomodnet.sumdb import SumDB
+from pytest_gomodnet.tlog import TILE_HEIGHT, Tile
 from pytest_gomodnet.tls import ShapeName
 
 from . import case
@@ -339,3 +343,115 @@ def test_hostile_path(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
         raise AssertionError(
             proxy.story(f"GET {variant} (sent as is) answered {status}, expected a 4xx")
         )
+
+
+# --- the checksum database, proxied (FAILURES 24, 25) -------------------------------------
+
+#: The database a proxy is asked to proxy: reachable by that name on the private network
+#: (for proxies that go to it directly) and as ``/sumdb/<name>/…`` at the upstream (for
+#: proxies that chain). Its key is the network's own; a proxy does not verify.
+SUMDB_NAME = "sum.golang.org"
+
+
+def _sumdb(proxy: ProxyCase) -> SumDB:
+    sumdb = proxy.network.add_sumdb(SUMDB_NAME)
+    proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store).proxy_sumdb(sumdb)
+    return sumdb
+
+
+def _sumdb_url(proxy: ProxyCase, path: str) -> str:
+    return f"{proxy.target.url}/sumdb/{SUMDB_NAME}{path}"
+
+
+def _require_proxied_sumdb(proxy: ProxyCase) -> None:
+    """Skip unless the target says it proxies the database: go then never asks it."""
+    answer = proxy.get(_sumdb_url(proxy, "/supported"))
+    if answer.error is None and answer.status in (404, 410):
+        pytest.skip(
+            f"{proxy.target.name} does not proxy {SUMDB_NAME} (supported: {answer.status}); "
+            "go asks the database itself"
+        )
+    if not answer.ok:
+        raise AssertionError(proxy.story("expected supported to be 200, 404 or 410", answer))
+
+
+def _database_paths(proxy: ProxyCase, sumdb: SumDB) -> list[str]:
+    size = sumdb.size
+    return [
+        "/latest",
+        f"/lookup/{escape_path(proxy.module)}@v1.0.0",
+        f"/{Tile(TILE_HEIGHT, 0, 0, size).path}",
+        f"/{Tile(TILE_HEIGHT, -1, 0, size).path}",
+    ]
+
+
+@case(
+    "sumdb-proxy",
+    "MUST",
+    "a proxy whose /sumdb/<name>/supported is 200 serves that database's latest, lookups "
+    "and tiles byte for byte: go does not fall back once supported said yes (FAILURES 24)",
+)
+def test_sumdb_proxy(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    sumdb = _sumdb(proxy)
+    proxy.add("v1.0.0")
+    _require_proxied_sumdb(proxy)
+    for path in _database_paths(proxy, sumdb):
+        answer = proxy.get(_sumdb_url(proxy, path))
+        expected = sumdb.serve("GET", path).get_data()
+        if not answer.ok or answer.body != expected:
+            raise AssertionError(
+                proxy.story(
+                    f"expected {SUMDB_NAME}'s {path} byte for byte ({len(expected)} bytes)", answer
+                )
+            )
+
+
+@case(
+    "sumdb-cut-tile",
+    "MUST",
+    "a tile the database sends cut short reaches the client as an error, never as a 200 "
+    "with fewer bytes, and is not kept: the next request gets the whole tile (FAILURES 25)",
+)
+def test_sumdb_cut_tile(gomodnet_proxy_case: ProxyCase) -> None:
+    proxy = gomodnet_proxy_case
+    sumdb = _sumdb(proxy)
+    proxy.add("v1.0.0")
+    proxy.add("v1.1.0")
+    _require_proxied_sumdb(proxy)
+    tile = f"/{Tile(TILE_HEIGHT, 0, 0, sumdb.size).path}"
+    whole = sumdb.serve("GET", tile).get_data()
+    host, glob = _database_host(proxy)
+    proxy.network.fault(host, Truncate(40, where="body"), path=glob)
+    first = proxy.get(_sumdb_url(proxy, tile))
+    if first.ok and first.body != whole:
+        raise AssertionError(
+            proxy.story(
+                f"passed a cut tile on as whole: 200 with {len(first.body)} of 64 bytes", first
+            )
+        )
+    again = proxy.get(_sumdb_url(proxy, tile))
+    if not again.ok or again.body != whole:
+        raise AssertionError(
+            proxy.story("expected the whole tile once the database was healthy", first, again)
+        )
+
+
+def _database_host(proxy: ProxyCase) -> tuple[str, str]:
+    """Where the target fetches the database from (host, tile path glob), seen in the log
+    after one clean lookup through it."""
+    lookup = f"/lookup/{escape_path(proxy.module)}@v1.0.0"
+    answer = proxy.get(_sumdb_url(proxy, lookup))
+    for connection in proxy.network.log:
+        for exchange in connection.exchanges:
+            if connection.host == SUMDB_NAME and exchange.path == lookup:
+                return SUMDB_NAME, "/tile/*"
+            if connection.host == UPSTREAM_HOST and exchange.path == f"/sumdb/{SUMDB_NAME}{lookup}":
+                return UPSTREAM_HOST, f"/sumdb/{SUMDB_NAME}/tile/*"
+    raise AssertionError(
+        proxy.story(
+            f"answered a lookup without asking {SUMDB_NAME} or the upstream: "
+            "the cut cannot reach it",
+            answer,
+        )
+    )
