@@ -21,6 +21,7 @@ from pytest_gomodnet.gotool import GoResult, GoToolchain
 from pytest_gomodnet.modules import go_mod_h1
 from pytest_gomodnet.network import Network
 from pytest_gomodnet.sumdb import SumDB
+from pytest_gomodnet.tlog import Tile
 
 MODULE, VERSION = "example.test/m", "v1.0.0"
 OTHER = "example.test/other"
@@ -359,3 +360,34 @@ def test_go_goes_to_the_database_when_the_proxy_does_not_proxy_it(go, tmp_path, 
     # go asked twice (as it does for sum.golang.org), then went to the database itself.
     assert proxy_paths(net) == [("/sumdb/sum.test/supported", 404)] * 2
     assert sumdb_paths(net) == [(LOOKUP, 200), (TILE, 200)]
+
+
+# --- tile boundaries: go proves records across full tiles and level-1 tiles ------------------
+
+
+@pytest.mark.parametrize("before", [254, 255, 256, 511, 512, 1000])
+def test_go_verifies_a_record_past_tile_boundaries(go, tmp_path, net, store, before) -> None:
+    sumdb = SumDB("sum.test", stores=lambda: [store])
+    for i in range(before):
+        sumdb.add(f"example.test/filler{i}", VERSION, h1=f"h1:zip{i}=", go_mod_h1=f"h1:mod{i}=")
+    net.add_handler("sum.test", sumdb.handle)
+    key = f"{sumdb.key} https://sum.test"
+    result = download(go, tmp_path, net, GOSUMDB=key).check()
+    size = before + 2  # the fillers, then MODULE and OTHER from the store
+    tiles = {path: status for _, path, status in sumdb.requests if path.startswith("/tile/")}
+    # go proved record `before` with these tiles: they were right, whatever their level.
+    assert set(tiles.values()) == {200}
+    assert f"/{Tile(8, 0, before >> 8, min(size - (before >> 8 << 8), 256)).path}" in tiles
+    level_1 = {p for p in tiles if p.startswith("/tile/8/1/")}
+    assert level_1 == ({f"/{Tile(8, 1, 0, size >> 8).path}"} if size >= 256 else set())
+    assert result.json_objects()[0]["GoModSum"] == store.get(MODULE, VERSION).go_mod_h1
+
+
+def test_a_wrong_level_1_tile_fails_the_proof(go, tmp_path, net, store) -> None:
+    sumdb = SumDB("sum.test", stores=lambda: [store])
+    for i in range(300):
+        sumdb.add(f"example.test/filler{i}", VERSION, h1=f"h1:zip{i}=", go_mod_h1=f"h1:mod{i}=")
+    net.add_handler("sum.test", sumdb.handle)
+    net.fault("sum.test", Corrupt(5, 1, where="body"), path="/tile/8/1/*")
+    error = error_of(download(go, tmp_path, net, GOSUMDB=f"{sumdb.key} https://sum.test"))
+    assert error == PREFIX + "downloaded inconsistent tile"
