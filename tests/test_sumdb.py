@@ -514,3 +514,11 @@ def test_a_proxied_database_answers_byte_for_byte(gomodnet, store, sumdb) -> Non
                 direct.headers["content-type"],
                 direct.content,
             )
+
+
+def test_reading_the_tree_yourself_is_not_serving_it(sumdb) -> None:
+    sumdb.wrong_key()
+    sumdb.signed_tree()
+    with pytest.raises(AssertionError, match="wrong_key armed but never served"):
+        sumdb.check()
+    sumdb._armed.clear()

@@ -150,22 +150,27 @@ class SumDB:
         return self.sync()
 
     def signed_tree(self) -> bytes:
-        """The signed note of the tree this database publishes now."""
+        """The signed note of the tree this database publishes now (not counted as served)."""
         self.sync()
         with self._lock:
             return self._signed_tree()
 
     def _signed_tree(self) -> bytes:
         size = len(self._log) if self._published is None else self._published
-        if size < len(self._log):
-            self._fired("stale")
-        self._fired("fork")
         text = format_tree(size, self._log.tree_hash(size))
         if self._note_signer is None:
             return self.signer.sign(text)
-        self._fired("wrong_key")
         other, sent_hash = self._note_signer
         return text + b"\n" + other.signature_line(text, key_hash=sent_hash)
+
+    def _served_tree(self) -> bytes:
+        """The signed tree as a response carries it: what it shows counts as served."""
+        if self._published is not None and self._published < len(self._log):
+            self._fired("stale")
+        self._fired("fork")
+        if self._note_signer is not None:
+            self._fired("wrong_key")
+        return self._signed_tree()
 
     # -- misbehaviour ------------------------------------------------------------
 
@@ -274,7 +279,7 @@ class SumDB:
             return self._lookup(path.removeprefix("/lookup/"))
         if path == "/latest":
             with self._lock:
-                return Response(self._signed_tree(), content_type=_NOTE_TYPE)
+                return Response(self._served_tree(), content_type=_NOTE_TYPE)
         if path.startswith("/tile/"):
             return self._tile(path.removeprefix("/"))
         return text_response("404 page not found\n", 404)
@@ -296,7 +301,7 @@ class SumDB:
                 self._fired("forge")
             else:
                 text = self._log.records[record_id]
-            body = format_record(record_id, text) + self._signed_tree()
+            body = format_record(record_id, text) + self._served_tree()
         return Response(body, content_type=_NOTE_TYPE)
 
     def _tile(self, path: str) -> Response:
