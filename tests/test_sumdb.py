@@ -447,7 +447,7 @@ def test_misbehaviour_never_served_fails_the_check(sumdb, arm, what) -> None:
     assert str(failure.value) == (
         f"checksum database sum.test: {what} armed but never served (requests: nothing)"
     )
-    sumdb._armed.clear()  # let the network close cleanly
+    sumdb.behave()  # let the network close cleanly
 
 
 def test_stale_of_the_whole_log_is_not_stale_yet(gomodnet, sumdb) -> None:
@@ -455,7 +455,7 @@ def test_stale_of_the_whole_log_is_not_stale_yet(gomodnet, sumdb) -> None:
     get(gomodnet, "/latest")
     with pytest.raises(AssertionError, match="stale armed but never served"):
         sumdb.check()
-    sumdb._armed.clear()
+    sumdb.behave()
 
 
 @pytest.mark.parametrize(
@@ -521,4 +521,19 @@ def test_reading_the_tree_yourself_is_not_serving_it(sumdb) -> None:
     sumdb.signed_tree()
     with pytest.raises(AssertionError, match="wrong_key armed but never served"):
         sumdb.check()
-    sumdb._armed.clear()
+    sumdb.behave()
+
+
+def test_behave_stops_misbehaving(gomodnet, sumdb, store) -> None:
+    honest = sumdb.signed_tree()
+    sumdb.wrong_key()
+    sumdb.short_tiles(3)
+    sumdb.stale(1)
+    sumdb.forge(MODULE, VERSION)
+    sumdb.behave()
+    sumdb.check()
+    assert get(gomodnet, "/latest")[2] == honest
+    assert len(get(gomodnet, "/tile/8/0/000.p/2")[2]) == 64
+    assert get(gomodnet, f"/lookup/{MODULE}@{VERSION}")[2].startswith(
+        b"0\n" + go_sum_text(store, MODULE, VERSION)
+    )

@@ -238,6 +238,14 @@ class SumDB:
             self._forged[path, version] = lie.encode()
             self._arm("forge")
 
+    def behave(self) -> None:
+        """Stop every misbehaviour (a fork stays: history is not rewritten back) and forget
+        what was armed, served or not: for a test that checks a fault and then recovery."""
+        with self._lock:
+            self._note_signer = self._published = self._tile_cut = None
+            self._forged.clear()
+            self._armed.clear()
+
     def _arm(self, what: str) -> None:
         self._armed.setdefault(what, False)
 
