@@ -537,3 +537,27 @@ def test_behave_stops_misbehaving(gomodnet, sumdb, store) -> None:
     assert get(gomodnet, f"/lookup/{MODULE}@{VERSION}")[2].startswith(
         b"0\n" + go_sum_text(store, MODULE, VERSION)
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "status_line", "body"),
+    [
+        (
+            "/lookup/../../etc/passwd",
+            b"HTTP/1.1 400 Bad Request",
+            b"invalid module@version syntax\n",
+        ),
+        ("/lookup/%2e%2e/x@v1.0.0", b"HTTP/1.1 404 Not Found", None),
+        ("/tile/8/0/../../../etc/passwd", b"HTTP/1.1 400 Bad Request", b"invalid tile syntax\n"),
+        ("/tile/8/0/000%00", b"HTTP/1.1 400 Bad Request", b"invalid tile syntax\n"),
+        ("/latest/../../etc/passwd", b"HTTP/1.1 404 Not Found", b"404 page not found\n"),
+    ],
+)
+def test_nothing_outside_the_log_is_served(gomodnet, sumdb, target, status_line, body) -> None:
+    # Sent byte for byte (httpx would resolve the dot segments first).
+    raw = gomodnet.response_bytes(f"https://sum.test{target}")
+    head, _, got = raw.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == status_line
+    if body is not None:
+        assert got == body
+    assert b"root:" not in got
