@@ -85,6 +85,7 @@ class SumDB:
         self._published: int | None = None
         self._tile_cut: int | None = None
         self._forged: dict[tuple[str, str], bytes] = {}
+        self._notes: dict[tuple[bytes, bytes, int], bytes] = {}
 
     def __repr__(self) -> str:
         return f"SumDB({self.key!r})"
@@ -158,10 +159,12 @@ class SumDB:
     def _signed_tree(self) -> bytes:
         size = len(self._log) if self._published is None else self._published
         text = format_tree(size, self._log.tree_hash(size))
-        if self._note_signer is None:
-            return self.signer.sign(text)
-        other, sent_hash = self._note_signer
-        return text + b"\n" + other.signature_line(text, key_hash=sent_hash)
+        signer, sent_hash = self._note_signer or (self.signer, self.signer.key_hash)
+        # Ed25519 signatures are deterministic: one per tree and key is enough.
+        key = (text, signer.public_key, sent_hash)
+        if key not in self._notes:
+            self._notes[key] = text + b"\n" + signer.signature_line(text, key_hash=sent_hash)
+        return self._notes[key]
 
     def _served_tree(self) -> bytes:
         """The signed tree as a response carries it: what it shows counts as served."""
