@@ -391,3 +391,37 @@ def test_a_wrong_level_1_tile_fails_the_proof(go, tmp_path, net, store) -> None:
     net.fault("sum.test", Corrupt(5, 1, where="body"), path="/tile/8/1/*")
     error = error_of(download(go, tmp_path, net, GOSUMDB=f"{sumdb.key} https://sum.test"))
     assert error == PREFIX + "downloaded inconsistent tile"
+
+
+# --- modules no store of the network serves: GOPROXY=direct --------------------------------
+
+
+@pytest.mark.parametrize("logged", [True, False], ids=["added", "not added"])
+def test_a_direct_module_is_verified_once_the_database_has_it(
+    go, tmp_path, gomodnet, sumdb_free_store, logged
+) -> None:
+    elsewhere = sumdb_free_store.add("direct.test/m", VERSION, files=FILES)
+    gomodnet.add_goimport("direct.test").add("direct.test/m", repo="https://mods.test")
+    gomodnet.add_handler("mods.test", GoProxy(sumdb_free_store).handle)  # not a GOPROXY host
+    sumdb = gomodnet.add_sumdb("sum.test")
+    if logged:
+        sumdb.add("direct.test/m", VERSION, h1=elsewhere.h1, go_mod_h1=elsewhere.go_mod_h1)
+    result = go.run(
+        "mod", "download", "-json", f"direct.test/m@{VERSION}",
+        home=tmp_path, env=gomodnet.go_env(GOPROXY="direct"),
+    )  # fmt: skip
+    (info,) = result.json_objects()
+    if logged:
+        assert (result.returncode, info["Sum"]) == (0, elsewhere.h1)
+    else:
+        assert info["Error"] == (
+            "direct.test/m@v1.0.0: verifying go.mod: direct.test/m@v1.0.0/go.mod: "
+            "reading https://sum.test/lookup/direct.test/m@v1.0.0: 404 Not Found\n"
+            "\tserver response: not found: direct.test/m@v1.0.0: not in sum.test"
+        )
+
+
+@pytest.fixture
+def sumdb_free_store():
+    with ModuleStore() as store:
+        yield store
