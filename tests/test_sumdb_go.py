@@ -9,13 +9,25 @@ docs/go-behaviour.md has the same table in prose.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from werkzeug import Request, Response
 
-from pytest_gomodnet.faults import Corrupt, FaultPlan, Status, Truncate
+from pytest_gomodnet.faults import (
+    ChunkedCut,
+    CloseBeforeResponse,
+    Corrupt,
+    FaultPlan,
+    HtmlLogin,
+    LieContentLength,
+    Reset,
+    Status,
+    Truncate,
+    WrongContentType,
+)
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
 from pytest_gomodnet.gotool import GoResult, GoToolchain
 from pytest_gomodnet.modules import go_mod_h1
@@ -217,12 +229,98 @@ MISBEHAVIOUR: dict[str, tuple[Callable[[Network, SumDB], object], str, list[tupl
 }
 
 
+RESET = r"read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: read: connection reset by peer"
+RETRIED_FULL_TILE = [(LOOKUP, 200), (TILE, 200), (FULL_TILE, 404), (FULL_TILE, 404)]
+
+#: The other byte faults on the database's paths: id → (plan, path, go's error as a regex).
+BYTE_FAULTS: dict[str, tuple[FaultPlan, str, str, list[tuple[str, int]]]] = {
+    "lookup reset": (
+        Reset(30, where="body"), "/lookup/*",
+        re.escape(f"reading https://sum.test{LOOKUP}: ") + RESET, [(LOOKUP, 200)],
+    ),
+    "tile reset": (
+        Reset(10, where="body"), "/tile/*",
+        re.escape(f"reading https://sum.test{TILE}: ") + RESET, RETRIED_FULL_TILE,
+    ),
+    "lookup, Content-Length 100 too long": (
+        LieContentLength(100), "/lookup/*",
+        re.escape(f"reading https://sum.test{LOOKUP}: unexpected EOF"), [(LOOKUP, 200)],
+    ),
+    "tile, Content-Length 100 too long": (
+        LieContentLength(100), "/tile/*",
+        re.escape(f"reading https://sum.test{TILE}: unexpected EOF"), RETRIED_FULL_TILE,
+    ),
+    "lookup chunked, cut": (
+        ChunkedCut(30), "/lookup/*",
+        re.escape(f"reading https://sum.test{LOOKUP}: unexpected EOF"), [(LOOKUP, 200)],
+    ),
+    "tile chunked, cut": (
+        ChunkedCut(10), "/tile/*",
+        re.escape(f"reading https://sum.test{TILE}: unexpected EOF"), RETRIED_FULL_TILE,
+    ),
+    "lookup last byte missing": (
+        Truncate(-1, where="body-end"), "/lookup/*",
+        re.escape(f"reading https://sum.test{LOOKUP}: unexpected EOF"), [(LOOKUP, 200)],
+    ),
+    "tile last byte missing": (
+        Truncate(-1, where="body-end"), "/tile/*",
+        re.escape(f"reading https://sum.test{TILE}: unexpected EOF"), RETRIED_FULL_TILE,
+    ),
+    "tile cut in its head": (
+        Truncate(20), "/tile/*",
+        re.escape(
+            f'Get "https://sum.test{TILE}": net/http: HTTP/1.x transport connection broken: '
+            'malformed MIME header: missing colon: "Con"'
+        ),
+        RETRIED_FULL_TILE,
+    ),
+    "lookup answered by an HTML login page": (
+        HtmlLogin(), "/lookup/*", re.escape("malformed record data"), [(LOOKUP, 200)],
+    ),
+    "tile answered by an HTML login page": (
+        HtmlLogin(), "/tile/*",
+        re.escape("TileReader returned bad result slice (tile/8/0/000.p/2 len=204, want 64)"),
+        [(LOOKUP, 200), (TILE, 200)],
+    ),
+    "lookup connection closed before the answer": (
+        CloseBeforeResponse(), "/lookup/*",
+        re.escape(f'Get "https://sum.test{LOOKUP}": EOF'), [(LOOKUP, 200)],
+    ),
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("case", MISBEHAVIOUR, ids=list(MISBEHAVIOUR))
 def test_go_refuses_a_misbehaving_database(go, tmp_path, net, store, sumdb, case) -> None:
     arm, expected, asked = MISBEHAVIOUR[case]
     arm(net, sumdb)
     error = error_of(download(go, tmp_path, net))
     assert error == expected.format(h1=store.get(MODULE, VERSION).h1)
+    assert sumdb_paths(net) == asked
+
+
+@pytest.mark.parametrize("case", BYTE_FAULTS, ids=list(BYTE_FAULTS))
+def test_go_refuses_a_broken_database_answer(go, tmp_path, net, sumdb, case) -> None:
+    plan, path, expected, asked = BYTE_FAULTS[case]
+    net.fault("sum.test", plan, path=path)
+    error = error_of(download(go, tmp_path, net))
+    assert re.fullmatch(re.escape(PREFIX) + expected, error), error
+    assert sumdb_paths(net) == asked
+
+
+@pytest.mark.parametrize(
+    ("plan", "path", "asked"),
+    [
+        # net/http resends an idempotent request whose reused connection died unanswered.
+        (CloseBeforeResponse(), "/tile/*", [(LOOKUP, 200), (TILE, 200), (TILE, 200)]),
+        # go never looks at a 200's Content-Type.
+        (WrongContentType("text/html"), "/lookup/*", [(LOOKUP, 200), (TILE, 200)]),
+    ],
+    ids=["tile connection closed before the answer", "lookup as text/html"],
+)
+def test_go_gets_past_these(go, tmp_path, net, store, sumdb, plan, path, asked) -> None:
+    net.fault("sum.test", plan, path=path)
+    (info,) = download(go, tmp_path, net).check().json_objects()
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
     assert sumdb_paths(net) == asked
 
 
