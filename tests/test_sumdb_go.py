@@ -20,11 +20,16 @@ from pytest_gomodnet.faults import (
     ChunkedCut,
     CloseBeforeResponse,
     Corrupt,
+    Drip,
     FaultPlan,
+    HandshakeAbort,
     HtmlLogin,
     LieContentLength,
+    Refuse,
     Reset,
+    SlowFirstByte,
     Status,
+    Throttle,
     Truncate,
     WrongContentType,
 )
@@ -233,7 +238,14 @@ RESET = r"read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: read: connection reset by
 RETRIED_FULL_TILE = [(LOOKUP, 200), (TILE, 200), (FULL_TILE, 404), (FULL_TILE, 404)]
 
 #: The other byte faults on the database's paths: id → (plan, path, go's error as a regex).
-BYTE_FAULTS: dict[str, tuple[FaultPlan, str, str, list[tuple[str, int]]]] = {
+BYTE_FAULTS: dict[str, tuple[FaultPlan, str | None, str, list[tuple[str, int]]]] = {
+    "connection refused": (
+        Refuse(), None, re.escape(f'Get "https://sum.test{LOOKUP}": ') + f"(EOF|{RESET})", [],
+    ),
+    "TLS handshake aborted": (
+        HandshakeAbort(), None,
+        re.escape(f'Get "https://sum.test{LOOKUP}": ') + f"(EOF|{RESET})", [],
+    ),
     "lookup reset": (
         Reset(30, where="body"), "/lookup/*",
         re.escape(f"reading https://sum.test{LOOKUP}: ") + RESET, [(LOOKUP, 200)],
@@ -314,8 +326,18 @@ def test_go_refuses_a_broken_database_answer(go, tmp_path, net, sumdb, case) -> 
         (CloseBeforeResponse(), "/tile/*", [(LOOKUP, 200), (TILE, 200), (TILE, 200)]),
         # go never looks at a 200's Content-Type.
         (WrongContentType("text/html"), "/lookup/*", [(LOOKUP, 200), (TILE, 200)]),
+        # Slow is not broken: go has no deadline of its own.
+        (SlowFirstByte(0.3), "/lookup/*", [(LOOKUP, 200), (TILE, 200)]),
+        (Throttle(2000), "/lookup/*", [(LOOKUP, 200), (TILE, 200)]),
+        (Drip(8, 0.01), "/tile/*", [(LOOKUP, 200), (TILE, 200)]),
     ],
-    ids=["tile connection closed before the answer", "lookup as text/html"],
+    ids=[
+        "tile connection closed before the answer",
+        "lookup as text/html",
+        "lookup's first byte 0.3 s late",
+        "lookup at 2 kB/s",
+        "tile 8 bytes every 10 ms",
+    ],
 )
 def test_go_gets_past_these(go, tmp_path, net, store, sumdb, plan, path, asked) -> None:
     net.fault("sum.test", plan, path=path)
