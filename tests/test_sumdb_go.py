@@ -101,6 +101,22 @@ def test_go_env_turns_the_database_on(net, sumdb) -> None:
     assert net.go_env()["GOSUMDB"] == f"{sumdb.key} https://sum.test"
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GOSUMDB": "off"},
+        {"GONOSUMDB": "example.test"},
+        # GOPRIVATE would also send go direct (GONOPROXY defaults to it): keep the proxy.
+        {"GOPRIVATE": "example.test/*", "GONOPROXY": "nothing.invalid"},
+    ],
+    ids=["GOSUMDB=off", "GONOSUMDB", "GOPRIVATE"],
+)
+def test_the_usual_switches_turn_the_database_off(go, tmp_path, net, sumdb, env) -> None:
+    download(go, tmp_path, net, **env).check()
+    assert sumdb.requests == []
+    assert sumdb_paths(net) == []
+
+
 def test_go_verifies_a_download_against_the_database(go, tmp_path, net, store, sumdb) -> None:
     result = download(go, tmp_path, net).check()
     (info,) = result.json_objects()
