@@ -1,4 +1,4 @@
-"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP.
+"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP, samples.
 
 Written from the definitions, not from the package, so that tests comparing
 with them check the package's code rather than repeat it.
@@ -12,6 +12,10 @@ import io
 import socket
 import zipfile
 from collections.abc import Mapping
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis.strategies import SearchStrategy
 
 
 def raw_zip(entries: Mapping[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
@@ -49,3 +53,16 @@ def exchange(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request)
         return read_to_close(sock)
+
+
+def draws(strategy: SearchStrategy[Any], count: int) -> list[Any]:
+    """``count`` draws of ``strategy``, the same on every run (no example database)."""
+    seen: list[Any] = []
+
+    @settings(max_examples=count, database=None, derandomize=True, deadline=None)
+    @given(strategy)
+    def record(value: Any) -> None:
+        seen.append(value)
+
+    record()
+    return seen

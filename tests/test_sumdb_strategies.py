@@ -6,13 +6,12 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from _helpers import draws
 from pytest_gomodnet.faults import Corrupt, Status, Truncate
 from pytest_gomodnet.strategies import sumdb_faults, tree_sizes
 from pytest_gomodnet.sumdb import SumDB
@@ -21,20 +20,8 @@ from pytest_gomodnet.tlog import Log, Tile
 MODULE, VERSION = "example.test/m", "v1.0.0"
 
 
-def _sample(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
-    seen: list[Any] = []
-
-    @settings(max_examples=count, database=None, derandomize=True, deadline=None)
-    @given(strategy)
-    def record(value: Any) -> None:
-        seen.append(value)
-
-    record()
-    return seen
-
-
 def test_sumdb_faults_draw_every_one_download_kind() -> None:
-    drawn = _sample(sumdb_faults(), 200)
+    drawn = draws(sumdb_faults(), 200)
     assert {f.kind for f in drawn} == {"bytes", "short_tiles", "forge", "wrong_key"}
     plans = {type(f.plan) for f in drawn if f.kind == "bytes"}
     assert plans == {Truncate, Corrupt, Status}
@@ -43,7 +30,7 @@ def test_sumdb_faults_draw_every_one_download_kind() -> None:
 
 
 def test_sumdb_faults_by_name() -> None:
-    assert {f.kind for f in _sample(sumdb_faults(kinds=["fork", "stale"]), 30)} == {
+    assert {f.kind for f in draws(sumdb_faults(kinds=["fork", "stale"]), 30)} == {
         "fork",
         "stale",
     }
@@ -57,11 +44,11 @@ def test_sumdb_faults_refuse_unknown_kinds(kinds) -> None:
 
 def test_tree_sizes_lean_on_tile_edges() -> None:
     # Hypothesis never draws one example twice, so leaning shows as every edge drawn.
-    drawn = set(_sample(tree_sizes(), 200))
+    drawn = set(draws(tree_sizes(), 200))
     edges = {255, 256, 257, 511, 512, 513, 767, 768, 769, 65535, 65536, 65537}
     assert drawn & edges == edges
     assert all(1 <= size <= 65537 for size in drawn)
-    assert set(_sample(tree_sizes(height=2, max_size=5), 100)) == {1, 2, 3, 4, 5}
+    assert set(draws(tree_sizes(height=2, max_size=5), 100)) == {1, 2, 3, 4, 5}
 
 
 @pytest.mark.parametrize(

@@ -353,9 +353,14 @@ def test_hostile_path(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
 SUMDB_NAME = "sum.golang.org"
 
 
-def _sumdb(proxy: ProxyCase) -> SumDB:
+def _proxied_sumdb(proxy: ProxyCase, *versions: str) -> SumDB:
+    """The database, holding ``versions`` of the case's module; skips unless the target
+    says it proxies it."""
     sumdb = proxy.network.add_sumdb(SUMDB_NAME)
     proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store).proxy_sumdb(sumdb)
+    for version in versions:
+        proxy.add(version)
+    _require_proxied_sumdb(proxy)
     return sumdb
 
 
@@ -393,9 +398,7 @@ def _database_paths(proxy: ProxyCase, sumdb: SumDB) -> list[str]:
 )
 def test_sumdb_proxy(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
-    sumdb = _sumdb(proxy)
-    proxy.add("v1.0.0")
-    _require_proxied_sumdb(proxy)
+    sumdb = _proxied_sumdb(proxy, "v1.0.0")
     for path in _database_paths(proxy, sumdb):
         answer = proxy.get(_sumdb_url(proxy, path))
         expected = sumdb.serve("GET", path).get_data()
@@ -415,10 +418,7 @@ def test_sumdb_proxy(gomodnet_proxy_case: ProxyCase) -> None:
 )
 def test_sumdb_cut_tile(gomodnet_proxy_case: ProxyCase) -> None:
     proxy = gomodnet_proxy_case
-    sumdb = _sumdb(proxy)
-    proxy.add("v1.0.0")
-    proxy.add("v1.1.0")
-    _require_proxied_sumdb(proxy)
+    sumdb = _proxied_sumdb(proxy, "v1.0.0", "v1.1.0")
     tile = f"/{Tile(TILE_HEIGHT, 0, 0, sumdb.size).path}"
     whole = sumdb.serve("GET", tile).get_data()
     host, glob = _database_host(proxy)
