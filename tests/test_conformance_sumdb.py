@@ -1,14 +1,18 @@
-"""The checksum-database proxy cases of ``pytest --gomodnet``: they pass the example
-mirrors (which relay ``/sumdb/…`` uncached) and fail proxies that get it wrong."""
+"""The checksum-database cases of ``pytest --gomodnet``: the proxy cases pass the example
+mirrors (which relay ``/sumdb/…`` uncached) and fail proxies that get it wrong; client
+commands are told the database."""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
 import pytest
+
+from pytest_gomodnet.conformance.targets import CLIENT_PLACEHOLDERS, CommandClient, CommandTemplate
 
 HERE = Path(__file__).parent
 MIRRORS = HERE.parent / "examples" / "mirrors"
@@ -67,3 +71,23 @@ def test_a_proxy_that_passes_a_cut_tile_on_fails(pytester) -> None:
             "FAIL AssertionError: passed a cut tile on as whole: 200 with 40 of 64 bytes"
         ),
     }
+
+
+# --- client commands get the database -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gosumdb", "env"), [("sum.test+00000000+AQ== https://sum.test", True), ("off", False)]
+)
+def test_a_client_command_gets_gosumdb(tmp_path, gosumdb, env) -> None:
+    script = "import os, sys; print(sys.argv[1:], os.environ.get('GOSUMDB'))"
+    template = CommandTemplate(
+        f"{shlex.quote(sys.executable)} -c {shlex.quote(script)} {{gosumdb}}", CLIENT_PLACEHOLDERS
+    )
+    kwargs = {"gosumdb": gosumdb} if env else {}
+    result = CommandClient(template).download(
+        "example.test/m", "v1.0.0", "https://proxy.test", tmp_path,
+        router="http://127.0.0.1:1", ca_bundle=tmp_path / "ca.pem", **kwargs,
+    )  # fmt: skip
+    inherited = os.environ.get("GOSUMDB")
+    assert result.output == f"exit status 0\n{[gosumdb]} {gosumdb if env else inherited}\n"

@@ -28,14 +28,22 @@ class GoClient:
     name: str = "go"
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
     ) -> ClientResult:
         env = {
             "HTTPS_PROXY": router,
             "HTTP_PROXY": router,
             "SSL_CERT_FILE": str(ca_bundle),
             "GOPROXY": goproxy,
-            "GOSUMDB": "off",
+            "GOSUMDB": gosumdb,
         }
         started = time.monotonic()
         result = self.go.run("mod", "download", "-json", f"{module}@{version}", home=dest, env=env)
@@ -48,12 +56,23 @@ class GoClient:
 
 @dataclass(frozen=True)
 class ReferenceClient:
-    """The careful httpx downloader of :mod:`.reference`, run in process."""
+    """The careful httpx downloader of :mod:`.reference`, run in process.
+
+    It checks no checksum database: ``gosumdb`` is accepted and left unused.
+    """
 
     name: str = "reference"
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
     ) -> ClientResult:
         started = time.monotonic()
         with httpx.Client(
