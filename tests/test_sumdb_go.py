@@ -561,3 +561,10 @@ def test_a_direct_module_is_verified_once_the_database_has_it(
 def sumdb_free_store():
     with ModuleStore() as store:
         yield store
+
+
+def test_a_database_added_again_replaces_the_first(go, tmp_path, net, sumdb) -> None:
+    second = net.add_sumdb("sum.test")
+    assert net.go_env()["GOSUMDB"] == f"{second.key} https://sum.test" != sumdb.key
+    download(go, tmp_path, net).check()
+    assert (sumdb.requests, len(second.requests)) == ([], 2)

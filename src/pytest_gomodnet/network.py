@@ -106,6 +106,7 @@ class Network:
         self._goproxy_hosts: list[str] = []
         self._goproxies: list[GoProxy] = []
         self._sumdbs: list[tuple[str, SumDB]] = []
+        """Every checksum database added, in order; a host added again is served by its last."""
         self.hosts: dict[str, str] = {}
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
@@ -296,6 +297,14 @@ class Network:
             absolute = request.replace(target.encode(), url.encode(), 1)
             return _send_and_read_all(raw, absolute)
 
+    def _gosumdb(self) -> str:
+        """GOSUMDB for the first database host added (served by its latest database), or off."""
+        if not self._sumdbs:
+            return "off"
+        host = self._sumdbs[0][0]
+        current = [sumdb for h, sumdb in self._sumdbs if h == host][-1]
+        return f"{current.key} https://{host}"
+
     def go_env(self, **overrides: str) -> dict[str, str]:
         """The environment that points the real go command at this network.
 
@@ -311,9 +320,7 @@ class Network:
             "NO_PROXY": "",
             "SSL_CERT_FILE": str(self.ca_bundle),
             "GOPROXY": goproxy,
-            "GOSUMDB": " ".join([self._sumdbs[0][1].key, f"https://{self._sumdbs[0][0]}"])
-            if self._sumdbs
-            else "off",
+            "GOSUMDB": self._gosumdb(),
         }
         env.update(overrides)
         return env
