@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.sumdb_client import SumDBError, verified_lookup
 
 from . import reference
 from .harness import client_verify
@@ -58,7 +59,8 @@ class GoClient:
 class ReferenceClient:
     """The careful httpx downloader of :mod:`.reference`, run in process.
 
-    It checks no checksum database: ``gosumdb`` is accepted and left unused.
+    With ``gosumdb`` on, the zip must have the ``h1:`` the checksum database
+    proves (:func:`pytest_gomodnet.sumdb_client.verified_lookup`), as go checks it.
     """
 
     name: str = "reference"
@@ -79,7 +81,11 @@ class ReferenceClient:
             proxy=router, verify=client_verify(ca_bundle), timeout=reference.TIMEOUT
         ) as client:
             try:
-                got = reference.download(module, version, goproxy, dest, client=client)
-            except reference.DownloadError as exc:
-                return ClientResult(False, f"DownloadError: {exc}", time.monotonic() - started)
+                h1 = None
+                if gosumdb != "off":
+                    h1 = verified_lookup(gosumdb, module, version, client=client).h1
+                got = reference.download(module, version, goproxy, dest, client=client, h1=h1)
+            except (reference.DownloadError, SumDBError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                return ClientResult(False, error, time.monotonic() - started)
         return ClientResult(True, f"downloaded {got.zip_path}", time.monotonic() - started)
