@@ -56,8 +56,8 @@ def test_a_proxy_that_claims_the_database_and_serves_nothing_fails(pytester) -> 
             "FAIL AssertionError: expected sum.golang.org's /latest byte for byte (181 bytes)"
         ),
         ("proxy.sumdb-cut-tile", "wrong_db_proxy"): (
-            "FAIL AssertionError: answered a lookup without asking sum.golang.org or the "
-            "upstream: the cut cannot reach it"
+            "FAIL AssertionError: no evidence the target made the request this case is "
+            "about: the proxy never fetched from the upstream"
         ),
     }
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from pytest_gomodnet.errors import UnfiredFaultError
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Network
 from pytest_gomodnet.note import Signer, key_hash
@@ -440,21 +441,41 @@ def test_forge_answers_a_record_outside_the_tree(gomodnet, sumdb, store) -> None
         (lambda db: db.forge(MODULE, VERSION), "forge"),
     ],
 )
-def test_misbehaviour_never_served_fails_the_check(sumdb, arm, what) -> None:
+def test_misbehaviour_never_served_fails_like_an_unfired_fault(sumdb, arm, what) -> None:
     arm(sumdb)
-    with pytest.raises(AssertionError) as failure:
-        sumdb.check()
+    with pytest.raises(UnfiredFaultError) as failure:
+        sumdb.check_fired()
     assert str(failure.value) == (
-        f"checksum database sum.test: {what} armed but never served (requests: nothing)"
+        f"checksum database sum.test: {what} armed but never served, so the test proved "
+        "nothing about them (pass must_fire=False to arm one that may rightly stay unused); "
+        "requests it saw: nothing"
     )
     sumdb.behave()  # let the network close cleanly
+
+
+def test_misbehaviour_never_served_fails_the_network_at_its_close(tmp_path) -> None:
+    with pytest.raises(UnfiredFaultError) as failure, Network.standalone(directory=tmp_path) as net:
+        net.add_sumdb("sum.test").stale(0)
+        with net.client() as client:
+            assert client.get("https://sum.test/nothing").status_code == 404
+    assert str(failure.value) == (
+        "checksum database sum.test: stale armed but never served, so the test proved "
+        "nothing about them (pass must_fire=False to arm one that may rightly stay unused); "
+        "requests it saw: /nothing"
+    )
+
+
+def test_misbehaviour_armed_with_must_fire_false_may_stay_unused(sumdb) -> None:
+    sumdb.wrong_key(must_fire=False)
+    sumdb.short_tiles(1, must_fire=False)
+    assert sumdb.unfired() is None
 
 
 def test_stale_of_the_whole_log_is_not_stale_yet(gomodnet, sumdb) -> None:
     sumdb.stale()
     get(gomodnet, "/latest")
-    with pytest.raises(AssertionError, match="stale armed but never served"):
-        sumdb.check()
+    with pytest.raises(UnfiredFaultError, match="stale armed but never served"):
+        sumdb.check_fired()
     sumdb.behave()
 
 
@@ -472,6 +493,35 @@ def test_stale_of_the_whole_log_is_not_stale_yet(gomodnet, sumdb) -> None:
 def test_misbehaviour_with_impossible_arguments(sumdb, arm, problem) -> None:
     with pytest.raises(ValueError, match=problem):
         arm(sumdb)
+
+
+def test_a_second_database_on_a_host_needs_replace(gomodnet, sumdb) -> None:
+    with pytest.raises(ValueError) as refused:
+        gomodnet.add_sumdb("sum.test")
+    assert str(refused.value) == (
+        f"sum.test is already served ({gomodnet.hosts['sum.test']}): one server per host; "
+        "add what you need to that server, or pass replace=True to swap it"
+    )
+    second = gomodnet.add_sumdb("SUM.test", replace=True)
+    assert get(gomodnet, "/latest")[2] == second.signed_tree() != sumdb.signed_tree()
+
+
+@pytest.mark.parametrize(
+    ("framing", "head"),
+    [("chunked", b"Transfer-Encoding: chunked\r\n"), ("close", b"Connection: close\r\n")],
+)
+def test_a_database_is_framed_as_asked(gomodnet, store, framing, head) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    sumdb = gomodnet.add_sumdb("sum.test", framing=framing)
+    raw = gomodnet.response_bytes("https://sum.test/latest")
+    headers, _, body = raw.partition(b"\r\n\r\n")
+    assert head in headers + b"\r\n"
+    assert b"Content-Length" not in headers
+    note = sumdb.signed_tree()
+    assert body == (
+        f"{len(note):x}\r\n".encode() + note + b"\r\n0\r\n\r\n" if framing == "chunked" else note
+    )
+    assert framing in gomodnet.hosts["sum.test"]
 
 
 def test_fork_of_an_empty_log() -> None:
@@ -497,14 +547,14 @@ def test_fork_of_an_empty_log() -> None:
     ],
 )
 def test_a_goproxy_proxies_the_database(gomodnet, store, sumdb, path, status, body) -> None:
-    gomodnet.add_goproxy("proxy.test", store).proxy_sumdb(sumdb)
+    gomodnet.add_goproxy("proxy.test", store, replace=True).proxy_sumdb(sumdb)
     with gomodnet.client() as client:
         response = client.get(f"https://proxy.test{path}")
     assert (response.status_code, response.content) == (status, body)
 
 
 def test_a_proxied_database_answers_byte_for_byte(gomodnet, store, sumdb) -> None:
-    gomodnet.add_goproxy("proxy.test", store).proxy_sumdb(sumdb)
+    gomodnet.add_goproxy("proxy.test", store, replace=True).proxy_sumdb(sumdb)
     with gomodnet.client() as client:
         for path in ("/latest", f"/lookup/{MODULE}@{VERSION}", "/tile/8/0/000.p/2"):
             direct = client.get(f"https://sum.test{path}")
@@ -519,8 +569,8 @@ def test_a_proxied_database_answers_byte_for_byte(gomodnet, store, sumdb) -> Non
 def test_reading_the_tree_yourself_is_not_serving_it(sumdb) -> None:
     sumdb.wrong_key()
     sumdb.signed_tree()
-    with pytest.raises(AssertionError, match="wrong_key armed but never served"):
-        sumdb.check()
+    with pytest.raises(UnfiredFaultError, match="wrong_key armed but never served"):
+        sumdb.check_fired()
     sumdb.behave()
 
 
@@ -531,7 +581,7 @@ def test_behave_stops_misbehaving(gomodnet, sumdb, store) -> None:
     sumdb.stale(1)
     sumdb.forge(MODULE, VERSION)
     sumdb.behave()
-    sumdb.check()
+    assert sumdb.unfired() is None
     assert get(gomodnet, "/latest")[2] == honest
     assert len(get(gomodnet, "/tile/8/0/000.p/2")[2]) == 64
     assert get(gomodnet, f"/lookup/{MODULE}@{VERSION}")[2].startswith(

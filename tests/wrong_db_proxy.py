@@ -1,8 +1,11 @@
 """Two wrong proxies of a checksum database, to show the sumdb conformance cases bite.
 
-``claims``: says it proxies (``supported`` is 200) and serves nothing else.
+``claims``: says it proxies (``supported`` is 200) and serves nothing else of the database.
 ``passes-cut-on``: relays ``/sumdb/…`` from the upstream, and when the upstream's body
 ends early, answers 200 with what arrived.
+
+Both relay the module paths whole (what the readiness probe and the cases' positive
+control ask for), so only their database is wrong.
 
     python wrong_db_proxy.py KIND UPSTREAM PORT CA_BUNDLE ROUTER
 """
@@ -23,10 +26,13 @@ def main() -> None:
         def do_GET(self) -> None:
             if self.path.endswith("/supported"):
                 self.answer(200, b"")
-            elif kind == "claims" or not self.path.startswith("/sumdb/"):
+            elif kind == "claims" and self.path.startswith("/sumdb/"):
                 self.answer(404, b"not found\n")
-            else:
+            elif self.path.startswith("/sumdb/"):
                 self.answer(200, self.relay())
+            else:
+                response = client.get(upstream + self.path)
+                self.answer(response.status_code, response.content)
 
         def relay(self) -> bytes:
             got = bytearray()
