@@ -484,16 +484,21 @@ def test_hostile_path(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
 
 # --- the checksum database, proxied (FAILURES 24, 25) -------------------------------------
 
-#: The database a proxy is asked to proxy: reachable by that name on the private network
-#: (for proxies that go to it directly) and as ``/sumdb/<name>/…`` at the upstream (for
-#: proxies that chain). Its key is the network's own; a proxy does not verify.
-SUMDB_NAME = "sum.golang.org"
+def _database_name(proxy: ProxyCase) -> str:
+    """The database a proxy is asked to proxy in this case: reachable by that name on the
+    private network (for proxies that go to it directly) and as ``/sumdb/<name>/…`` at the
+    upstream (for proxies that chain). Its key is the network's own; a proxy does not
+    verify. A name no other case uses (``<case>.<run>.sum.test``, from the case's module
+    ``mod.test/<run>/<case>``): a tile or tree a target kept from another case cannot
+    answer for this one, as tiles may rightly be cached for ever."""
+    _, run, name = proxy.module.split("/")
+    return f"{name}.{run}.sum.test"
 
 
 def _proxied_sumdb(proxy: ProxyCase, *versions: str) -> SumDB:
     """The database, holding ``versions`` of the case's module; skips unless the target
     says it proxies it."""
-    sumdb = proxy.network.add_sumdb(SUMDB_NAME)
+    sumdb = proxy.network.add_sumdb(_database_name(proxy))
     proxy.network.add_goproxy(UPSTREAM_HOST, proxy.store, replace=True).proxy_sumdb(sumdb)
     for version in versions:
         proxy.add(version)
@@ -502,7 +507,7 @@ def _proxied_sumdb(proxy: ProxyCase, *versions: str) -> SumDB:
 
 
 def _sumdb_url(proxy: ProxyCase, path: str) -> str:
-    return f"{proxy.target.url}/sumdb/{SUMDB_NAME}{path}"
+    return f"{proxy.target.url}/sumdb/{_database_name(proxy)}{path}"
 
 
 def _require_proxied_sumdb(proxy: ProxyCase) -> None:
@@ -510,7 +515,8 @@ def _require_proxied_sumdb(proxy: ProxyCase) -> None:
     answer = proxy.get(_sumdb_url(proxy, "/supported"))
     if answer.error is None and answer.status in (404, 410):
         pytest.skip(
-            f"{proxy.target.name} does not proxy {SUMDB_NAME} (supported: {answer.status}); "
+            f"{proxy.target.name} does not proxy {_database_name(proxy)} "
+            f"(supported: {answer.status}); "
             "go asks the database itself"
         )
     if not answer.ok:
@@ -548,7 +554,8 @@ def test_sumdb_proxy(gomodnet_proxy_case: ProxyCase) -> None:
         if not answer.ok or answer.body != expected:
             raise AssertionError(
                 proxy.story(
-                    f"expected {SUMDB_NAME}'s {path} byte for byte ({len(expected)} bytes)", answer
+                    f"expected the database's {path} byte for byte ({len(expected)} bytes)",
+                    answer,
                 )
             )
     proxy.expect_control()
@@ -586,15 +593,16 @@ def test_sumdb_cut_tile(gomodnet_proxy_case: ProxyCase) -> None:
 def _database_host(proxy: ProxyCase) -> tuple[str, str]:
     """Where the target fetches the database from (host, tile path glob), seen in the log
     after one clean lookup through it."""
-    lookup = _lookup(proxy)
+    name, lookup = _database_name(proxy), _lookup(proxy)
     answer = proxy.get(_sumdb_url(proxy, lookup))
     _expect_database_asked(proxy, lookup, answer)
-    if exchanges(proxy.network.log, SUMDB_NAME, lookup):
-        return SUMDB_NAME, "/tile/*"
-    return UPSTREAM_HOST, f"/sumdb/{SUMDB_NAME}/tile/*"
+    if exchanges(proxy.network.log, name, lookup):
+        return name, "/tile/*"
+    return UPSTREAM_HOST, f"/sumdb/{name}/tile/*"
 
 
 def _expect_database_asked(proxy: ProxyCase, path: str, answer: Answer) -> None:
     """The target asked the database for ``path``: itself, or the upstream's /sumdb/<name>."""
-    if not exchanges(proxy.network.log, SUMDB_NAME, path):
-        proxy.expect_fault_met(f"/sumdb/{SUMDB_NAME}{path}", answer, faulted=False)
+    name = _database_name(proxy)
+    if not exchanges(proxy.network.log, name, path):
+        proxy.expect_fault_met(f"/sumdb/{name}{path}", answer, faulted=False)
