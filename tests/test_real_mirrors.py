@@ -42,7 +42,6 @@ RECIPES = {
 
 TLS_BROKEN = [c for c in all_cases() if c.startswith("proxy.upstream-tls-broken[")]
 HTML_LOGIN = {"proxy.upstream-zip-fault[html-login-200]": "FAIL"}
-REDIRECT = {"proxy.upstream-redirect": "SHOULD-fail"}
 #: No mirror here checks what an upstream answer with no length held (issue: real mirrors).
 CLOSE_DELIMITED = {
     "proxy.close-delimited-cut[zip]": "FAIL",
@@ -52,24 +51,17 @@ CLOSE_DELIMITED = {
 }
 #: Per mirror, every verdict that is not "pass" (what the docs' matrix explains).
 NOT_PASS: dict[str, dict[str, str]] = {
-    "nginx": {
-        **HTML_LOGIN,
-        **REDIRECT,
-        **CLOSE_DELIMITED,
-        "proxy.gone-is-not-forever": "SHOULD-fail",
-    },
-    "apache": {**HTML_LOGIN, **REDIRECT, **CLOSE_DELIMITED, "proxy.single-flight": "SHOULD-fail"},
-    "squid": {**HTML_LOGIN, **REDIRECT, **CLOSE_DELIMITED, **dict.fromkeys(TLS_BROKEN, "FAIL")},
+    "nginx": {**HTML_LOGIN, **CLOSE_DELIMITED},
+    "apache": {**HTML_LOGIN, **CLOSE_DELIMITED, "proxy.single-flight": "SHOULD-fail"},
+    "squid": {**HTML_LOGIN, **CLOSE_DELIMITED, **dict.fromkeys(TLS_BROKEN, "FAIL")},
     "caddy": {
         **HTML_LOGIN,
-        **REDIRECT,
         **CLOSE_DELIMITED,
         "proxy.upstream-zip-fault[chunked-cut]": "FAIL",
         "proxy.single-flight": "SHOULD-fail",
     },
     "varnish": {
         **HTML_LOGIN,
-        **REDIRECT,
         **CLOSE_DELIMITED,
         "proxy.gone-is-not-forever": "SHOULD-fail",
         **dict.fromkeys(TLS_BROKEN, "skip"),
