@@ -454,8 +454,9 @@ def test_misbehaviour_never_served_fails_like_an_unfired_fault(sumdb, arm, what)
 
 
 def test_misbehaviour_never_served_fails_the_network_at_its_close(tmp_path) -> None:
-    with pytest.raises(UnfiredFaultError) as failure, Network.standalone(directory=tmp_path) as net:
-        net.add_sumdb("sum.test").stale(0)
+    standalone = Network.standalone(directory=tmp_path)
+    with pytest.raises(UnfiredFaultError) as failure, standalone as net:  # noqa: PT012
+        net.add_sumdb("sum.test").stale(0)  # the network's close raises
         with net.client() as client:
             assert client.get("https://sum.test/nothing").status_code == 404
     assert str(failure.value) == (
@@ -496,7 +497,7 @@ def test_misbehaviour_with_impossible_arguments(sumdb, arm, problem) -> None:
 
 
 def test_a_second_database_on_a_host_needs_replace(gomodnet, sumdb) -> None:
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="already served") as refused:
         gomodnet.add_sumdb("sum.test")
     assert str(refused.value) == (
         f"sum.test is already served ({gomodnet.hosts['sum.test']}): one server per host; "

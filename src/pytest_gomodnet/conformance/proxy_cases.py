@@ -484,6 +484,7 @@ def test_hostile_path(gomodnet_proxy_case: ProxyCase, variant: str) -> None:
 
 # --- the checksum database, proxied (FAILURES 24, 25) -------------------------------------
 
+
 def _database_name(proxy: ProxyCase) -> str:
     """The database a proxy is asked to proxy in this case: reachable by that name on the
     private network (for proxies that go to it directly) and as ``/sumdb/<name>/…`` at the
