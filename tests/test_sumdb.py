@@ -505,6 +505,7 @@ def test_a_second_database_on_a_host_needs_replace(gomodnet, sumdb) -> None:
     )
     second = gomodnet.add_sumdb("SUM.test", replace=True)
     assert get(gomodnet, "/latest")[2] == second.signed_tree() != sumdb.signed_tree()
+    assert gomodnet.go_env()["GOSUMDB"] == f"{second.key} https://sum.test"
 
 
 @pytest.mark.parametrize(

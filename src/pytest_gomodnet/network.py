@@ -424,7 +424,7 @@ class Network:
         if not self._sumdbs:
             return "off"
         host = self._sumdbs[0][0]
-        current = [sumdb for h, sumdb in self._sumdbs if h == host][-1]
+        current = [sumdb for h, sumdb in self._sumdbs if h.lower() == host.lower()][-1]
         return f"{current.key} https://{host}"
 
     def go_env(self, **overrides: str) -> dict[str, str]:
