@@ -94,7 +94,7 @@ def test_direct_tls_port_takes_the_hosts_faults_in_order(gomodnet, stored) -> No
 
 def test_direct_tls_port_follows_the_hosts_chain_shape(gomodnet, module_store, stored) -> None:
     url = gomodnet.direct_url(HOST)
-    gomodnet.add_goproxy(HOST, module_store, shape="expired-leaf")  # re-added: the port stays
+    gomodnet.add_goproxy(HOST, module_store, shape="expired-leaf", replace=True)  # the port stays
     with _tls_client(gomodnet) as client, pytest.raises(httpx.ConnectError, match="expired"):
         _get_tls(client, url + MOD)
 

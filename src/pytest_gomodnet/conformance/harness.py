@@ -121,7 +121,10 @@ class ProxyCase:
     def fault(
         self, *plans: FaultPlan | None, path: str | None = None, must_fire: bool | int = True
     ) -> None:
-        """Queue faults on the upstream's exchanges (``path`` a glob such as ``*.zip``)."""
+        """Queue faults on the upstream's exchanges for this case's module (``path`` a glob
+        such as ``*.zip`` within it; one that starts with ``/`` is taken as it is)."""
+        if path is not None and not path.startswith("/"):
+            path = self.upstream_glob(path)
         self.network.fault(UPSTREAM_HOST, *plans, path=path, must_fire=must_fire)
 
     def url(self, endpoint: str, *, module: str | None = None) -> str:

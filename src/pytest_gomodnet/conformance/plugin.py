@@ -276,16 +276,21 @@ def gomodnet_proxy_case(
     _note_target(request.node, gomodnet_proxy_target.name)
     gomodnet.add_goproxy(UPSTREAM_HOST, module_store)
     marker = request.node.get_closest_marker("gomodnet_case")
-    module = f"mod.test/{RUN_NONCE}/{_slug(marker.args[0] if marker else request.node.name)}"
+    # The target's name is in the path: one target's stray upstream request (a background
+    # refresh, a prefetch) can never take the fault meant for another's.
+    case_id = marker.args[0] if marker else request.node.name
+    case_name = case_id.split(".", 1)[-1]  # "proxy.zip" → "zip"
+    module = f"mod.test/{RUN_NONCE}/{_slug(gomodnet_proxy_target.name)}/{_slug(case_name)}"
     with httpx.Client(
         timeout=ANSWER_TIMEOUT, verify=client_verify(gomodnet.ca_bundle), trust_env=False
     ) as client:
         yield ProxyCase(gomodnet_proxy_target, gomodnet, module_store, module, client)
 
 
-def _slug(case_id: str) -> str:
-    kept = "".join(c if c.isalnum() else "-" for c in case_id.split(".", 1)[-1].lower())
-    return "-".join(filter(None, kept.split("-")))
+def _slug(name: str) -> str:
+    """``name`` as one lower-case module path element: letters, digits and single dashes."""
+    kept = "".join(c if c.isalnum() else "-" for c in name.lower())
+    return "-".join(filter(None, kept.split("-"))) or "unnamed"
 
 
 def _note_target(item: pytest.Item, name: str) -> None:

@@ -489,11 +489,11 @@ def _database_name(proxy: ProxyCase) -> str:
     """The database a proxy is asked to proxy in this case: reachable by that name on the
     private network (for proxies that go to it directly) and as ``/sumdb/<name>/…`` at the
     upstream (for proxies that chain). Its key is the network's own; a proxy does not
-    verify. A name no other case uses (``<case>.<run>.sum.test``, from the case's module
-    ``mod.test/<run>/<case>``): a tile or tree a target kept from another case cannot
-    answer for this one, as tiles may rightly be cached for ever."""
-    _, run, name = proxy.module.split("/")
-    return f"{name}.{run}.sum.test"
+    verify. A name no other case uses (``<case>.<target>.<run>.sum.test``, from the case's
+    module ``mod.test/<run>/<target>/<case>``): a tile or tree a target kept from another
+    case cannot answer for this one, as tiles may rightly be cached for ever."""
+    labels = [label[:63].strip("-") for label in reversed(proxy.module.split("/")[1:])]
+    return ".".join([*labels, "sum.test"])
 
 
 def _proxied_sumdb(proxy: ProxyCase, *versions: str) -> SumDB:
