@@ -53,7 +53,7 @@ def test_a_proxy_that_claims_the_database_and_serves_nothing_fails(pytester) -> 
     assert outcomes == {
         ("proxy.sumdb-supported", "wrong_db_proxy"): "pass",
         ("proxy.sumdb-proxy", "wrong_db_proxy"): (
-            "FAIL AssertionError: expected the database's /latest byte for byte (196 bytes)"
+            "FAIL AssertionError: expected the database's /latest byte for byte (211 bytes)"
         ),
         ("proxy.sumdb-cut-tile", "wrong_db_proxy"): (
             "FAIL AssertionError: no evidence the target made the request this case is "
