@@ -10,6 +10,7 @@ target, shows up by name.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 import time
@@ -76,6 +77,8 @@ NO_DISCOVERY_REQUEST = (
     "AssertionError: no evidence the target made the request this case is about: "
     "the client made no request"
 )
+#: The first line of a sumdb proxy case for a proxy that answers 502 to everything.
+SUPPORTED_502 = "AssertionError: expected supported to be 200, 404 or 410"
 PROXY_CONTROL_FAILED = "AssertionError: the target failed the clean control: the zip of mod.test/"
 CLIENT_CONTROL_FAILED = (
     "AssertionError: the target failed the clean control: expected the download to succeed"
@@ -104,13 +107,16 @@ def details(path: Path, target: str = "degenerate") -> dict[str, tuple[str, str]
     }
 
 
-def run_degenerate(pytester: pytest.Pytester, kind: str, target: str) -> dict[str, str]:
+def run_degenerate(
+    pytester: pytest.Pytester, kind: str, target: str, *, skipped: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Run the suite against a degenerate ``kind`` target; assert no case passed (each
-    MUST a FAIL, each SHOULD a SHOULD-fail) and return each case's first line."""
+    MUST a FAIL, each SHOULD a SHOULD-fail, but the ``skipped`` cases, which do not apply
+    to it) and return each case's first line (a skip's: its reason)."""
     _, report = run_suite(pytester, f"--gomodnet-{kind}-cmd", f"{DEGENERATE} {target}")
     found = details(report)
     assert {case: outcome for case, (outcome, _) in found.items()} == {
-        case.id: "FAIL" if case.level == "MUST" else "SHOULD-fail"
+        case.id: "skip" if case.id in skipped else "FAIL" if case.level == "MUST" else "SHOULD-fail"
         for case in CASES.values()
         if case.kind == kind
     }
@@ -737,7 +743,10 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
 def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
     pytester: pytest.Pytester, target: str
 ) -> None:
-    found = run_degenerate(pytester, "proxy", target)
+    not_proxied = frozenset(family("sumdb-proxy", "sumdb-cut-tile"))
+    found = run_degenerate(
+        pytester, "proxy", target, skipped=not_proxied if "404" in target else frozenset()
+    )
     # What used to pass (a refusal is what the case wants) now names the missing evidence.
     faulted = family("upstream-tls-broken", "upstream-403", "upstream-zip-fault")
     faulted |= family("gone-is-not-forever", "close-delimited")
@@ -748,6 +757,15 @@ def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
         for case in family("hostile-path", "sumdb-supported"):
             assert found[case].startswith(PROXY_CONTROL_FAILED), case
             assert found[case].endswith("/control: expected 200 with the zip"), case
+        for case in not_proxied:
+            assert re.fullmatch(
+                r"degenerate does not proxy sumdb-(proxy|cut-tile)\.degenerate\.[0-9a-f]+"
+                r"\.sum\.test \(supported: 404\); "
+                "go asks the database itself",
+                found[case],
+            ), found[case]
+    else:  # a 502 says the database is proxied, and broken
+        assert {found[case] for case in not_proxied} == {SUPPORTED_502}
 
 
 def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
@@ -758,6 +776,7 @@ def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
         assert found[case].startswith(PROXY_CONTROL_FAILED), case
     healed = "AssertionError: the zip once the upstream healed: expected 200 with the zip"
     assert {found[case] for case in family("upstream-zip-fault")} == {healed}
+    assert {found[case] for case in family("sumdb-proxy", "sumdb-cut-tile")} == {SUPPORTED_502}
 
 
 @pytest.mark.parametrize("target", ["client-exit-3", "client-exit-0-nothing"])
@@ -772,6 +791,12 @@ def test_a_client_that_makes_no_request_gets_no_pass(
     unfaulted = family("discovery", "git", kind="client") - faulted
     assert len(unfaulted) == 13  # discovery: 11, git: the clean case and the lying tag
     assert {found[case] for case in unfaulted} == {NO_DISCOVERY_REQUEST}
+    assert found["client.sumdb-lying-proxy"] == NO_DISCOVERY_REQUEST
+    assert found["client.sumdb-clean"] == (
+        "AssertionError: expected the download to succeed"
+        if target == "client-exit-3"
+        else "AssertionError: succeeded but left no zip in dest"
+    )
 
 
 def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
@@ -789,6 +814,11 @@ def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
         "AssertionError: no evidence the fault reached the target: "
         "the client never asked proxy.test for *.mod"
     )
+    assert found["client.sumdb-lying-proxy"] == (
+        "AssertionError: no evidence the target made the request this case is about: "
+        "the client never connected to sum.test (only to proxy.test)"
+    )
+    assert found["client.sumdb-clean"] == "AssertionError: expected the download to succeed"
 
 
 # --- the report -----------------------------------------------------------------------------

@@ -83,10 +83,12 @@ if TYPE_CHECKING:
         Backbone,
         Network,
     )
+    from .note import Signer
     from .origin import (
         HandlerServer,
         Origin,
     )
+    from .sumdb import SumDB
     from .tls import (
         CertChain,
         ChainSpec,
@@ -146,6 +148,8 @@ _HOMES = {
     "Backbone": "network",
     "Network": "network",
     "HandlerServer": "origin",
+    "Signer": "note",
+    "SumDB": "sumdb",
     "Origin": "origin",
     "assert_failed_within": "checks",
     "assert_no_partial_success": "checks",
@@ -194,10 +198,12 @@ __all__ = [
     "Reset",
     "Router",
     "ServerError",
+    "Signer",
     "SlowFirstByte",
     "Stall",
     "Status",
     "StoredVersion",
+    "SumDB",
     "Throttle",
     "Truncate",
     "UnfiredFaultError",

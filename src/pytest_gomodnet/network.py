@@ -38,6 +38,7 @@ from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, Origin
+from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ class Network:
         self._clients: list[httpx.Client] = []
         self._goproxy_hosts: list[str] = []
         self._closing = ExitStack()
+        self._goproxies: dict[str, GoProxy] = {}
+        """The GOPROXY serving each host (lower-cased): the stores a checksum database logs."""
+        self._sumdbs: list[tuple[str, SumDB]] = []
+        """Every checksum database added, in order; a host added again is served by its last."""
         self.hosts: dict[str, str] = {}
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
@@ -150,12 +155,17 @@ class Network:
         self._clients.clear()
         backbone = self._backbone
         try:
-            unfired = backbone.router.unfired() if check_faults else None
+            unfired = self._unfired() if check_faults else None
             errors = backbone.errors.drain()
         finally:
             backbone.reset()
             self._closing.close()
         raise_errors(errors, unfired)
+
+    def _unfired(self) -> str | None:
+        """The Router's report of faults that never fired, and each database's."""
+        reports = [self._backbone.router.unfired(), *(db.unfired() for _, db in self._sumdbs)]
+        return "\n".join(r for r in reports if r) or None
 
     # -- building the network ----------------------------------------------
 
@@ -181,7 +191,29 @@ class Network:
         self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
+        self._goproxies[host.lower()] = proxy
         return proxy
+
+    def add_sumdb(
+        self,
+        host: str,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
+    ) -> SumDB:
+        """Serve a checksum database named ``host`` at ``https://host``; ``go_env`` turns it on.
+
+        Its records are every module version in the stores of this network's
+        GOPROXY hosts (those added later too), logged when first asked for.
+        """
+        self._claim(host, replace=replace)
+        sumdb = SumDB(host, stores=lambda: [proxy.store for proxy in self._goproxies.values()])
+        self._serve(
+            host, sumdb.handle, shape, what="checksum database", blocks=False, framing=framing
+        )
+        self._sumdbs.append((host, sumdb))
+        return sumdb
 
     def add_goimport(
         self,
@@ -415,12 +447,21 @@ class Network:
             absolute = request.replace(target.encode(), url.encode(), 1)
             return _send_and_read_all(raw, absolute)
 
+    def _gosumdb(self) -> str:
+        """GOSUMDB for the first database host added (served by its latest database), or off."""
+        if not self._sumdbs:
+            return "off"
+        host = self._sumdbs[0][0]
+        current = [sumdb for h, sumdb in self._sumdbs if h.lower() == host.lower()][-1]
+        return f"{current.key} https://{host}"
+
     def go_env(self, *, direct: bool = False, **overrides: str) -> dict[str, str]:
         """The environment that points the real go command (and the git it runs) here.
 
         GOPROXY is the first GOPROXY host added (``https://host``), or
         ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
-        then git or a ``mod`` root). GOSUMDB is ``off`` unless overridden.
+        then git or a ``mod`` root). GOSUMDB is the first checksum database
+        added (``"<key> https://host"``), or ``off``.
         git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
         read SSL_CERT_FILE) and reads no system or global config. Pass
         GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
@@ -434,7 +475,7 @@ class Network:
             "NO_PROXY": "",
             "SSL_CERT_FILE": str(self.ca_bundle),
             "GOPROXY": goproxy,
-            "GOSUMDB": "off",
+            "GOSUMDB": self._gosumdb(),
         }
         env.update(self._git_env())
         env.update(overrides)

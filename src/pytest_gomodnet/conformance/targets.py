@@ -70,6 +70,7 @@ CLIENT_PLACEHOLDERS = {
     "ca_bundle": PROXY_PLACEHOLDERS["ca_bundle"],
     "router": PROXY_PLACEHOLDERS["router"],
     "python": PROXY_PLACEHOLDERS["python"],
+    "gosumdb": "the checksum database to verify against, as GOSUMDB says it, or off",
 }
 #: Why a client command cannot name a proxy command's own placeholders.
 PROXY_ONLY = {
@@ -390,8 +391,18 @@ class ClientTarget(Protocol):
     def name(self) -> str: ...
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
-    ) -> ClientResult: ...
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
+    ) -> ClientResult:
+        """``gosumdb`` is passed only by the cases that put a checksum database on the network."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -406,7 +417,15 @@ class CommandClient:
         return self.template.name
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
     ) -> ClientResult:
         values = {
             "module": module,
@@ -416,13 +435,15 @@ class CommandClient:
             "ca_bundle": os.fspath(ca_bundle),
             "router": router,
             "python": sys.executable,
+            "gosumdb": gosumdb,
         }
         argv = self.template.argv(values)
+        env = target_env(router, ca_bundle)
+        if gosumdb != "off":  # a client built on the go command or x/mod reads it there
+            env["GOSUMDB"] = gosumdb
         started = time.monotonic()
         try:
-            stdout, stderr, status = run_bounded(
-                argv, target_env(router, ca_bundle), None, self.timeout
-            )
+            stdout, stderr, status = run_bounded(argv, env, None, self.timeout)
         except ProcessTimeout as exc:
             output = f"killed after {self.timeout:g} s\n{exc.stdout}{exc.stderr}"
             return ClientResult(False, output, time.monotonic() - started)
