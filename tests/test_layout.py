@@ -16,7 +16,6 @@ KNOWN_LARGE = {
     "strategies.py": "six topics in one module; split into a package by its own change",
     "tls.py": "certificates, chains and client contexts together; not yet split",
     "modules.py": "module zips, go.mod and path rules together; not yet split",
-    "faultproxy.py": "being split into the proxy's modules",
 }
 #: Classes not yet split, each with the reason.
 KNOWN_LARGE_CLASSES = {

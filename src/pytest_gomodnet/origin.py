@@ -23,6 +23,7 @@ from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
 from ._guard import guard_clients
+from ._limits import CLIENT_TIMEOUT
 from .errors import ErrorSink
 
 __all__ = [
@@ -34,9 +35,6 @@ __all__ = [
     "text_response",
 ]
 
-#: Seconds a client may take for its TLS handshake and for each request head it sends
-#: (and, at the Router, how long an idle keep-alive or relayed tunnel may last).
-CLIENT_TIMEOUT = 10.0
 
 #: What serves one virtual host: a werkzeug request in, a response out.
 Handler = Callable[[Request], Response]
