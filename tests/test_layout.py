@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest_gomodnet
@@ -60,3 +62,17 @@ def test_the_known_exceptions_are_still_large() -> None:
         if len((PACKAGE / name).read_text().splitlines()) <= MAX_MODULE_LINES
     ]
     assert small == []
+
+
+def test_the_socket_layer_loads_no_certificate_or_wsgi_library() -> None:
+    """Dependencies point one way: the proxies need trustme, cryptography and werkzeug
+    only where a chain is made or an app is served, never to be imported."""
+    code = (
+        "import sys, pytest_gomodnet.faultproxy; "
+        "print(sorted(m for m in ('trustme', 'cryptography', 'werkzeug', 'pytest_httpserver')"
+        " if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded == "[]\n"

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from werkzeug import Request
-
 from ._refusals import BadRequest
+
+if TYPE_CHECKING:
+    from werkzeug import Request
 
 __all__ = ["werkzeug_request"]
 
@@ -63,6 +64,8 @@ def werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
         seen.add(key)
     if "CONTENT_LENGTH" in environ or body:
         environ["CONTENT_LENGTH"] = str(len(body))
+    from werkzeug import Request  # only a proxy that serves an app needs werkzeug
+
     return Request(environ)
 
 
