@@ -9,7 +9,7 @@ __all__ = ["CLIENT_TIMEOUT", "CLOSE_TIMEOUT", "MAX_HEAD", "UPSTREAM_TIMEOUT"]
 CLIENT_TIMEOUT = 10.0
 #: Seconds the Router waits to connect to an upstream, or for its next bytes.
 UPSTREAM_TIMEOUT = 10.0
-#: Seconds close() waits for a proxy's loop thread.
+#: Seconds close() (or a server's stop()) waits for its thread.
 CLOSE_TIMEOUT = 1.0
 #: Longest request or response head accepted.
 MAX_HEAD = 64 * 1024

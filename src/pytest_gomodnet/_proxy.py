@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypedDict, TypeVar
 
 from ._delivery import Delivery
 from ._endings import Quit, set_nodelay
@@ -30,12 +30,20 @@ from ._routes import Plans, Routes, Upstream
 from .errors import ErrorSink, ServerError, raise_errors
 from .framing import Framing
 
-__all__ = ["Proxy", "Serve"]
+__all__ = ["Proxy", "ProxyOptions", "Serve"]
 
 T = TypeVar("T")
 
 #: How a connection is served once accepted.
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Connection], Awaitable[None]]
+
+
+class ProxyOptions(TypedDict, total=False):
+    """The options every proxy takes (see :class:`Proxy`)."""
+
+    name: str | None
+    client_timeout: float
+    errors: ErrorSink | None
 
 
 class Proxy:

@@ -13,19 +13,20 @@ import asyncio
 import functools
 import socket
 from dataclasses import dataclass
+from typing import Unpack
 from urllib.parse import urlsplit
 
 from ._endings import Quit, abort_handshake, refuse, start_tls
 from ._http import set_header
-from ._limits import CLIENT_TIMEOUT, MAX_HEAD
-from ._proxy import Proxy
+from ._limits import MAX_HEAD
+from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
 from ._readers import client_spoke, read_request_head, request_target
 from ._refusals import BadRequest, UnknownHost
 from ._routes import Plans, Upstream, call_text, host_name, relayed
 from ._tunnel import relay
 from ._writers import with_target
-from .errors import ErrorSink, FaultPlanError
+from .errors import FaultPlanError
 from .faults import HTTP_FAULTS, FaultPlan, HandshakeAbort, Refuse
 from .framing import Framing
 
@@ -62,15 +63,9 @@ class Router(Proxy):
 
     _thread_name = "gomodnet-router"
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        client_timeout: float = CLIENT_TIMEOUT,
-        errors: ErrorSink | None = None,
-    ) -> None:
+    def __init__(self, **options: Unpack[ProxyOptions]) -> None:
         self._direct: dict[tuple[str, bool], _DirectPort] = {}
-        super().__init__(name=name, client_timeout=client_timeout, errors=errors)
+        super().__init__(**options)
 
     def fault(
         self,
