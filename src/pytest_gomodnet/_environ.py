@@ -5,6 +5,7 @@ Built by hand: werkzeug's EnvironBuilder costs more than the rest of an exchange
 
 from __future__ import annotations
 
+import functools
 import io
 import sys
 from typing import TYPE_CHECKING, Any
@@ -64,9 +65,15 @@ def werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
         seen.add(key)
     if "CONTENT_LENGTH" in environ or body:
         environ["CONTENT_LENGTH"] = str(len(body))
-    from werkzeug import Request  # only a proxy that serves an app needs werkzeug
+    return _request_class()(environ)
 
-    return Request(environ)
+
+@functools.cache
+def _request_class() -> type[Request]:
+    """werkzeug's Request, imported once a proxy serves an app (and never before)."""
+    from werkzeug import Request
+
+    return Request
 
 
 def _wsgi_text(text: str) -> str:
