@@ -2,15 +2,16 @@
 
 ::
 
-    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──in process──▶ Origin's dispatch
+    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──in process──▶ VirtualHosts.dispatch
                                               (TLS per host,          (GoProxy, GoImportHost,
                                                faults per host)        handlers, by Host)
                                                  └─────────────────▶ any upstream you add
 
-The Origin is also a real server on 127.0.0.1 (its ``url``), but the Router calls
-its handlers directly, in worker threads: one hop instead of two per request.
+The virtual hosts have no socket of their own: the Router calls their
+handlers directly, in worker threads (or on its own thread, for the plugin's
+handlers, which never block): one hop per request.
 
-A :class:`Backbone` holds the expensive, long-lived parts (the Origin server,
+A :class:`Backbone` holds the expensive, long-lived parts (the virtual hosts,
 the Router, the certificate chains already issued) and lives for the whole
 pytest session. A :class:`Network` is one test's view of it: it routes host
 names, sets faults, and hands out clients and go environments; closing it
@@ -37,7 +38,7 @@ from .faultproxy import Router
 from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
-from .origin import Handler, Origin
+from .origin import Handler, VirtualHosts
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Backbone", "Network"]
 
+#: The upstream URL of a virtual host: the Router calls its app, never this address.
+_IN_PROCESS = "http://127.0.0.1:0"
 # Seconds an httpx client from Network.client() waits for any one step.
 CLIENT_TIMEOUT = 10.0
 
@@ -55,23 +58,22 @@ CLIENT_TIMEOUT = 10.0
 class Backbone:
     """The session-long parts of the private internet.
 
-    Has an Origin, a Router and a cache of server TLS contexts keyed by
-    (host, shape). Use it as a context manager; :meth:`network` opens a
-    Network over it. Every server thread puts its errors in one sink,
-    :attr:`errors`, so one drain finds them all.
+    Has the virtual hosts (:class:`VirtualHosts`, no socket), a Router and a
+    cache of server TLS contexts keyed by (host, shape). Use it as a context
+    manager; :meth:`network` opens a Network over it. Every handler and server
+    thread puts its errors in one sink, :attr:`errors`, so one drain finds them all.
     """
 
     def __init__(self, ca: GomodnetCA, directory: Path) -> None:
         self.ca = ca
         self.directory = directory
         self.errors = ErrorSink()
-        self.origin = Origin(errors=self.errors)
+        self.origin = VirtualHosts(errors=self.errors)
         self.router = Router(name="gomodnet-session-router", errors=self.errors)
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
         self._stack = ExitStack()
 
     def __enter__(self) -> Backbone:
-        self._stack.enter_context(self.origin)
         self._stack.enter_context(self.router)
         return self
 
@@ -126,7 +128,7 @@ class Network:
     @classmethod
     @contextmanager
     def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
-        """A Network with its own CA, Origin and Router, for use outside pytest.
+        """A Network with its own CA, virtual hosts and Router, for use outside pytest.
 
         Slower to set up than the fixture (it starts two servers), but the
         same object: ``with Network.standalone() as net: ...``.
@@ -342,7 +344,7 @@ class Network:
         # The Router calls the origin's dispatch in process: one hop, not two; and on
         # its own thread for the plugin's handlers, which never block (a test's may).
         self._backbone.router.add_host(
-            host, origin.url, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
+            host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
         self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
 
