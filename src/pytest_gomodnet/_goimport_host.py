@@ -11,11 +11,11 @@ import html
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Literal, get_args
 from urllib.parse import quote, urljoin, urlsplit
 
 from werkzeug import Request, Response
 
+from ._goimport_pages import VARIANTS, Variant, page
 from ._goimport_reader import (
     GoGetPage,
     MetaImport,
@@ -28,23 +28,6 @@ from .errors import GoImportError, InvalidPathError, ServerError
 from .modules import check_import_path
 from .origin import HandlerServer, host_without_port
 from .origin import text_response as _text
-
-Variant = Literal[
-    "good",
-    "no-meta",
-    "wrong-prefix",
-    "two-tags",
-    "meta-after-body",
-    "truncated",
-    "login-page",
-    "redirect-same-host",
-    "redirect-other-host",
-    "redirect-http",
-    "not-found-with-tag",
-    "unauthorized",
-    "prefix-is-request-path",
-]
-VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
 #: Where every host serves its login page (the redirect variants point here).
 LOGIN_PATH = "/-/login"
@@ -294,81 +277,7 @@ def _variant_response(entry: _Entry, import_path: str, request_target: str) -> R
     if variant == "login-page":
         return _html(_LOGIN_PAGE, 200)
     status = 404 if variant == "not-found-with-tag" else 200
-    return _html(_document(entry, import_path), status)
-
-
-#: The variants whose mistake is in the page itself (the others are HTTP behaviour).
-DOCUMENT_VARIANTS: tuple[Variant, ...] = (
-    "good",
-    "no-meta",
-    "wrong-prefix",
-    "two-tags",
-    "meta-after-body",
-    "truncated",
-    "prefix-is-request-path",
-)
-
-
-def go_get_page(meta: MetaImport, import_path: str, *, variant: Variant = "good") -> bytes:
-    """The page a GoImportHost serves for ``import_path`` under ``meta`` with ``variant``."""
-    if variant not in DOCUMENT_VARIANTS:
-        raise GoImportError(
-            f"variant {variant!r} is not a page: expected one of {DOCUMENT_VARIANTS}"
-        )
-    return _document(_Entry(meta, variant), import_path)
-
-
-def _document(entry: _Entry, import_path: str) -> bytes:
-    """The HTML page for ``import_path``, with the variant's mistake in it."""
-    meta, variant = entry.meta, entry.variant
-    if variant == "prefix-is-request-path":  # gitea#2577: a subdirectory claims to be a root
-        rest = import_path[len(meta.prefix) :]
-        repo = meta.repo_root if meta.vcs == "mod" else meta.repo_root + rest
-        meta = MetaImport(import_path, meta.vcs, repo, meta.subdir)
-    tags = [_meta_tag("go-import", meta.content), _meta_tag("go-source", _go_source(meta))]
-    if variant == "no-meta":
-        tags = []
-    elif variant == "wrong-prefix":  # golang/go#16467: the tag names another host
-        wrong = MetaImport("www." + meta.prefix, meta.vcs, meta.repo_root, meta.subdir)
-        tags = [_meta_tag("go-import", wrong.content)]
-    elif variant == "two-tags":
-        mirror = MetaImport(meta.prefix, meta.vcs, meta.repo_root + "/mirror", meta.subdir)
-        tags.insert(1, _meta_tag("go-import", mirror.content))
-    head_tags, body_tags = ([], tags) if variant == "meta-after-body" else (tags, [])
-    title = html.escape(meta.prefix)
-    page = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            "<html>",
-            "<head>",
-            '<meta charset="utf-8">',
-            *head_tags,
-            f"<title>{title}</title>",
-            "</head>",
-            "<body>",
-            *body_tags,
-            f"go get {title}",
-            "</body>",
-            "</html>",
-            "",
-        ]
-    ).encode()
-    if variant == "truncated":  # cut inside the tag, after the prefix
-        content = page.index(b"content=", page.index(b'name="go-import"'))
-        return page[: page.index(b" ", content) + 1]
-    return page
-
-
-def _meta_tag(name: str, content: str) -> str:
-    return f'<meta name="{name}" content="{html.escape(content)}">'
-
-
-def _go_source(meta: MetaImport) -> str:
-    """go-source (read by doc sites, never by go): prefix, home, directory and file URLs."""
-    home = meta.repo_root
-    return (
-        f"{meta.prefix} {home} {home}/tree/main{{/dir}} {home}/blob/main{{/dir}}/{{file}}#L{{line}}"
-    )
+    return _html(page(entry.meta, entry.variant, import_path), status)
 
 
 _LOGIN_PAGE = b"""<!DOCTYPE html>

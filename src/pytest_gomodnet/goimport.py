@@ -19,21 +19,14 @@ sides:
 
 
 The reader lives in :mod:`._goimport_reader` (its XML tokenizer, a port of Go's
-``encoding/xml``, in :mod:`._goxml`), the host in :mod:`._goimport_host`; this
-module is their public face.
+``encoding/xml``, in :mod:`._goxml`), the pages in :mod:`._goimport_pages`, the host
+in :mod:`._goimport_host`; this module is their public face.
 """
 
 from __future__ import annotations
 
-from ._goimport_host import (
-    DOCUMENT_VARIANTS,
-    LOGIN_PATH,
-    VARIANTS,
-    GoImportHost,
-    GoImportRequest,
-    Variant,
-    go_get_page,
-)
+from ._goimport_host import LOGIN_PATH, GoImportHost, GoImportRequest
+from ._goimport_pages import DOCUMENT_VARIANTS, VARIANTS, Variant, go_get_page
 from ._goimport_reader import (
     KNOWN_VCS,
     Fetch,
