@@ -85,7 +85,11 @@ def fresh_venv(root: Path, directory: Path, extras: str = "") -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(root / name, source / name)
-    shutil.copytree(root / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        root / "pytest_gomodnet",
+        source / "pytest_gomodnet",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     venv = directory / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=60)
     install = subprocess.run(

@@ -30,7 +30,7 @@ from pytest_gomodnet.gotool import GoResult, GoToolchain
 
 faultproxy = pytest.importorskip(
     "pytest_gomodnet.faultproxy",
-    reason="needs the Router: src/pytest_gomodnet/faultproxy.py is not on main yet",
+    reason="needs the Router: pytest_gomodnet/faultproxy.py is not on main yet",
 )
 
 MODULE = "example.test/m"

@@ -157,7 +157,7 @@ def test_a_rune_is_one_character() -> None:
 
 def test_no_other_quote_helper_is_left() -> None:
     """Every Go-style quote in the package goes through _gotext."""
-    package = Path(__file__).parent.parent / "src" / "pytest_gomodnet"
+    package = Path(__file__).parent.parent / "pytest_gomodnet"
     offenders = [
         f"{path.relative_to(package)}: {line.strip()}"
         for path in sorted(package.rglob("*.py"))
