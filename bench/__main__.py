@@ -7,50 +7,12 @@ same machine, so the ratio means something even on a slow or busy box.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import bench_fuzz, bench_git, bench_go, bench_hash, bench_network, bench_router, bench_zip
-
-
-@dataclass
-class Row:
-    name: str
-    measured: float
-    baseline: float
-    unit: str
-    goal: str
-    met: bool | None  # None: a row for information, with no goal of its own
-
-    @property
-    def ratio(self) -> float:
-        return self.measured / self.baseline if self.baseline else float("nan")
-
-
-def _verdict(met: bool | None) -> str:
-    return "-" if met is None else "yes" if met else "NO"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as info:
-            models = (line.split(":", 1)[1] for line in info if line.startswith("model name"))
-            cpu = next(models).strip()
-    except (OSError, StopIteration):
-        pass
-    go = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "go"), "version"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {go or 'no go'}"
+from ._table import Row, print_table
 
 
 def main() -> None:
@@ -71,15 +33,7 @@ def main() -> None:
         started = time.monotonic()
         rows += suite(args.quick)
         print(f"  ({suite.__module__} took {time.monotonic() - started:.1f} s)", file=sys.stderr)
-    print(f"machine: {machine()}")
-    header = f"{'benchmark':<52} {'measured':>14} {'baseline':>14} {'ratio':>7}  {'goal':<12} met"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(
-            f"{row.name:<52} {row.measured:>10.1f} {row.unit:<3} {row.baseline:>10.1f} "
-            f"{row.unit:<3} {row.ratio:>6.2f}x  {row.goal:<12} {_verdict(row.met)}"
-        )
+    print_table(rows)
 
 
 if __name__ == "__main__":

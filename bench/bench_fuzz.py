@@ -25,8 +25,8 @@ from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Backbone
 from pytest_gomodnet.tls import GomodnetCA
 
-from . import __main__ as table
 from . import _best
+from . import _table as table
 from ._bare import BareServer
 
 CLOSE = {"Connection": "close"}

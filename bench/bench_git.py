@@ -23,8 +23,8 @@ from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Backbone
 from pytest_gomodnet.tls import GomodnetCA
 
-from . import __main__ as table
 from . import _best, bench_go
+from . import _table as table
 
 MODULE = "example.test/tool"
 VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0")

@@ -21,8 +21,8 @@ from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Backbone
 from pytest_gomodnet.tls import GomodnetCA
 
-from . import __main__ as table
 from . import _best
+from . import _table as table
 
 
 def _download(go: GoToolchain, home: Path, modules: list[str], env: dict[str, str]) -> float:

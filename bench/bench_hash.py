@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from pytest_gomodnet.modules import zip_h1
 
-from . import __main__ as table
 from . import _best
+from . import _table as table
 
 
 def run(quick: bool) -> list[table.Row]:

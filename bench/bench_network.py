@@ -12,7 +12,7 @@ from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Backbone
 from pytest_gomodnet.tls import GomodnetCA
 
-from . import __main__ as table
+from . import _table as table
 
 
 def run(quick: bool) -> list[table.Row]:

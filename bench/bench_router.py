@@ -13,8 +13,8 @@ from werkzeug import Response
 from pytest_gomodnet.faultproxy import Router
 from pytest_gomodnet.origin import Origin
 
-from . import __main__ as table
 from . import _best
+from . import _table as table
 from ._bare import BareServer
 
 BODY = b"x" * 2048

@@ -17,8 +17,8 @@ import sys
 import tempfile
 from typing import Any
 
-from . import __main__ as table
 from . import _best
+from . import _table as table
 
 ROUNDS = 3
 TIMEOUT = 120.0

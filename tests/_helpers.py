@@ -12,8 +12,10 @@ import hashlib
 import io
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,17 +44,41 @@ def dirhash_h1(files: Mapping[str, bytes], prefix: str = "") -> str:
     return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
 
 
-def read_to_close(sock: socket.socket, *, reset_ends: bool = False) -> bytes:
-    """Every byte until the peer closes (``reset_ends``: a reset, which is how a peer's
-    close arrives when our input was left unread, ends the reading too)."""
+#: Seconds a raw test client waits for a peer to close before it fails.
+CLOSE_DEADLINE = 10.0
+
+
+def read_to_close(
+    sock: socket.socket, *, reset_ends: bool = False, deadline: float = CLOSE_DEADLINE
+) -> bytes:
+    """Every byte until the peer closes (``reset_ends``: a reset or a TLS error, which is
+    how a peer's close arrives when our input was left unread, ends the reading too).
+    A peer that has not closed within ``deadline`` seconds fails the test."""
     chunks = []
-    try:
-        while chunk := sock.recv(1 << 16):
-            chunks.append(chunk)
-    except ConnectionResetError:
-        if not reset_ends:
-            raise
+    ends = time.monotonic() + deadline
+    while True:
+        sock.settimeout(max(ends - time.monotonic(), 0.001))
+        try:
+            chunk = sock.recv(1 << 16)
+        except (ConnectionResetError, ssl.SSLError):
+            if not reset_ends:
+                raise
+            break
+        except TimeoutError:
+            got = b"".join(chunks)[:300]
+            raise AssertionError(f"not closed within {deadline:g} s: {got!r}") from None
+        if not chunk:
+            break
+        chunks.append(chunk)
     return b"".join(chunks)
+
+
+def open_tunnel(port: int, host: str, *, timeout: float = 5.0) -> socket.socket:
+    """A connection to a forward proxy on 127.0.0.1:``port`` that has asked it for
+    ``CONNECT host:443``; the proxy's answer is left for the caller to read."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+    return sock
 
 
 def exchange(port: int, request: bytes) -> bytes:

@@ -15,7 +15,7 @@ import pytest
 import trustme
 from werkzeug import Request, Response
 
-from _helpers import exchange, read_to_close
+from _helpers import exchange, open_tunnel, read_to_close
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faultproxy import Connection, FaultProxy, Router
 from pytest_gomodnet.faults import (
@@ -193,9 +193,7 @@ def test_path_faults_leave_other_paths_clean(router, client) -> None:
 
 
 def _tunnel(router: Router, host: str = "proxy.test") -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", router.port), timeout=5)
-    sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
-    return sock
+    return open_tunnel(router.port, host)
 
 
 def _read_until_error(sock: socket.socket, error: type[Exception]) -> bytes:

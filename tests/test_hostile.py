@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pytest
 import trustme
 
+from _helpers import read_to_close
 from pytest_gomodnet.faultproxy import FaultProxy, Router
 from pytest_gomodnet.goimport import GoImportHost
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
@@ -182,25 +183,7 @@ def _exchange(target: Target, request: bytes) -> bytes:
         # A server may stop reading early (a head too long): what it sent still counts.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request)
-        return _read_to_close(sock)
-
-
-def _read_to_close(sock: socket.socket) -> bytes:
-    chunks = []
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        try:
-            chunk = sock.recv(1 << 16)
-        except (ConnectionResetError, ssl.SSLError):
-            break
-        except TimeoutError:
-            got = b"".join(chunks)[:300]
-            raise AssertionError(f"not closed within {DEADLINE} s: {got!r}") from None
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return read_to_close(sock, reset_ends=True, deadline=DEADLINE)
 
 
 def _split(response: bytes) -> tuple[int | str, bytes]:
