@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Self
 
 from werkzeug import Request, Response
 
+from ._modzip import check_bodies
 from .errors import ModuleError, ZipError
 from .modules import (
     build_zip,
-    check_bodies,
     check_path,
     check_version,
     escape_path,

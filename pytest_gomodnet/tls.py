@@ -21,29 +21,43 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import difflib
-import enum
-import ipaddress
-import os
-import re
 import secrets
-import ssl
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from hashlib import sha256
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Literal, TypeAlias
 
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from trustme import KeyType
 
-from ._gotext import go_quote
+from ._chains import (
+    _MAX_COMMON_NAME,
+    _ORGANIZATION,
+    LEAF_LIFETIME,
+    ONE_DAY,
+    CertChain,
+    ChainLink,
+    ChainSpec,
+    Shape,
+    ShapeName,
+    _PrivateKey,
+)
 from ._hostnames import check_host, check_hosts
+from ._tls_issue import (
+    _Chain,
+    _general_name,
+    _Issuer,
+    _leaf_key_usage,
+    _new_key,
+    _stamp,
+    _whole_seconds_utc,
+    _write,
+    _wrong_identities,
+    make_issuer,
+)
 from .errors import ChainError
 
 __all__ = [
@@ -59,194 +73,6 @@ __all__ = [
     "ShapeName",
     "check_host",
 ]
-
-#: How far from ``now`` the dates of a bad certificate sit: an expired leaf
-#: ended exactly one day before ``now``, a not-yet-valid one starts one day after.
-ONE_DAY = timedelta(days=1)
-
-#: How long every leaf is valid, good or bad (a real leaf's 90 days).
-LEAF_LIFETIME = timedelta(days=90)
-
-# How long the expired intermediate was valid, ending ONE_DAY before now.
-_INTERMEDIATE_LIFETIME = timedelta(days=365)
-
-# Subject organisation of everything issued here, so certificates are recognisable
-# in a client's error message or in `openssl s_client -showcerts`.
-_ORGANIZATION = "pytest-gomodnet"
-
-# X.509 caps a commonName at 64 characters; longer host names go in the SAN only.
-_MAX_COMMON_NAME = 64
-
-# Identities of a wrong-host leaf, by kind: names that can never be asked for
-# (RFC 2606 .invalid, RFC 5737 / RFC 3849 documentation addresses).
-_WRONG_DNS_NAMES = ("wrong-host.invalid", "other-wrong-host.invalid")
-_WRONG_IPV4 = ("192.0.2.1", "192.0.2.2")
-_WRONG_IPV6 = ("2001:db8::1", "2001:db8::2")
-
-_PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-ShapeName = Literal[
-    "complete",
-    "missing-intermediate",
-    "wrong-order",
-    "expired-leaf",
-    "not-yet-valid",
-    "expired-intermediate",
-    "wrong-host",
-    "self-signed",
-    "untrusted-root",
-]
-
-
-class ChainSpec(enum.StrEnum):
-    """The shape of a certificate chain: what a server presents, and what is wrong with it.
-
-    Members compare equal to their names (``ChainSpec.COMPLETE == "complete"``),
-    so a plain string works wherever a shape is asked for.
-    """
-
-    #: leaf ← intermediate, both valid: every correct client accepts it.
-    COMPLETE = "complete"
-    #: the leaf alone; its issuer is neither served nor trusted.
-    MISSING_INTERMEDIATE = "missing-intermediate"
-    #: leaf, intermediate, sub-intermediate: the sub-intermediate signed the leaf, so
-    #: the issuers are served in reverse. TLS 1.3 (RFC 8446 §4.4.2) tells clients to
-    #: cope, and OpenSSL and Go do; strict or home-grown clients do not.
-    WRONG_ORDER = "wrong-order"
-    #: leaf ← intermediate, the leaf's notAfter one day before ``now``.
-    EXPIRED_LEAF = "expired-leaf"
-    #: leaf ← intermediate, the leaf's notBefore one day after ``now``.
-    NOT_YET_VALID = "not-yet-valid"
-    #: leaf ← intermediate, the intermediate's notAfter one day before ``now``.
-    EXPIRED_INTERMEDIATE = "expired-intermediate"
-    #: leaf ← intermediate, the leaf made out to other names of the same kinds.
-    WRONG_HOST = "wrong-host"
-    #: a leaf that signed itself, served alone.
-    SELF_SIGNED = "self-signed"
-    #: leaf ← intermediate of a second root that no bundle contains.
-    UNTRUSTED_ROOT = "untrusted-root"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def verifies(self) -> bool:
-        """Whether a correct client accepts this chain (complete and wrong-order)."""
-        return self in (ChainSpec.COMPLETE, ChainSpec.WRONG_ORDER)
-
-    @classmethod
-    def parse(cls, shape: Shape | str) -> ChainSpec:
-        """The member named ``shape``, or ChainError listing the valid names."""
-        try:
-            return cls(shape)
-        except ValueError:
-            pass
-        names = [member.value for member in cls]
-        hint = difflib.get_close_matches(str(shape), names, n=1)
-        suggestion = f" (did you mean {go_quote(hint[0])}?)" if hint else ""
-        raise ChainError(
-            f"unknown chain shape {go_quote(str(shape))}{suggestion}: "
-            f"valid shapes are {', '.join(names)}"
-        ) from None
-
-
-#: A shape as callers may spell it: a ChainSpec member or its name.
-Shape: TypeAlias = ChainSpec | ShapeName
-
-
-@dataclass(frozen=True)
-class ChainLink:
-    """One certificate as a server presents it. Has no public constructor.
-
-    ``role`` says what it is in the chain (``leaf``, ``intermediate``,
-    ``sub-intermediate``, ``expired intermediate``, ``untrusted intermediate``).
-    """
-
-    role: str
-    subject: str
-    not_before: datetime
-    not_after: datetime
-    pem: bytes = field(repr=False)
-
-    @classmethod
-    def _from_pem(cls, role: str, pem: bytes) -> ChainLink:
-        certificate = x509.load_pem_x509_certificate(pem)
-        return cls(
-            role=role,
-            subject=certificate.subject.rfc4514_string(),
-            not_before=certificate.not_valid_before_utc,
-            not_after=certificate.not_valid_after_utc,
-            pem=pem,
-        )
-
-    @property
-    def der(self) -> bytes:
-        """The certificate's DER bytes, exactly as they travel on the wire."""
-        return x509.load_pem_x509_certificate(self.pem).public_bytes(serialization.Encoding.DER)
-
-
-@dataclass(frozen=True, repr=False)
-class CertChain:
-    """A chain for ``hosts`` in one shape, written out and ready to serve.
-
-    Has no public constructor: get one from the ``cert_chain`` fixture or
-    :meth:`GomodnetCA.chain`.
-
-    ``links`` are the certificates on the wire, leaf first, in the order the
-    shape promises. ``cert_file`` holds them in that order and ``key_file``
-    (mode 0600) the leaf's private key. ``ca_bundle`` is the PEM a client
-    should trust: always the session root, even for ``untrusted-root``,
-    whose chain that root did not sign.
-    """
-
-    hosts: tuple[str, ...]
-    shape: ChainSpec
-    key_type: KeyType
-    links: tuple[ChainLink, ...]
-    cert_file: Path
-    key_file: Path
-    ca_bundle: Path
-    description: str
-    """One line for logs: ``example.test: leaf ← (no intermediate) — missing-intermediate``."""
-
-    def __repr__(self) -> str:
-        return f"<CertChain {self.description}>"
-
-    @property
-    def leaf(self) -> ChainLink:
-        """The certificate whose key the server holds (always served first)."""
-        return self.links[0]
-
-    def server_context(self) -> ssl.SSLContext:
-        """A new server-side context that presents exactly :attr:`links`, in order.
-
-        It trusts nothing: OpenSSL would otherwise complete a chain with no
-        intermediates from its trust store ("auto chain") and hide a
-        missing-intermediate shape.
-        """
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert_file, self.key_file)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        """A new client-side context that trusts :attr:`ca_bundle` and checks host names."""
-        return ssl.create_default_context(cafile=str(self.ca_bundle))
-
-
-@dataclass(frozen=True)
-class ChainFactory:
-    """What the ``cert_chain`` fixture gives: chains whose files go under ``directory``.
-
-    ``cert_chain("example.test", "127.0.0.1", shape="wrong-host", key_type=KeyType.RSA)``
-    """
-
-    ca: GomodnetCA
-    directory: Path
-
-    def __call__(
-        self, *hosts: str, shape: Shape = "complete", key_type: KeyType = KeyType.ECDSA
-    ) -> CertChain:
-        return self.ca.chain(*hosts, shape=shape, key_type=key_type, directory=self.directory)
 
 
 class GomodnetCA(trustme.CA):
@@ -432,223 +258,21 @@ class GomodnetCA(trustme.CA):
     def _issuer(self, role: str) -> _Issuer:
         """The CA that plays ``role``, made on first use and kept for the session."""
         if role not in self._issuers:
-            self._issuers[role] = self._make_issuer(role)
+            self._issuers[role] = make_issuer(self, role)
         return self._issuers[role]
 
-    def _make_issuer(self, role: str) -> _Issuer:
-        if role == "intermediate":
-            return _Issuer.of(role, self.intermediate)
-        if role == "sub-intermediate":
-            child = trustme.CA(
-                parent_cert=self.intermediate,
-                path_length=0,
-                organization_name=_ORGANIZATION,
-                organization_unit_name=f"gomodnet sub-intermediate CA {self.tag}",
-                key_type=self.key_type,
-            )
-            return _Issuer.of(role, child)
-        if role == "untrusted intermediate":
-            stranger = trustme.CA(
-                organization_name=_ORGANIZATION,
-                organization_unit_name=f"gomodnet untrusted root CA {self.tag}",
-                key_type=self.key_type,
-            )
-            child = trustme.CA(
-                parent_cert=stranger,
-                path_length=0,
-                organization_name=_ORGANIZATION,
-                organization_unit_name=f"gomodnet intermediate CA of the untrusted root {self.tag}",
-                key_type=self.key_type,
-            )
-            return _Issuer.of(role, child)
-        assert role == "expired intermediate"
-        return self._expired_intermediate()
-
-    def _expired_intermediate(self) -> _Issuer:
-        """An intermediate under the session root whose notAfter is ONE_DAY before now.
-
-        trustme gives every CA the same fixed validity, so this one is signed here.
-        """
-        root = _Issuer.of("root", self)
-        key = _new_key(self.key_type)
-        not_after = self.now - ONE_DAY
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(
-                x509.Name(
-                    [
-                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
-                        x509.NameAttribute(
-                            NameOID.ORGANIZATIONAL_UNIT_NAME,
-                            f"gomodnet expired intermediate CA {self.tag}",
-                        ),
-                    ]
-                )
-            )
-            .issuer_name(root.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_after - _INTERMEDIATE_LIFETIME)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()),
-                critical=False,
-            )
-            .add_extension(_CA_KEY_USAGE, critical=True)
-            .sign(root.key, hashes.SHA256())
-        )
-        return _Issuer(
-            link=ChainLink._from_pem(
-                "expired intermediate", certificate.public_bytes(serialization.Encoding.PEM)
-            ),
-            certificate=certificate,
-            key=key,
-        )
-
-
-# --- internals -----------------------------------------------------------------
-
-_CA_KEY_USAGE = x509.KeyUsage(
-    digital_signature=True,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=True,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
-)
-
 
 @dataclass(frozen=True)
-class _Issuer:
-    """A CA that signs leaves: its certificate as served, and its key."""
+class ChainFactory:
+    """What the ``cert_chain`` fixture gives: chains whose files go under ``directory``.
 
-    link: ChainLink
-    certificate: x509.Certificate
-    key: _PrivateKey = field(repr=False)
+    ``cert_chain("example.test", "127.0.0.1", shape="wrong-host", key_type=KeyType.RSA)``
+    """
 
-    @classmethod
-    def of(cls, role: str, ca: trustme.CA) -> _Issuer:
-        # Through trustme's public PEMs rather than its private attributes.
-        pem = ca.cert_pem.bytes()
-        key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
-        assert isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey))
-        return cls(ChainLink._from_pem(role, pem), x509.load_pem_x509_certificate(pem), key)
+    ca: GomodnetCA
+    directory: Path
 
-
-@dataclass(frozen=True)
-class _Chain:
-    """The cached, file-less part of a CertChain."""
-
-    hosts: tuple[str, ...]
-    spec: ChainSpec
-    key_type: KeyType
-    links: tuple[ChainLink, ...]
-    key_pem: bytes = field(repr=False)
-    story: str
-
-    def write(self, directory: Path, ca_bundle: Path) -> CertChain:
-        folder = directory / _folder_name(self.hosts, self.spec, self.key_type)
-        folder.mkdir(parents=True, exist_ok=True)
-        cert_file, key_file = folder / "chain.pem", folder / "key.pem"
-        _write(cert_file, b"".join(link.pem for link in self.links), 0o644)
-        _write(key_file, self.key_pem, 0o600)
-        return CertChain(
-            hosts=self.hosts,
-            shape=self.spec,
-            key_type=self.key_type,
-            links=self.links,
-            cert_file=cert_file,
-            key_file=key_file,
-            ca_bundle=ca_bundle,
-            description=f"{', '.join(self.hosts)}: {self.story} — {self.spec}",
-        )
-
-
-def _new_key(key_type: KeyType) -> _PrivateKey:
-    if key_type is KeyType.RSA:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _leaf_key_usage(key_type: KeyType) -> x509.KeyUsage:
-    # RSA key exchange (TLS 1.2 without ECDHE) needs keyEncipherment; ECDSA must not have it.
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=key_type is KeyType.RSA,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _general_name(identity: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(identity))
-    except ValueError:
-        return x509.DNSName(identity)
-
-
-def _wrong_identities(hosts: tuple[str, ...]) -> tuple[str, ...]:
-    """One identity of each kind ``hosts`` has (DNS, IPv4, IPv6), none of them asked for."""
-    kinds = {_kind(host) for host in hosts}
-    wrong = []
-    for kind, candidates in (
-        ("dns", _WRONG_DNS_NAMES),
-        ("ipv4", _WRONG_IPV4),
-        ("ipv6", _WRONG_IPV6),
-    ):
-        if kind in kinds:
-            wrong.append(next(c for c in candidates if c not in hosts))
-    return tuple(wrong)
-
-
-def _kind(host: str) -> str:
-    try:
-        return f"ipv{ipaddress.ip_address(host).version}"
-    except ValueError:
-        return "dns"
-
-
-# --- host names ------------------------------------------------------------------
-
-# --- small helpers ---------------------------------------------------------------
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _whole_seconds_utc(now: datetime | None) -> datetime:
-    # Certificates carry whole seconds, so "now" does too: dates then compare exactly.
-    moment = datetime.now(UTC) if now is None else now
-    if moment.tzinfo is None:
-        raise ChainError(f"now={moment!r} has no time zone: pass an aware datetime (UTC)")
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _folder_name(hosts: tuple[str, ...], spec: ChainSpec, key_type: KeyType) -> str:
-    readable = re.sub(r"[^a-z0-9.+-]", "_", "+".join(hosts))
-    name = f"{spec}-{key_type.name.lower()}-{readable}"
-    if len(name) > 100:
-        digest = sha256("+".join(hosts).encode()).hexdigest()[:12]
-        name = f"{name[:80]}-{digest}"
-    return name
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` so that ``path`` ends with exactly ``mode``, whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as file:
-        os.fchmod(file.fileno(), mode)
-        file.write(data)
+    def __call__(
+        self, *hosts: str, shape: Shape = "complete", key_type: KeyType = KeyType.ECDSA
+    ) -> CertChain:
+        return self.ca.chain(*hosts, shape=shape, key_type=key_type, directory=self.directory)

@@ -15,8 +15,6 @@ MAX_CLASS_LINES = 250
 
 #: Modules not yet split, each with the reason; a module leaves this list when it is split.
 KNOWN_LARGE = {
-    "tls.py": "certificates, chains and client contexts together; not yet split",
-    "modules.py": "module zips, go.mod and path rules together; not yet split",
 }
 #: Classes not yet split, each with the reason.
 KNOWN_LARGE_CLASSES = {

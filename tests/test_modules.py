@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from _helpers import dirhash_h1, raw_zip
-from pytest_gomodnet import modules
+from pytest_gomodnet import _modzip
 from pytest_gomodnet.errors import InvalidPathError, InvalidVersionError, ZipError
 from pytest_gomodnet.modules import (
     build_zip,
@@ -362,7 +362,7 @@ def test_go_mod_and_license_may_be_16_mib_and_not_a_byte_more(name) -> None:
 def test_the_whole_module_has_a_size_limit_too(monkeypatch) -> None:
     files = {"a.go": b"x" * 60, "b.go": b"x" * 40}
     data = build_zip("example.test/m", "v1.0.0", files)
-    monkeypatch.setattr(modules, "MAX_ZIP_FILE", 99)  # 500 MiB is too much for a unit test
+    monkeypatch.setattr(_modzip, "MAX_ZIP_FILE", 99)  # 500 MiB is too much for a unit test
     with pytest.raises(ZipError) as built:
         build_zip("example.test/m", "v1.0.0", files)
     assert str(built.value) == "module source tree too large (max size is 99 bytes)"
