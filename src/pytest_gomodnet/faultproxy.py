@@ -279,12 +279,27 @@ class _Proxy:
         share its sink) since the last check, if any."""
         self._errors.raise_all()
 
-    def unfired(self) -> str | None:
+    def unfired(self, caller: str = "") -> str | None:
         """A report of every armed plan that had to fire and did not, with what each
-        host saw (nearest first); None when every one fired."""
+        host saw (nearest first); None when every one fired. ``caller`` names the
+        object the calls were made on in the pasted-back code (``"gomodnet."``)."""
         with self._lock:
             hosts = list(self._hosts)
-        return self._faults.report(hosts, self._label())
+        return self._faults.report(hosts, self._label(), caller)
+
+    @contextlib.contextmanager
+    def fault_scope(self) -> Iterator[None]:
+        """Arm, take and account for faults apart from those armed before, until the end.
+
+        Plans armed before wait, untouched, and apply again afterwards; plans
+        armed inside and never taken are dropped at the end, so check
+        :meth:`unfired` before leaving. One hypothesis example is one scope.
+        """
+        outer, self._faults = self._faults, FaultQueues()
+        try:
+            yield
+        finally:
+            self._faults = outer
 
     def check_fired(self) -> None:
         """Raise UnfiredFaultError if an armed plan that had to fire did not."""
