@@ -202,3 +202,11 @@ def test_a_pasted_log_slice_is_text_not_reprs(net) -> None:
     text = textwrap.dedent(str(example.log))
     assert "Connection(" not in text
     assert "fault=Truncate(at=5, close='fin', where='body')" in text
+
+
+def test_a_check_given_the_example_reads_its_log_when_it_fails(net) -> None:
+    with net.client() as client, net.example() as example:
+        text_before = example.format_log()
+        client.get(f"{BASE}.info")
+        assert text_before == "(no connections)"
+        assert example.format_log().endswith("ok")  # the exchange made after it was passed

@@ -69,8 +69,8 @@ def test_a_cut_download_fails_fast_leaves_nothing_and_recovers(
         def fetch():
             return download(client, Path(cache), stored)
 
-        assert_failed_within(FAIL_WITHIN, fetch, fault=Truncate(at), log=example.log)
+        assert_failed_within(FAIL_WITHIN, fetch, fault=Truncate(at), log=example)
         cached = Path(cache, MODULE, "@v", f"{VERSION}.zip")
         left = cached if cached.exists() else None
-        assert_no_partial_success(left, stored.h1, fault=Truncate(at), log=example.log)
-        assert_no_partial_success(fetch(), stored.h1, fault=Truncate(at), log=example.log)
+        assert_no_partial_success(left, stored.h1, fault=Truncate(at), log=example)
+        assert_no_partial_success(fetch(), stored.h1, fault=Truncate(at), log=example)

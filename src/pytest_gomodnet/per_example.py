@@ -73,6 +73,11 @@ class Example:
                 entries.append(_continued(connection, before[1]))
         return entries
 
+    def format_log(self) -> str:
+        """The log as text when asked, not when passed: ``log=example`` in a check shows
+        the connections made by the call the check runs, too."""
+        return str(self.log)
+
     def close(self) -> None:
         """Freeze the log: what later examples do on a pooled connection is theirs."""
         self._frozen = ConnectionLog(

@@ -155,7 +155,7 @@ class MirrorMachine(RuleBasedStateMachine):
             self.stored[version].h1,
             client=self.client,
             fault=self.armed.get(version),
-            log=self.example.log,
+            log=self.example,
         )
         if body is not None:
             self.served.add(version)
