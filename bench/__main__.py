@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import bench_fuzz, bench_go, bench_hash, bench_network, bench_router, bench_zip
+from . import bench_fuzz, bench_git, bench_go, bench_hash, bench_network, bench_router, bench_zip
 
 
 @dataclass
@@ -63,6 +63,7 @@ def main() -> None:
         bench_hash.run,
         bench_network.run,
         bench_go.run,
+        bench_git.run,
         bench_zip.run,
     ]
     rows: list[Row] = []

@@ -1,4 +1,5 @@
-"""go mod download of 20 modules through Router+GoProxy+TLS vs GOPROXY=file:// of the same.
+"""go mod download of 20 modules through Router+GoProxy+TLS vs GOPROXY=file:// of the same,
+and the same download with the network's checksum database on (GOSUMDB) vs off.
 
 An info row adds the same download from Go's own net/http file server over plain HTTP
 (bench/gofileserver, built with the toolchain): what any HTTP path costs go at best.
@@ -70,18 +71,22 @@ def run(quick: bool) -> list[table.Row]:
             _go_file_server(go, tree, directory / "build") as native,
         ):
             net.add_goproxy("proxy.test", store)
-            local_env, routed_env = {"GOPROXY": f"file://{tree}"}, net.go_env()
-            native_env = {"GOPROXY": native}
+            net.add_sumdb("sum.test")
+            local_env, routed_env = {"GOPROXY": f"file://{tree}"}, net.go_env(GOSUMDB="off")
+            native_env, checked_env = {"GOPROXY": native}, net.go_env()
             seconds = _best.best_times(rounds, {
                 "local": lambda: _download(go, next(homes), modules, local_env),
                 "routed": lambda: _download(go, next(homes), modules, routed_env),
                 "native": lambda: _download(go, next(homes), modules, native_env),
+                "checked": lambda: _download(go, next(homes), modules, checked_env),
             })  # fmt: skip
     routed, local = seconds["routed"] * 1000, seconds["local"] * 1000
-    native = seconds["native"] * 1000
+    native, checked = seconds["native"] * 1000, seconds["checked"] * 1000
     return [
         table.Row(f"go mod download {count} modules, ms (vs file://)", routed, local, "ms",
                   "<= 1.5x", routed / local <= 1.5),
         table.Row("go mod download, Go net/http server, plain (info)", native, local, "ms",
                   "-", None),
+        table.Row(f"go mod download {count} modules, GOSUMDB on (vs off)", checked, routed,
+                  "ms", "<= 1.3x", checked / routed <= 1.3),
     ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP, a fresh venv.
+"""Small pieces several test modules share: raw zips, dirhash by hand, raw HTTP, a fresh venv,
+samples.
 
 Written from the definitions, not from the package, so that tests comparing
 with them check the package's code rather than repeat it.
@@ -16,6 +17,10 @@ import sys
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis.strategies import SearchStrategy
 
 from pytest_gomodnet.faults import ResponseEngine, Send
 
@@ -92,3 +97,16 @@ def fresh_venv(root: Path, directory: Path, extras: str = "") -> Path:
     )
     assert install.returncode == 0, install.stderr
     return venv
+
+
+def draws(strategy: SearchStrategy[Any], count: int) -> list[Any]:
+    """``count`` draws of ``strategy``, the same on every run (no example database)."""
+    seen: list[Any] = []
+
+    @settings(max_examples=count, database=None, derandomize=True, deadline=None)
+    @given(strategy)
+    def record(value: Any) -> None:
+        seen.append(value)
+
+    record()
+    return seen

@@ -31,8 +31,13 @@ def test_bench_quick_prints_every_row(go) -> None:
         "fuzz e/s, Router+TLS (vs bare asyncio TLS)",
         "h1 of a zip, MB/s (vs hashlib.sha256)",
         "3-host TLS network set-up + teardown, ms (median)",
+        "adding a checksum database (key, host), ms (median)",
         "go mod download 3 modules, ms (vs file://)",
         "go mod download, Go net/http server, plain (info)",
+        "go mod download 3 modules, GOSUMDB on (vs off)",
+        "GitHost, 3-version repo ready, ms (vs git init)",
+        "go mod download via git, ms (vs GoProxy)",
+        "go mod download via git, server share, % (info)",
         "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
         "zip 4 MiB, serving peak RSS growth, MiB",
     ]

@@ -10,6 +10,7 @@ target, shows up by name.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 import time
@@ -20,7 +21,12 @@ from pathlib import Path
 import pytest
 
 from pytest_gomodnet.conformance import all_cases, degenerate
-from pytest_gomodnet.conformance.evidence import missing_connection, missing_fault
+from pytest_gomodnet.conformance.evidence import (
+    NO_EVIDENCE,
+    NO_REQUEST_EVIDENCE,
+    missing_connection,
+    missing_fault,
+)
 from pytest_gomodnet.conformance.report import Matrix, report_paths
 from pytest_gomodnet.conformance.targets import (
     CLIENT_PLACEHOLDERS,
@@ -71,10 +77,15 @@ NO_DISCOVERY_REQUEST = (
     "AssertionError: no evidence the target made the request this case is about: "
     "the client made no request"
 )
+#: The first line of a sumdb proxy case for a proxy that answers 502 to everything.
+SUPPORTED_502 = "AssertionError: expected supported to be 200, 404 or 410"
 PROXY_CONTROL_FAILED = "AssertionError: the target failed the clean control: the zip of mod.test/"
 CLIENT_CONTROL_FAILED = (
     "AssertionError: the target failed the clean control: expected the download to succeed"
 )
+CLIENT_FAILED = "AssertionError: expected the download to succeed"
+#: What a client that reads go-import pages but never runs git is told, per git case.
+NEVER_ASKED_GIT = "the client never connected to git.test (only to example.test)"
 
 
 def mirror_command(name: str, args: str = MIRROR_ARGS) -> str:
@@ -96,13 +107,16 @@ def details(path: Path, target: str = "degenerate") -> dict[str, tuple[str, str]
     }
 
 
-def run_degenerate(pytester: pytest.Pytester, kind: str, target: str) -> dict[str, str]:
+def run_degenerate(
+    pytester: pytest.Pytester, kind: str, target: str, *, skipped: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Run the suite against a degenerate ``kind`` target; assert no case passed (each
-    MUST a FAIL, each SHOULD a SHOULD-fail) and return each case's first line."""
+    MUST a FAIL, each SHOULD a SHOULD-fail, but the ``skipped`` cases, which do not apply
+    to it) and return each case's first line (a skip's: its reason)."""
     _, report = run_suite(pytester, f"--gomodnet-{kind}-cmd", f"{DEGENERATE} {target}")
     found = details(report)
     assert {case: outcome for case, (outcome, _) in found.items()} == {
-        case.id: "FAIL" if case.level == "MUST" else "SHOULD-fail"
+        case.id: "skip" if case.id in skipped else "FAIL" if case.level == "MUST" else "SHOULD-fail"
         for case in CASES.values()
         if case.kind == kind
     }
@@ -621,9 +635,24 @@ def test_go_and_the_reference_client_verdicts(pytester: pytest.Pytester) -> None
     assert {c for c, o in go.items() if o == "FAIL"} == GO_FAILS
     assert {c for c, o in go.items() if o == "SHOULD-fail"} == GO_SHOULD_FAILS
     assert {o for c, o in go.items() if c not in GO_FAILS | GO_SHOULD_FAILS} == {"pass"}
-    assert {outcomes[case, "reference"] for case in client_cases} == {"pass"}
+    # The reference client downloads from mod tags only: every git case is a SHOULD-fail,
+    # with the evidence that it never asked git.test, never a pass.
+    git_cases = family("git", kind="client")
+    assert len(git_cases) == 5
+    reference = {case: outcomes[case, "reference"] for case in client_cases}
+    assert {c for c, o in reference.items() if o != "pass"} == git_cases
+    assert {reference[c] for c in git_cases} == {"SHOULD-fail"}
+    faulted = family("git-broken[info-refs", "git-broken[upload-pack", kind="client")
+    first_lines = {c: detail for c, (_, detail) in details(report, "reference").items()}
+    assert {c: first_lines[c] for c in git_cases} == {
+        c: f"AssertionError: {NO_EVIDENCE if c in faulted else NO_REQUEST_EVIDENCE}: "
+        + NEVER_ASKED_GIT
+        for c in git_cases
+    }
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["go: 1 FAIL, 2 SHOULD-fail, * pass", "reference: * pass"])
+    result.stdout.fnmatch_lines(
+        ["go: 1 FAIL, 2 SHOULD-fail, * pass", "reference: 5 SHOULD-fail, * pass"]
+    )
 
 
 def test_a_client_command_gets_its_placeholders_and_the_network(pytester: pytest.Pytester) -> None:
@@ -714,7 +743,10 @@ def test_the_matrix_is_whole_under_xdist(pytester: pytest.Pytester) -> None:
 def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
     pytester: pytest.Pytester, target: str
 ) -> None:
-    found = run_degenerate(pytester, "proxy", target)
+    not_proxied = frozenset(family("sumdb-proxy", "sumdb-cut-tile"))
+    found = run_degenerate(
+        pytester, "proxy", target, skipped=not_proxied if "404" in target else frozenset()
+    )
     # What used to pass (a refusal is what the case wants) now names the missing evidence.
     faulted = family("upstream-tls-broken", "upstream-403", "upstream-zip-fault")
     faulted |= family("gone-is-not-forever", "close-delimited")
@@ -725,6 +757,15 @@ def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
         for case in family("hostile-path", "sumdb-supported"):
             assert found[case].startswith(PROXY_CONTROL_FAILED), case
             assert found[case].endswith("/control: expected 200 with the zip"), case
+        for case in not_proxied:
+            assert re.fullmatch(
+                r"degenerate does not proxy sumdb-(proxy|cut-tile)\.degenerate\.[0-9a-f]+"
+                r"\.sum\.test \(supported: 404\); "
+                "go asks the database itself",
+                found[case],
+            ), found[case]
+    else:  # a 502 says the database is proxied, and broken
+        assert {found[case] for case in not_proxied} == {SUPPORTED_502}
 
 
 def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
@@ -735,6 +776,7 @@ def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
         assert found[case].startswith(PROXY_CONTROL_FAILED), case
     healed = "AssertionError: the zip once the upstream healed: expected 200 with the zip"
     assert {found[case] for case in family("upstream-zip-fault")} == {healed}
+    assert {found[case] for case in family("sumdb-proxy", "sumdb-cut-tile")} == {SUPPORTED_502}
 
 
 @pytest.mark.parametrize("target", ["client-exit-3", "client-exit-0-nothing"])
@@ -744,9 +786,17 @@ def test_a_client_that_makes_no_request_gets_no_pass(
     found = run_degenerate(pytester, "client", f"{target} {{dest}}")
     faulted = family("fault", "tls-broken", "no-retry", "fallback", "no-fallback", kind="client")
     faulted |= family("retry-after-cut", "pipe-falls-through", "close-delimited", kind="client")
+    faulted |= family("git-broken[info-refs", "git-broken[upload-pack", kind="client")
     assert {found[case] for case in faulted} == {NO_CLIENT_REQUEST}
-    discovery = family("discovery", kind="client")
-    assert {found[case] for case in discovery} == {NO_DISCOVERY_REQUEST}
+    unfaulted = family("discovery", "git", kind="client") - faulted
+    assert len(unfaulted) == 13  # discovery: 11, git: the clean case and the lying tag
+    assert {found[case] for case in unfaulted} == {NO_DISCOVERY_REQUEST}
+    assert found["client.sumdb-lying-proxy"] == NO_DISCOVERY_REQUEST
+    assert found["client.sumdb-clean"] == (
+        "AssertionError: expected the download to succeed"
+        if target == "client-exit-3"
+        else "AssertionError: succeeded but left no zip in dest"
+    )
 
 
 def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
@@ -755,11 +805,20 @@ def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
     command = "client-fetch-then-exit-3 {module} {version} {goproxy}"
     found = run_degenerate(pytester, "client", command)
     controlled = family("fault[zip-", "tls-broken", "no-retry", "no-fallback", kind="client")
+    # GOPROXY=direct: it reads the go-import page, and lists git.test's refs (git ls-remote).
+    controlled |= family("discovery-broken", "git-broken", kind="client")
     assert {found[case] for case in controlled} == {CLIENT_CONTROL_FAILED}
+    asked_only = family("discovery", "git", kind="client") - controlled
+    assert {found[case] for case in asked_only} == {CLIENT_FAILED}
     assert found["client.fault[mod-cut]"] == (
         "AssertionError: no evidence the fault reached the target: "
         "the client never asked proxy.test for *.mod"
     )
+    assert found["client.sumdb-lying-proxy"] == (
+        "AssertionError: no evidence the target made the request this case is about: "
+        "the client never connected to sum.test (only to proxy.test)"
+    )
+    assert found["client.sumdb-clean"] == "AssertionError: expected the download to succeed"
 
 
 # --- the report -----------------------------------------------------------------------------

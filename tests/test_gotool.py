@@ -52,6 +52,11 @@ def test_env_is_sealed_under_home(go: GoToolchain, tmp_path: Path, monkeypatch) 
     assert result.env["GOENV"] == "off"
     assert result.env["SSL_CERT_FILE"] == str(tmp_path / "no-roots.pem")
     assert (tmp_path / "no-roots.pem").read_bytes() == b""
+    # The git go runs (direct mode) loads no system roots either.
+    assert (
+        result.env["GIT_SSL_CAPATH"] == result.env["SSL_CERT_DIR"] == str(tmp_path / "no-roots.d")
+    )
+    assert list((tmp_path / "no-roots.d").iterdir()) == []
     assert result.env["HTTPS_PROXY"] == result.env["https_proxy"] == BLACKHOLE_PROXY
     assert result.env["NO_PROXY"] == result.env["no_proxy"] == ""
 

@@ -361,11 +361,11 @@ def test_incompatible_on_gopkg_in_is_refused_in_gos_words(go, tmp_path, gomodnet
     )
     home = tmp_path / "home"
     home.mkdir()
-    (home / ".gitconfig").write_text(
-        f'[url "{repo.as_uri()}"]\n\tinsteadOf = https://gopkg.in/yaml.v2\n'
-    )
+    config = home / ".gitconfig"
+    config.write_text(f'[url "{repo.as_uri()}"]\n\tinsteadOf = https://gopkg.in/yaml.v2\n')
     for case, (version, words) in GOPKG_IN.items():
-        env = gomodnet.go_env(GOPROXY="direct")
+        # go_env() keeps global git config out; this test names its own on purpose.
+        env = gomodnet.go_env(GOPROXY="direct", GIT_CONFIG_GLOBAL=str(config))
         asked = f"gopkg.in/yaml.v2@{version}"
         result = go.run("mod", "download", "-json", asked, home=home, env=env)
         (info,) = result.json_objects()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -138,6 +139,9 @@ def test_go_env_points_go_at_the_network_and_takes_overrides(gomodnet, module_st
     assert gomodnet.go_env()["GOPROXY"] == "off"  # no GOPROXY host yet
     gomodnet.add_goproxy("proxy.test", module_store)
     gomodnet.add_goproxy("mirror.test", module_store)
+    no_roots = Path(gomodnet.go_env()["GIT_SSL_CAPATH"])  # git loads no system roots
+    assert no_roots.is_dir()
+    assert list(no_roots.iterdir()) == []
     base = {
         "HTTPS_PROXY": gomodnet.router_url,
         "HTTP_PROXY": gomodnet.router_url,
@@ -145,8 +149,14 @@ def test_go_env_points_go_at_the_network_and_takes_overrides(gomodnet, module_st
         "SSL_CERT_FILE": str(gomodnet.ca_bundle),
         "GOPROXY": "https://proxy.test",
         "GOSUMDB": "off",
+        "GIT_SSL_CAINFO": str(gomodnet.ca_bundle),
+        "GIT_SSL_CAPATH": str(no_roots),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_TERMINAL_PROMPT": "0",
     }
     assert gomodnet.go_env() == base
+    assert gomodnet.go_env(direct=True) == base | {"GOPROXY": "direct"}
     asked = gomodnet.go_env(GOINSECURE="example.test", GOPRIVATE="example.test/*", GOSUMDB="x")
     assert asked == base | {
         "GOINSECURE": "example.test",

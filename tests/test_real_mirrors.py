@@ -67,6 +67,12 @@ NOT_PASS: dict[str, dict[str, str]] = {
         **dict.fromkeys(TLS_BROKEN, "skip"),
     },
 }
+#: Verdicts seen both ways: Varnish passes the chunked cut on a quiet machine, yet a few
+#: runs on a loaded one (2 of about 8) gave the client a clean 200 with the cut body. Both
+#: are accepted here; docs/conformance.md says so.
+EITHER: dict[tuple[str, str], set[str]] = {
+    ("proxy.upstream-zip-fault[chunked-cut]", "varnish"): {"pass", "FAIL"},
+}
 #: The mirrors that also keep a close-delimited cut and serve it again (the rest pass it on once).
 KEEP_A_CUT = {"nginx", "squid", "varnish"}
 PROXY_CASES = {case_id for case_id, case in all_cases().items() if case.kind == "proxy"}
@@ -119,6 +125,9 @@ def test_real_mirror_verdicts(tmp_path: Path) -> None:
         verdicts, output = run_suite(names, tmp_path)
         cases = {name: {c for c, t in verdicts if t == name} for name in names}
         assert cases == dict.fromkeys(names, PROXY_CASES), output[-5000:]
+        for key, allowed in EITHER.items():
+            if key in verdicts:
+                assert verdicts.pop(key)[0] in allowed, output[-5000:]
         not_pass = {
             name: {c: o for (c, t), (o, _) in verdicts.items() if t == name and o != "pass"}
             for name in names

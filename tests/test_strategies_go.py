@@ -11,12 +11,10 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
 
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _helpers import dirhash_h1
+from _helpers import dirhash_h1, draws
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.strategies import (
     PATH_RULES,
@@ -27,18 +25,6 @@ from pytest_gomodnet.strategies import (
 )
 
 LOOKUP_DISABLED = "module lookup disabled by GOPROXY=off"
-
-
-def _sample(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
-    seen: list[Any] = []
-
-    @settings(max_examples=count, database=None, derandomize=True, deadline=None)
-    @given(strategy)
-    def record(value: Any) -> None:
-        seen.append(value)
-
-    record()
-    return seen
 
 
 def _download_errors(go: GoToolchain, home: Path, targets: list[str]) -> dict[str, str]:
@@ -57,7 +43,7 @@ def test_go_rejects_every_invalid_path_with_the_named_rules_reason(
     broken: list[InvalidModulePath] = [
         example
         for rule in PATH_RULES
-        for example in _sample(module_paths(valid=False, rules=[rule]), 8)
+        for example in draws(module_paths(valid=False, rules=[rule]), 8)
     ]
     assert len({b.path for b in broken}) > 90
     errors = _download_errors(go, tmp_path, [f"{b.path}@v1.0.0" for b in broken])
@@ -70,7 +56,7 @@ def test_go_rejects_every_invalid_path_with_the_named_rules_reason(
 
 
 def test_go_accepts_every_valid_path(go: GoToolchain, tmp_path: Path) -> None:
-    paths: list[str] = _sample(module_paths(), 150)
+    paths: list[str] = draws(module_paths(), 150)
     errors = _download_errors(go, tmp_path, [f"{p}@latest" for p in paths])
     # Valid paths get as far as the (disabled) network lookup, and no further.
     assert {e.split(": ", 1)[1] for e in errors.values()} == {LOOKUP_DISABLED}
@@ -84,7 +70,7 @@ def test_go_reads_every_version_as_canonical_and_fitting_its_path(
         versions(major=1).map(lambda v: ("", v)),
         st.integers(2, 99).flatmap(lambda n: versions(major=n).map(lambda v: (f"/v{n}", v))),
     )
-    drawn: list[tuple[str, str]] = _sample(pinned, 150)
+    drawn: list[tuple[str, str]] = draws(pinned, 150)
     requires = {
         f"m{i}.example.test/m{suffix if not v.endswith('+incompatible') else ''}": v
         for i, (suffix, v) in enumerate(drawn)
@@ -105,7 +91,7 @@ def test_go_downloads_every_module_file_set_and_hashes_it_as_expected(
 ) -> None:
     proxy = tmp_path / "proxy"
     expected: dict[str, str] = {}
-    samples: list[dict[str, bytes]] = _sample(module_files(max_files=12), 40)
+    samples: list[dict[str, bytes]] = draws(module_files(max_files=12), 40)
     assert sum(len(files) > 5 for files in samples) >= 3
     for n, sample in enumerate(samples):
         module = f"m{n}.example.test/m"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from werkzeug import Response
 
-from pytest_gomodnet import faultproxy
+from pytest_gomodnet import faultproxy, faults
 from pytest_gomodnet.errors import ServerError
 from pytest_gomodnet.faultproxy import FaultProxy
 from pytest_gomodnet.network import Network
@@ -100,7 +100,7 @@ def test_an_error_inside_a_fault_proxy_is_a_teardown_error(pytester) -> None:
         import httpx
         import pytest
         from werkzeug import Response
-        from pytest_gomodnet import faultproxy
+        from pytest_gomodnet import faultproxy, faults
         from pytest_gomodnet.origin import HandlerServer
 
         class BrokenEngine(faultproxy.ResponseEngine):
@@ -108,7 +108,7 @@ def test_an_error_inside_a_fault_proxy_is_a_teardown_error(pytester) -> None:
                 raise RuntimeError("engine bug")
 
         def test_goes_through_a_broken_proxy(fault_proxy, monkeypatch):
-            monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+            monkeypatch.setattr(faults, "ResponseEngine", BrokenEngine)
             with HandlerServer(lambda request: Response(b"hello")) as upstream:
                 proxy = fault_proxy(upstream.url)
                 with httpx.Client(base_url=proxy.url, timeout=5) as client:
@@ -206,7 +206,7 @@ class _BrokenEngine(faultproxy.ResponseEngine):
 
 
 def test_a_fault_proxy_used_as_a_context_manager_raises_its_error_on_exit(monkeypatch) -> None:
-    monkeypatch.setattr(faultproxy, "ResponseEngine", _BrokenEngine)
+    monkeypatch.setattr(faults, "ResponseEngine", _BrokenEngine)
     raises = pytest.raises(ServerError, match=r"FaultProxy failed: RuntimeError\('engine bug'\)")
     upstream = HandlerServer(lambda request: Response(b"hello"))
     with upstream, raises, FaultProxy(upstream.url) as proxy:
@@ -301,7 +301,7 @@ def test_the_fault_proxy_fixture_reports_the_errors_of_every_proxy(pytester) -> 
         import httpx
         import pytest
         from werkzeug import Response
-        from pytest_gomodnet import faultproxy
+        from pytest_gomodnet import faultproxy, faults
         from pytest_gomodnet.origin import HandlerServer
 
         class BrokenEngine(faultproxy.ResponseEngine):
@@ -309,7 +309,7 @@ def test_the_fault_proxy_fixture_reports_the_errors_of_every_proxy(pytester) -> 
                 raise RuntimeError(f"engine bug {data!r}")
 
         def test_two_broken_proxies(fault_proxy, monkeypatch):
-            monkeypatch.setattr(faultproxy, "ResponseEngine", BrokenEngine)
+            monkeypatch.setattr(faults, "ResponseEngine", BrokenEngine)
             with HandlerServer(lambda request: Response(request.path.encode())) as upstream:
                 for path in ("/a", "/b"):
                     proxy = fault_proxy(upstream.url)
@@ -329,7 +329,7 @@ def test_the_fault_proxy_fixture_reports_the_errors_of_every_proxy(pytester) -> 
 
 
 def test_router_reset_forgets_its_errors(monkeypatch) -> None:
-    monkeypatch.setattr(faultproxy, "ResponseEngine", _BrokenEngine)
+    monkeypatch.setattr(faults, "ResponseEngine", _BrokenEngine)
     upstream = HandlerServer(lambda request: Response(b"hello"))
     with upstream, FaultProxy(upstream.url) as proxy:
         _get_a_cut_response(proxy.url)

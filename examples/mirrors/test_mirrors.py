@@ -71,7 +71,8 @@ def store(module_store: ModuleStore) -> ModuleStore:
 
 @pytest.fixture
 def net(gomodnet: Network, store: ModuleStore) -> Network:
-    gomodnet.add_goproxy(UPSTREAM, store)
+    # The upstream proxies a checksum database, as proxy.golang.org does sum.golang.org.
+    gomodnet.add_goproxy(UPSTREAM, store).proxy_sumdb(gomodnet.add_sumdb("sum.golang.org"))
     return gomodnet
 
 
@@ -191,6 +192,9 @@ def test_clean_zip_is_the_store_zip_and_is_fetched_once(start_mirror, net, store
         f"/{MODULE}/@v/{VERSION}.mod",
         f"/{MODULE}/@latest",
         "/sumdb/sum.golang.org/supported",
+        "/sumdb/sum.golang.org/latest",
+        "/sumdb/sum.golang.org/lookup/example.test/m@v1.0.0",
+        "/sumdb/sum.golang.org/tile/8/0/000.p/1",
         "/example.test/missing/@v/v1.0.0.info",
         "/example.test/missing/@v/v1.0.0.zip",
         f"/{MODULE}/@v/v9.9.9.zip",

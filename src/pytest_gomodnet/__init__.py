@@ -58,6 +58,11 @@ if TYPE_CHECKING:
         Truncate,
         WrongContentType,
     )
+    from .githost import (
+        GitError,
+        GitHost,
+        GitRepo,
+    )
     from .goimport import (
         GoImportHost,
         MetaImport,
@@ -78,10 +83,12 @@ if TYPE_CHECKING:
         Backbone,
         Network,
     )
+    from .note import Signer
     from .origin import (
         HandlerServer,
         Origin,
     )
+    from .sumdb import SumDB
     from .tls import (
         CertChain,
         ChainSpec,
@@ -130,6 +137,9 @@ _HOMES = {
     "GoProxy": "goproxy",
     "ModuleStore": "goproxy",
     "StoredVersion": "goproxy",
+    "GitError": "githost",
+    "GitHost": "githost",
+    "GitRepo": "githost",
     "GoImportHost": "goimport",
     "MetaImport": "goimport",
     "match_go_import": "goimport",
@@ -138,6 +148,8 @@ _HOMES = {
     "Backbone": "network",
     "Network": "network",
     "HandlerServer": "origin",
+    "Signer": "note",
+    "SumDB": "sumdb",
     "Origin": "origin",
     "assert_failed_within": "checks",
     "assert_no_partial_success": "checks",
@@ -156,6 +168,9 @@ __all__ = [
     "Drip",
     "FaultPlanError",
     "FaultProxy",
+    "GitError",
+    "GitHost",
+    "GitRepo",
     "GoCommandError",
     "GoImportError",
     "GoImportHost",
@@ -183,10 +198,12 @@ __all__ = [
     "Reset",
     "Router",
     "ServerError",
+    "Signer",
     "SlowFirstByte",
     "Stall",
     "Status",
     "StoredVersion",
+    "SumDB",
     "Throttle",
     "Truncate",
     "UnfiredFaultError",

@@ -1,4 +1,5 @@
-"""Go's texts: strings quoted exactly as go's messages quote them.
+"""Go's texts: strings quoted exactly as go's messages quote them, and the HTTP
+error details go shows.
 
 go prints paths, characters and versions through ``%q``, that is
 ``strconv.Quote`` (and ``strconv.QuoteRune`` for a single rune). A message
@@ -15,8 +16,18 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
+from http import HTTPStatus
 
-__all__ = ["go_quote", "go_quote_rune", "in_ranges", "is_go_letter", "is_go_printable"]
+__all__ = [
+    "error_detail",
+    "go_quote",
+    "go_quote_rune",
+    "http_reason",
+    "in_ranges",
+    "is_go_letter",
+    "is_go_printable",
+]
 
 # Code points strconv.IsPrint accepts in go 1.27 (Unicode 17.0.0), as hex ranges,
 # measured from go by asking IsPrint of every rune (the tests ask it again).
@@ -278,3 +289,44 @@ def go_quote_rune(char: str) -> str:
     if ord(char) in _SURROGATES:  # not a valid rune: QuoteRune makes it U+FFFD
         char = "\ufffd"
     return "'" + _escape(char, "'") + "'"
+
+
+# --- error details and HTTP reasons, as go shows them ----------------------------
+
+
+def http_reason(status: int) -> str:
+    """The reason phrase go's net/http gives ``status`` (``status code N`` if it has none)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "status code " + str(status)
+
+
+def error_detail(body: bytes, content_type: str) -> str:
+    """web.Response.formatErrorDetail: the first lines of a text/plain error body."""
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() != "text/plain":
+        return ""
+    charset = re.search(r"charset=\"?([^\";]*)", params, re.IGNORECASE)
+    if charset and charset.group(1).strip().lower() not in ("us-ascii", "utf-8", ""):
+        return ""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    if any(not (c.isprintable() or c.isspace()) for c in text):
+        return ""
+    lines: list[str] = []
+    size = 0
+    for i, line in enumerate(text.split("\n")):
+        if not line.strip():
+            break
+        if i >= 8:
+            lines.append("[Truncated: too many lines.]")
+            break
+        if size + len(line) > 8 * 81:
+            lines.append("[Truncated: too long.]")
+            break
+        lines.append(line)
+        size += len(line) + (2 if i else 0)
+    return "\n\t".join(lines)

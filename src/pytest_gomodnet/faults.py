@@ -323,13 +323,21 @@ LOGIN_PAGE = (
 )
 
 
+def _phrase(code: int) -> str:
+    """The reason phrase of ``code``, or "Unknown" for a code HTTP has no name for."""
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown"
+
+
 def synthesized_response(plan: Status | HtmlLogin) -> bytes:
     """The whole response a Status or HtmlLogin plan answers with."""
     if isinstance(plan, Status):
         code, body, content_type = plan.code, plan.body, "text/plain; charset=utf-8"
     else:
         code, body, content_type = 200, LOGIN_PAGE, "text/html; charset=utf-8"
-    reason = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Unknown"
+    reason = _phrase(code)
     head = (
         f"HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from werkzeug import Request, Response
 
@@ -43,6 +43,9 @@ from .modules import (
 )
 from .origin import HandlerServer
 from .origin import text_response as _text
+
+if TYPE_CHECKING:
+    from .sumdb import SumDB
 
 __all__ = ["GoProxy", "ModuleStore", "StoredVersion"]
 
@@ -164,6 +167,11 @@ class ModuleStore:
     def get(self, path: str, version: str) -> StoredVersion | None:
         return self._versions.get(path, {}).get(version)
 
+    def all(self) -> list[StoredVersion]:
+        """Every version in the store, in the order they were added (per module path)."""
+        with self._lock:
+            return [stored for versions in self._versions.values() for stored in versions.values()]
+
     def versions(self, path: str) -> list[str]:
         """Tagged versions of ``path`` in semver order (pseudo-versions are not listed)."""
         return sort_versions(v for v in self._versions.get(path, {}) if not is_pseudo_version(v))
@@ -216,6 +224,15 @@ class GoProxy:
         self.log: list[tuple[str, str, int]] = []
         """Every request served: (method, path as sent, status)."""
         self._server = HandlerServer(self.handle, ssl_context=ssl_context)
+        self._sumdbs: dict[str, SumDB] = {}
+
+    def proxy_sumdb(self, sumdb: SumDB) -> None:
+        """Proxy ``sumdb`` at ``/sumdb/<name>/…``, as public proxies do for sum.golang.org.
+
+        ``/sumdb/<name>/supported`` then answers 200, so a go command whose
+        GOSUMDB is the key alone reaches the database through this proxy.
+        """
+        self._sumdbs[sumdb.name] = sumdb
 
     @property
     def url(self) -> str:
@@ -238,6 +255,11 @@ class GoProxy:
     def _answer(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             return _text(f"method {request.method} not allowed\n", 405)
+        name, _, rest = request.path.removeprefix("/sumdb/").partition("/")
+        if request.path.startswith("/sumdb/") and name in self._sumdbs:
+            if rest == "supported":
+                return Response(b"", content_type="text/plain; charset=utf-8")
+            return self._sumdbs[name].serve(request.method, f"/{rest}")
         if _SUMDB_SUPPORTED.fullmatch(request.path):
             return _text("not found: this proxy does not proxy a checksum database\n", 404)
         match = _ENDPOINT.fullmatch(request.path)

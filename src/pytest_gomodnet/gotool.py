@@ -162,6 +162,7 @@ class GoToolchain:
             "NO_PROXY": "",
             "SSL_CERT_FILE": str(home / "no-roots.pem"),
             "SSL_CERT_DIR": str(home / "no-roots.d"),
+            "GIT_SSL_CAPATH": str(home / "no-roots.d"),  # the git go runs: no system roots
         }
         if self.goroot is not None:
             env["GOROOT"] = str(self.goroot)

@@ -2,15 +2,16 @@
 
 ::
 
-    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──in process──▶ Origin's dispatch
+    code under test ──(HTTPS_PROXY / proxy=)──▶ Router ──in process──▶ VirtualHosts.dispatch
                                               (TLS per host,          (GoProxy, GoImportHost,
                                                faults per host)        handlers, by Host)
                                                  └─────────────────▶ any upstream you add
 
-The Origin is also a real server on 127.0.0.1 (its ``url``), but the Router calls
-its handlers directly, in worker threads: one hop instead of two per request.
+The virtual hosts have no socket of their own: the Router calls their
+handlers directly, in worker threads (or on its own thread, for the plugin's
+handlers, which never block): one hop per request.
 
-A :class:`Backbone` holds the expensive, long-lived parts (the Origin server,
+A :class:`Backbone` holds the expensive, long-lived parts (the virtual hosts,
 the Router, the certificate chains already issued) and lives for the whole
 pytest session. A :class:`Network` is one test's view of it: it routes host
 names, sets faults, and hands out clients and go environments; closing it
@@ -20,6 +21,7 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import tempfile
@@ -33,10 +35,12 @@ import httpx
 
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
+from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
-from .origin import Handler, Origin
+from .origin import Handler, VirtualHosts
 from .per_example import ConnectionLog, Example
+from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Backbone", "Network"]
 
+#: The upstream URL of a virtual host: the Router calls its app, never this address.
+_IN_PROCESS = "http://127.0.0.1:0"
 # Seconds an httpx client from Network.client() waits for any one step.
 CLIENT_TIMEOUT = 10.0
 
@@ -53,23 +59,22 @@ CLIENT_TIMEOUT = 10.0
 class Backbone:
     """The session-long parts of the private internet.
 
-    Has an Origin, a Router and a cache of server TLS contexts keyed by
-    (host, shape). Use it as a context manager; :meth:`network` opens a
-    Network over it. Every server thread puts its errors in one sink,
-    :attr:`errors`, so one drain finds them all.
+    Has the virtual hosts (:class:`VirtualHosts`, no socket), a Router and a
+    cache of server TLS contexts keyed by (host, shape). Use it as a context
+    manager; :meth:`network` opens a Network over it. Every handler and server
+    thread puts its errors in one sink, :attr:`errors`, so one drain finds them all.
     """
 
     def __init__(self, ca: GomodnetCA, directory: Path) -> None:
         self.ca = ca
         self.directory = directory
         self.errors = ErrorSink()
-        self.origin = Origin(errors=self.errors)
+        self.origin = VirtualHosts(errors=self.errors)
         self.router = Router(name="gomodnet-session-router", errors=self.errors)
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
         self._stack = ExitStack()
 
     def __enter__(self) -> Backbone:
-        self._stack.enter_context(self.origin)
         self._stack.enter_context(self.router)
         return self
 
@@ -114,6 +119,11 @@ class Network:
         self._examples: list[Example] = []
         self._clients: list[httpx.Client] = []
         self._goproxy_hosts: list[str] = []
+        self._closing = ExitStack()
+        self._goproxies: dict[str, GoProxy] = {}
+        """The GOPROXY serving each host (lower-cased): the stores a checksum database logs."""
+        self._sumdbs: list[tuple[str, SumDB]] = []
+        """Every checksum database added, in order; a host added again is served by its last."""
         self.hosts: dict[str, str] = {}
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
@@ -124,7 +134,7 @@ class Network:
     @classmethod
     @contextmanager
     def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
-        """A Network with its own CA, Origin and Router, for use outside pytest.
+        """A Network with its own CA, virtual hosts and Router, for use outside pytest.
 
         Slower to set up than the fixture (it starts two servers), but the
         same object: ``with Network.standalone() as net: ...``.
@@ -153,11 +163,18 @@ class Network:
         self._clients.clear()
         backbone = self._backbone
         try:
-            unfired = backbone.router.unfired(f"{self.name}.") if check_faults else None
+            unfired = self._unfired() if check_faults else None
             errors = backbone.errors.drain()
         finally:
             backbone.reset()
+            self._closing.close()
         raise_errors(errors, unfired)
+
+    def _unfired(self) -> str | None:
+        """The Router's report of faults that never fired, and each database's."""
+        router = self._backbone.router.unfired(f"{self.name}.")
+        reports = [router, *(db.unfired() for _, db in self._sumdbs)]
+        return "\n".join(r for r in reports if r) or None
 
     # -- building the network ----------------------------------------------
 
@@ -183,7 +200,29 @@ class Network:
         self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
+        self._goproxies[host.lower()] = proxy
         return proxy
+
+    def add_sumdb(
+        self,
+        host: str,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
+    ) -> SumDB:
+        """Serve a checksum database named ``host`` at ``https://host``; ``go_env`` turns it on.
+
+        Its records are every module version in the stores of this network's
+        GOPROXY hosts (those added later too), logged when first asked for.
+        """
+        self._claim(host, replace=replace)
+        sumdb = SumDB(host, stores=lambda: [proxy.store for proxy in self._goproxies.values()])
+        self._serve(
+            host, sumdb.handle, shape, what="checksum database", blocks=False, framing=framing
+        )
+        self._sumdbs.append((host, sumdb))
+        return sumdb
 
     def add_goimport(
         self,
@@ -208,6 +247,30 @@ class Network:
             f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
         return goimport
+
+    def add_git(
+        self,
+        host: str,
+        *,
+        shape: Shape = "complete",
+        replace: bool = False,
+        framing: Framing | None = None,
+    ) -> GitHost:
+        """Serve bare git repositories at ``https://host`` with ``git http-backend``.
+
+        Make them with ``GitHost.create(name)``; name ``repo.url`` in a
+        go-import tag (``vcs="git"``). The repositories live in a directory
+        of this network, removed when the test ends. By default an answer of
+        up to 1 MiB has a Content-Length and a longer pack is close-delimited;
+        ``framing`` frames every answer alike.
+        """
+        self._claim(host, replace=replace)
+        root = self._closing.enter_context(
+            tempfile.TemporaryDirectory(prefix="git-", dir=self._backbone.directory)
+        )
+        git = self._closing.enter_context(GitHost(Path(root), host=host))
+        self._serve(host, git.handle, shape, what="git http-backend", framing=framing)
+        return git
 
     def add_handler(
         self,
@@ -288,7 +351,7 @@ class Network:
         # The Router calls the origin's dispatch in process: one hop, not two; and on
         # its own thread for the plugin's handlers, which never block (a test's may).
         self._backbone.router.add_host(
-            host, origin.url, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
+            host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
         self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
 
@@ -439,24 +502,53 @@ class Network:
             absolute = request.replace(target.encode(), url.encode(), 1)
             return _send_and_read_all(raw, absolute)
 
-    def go_env(self, **overrides: str) -> dict[str, str]:
-        """The environment that points the real go command at this network.
+    def _gosumdb(self) -> str:
+        """GOSUMDB for the first database host added (served by its latest database), or off."""
+        if not self._sumdbs:
+            return "off"
+        host = self._sumdbs[0][0]
+        current = [sumdb for h, sumdb in self._sumdbs if h.lower() == host.lower()][-1]
+        return f"{current.key} https://{host}"
+
+    def go_env(self, *, direct: bool = False, **overrides: str) -> dict[str, str]:
+        """The environment that points the real go command (and the git it runs) here.
 
         GOPROXY is the first GOPROXY host added (``https://host``), or
-        ``off``; GOSUMDB is ``off`` unless overridden. Pass GOINSECURE,
-        GOPRIVATE, GONOSUMDB … as keyword arguments.
+        ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
+        then git or a ``mod`` root). GOSUMDB is the first checksum database
+        added (``"<key> https://host"``), or ``off``.
+        git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
+        read SSL_CERT_FILE) and reads no system or global config. Pass
+        GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
         """
         goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
+        if direct:
+            goproxy = "direct"
         env = {
             "HTTPS_PROXY": self.router_url,
             "HTTP_PROXY": self.router_url,
             "NO_PROXY": "",
             "SSL_CERT_FILE": str(self.ca_bundle),
             "GOPROXY": goproxy,
-            "GOSUMDB": "off",
+            "GOSUMDB": self._gosumdb(),
         }
+        env.update(self._git_env())
         env.update(overrides)
         return env
+
+    def _git_env(self) -> dict[str, str]:
+        """What the git that go runs needs: the network's root as its only trust (git reads
+        GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
+        loading the system's hundreds of roots), no system or global config, no prompt."""
+        no_roots = self._backbone.directory / "git-no-roots"
+        no_roots.mkdir(exist_ok=True)
+        return {
+            "GIT_SSL_CAINFO": str(self.ca_bundle),
+            "GIT_SSL_CAPATH": str(no_roots),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+        }
 
 
 def _framed(framing: Framing | None) -> str:

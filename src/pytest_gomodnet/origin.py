@@ -1,12 +1,16 @@
-"""One plain-HTTP server on loopback that plays every virtual host at once.
+"""Virtual hosts by name, and the loopback servers that serve handlers on a socket.
 
 Starting and stopping a werkzeug server costs up to half a second, far too
 much to pay per test, let alone per hypothesis example. So the private
-internet keeps one threaded server for the whole session and routes each
-request by its ``Host`` header to whatever handler the current test put there
-(a GoProxy, a GoImportHost, a function of the test's own). The Router in
-front of it terminates TLS with each host's own certificate chain, so from
+internet keeps one route table, :class:`VirtualHosts`, for the whole session,
+with no socket: the Router calls its :meth:`~VirtualHosts.dispatch` in process,
+which routes each request by its ``Host`` header to whatever handler the
+current test put there (a GoProxy, a GoImportHost, a function of the test's
+own). The Router terminates TLS with each host's own certificate chain, so from
 the client's side every host is still a separate HTTPS server.
+
+A standalone server on 127.0.0.1 is there where a user asks for one:
+:class:`Origin` (the same dispatch on a socket) and :class:`HandlerServer`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -23,26 +28,23 @@ from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
 from ._guard import guard_clients
-from .errors import ErrorSink
+from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT
+from .errors import ErrorSink, ServerError
 
 __all__ = [
     "CLIENT_TIMEOUT",
     "Handler",
     "HandlerServer",
     "Origin",
+    "VirtualHosts",
     "host_without_port",
     "text_response",
 ]
 
-#: Seconds a client may take for its TLS handshake and for each request head it sends
-#: (and, at the Router, how long an idle keep-alive or relayed tunnel may last).
-CLIENT_TIMEOUT = 10.0
 
 #: What serves one virtual host: a werkzeug request in, a response out.
 Handler = Callable[[Request], Response]
 
-# Name of the serving thread: the project's leak check leaves session threads alone.
-_THREAD_NAME = "gomodnet-session-origin"
 # How often serve_forever looks for a stop request (werkzeug's default is 0.5 s).
 _POLL_SECONDS = 0.05
 _TEXT = "text/plain; charset=utf-8"
@@ -80,6 +82,25 @@ class _LoopbackServer(HTTPServerBase):
         _quiet_werkzeug()
         super().start()
 
+    def stop(self) -> None:
+        """Stop serving within a second: a thread that will not end is an error, never a hang."""
+        server, thread = self.server, self.server_thread
+        if server is None or thread is None:
+            super().stop()  # raises: not running
+            return
+        # shutdown() waits for serve_forever without a deadline: wait here instead.
+        stopping = threading.Thread(target=server.shutdown, name=f"{thread.name}-stop", daemon=True)
+        stopping.start()
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        thread.join(CLOSE_TIMEOUT)
+        stopping.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            raise ServerError(
+                f"{type(self).__name__} at {self.url} did not stop within {CLOSE_TIMEOUT:g} s"
+            )
+        self.server = None
+        self.server_thread = None
+
     def __exit__(self, *exc_info: Any) -> None:
         """Stop, then raise every handler error, if any: an error is never dropped."""
         super().__exit__(*exc_info)
@@ -101,35 +122,22 @@ class _LoopbackServer(HTTPServerBase):
         return self.dispatch(request)
 
     def _call(self, handler: Handler, request: Request, where: str) -> Response:
-        try:
-            return handler(request)
-        except Exception as exc:  # kept for check(), never a traceback to the client
-            self.errors.add(self._what, exc)
-            return text_response(f"internal error{where}: {type(exc).__name__}\n", 500)
+        return call_handler(handler, request, where, self.errors, self._what)
 
 
-class Origin(_LoopbackServer):
-    """A threaded HTTP server on 127.0.0.1:0 that dispatches by ``Host``.
+class VirtualHosts:
+    """Handlers by host name, with no socket: ``dispatch`` is called in process.
 
     ``route(host, handler)`` puts a handler in place; ``clear_routes()``
     empties the table between tests. A request for a host with no route gets
-    ``404`` with a text naming the host.
+    ``404`` with a text naming the host; a handler that raises answers ``500``
+    and its exception goes to ``errors``.
     """
 
-    _what = "a virtual host's handler"
-
-    def __init__(
-        self, *, client_timeout: float = CLIENT_TIMEOUT, errors: ErrorSink | None = None
-    ) -> None:
-        super().__init__(client_timeout=client_timeout, errors=errors)
-        self.no_handler_status_code = 404
+    def __init__(self, *, errors: ErrorSink | None = None) -> None:
+        self.errors = errors if errors is not None else ErrorSink()
         self._routes: dict[str, Handler] = {}
         self._lock = threading.Lock()
-
-    def start(self) -> None:
-        super().start()
-        assert self.server_thread is not None
-        self.server_thread.name = _THREAD_NAME
 
     def route(self, host: str, handler: Handler) -> None:
         """Serve ``host`` (a name without port) with ``handler`` from now on."""
@@ -137,10 +145,9 @@ class Origin(_LoopbackServer):
             self._routes[host.lower()] = handler
 
     def clear_routes(self) -> None:
-        """Forget every route, error and log entry: a fresh internet for the next test."""
+        """Forget every route and error: a fresh internet for the next test."""
         with self._lock:
             self._routes.clear()
-        self.clear()
         self.errors.drain()
 
     def dispatch(self, request: Request) -> Response:
@@ -149,7 +156,47 @@ class Origin(_LoopbackServer):
             handler = self._routes.get(host)
         if handler is None:
             return text_response(f"no virtual host {host!r} on this origin\n", 404)
-        return self._call(handler, request, f" in the handler for {host!r}")
+        where = f" in the handler for {host!r}"
+        return call_handler(handler, request, where, self.errors, "a virtual host's handler")
+
+
+class Origin(_LoopbackServer):
+    """:class:`VirtualHosts` on a threaded HTTP server at 127.0.0.1:0: dispatch by ``Host``.
+
+    ``route(host, handler)`` puts a handler in place; ``clear_routes()``
+    empties the table between tests. A request for a host with no route gets
+    ``404`` with a text naming the host.
+    """
+
+    def __init__(
+        self, *, client_timeout: float = CLIENT_TIMEOUT, errors: ErrorSink | None = None
+    ) -> None:
+        super().__init__(client_timeout=client_timeout, errors=errors)
+        self.no_handler_status_code = 404
+        self.hosts = VirtualHosts(errors=self.errors)
+
+    def route(self, host: str, handler: Handler) -> None:
+        """Serve ``host`` (a name without port) with ``handler`` from now on."""
+        self.hosts.route(host, handler)
+
+    def clear_routes(self) -> None:
+        """Forget every route, error and log entry: a fresh internet for the next test."""
+        self.hosts.clear_routes()
+        self.clear()
+
+    def dispatch(self, request: Request) -> Response:
+        return self.hosts.dispatch(request)
+
+
+def call_handler(
+    handler: Handler, request: Request, where: str, errors: ErrorSink, what: str
+) -> Response:
+    """The handler's response; if it raises, a 500 naming ``where``, the error kept."""
+    try:
+        return handler(request)
+    except Exception as exc:  # kept for check(), never a traceback to the client
+        errors.add(what, exc)
+        return text_response(f"internal error{where}: {type(exc).__name__}\n", 500)
 
 
 def _serve(server: HTTPServerBase) -> None:

@@ -27,9 +27,10 @@ Level = Literal["MUST", "SHOULD"]
 Kind = Literal["proxy", "client"]
 F = TypeVar("F", bound=Callable[..., object])
 
-#: The files ``--gomodnet`` adds to the run: the proxy cases, then the client cases.
+#: The files ``--gomodnet`` adds to the run: the proxy cases, then the client cases
+#: (through a GOPROXY, then in direct mode with git).
 CASE_MODULES = tuple(
-    Path(__file__).with_name(name) for name in ("proxy_cases.py", "client_cases.py")
+    Path(__file__).with_name(name) for name in ("proxy_cases.py", "client_cases.py", "git_cases.py")
 )
 
 

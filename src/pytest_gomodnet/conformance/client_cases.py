@@ -22,6 +22,8 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.goimport import VARIANTS, Variant
+from pytest_gomodnet.goproxy import ModuleStore
+from pytest_gomodnet.sumdb import SumDB
 from pytest_gomodnet.tls import ShapeName
 
 from . import case
@@ -302,3 +304,56 @@ def test_discovery_broken(gomodnet_client_case: ClientCase, variant: Variant) ->
     control = f"{DISCOVERY_HOST}/{CONTROL}"
     pages.add(control, vcs="mod", repo=f"https://{PROXY_HOST}")
     client.expect_control(client.add(control), "direct")
+
+
+# --- the checksum database (FAILURES 9, 10) ------------------------------------------------
+
+#: The network's checksum database in these cases, as GOSUMDB names it: ``<key> https://host``.
+SUMDB_HOST = "sum.test"
+
+
+def _database(client: ClientCase) -> tuple[SumDB, str]:
+    sumdb = client.network.add_sumdb(SUMDB_HOST)
+    return sumdb, f"{sumdb.key} https://{SUMDB_HOST}"
+
+
+@case(
+    "sumdb-clean",
+    "MUST",
+    "with GOSUMDB naming the network's checksum database, a healthy proxy and database give "
+    "the whole zip (the control for sumdb-lying-proxy)",
+)
+def test_sumdb_clean(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    stored = client.add()
+    _, gosumdb = _database(client)
+    client.expect_success(client.run(gosumdb=gosumdb), stored)
+
+
+@case(
+    "sumdb-lying-proxy",
+    "SHOULD",
+    "a zip whose h1 is not the one the checksum database (GOSUMDB) logged is refused and not "
+    "kept, as the go command does: a proxy or mirror that serves other bits is caught "
+    "(FAILURES 9, 10)",
+)
+def test_sumdb_lying_proxy(gomodnet_client_case: ClientCase) -> None:
+    client = gomodnet_client_case
+    served = client.add()
+    with ModuleStore() as elsewhere:
+        logged = elsewhere.add(client.module, client.version, files=LOGGED_FILES)
+    sumdb, gosumdb = _database(client)
+    sumdb.add(client.module, client.version, h1=logged.h1, go_mod_h1=logged.go_mod_h1)
+    run = client.run(gosumdb=gosumdb)
+    client.expect_fault_met(run, PROXY_HOST, "*.zip", faulted=False)
+    client.expect_fault_met(run, SUMDB_HOST, "/lookup/*", faulted=False)
+    client.expect_failure(
+        run,
+        logged,
+        f"the proxy's zip ({served.h1}) is not the one {SUMDB_HOST} logged ({logged.h1})",
+    )
+    client.expect_control(client.add(f"{client.module}/{CONTROL}"), gosumdb=gosumdb)
+
+
+#: The module as the checksum database knows it: same go.mod, other code.
+LOGGED_FILES = {"m.go": b"package m\n\n// The bits the checksum database vouches for.\n"}

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.sumdb_client import SumDBError, verified_lookup
 
 from . import reference
 from .harness import client_verify
@@ -28,14 +29,23 @@ class GoClient:
     name: str = "go"
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
     ) -> ClientResult:
         env = {
             "HTTPS_PROXY": router,
             "HTTP_PROXY": router,
             "SSL_CERT_FILE": str(ca_bundle),
+            "GIT_SSL_CAINFO": str(ca_bundle),  # git, in direct mode, does not read SSL_CERT_FILE
             "GOPROXY": goproxy,
-            "GOSUMDB": "off",
+            "GOSUMDB": gosumdb,
         }
         started = time.monotonic()
         result = self.go.run("mod", "download", "-json", f"{module}@{version}", home=dest, env=env)
@@ -48,19 +58,35 @@ class GoClient:
 
 @dataclass(frozen=True)
 class ReferenceClient:
-    """The careful httpx downloader of :mod:`.reference`, run in process."""
+    """The careful httpx downloader of :mod:`.reference`, run in process.
+
+    With ``gosumdb`` on, the zip must have the ``h1:`` the checksum database
+    proves (:func:`pytest_gomodnet.sumdb_client.verified_lookup`), as go checks it.
+    """
 
     name: str = "reference"
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
     ) -> ClientResult:
         started = time.monotonic()
         with httpx.Client(
             proxy=router, verify=client_verify(ca_bundle), timeout=reference.TIMEOUT
         ) as client:
             try:
-                got = reference.download(module, version, goproxy, dest, client=client)
-            except reference.DownloadError as exc:
-                return ClientResult(False, f"DownloadError: {exc}", time.monotonic() - started)
+                h1 = None
+                if gosumdb != "off":
+                    h1 = verified_lookup(gosumdb, module, version, client=client).h1
+                got = reference.download(module, version, goproxy, dest, client=client, h1=h1)
+            except (reference.DownloadError, SumDBError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                return ClientResult(False, error, time.monotonic() - started)
         return ClientResult(True, f"downloaded {got.zip_path}", time.monotonic() - started)

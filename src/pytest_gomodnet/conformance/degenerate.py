@@ -17,7 +17,11 @@ target and its arguments                       what it does
 ``client-exit-3``                              exits 3 at once, without a request
 ``client-exit-0-nothing``                      exits 0 at once, leaving nothing
 ``client-fetch-then-exit-3 {module}            asks the first proxy of ``{goproxy}`` for
-{version} {goproxy}``                          the zip (so zip faults meet it), exits 3
+{version} {goproxy}``                          the zip (so zip faults meet it); with
+                                               ``direct``, reads the go-import page and
+                                               lists a git repository's refs
+                                               (``git ls-remote``: info/refs, then
+                                               git-upload-pack); exits 3
 =============================================  ==========================================
 
 The first two of each kind fail for want of the first piece of evidence (the
@@ -31,6 +35,7 @@ reach the network the way a command target does: through ``HTTPS_PROXY`` and
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -38,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
+from pytest_gomodnet.conformance.reference import discover
+from pytest_gomodnet.errors import GoImportError
 from pytest_gomodnet.modules import escape_path, escape_version
 
 __all__ = ["MODULE", "TARGETS", "main"]
@@ -93,7 +100,8 @@ def exit_at_once(status: int, argv: Sequence[str]) -> int:
 
 
 def fetch_zip_then_exit(status: int, argv: Sequence[str]) -> int:
-    """GET ``module@version``'s zip from the first proxy of the GOPROXY list, exit ``status``."""
+    """GET ``module@version``'s zip from the first proxy of the GOPROXY list (with
+    ``direct``, list the refs of its git repository instead); exit ``status``."""
     if len(argv) < 3:
         print("usage: MODULE VERSION GOPROXY", file=sys.stderr)
         return 2
@@ -101,7 +109,25 @@ def fetch_zip_then_exit(status: int, argv: Sequence[str]) -> int:
     first = re.split(r"[,|]", goproxy)[0].rstrip("/")
     if first.startswith("https://"):
         _get_and_forget(f"{first}/{escape_path(module)}/@v/{escape_version(version)}.zip")
+    elif first == "direct":
+        _list_git_refs(module)
     return status
+
+
+def _list_git_refs(module: str) -> None:
+    """Find ``module``'s repository by its go-import page; if git's, list its refs."""
+    with httpx.Client(timeout=TIMEOUT, trust_env=True) as client:
+        try:
+            meta = discover(module, client=client)
+        except (GoImportError, httpx.HTTPError) as exc:
+            print(f"discovery of {module}: {exc}", flush=True)
+            return
+    if meta.vcs == "git":
+        # git reads HTTPS_PROXY and GIT_SSL_CAINFO, which the suite sets.
+        try:
+            subprocess.run(["git", "ls-remote", meta.repo_root], timeout=TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            print(f"git ls-remote {meta.repo_root}: {exc}", flush=True)
 
 
 def _get_and_forget(url: str) -> None:

@@ -271,9 +271,12 @@ class ProxyCase:
         """A glob for the upstream's paths of ``endpoint`` (e.g. ``@v/*.zip``) of a module."""
         return f"/{escape_path(module or self.module)}/{endpoint}"
 
-    def expect_fault_met(self, glob: str, *answers: Answer, faulted: bool = True) -> None:
-        """The upstream got a request matching ``glob``, and (``faulted``) a fault applied."""
-        failure = PROXY_WITNESS.fault(self.network.log, UPSTREAM_HOST, glob, faulted=faulted)
+    def expect_fault_met(
+        self, glob: str, *answers: Answer, faulted: bool = True, host: str = UPSTREAM_HOST
+    ) -> None:
+        """The upstream (or ``host``) got a request matching ``glob``, and (``faulted``) a
+        fault applied."""
+        failure = PROXY_WITNESS.fault(self.network.log, host, glob, faulted=faulted)
         self._expect_evidence(failure, answers)
 
     def expect_upstream_connection(self, *answers: Answer) -> None:
@@ -348,8 +351,14 @@ class ClientCase:
     ) -> None:
         self.network.fault(host, *plans, path=path, must_fire=must_fire)
 
-    def run(self, goproxy: str = DEFAULT_GOPROXY, *, module: str | None = None) -> ClientRun:
-        """Let the client download this case's module (or ``module``) into a fresh directory."""
+    def run(
+        self, goproxy: str = DEFAULT_GOPROXY, *, module: str | None = None, gosumdb: str = "off"
+    ) -> ClientRun:
+        """Let the client download this case's module (or ``module``) into a fresh directory.
+
+        ``gosumdb`` reaches the target only when it is not ``off``, so a target
+        written before there were checksum-database cases still runs every other case.
+        """
         self.runs += 1
         dest = self.directory / f"dest-{self.runs}"
         dest.mkdir(parents=True)
@@ -360,6 +369,7 @@ class ClientCase:
             dest,
             router=self.network.router_url,
             ca_bundle=self.network.ca_bundle,
+            **({"gosumdb": gosumdb} if gosumdb != "off" else {}),
         )
         zips = {
             path: zip_h1_or_problem(path.read_bytes())
@@ -427,9 +437,11 @@ class ClientCase:
         """Drop what is still queued for ``host`` (and ``path``): the network is healthy."""
         self.network.fault(host, path=path)
 
-    def expect_control(self, stored: StoredVersion, goproxy: str = DEFAULT_GOPROXY) -> None:
+    def expect_control(
+        self, stored: StoredVersion, goproxy: str = DEFAULT_GOPROXY, *, gosumdb: str = "off"
+    ) -> None:
         """The positive control: with nothing wrong any more, the client downloads ``stored``."""
-        run = self.run(goproxy, module=stored.path)
+        run = self.run(goproxy, module=stored.path, gosumdb=gosumdb)
         try:
             self.expect_success(run, stored)
         except AssertionError as exc:

@@ -86,7 +86,7 @@ def configure(config: pytest.Config) -> None:
     if not proxies and not clients:
         clients = ["go", "reference"]
     if clients:
-        modules.add(CASE_MODULES[1])
+        modules.update(CASE_MODULES[1:])
     config.stash[PROXY_TARGETS] = proxies
     config.stash[CLIENT_TARGETS] = clients
     config.stash[COLLECTED] = modules

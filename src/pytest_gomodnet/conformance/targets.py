@@ -11,9 +11,9 @@ suite starts them::
     --gomodnet-client-cmd "my-fetcher {module} {version} {goproxy} {dest}"
 
 A command runs with ``HTTPS_PROXY``/``HTTP_PROXY`` set to the Router and
-``SSL_CERT_FILE`` to the network's CA bundle, so anything that honours the
-usual environment (the go command, Go's net/http, httpx, curl) reaches the
-private network with no flags at all.
+``SSL_CERT_FILE`` (and git's ``GIT_SSL_CAINFO``) to the network's CA bundle, so
+anything that honours the usual environment (the go command, Go's net/http,
+httpx, curl, git) reaches the private network with no flags at all.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ CLIENT_PLACEHOLDERS = {
     "ca_bundle": PROXY_PLACEHOLDERS["ca_bundle"],
     "router": PROXY_PLACEHOLDERS["router"],
     "python": PROXY_PLACEHOLDERS["python"],
+    "gosumdb": "the checksum database to verify against, as GOSUMDB says it, or off",
 }
 #: Why a client command cannot name a proxy command's own placeholders.
 PROXY_ONLY = {
@@ -167,6 +168,10 @@ def target_env(router: str, ca_bundle: str | os.PathLike[str]) -> dict[str, str]
     for name in ("NO_PROXY", "no_proxy"):
         env[name] = LOOPBACK
     env["SSL_CERT_FILE"] = os.fspath(ca_bundle)
+    # A client that runs git (direct mode) needs these: git does not read SSL_CERT_FILE,
+    # and must fail on a 401 rather than wait for a user name.
+    env["GIT_SSL_CAINFO"] = os.fspath(ca_bundle)
+    env["GIT_TERMINAL_PROMPT"] = "0"
     return env
 
 
@@ -386,8 +391,18 @@ class ClientTarget(Protocol):
     def name(self) -> str: ...
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
-    ) -> ClientResult: ...
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
+    ) -> ClientResult:
+        """``gosumdb`` is passed only by the cases that put a checksum database on the network."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -402,7 +417,15 @@ class CommandClient:
         return self.template.name
 
     def download(
-        self, module: str, version: str, goproxy: str, dest: Path, *, router: str, ca_bundle: Path
+        self,
+        module: str,
+        version: str,
+        goproxy: str,
+        dest: Path,
+        *,
+        router: str,
+        ca_bundle: Path,
+        gosumdb: str = "off",
     ) -> ClientResult:
         values = {
             "module": module,
@@ -412,13 +435,15 @@ class CommandClient:
             "ca_bundle": os.fspath(ca_bundle),
             "router": router,
             "python": sys.executable,
+            "gosumdb": gosumdb,
         }
         argv = self.template.argv(values)
+        env = target_env(router, ca_bundle)
+        if gosumdb != "off":  # a client built on the go command or x/mod reads it there
+            env["GOSUMDB"] = gosumdb
         started = time.monotonic()
         try:
-            stdout, stderr, status = run_bounded(
-                argv, target_env(router, ca_bundle), None, self.timeout
-            )
+            stdout, stderr, status = run_bounded(argv, env, None, self.timeout)
         except ProcessTimeout as exc:
             output = f"killed after {self.timeout:g} s\n{exc.stdout}{exc.stderr}"
             return ClientResult(False, output, time.monotonic() - started)

@@ -40,7 +40,10 @@ MAX_METADATA = 16 << 20
 _MODULE_ENDPOINT = re.compile(
     r"/(?P<module>[^@]+)/(?:@v/(?:list|(?P<version>[^/]+)\.(?P<ext>info|mod|zip))|@latest)"
 )
-_SUMDB_SUPPORTED = re.compile(r"/sumdb/[^/]+/supported")
+# A checksum database proxied by the upstream: supported, latest, lookups and tiles.
+_SUMDB = re.compile(
+    r"/sumdb/[^/]+/(?:supported|latest|lookup/[^/@]+(?:/[^/@]+)*@[^/@]+|tile/[0-9a-z./]+)"
+)
 
 
 # --- which requests are GOPROXY requests -------------------------------------
@@ -81,7 +84,7 @@ def endpoint(raw_path: str) -> Endpoint | None:
         or "\x00" in path
     ):
         return None
-    if _SUMDB_SUPPORTED.fullmatch(path):
+    if _SUMDB.fullmatch(path):
         return Endpoint(raw_path, path)
     match = _MODULE_ENDPOINT.fullmatch(path)
     if match is None:

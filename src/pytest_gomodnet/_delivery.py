@@ -1,0 +1,189 @@
+"""One exchange, from request to bytes: three sources of a response, one delivery path.
+
+A response comes from a fault plan (``Status``, ``HtmlLogin``: synthesized), from an
+app served in process, or from an upstream over a pooled connection. Each source
+gives a :class:`Response` (a head, body blocks ready, the rest to come); one path
+passes it through :class:`faults.ResponseEngine` and carries out the engine's
+actions on the client's socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import faults
+from ._endings import Quit, end
+from ._environ import werkzeug_request
+from ._http import drop_header, status_code
+from ._inprocess import in_process, names_host
+from ._limits import UPSTREAM_TIMEOUT
+from ._pool import Pool, Pooled
+from ._proxylog import Connection, Exchange
+from ._readers import read_head, read_request_body, response_body
+from ._routes import Routes, Upstream
+from ._writers import client_closes, closes, framed, framing_of, is_http10, measured, needs_length
+from .faults import Close, HtmlLogin, Send, Sleep, Status, synthesized_response
+from .framing import Framing
+
+__all__ = ["Delivery", "Response"]
+
+
+@dataclass
+class Response:
+    """A response on its way: the head, body blocks already here, the rest as it comes."""
+
+    head: bytes
+    ready: list[bytes] = field(default_factory=list)
+    rest: AsyncIterator[bytes] | None = None
+
+
+@dataclass
+class Delivery:
+    """What an exchange needs of its proxy: routes, workers, the upstream pool, a deadline."""
+
+    routes: Routes
+    workers: ThreadPoolExecutor
+    pool: Pool
+    client_timeout: float
+
+    async def exchange(
+        self,
+        host: str,
+        upstream: Upstream,
+        head: bytes,
+        method: str,
+        path: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+    ) -> None:
+        """Read the request's body, answer it from its source, deliver the response."""
+        exchange = Exchange(method, path, bytes_up=len(head))
+        conn.exchanges.append(exchange)
+        body = await read_request_body(head, reader, self.client_timeout)
+        request = werkzeug_request(host, head, body) if upstream.app else None
+        exchange.bytes_up += len(body)
+        bare = path.split("?", 1)[0]
+        plan = self.routes.faults.exchange_plan(host, bare)
+        exchange.fault = repr(plan) if plan is not None else None
+        framing = self.routes.framing(host, bare, upstream)
+        if framing == "chunked" and is_http10(head):
+            framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
+        async with contextlib.AsyncExitStack() as stack:
+            if isinstance(plan, (Status, HtmlLogin)):
+                response = _synthesized(plan)
+                plan = None  # the plan is the response: the engine passes it as it is
+            elif upstream.app is not None and request is not None:
+                served = await in_process(
+                    self.workers, upstream.app, request, upstream.inline and names_host(head, host)
+                )
+                stack.callback(served.close)
+                rest = None if served.ended else served.rest(self.workers)
+                response = Response(served.head, served.batch, rest)
+            else:
+                response = await self._from_upstream(
+                    stack, upstream, head + body, host, method, framing
+                )
+            exchange.status = status_code(response.head)
+            exchange.framing = framing_of(response.head, method, framing)
+            engine = faults.ResponseEngine(plan, exchange.framing)
+            if needs_length(engine.framing, response.head):
+                response = Response(*await measured(response.head, response.ready, response.rest))
+            await self.deliver(engine, response, writer, exchange, conn, client_closes(head))
+
+    async def _from_upstream(
+        self,
+        stack: contextlib.AsyncExitStack,
+        upstream: Upstream,
+        request: bytes,
+        host: str,
+        method: str,
+        framing: Framing | None,
+    ) -> Response:
+        """Send the request over a pooled connection; its response, the body still to read."""
+        pooled = Pooled(self.pool, upstream)
+        up_reader, up_writer = await stack.enter_async_context(pooled)
+        up_writer.write(request)
+        await up_writer.drain()
+        head = await read_head(up_reader, UPSTREAM_TIMEOUT)
+        if head is None:
+            raise ConnectionError(f"upstream of {host!r} closed without a response")
+        payload = framing_of(head, method, framing) is not None
+        body = response_body(head, method, up_reader, payload=payload)
+        if closes(head) and (payload or framed(head, method)):
+            # Connection is hop-by-hop: the upstream may close, the client keeps its
+            # connection (as the real services do), so only the pooled side is dropped.
+            head = drop_header(head, b"connection")
+            pooled.discard()
+        return Response(head, [], body)
+
+    async def deliver(
+        self,
+        engine: faults.ResponseEngine,
+        response: Response,
+        writer: asyncio.StreamWriter,
+        exchange: Exchange,
+        conn: Connection,
+        client_closes: bool = False,
+    ) -> None:
+        """Pass one response through the engine.
+
+        The body blocks already ``ready`` go out with the head (in one write, when
+        no fault comes between), then the ``rest`` as it arrives.
+        """
+        actions = engine.start(response.head)
+        for block in response.ready:
+            actions += engine.feed(block)
+        await act(actions, writer, exchange, conn)
+        if response.rest is not None:
+            async for chunk in response.rest:
+                if engine.done:
+                    break
+                await act(engine.feed(chunk), writer, exchange, conn)
+        await act(engine.finish(), writer, exchange, conn)
+        exchange.ended = "ok"
+        if closes(engine.head) or client_closes:
+            exchange.ended = conn.ended = "fin"
+            writer.close()
+            raise Quit
+
+
+def _synthesized(plan: Status | HtmlLogin) -> Response:
+    """The response a plan makes up, split into head and body."""
+    whole = synthesized_response(plan)
+    head, _, body = whole.partition(b"\r\n\r\n")
+    return Response(head + b"\r\n\r\n", [body])
+
+
+async def act(
+    actions: list[Any], writer: asyncio.StreamWriter, exchange: Exchange, conn: Connection
+) -> None:
+    """Carry out the engine's actions; Sends in a row go out as one write."""
+    unsent: list[bytes] = []
+    for action in actions:
+        if isinstance(action, Send):
+            unsent.append(action.data)
+            continue
+        await _send(writer, unsent, exchange)
+        if isinstance(action, Sleep):
+            await asyncio.sleep(action.seconds)
+        elif isinstance(action, Close):
+            exchange.ended = conn.ended = action.how
+            await end(writer, action.how)
+            raise Quit
+    await _send(writer, unsent, exchange)
+
+
+async def _send(writer: asyncio.StreamWriter, unsent: list[bytes], exchange: Exchange) -> None:
+    """Write the blocks in ``unsent`` as one, count them, and empty the list."""
+    if unsent:
+        data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+        unsent.clear()
+        writer.write(data)
+        exchange.bytes_down += len(data)
+        await writer.drain()

@@ -1,0 +1,123 @@
+"""Reading HTTP/1.1 off a stream: heads, request lines, request bodies, response bodies.
+
+Every read has a deadline. A client's malformed input is a :class:`BadRequest`
+(the proxy answers it with a 400); an upstream's is a ConnectionError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+from ._http import header
+from ._limits import MAX_HEAD, UPSTREAM_TIMEOUT
+from ._refusals import BadRequest
+from ._writers import bodiless
+
+__all__ = [
+    "BLOCK",
+    "bounded",
+    "client_spoke",
+    "read_head",
+    "read_request_body",
+    "read_request_head",
+    "request_target",
+    "response_body",
+]
+
+#: Bytes asked of a stream per read.
+BLOCK = 256 * 1024
+T = TypeVar("T")
+
+
+class HeadTooLong(ConnectionError):
+    """A head ran past MAX_HEAD without its blank line."""
+
+
+async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
+    """``asyncio.wait_for`` without its task per call (it waits on every read here)."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
+async def read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
+    """Read up to and including the blank line; None on a clean EOF before any byte."""
+    try:
+        head = await bounded(reader.readuntil(b"\r\n\r\n"), timeout)
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise
+    except asyncio.LimitOverrunError:
+        raise HeadTooLong(f"head longer than {MAX_HEAD} bytes") from None
+    return head
+
+
+async def read_request_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
+    """A client's request head (None on a clean EOF); an endless one is a bad request."""
+    try:
+        return await read_head(reader, timeout)
+    except HeadTooLong:
+        raise BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
+
+
+def request_target(head: bytes) -> tuple[str, str]:
+    """(method, target) of a request line, or BadRequest if it is not HTTP/1.x."""
+    request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest(f"malformed request line {request_line[:200]!r}")
+    return parts[0], parts[1]
+
+
+async def read_request_body(head: bytes, reader: asyncio.StreamReader, timeout: float) -> bytes:
+    length = header(head, b"content-length")
+    if length is None:
+        return b""
+    if not length.isdigit():
+        raise BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
+    return await bounded(reader.readexactly(int(length)), timeout)
+
+
+async def client_spoke(reader: asyncio.StreamReader, timeout: float) -> None:
+    """Read what the client has sent first (a request head, a ClientHello), for ``timeout``
+    at most: a close then ends a connection with nothing unread, which the kernel would
+    otherwise answer with a RST."""
+    with contextlib.suppress(TimeoutError):
+        await bounded(reader.read(MAX_HEAD), timeout)
+
+
+async def response_body(
+    head: bytes, method: str, reader: asyncio.StreamReader, *, payload: bool = False
+) -> AsyncIterator[bytes]:
+    """Yield the body bytes of a response exactly as framed on the wire; with
+    ``payload``, without the chunked framing (the Router frames it anew)."""
+    if bodiless(head, method):
+        return
+    length = header(head, b"content-length")
+    if length is not None:
+        left = int(length)
+        while left:
+            data = await bounded(reader.read(min(left, BLOCK)), UPSTREAM_TIMEOUT)
+            if not data:
+                raise ConnectionError("upstream closed mid-body")
+            left -= len(data)
+            yield data
+    elif (header(head, b"transfer-encoding") or b"").lower() == b"chunked":
+        while True:
+            size_line = await bounded(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
+            size = int(size_line.split(b";")[0], 16)
+            data = await bounded(reader.readexactly(size + 2), UPSTREAM_TIMEOUT)
+            if size == 0:
+                trailer = data
+                while trailer != b"\r\n":
+                    trailer = await bounded(reader.readuntil(b"\r\n"), UPSTREAM_TIMEOUT)
+                if not payload:
+                    yield size_line + b"\r\n"
+                return
+            yield data[:-2] if payload else size_line + data
+    else:
+        while data := await bounded(reader.read(BLOCK), UPSTREAM_TIMEOUT):
+            yield data

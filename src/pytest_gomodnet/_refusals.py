@@ -1,0 +1,70 @@
+"""The proxy's own answers (4xx/5xx): one exception per outcome, one path to the wire.
+
+Whatever part of a proxy finds that it cannot serve a request raises a
+:class:`Refusal`; the connection loop answers it with :func:`answer` and logs it
+under one label, so the same outcome always reads the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from http import HTTPStatus
+
+from ._proxylog import Connection
+
+__all__ = ["BadRequest", "Refusal", "UnknownHost", "answer", "refusal_response"]
+
+
+class Refusal(Exception):
+    """The proxy answers the client itself with ``status`` and the message, then ends."""
+
+    status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    @property
+    def label(self) -> str:
+        """How the log names the outcome: ``bad-request``, ``bad-gateway``."""
+        return self.status.phrase.lower().replace(" ", "-")
+
+
+class BadRequest(Refusal):
+    """The client sent what no HTTP proxy can parse."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class UnknownHost(Refusal):
+    """The client asked for a host the proxy does not route."""
+
+    status = HTTPStatus.BAD_GATEWAY
+
+
+def refusal_response(refusal: Refusal, proxy: str) -> bytes:
+    """The whole response: a one-line text naming the proxy's class, then the close."""
+    body = f"gomodnet {proxy}: {refusal}\n".encode()
+    status = refusal.status
+    return (
+        f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+
+
+async def answer(
+    writer: asyncio.StreamWriter, connection: Connection, refusal: Refusal, proxy: str
+) -> None:
+    """Answer ``refusal`` and close; log it on the connection, and on the exchange it
+    ended if one was open."""
+    response = refusal_response(refusal, proxy)
+    sent = 0
+    with contextlib.suppress(ConnectionError, ssl.SSLError):
+        writer.write(response)
+        await writer.drain()
+        sent = len(response)
+    writer.close()
+    connection.ended = refusal.label
+    last = connection.exchanges[-1] if connection.exchanges else None
+    if last is not None and last.ended == "open":
+        last.status, last.ended, last.bytes_down = refusal.status.value, refusal.label, sent

@@ -1,0 +1,164 @@
+"""Which upstream serves a host, how its responses are framed, which fault comes next.
+
+The proxy's route table, with no socket: a host name maps to an :class:`Upstream`,
+a (host, path glob) to a framing, and the fault queues (:mod:`.armed`) pick each
+connection's and exchange's plan. Both proxies keep one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ._gotext import go_quote
+from ._hostnames import check_host
+from ._inprocess import InProcessApp
+from .armed import Armed, FaultQueues, check_glob, check_plans, must_fire_count, plan_list
+from .errors import ChainError, FaultPlanError
+from .faults import CONNECTION_FAULTS, FaultPlan
+from .framing import Framing, check_framing
+
+__all__ = ["Plans", "Routes", "Upstream", "call_text", "host_name", "relayed"]
+
+Plans = tuple[FaultPlan | None, ...]
+
+
+@dataclass
+class Upstream:
+    """Where a host's requests go: a loopback URL, or an app served in process."""
+
+    scheme: str
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+    app: InProcessApp | None = None
+    inline: bool = False
+    framing: Framing | None = None
+
+
+#: Raises FaultPlanError for plans a host can never carry out, the way it is served.
+CheckServes = Callable[[str, Upstream, Plans, "str | None"], None]
+
+
+class Routes:
+    """Hosts, framings and fault queues, behind one lock (the loop and the test thread share it)."""
+
+    def __init__(self, check_serves: CheckServes) -> None:
+        self._check_serves = check_serves
+        self._hosts: dict[str, Upstream] = {}
+        self._framings: dict[tuple[str, str | None], Framing] = {}
+        self.faults = FaultQueues()
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        host: str,
+        upstream_url: str,
+        *,
+        tls: ssl.SSLContext | None,
+        app: InProcessApp | None,
+        inline: bool,
+        framing: Framing | None,
+    ) -> None:
+        """Route ``host`` (see the proxies' ``add_host``)."""
+        parts = urlsplit(upstream_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"upstream_url {upstream_url!r} must be http:// or https://HOST[:PORT]"
+            )
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(
+                f"upstream_url {upstream_url!r} is not on loopback: refusing to route there"
+            )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        name = host_name(host)
+        if framing is not None:
+            check_framing(framing)
+        inline = inline and app is not None
+        upstream = Upstream(parts.scheme, parts.hostname, port, tls, app, inline, framing)
+        for armed in self.faults.armed_on(name):
+            self._check_serves(name, upstream, armed.plans, armed.glob)
+        with self._lock:
+            self._hosts[name] = upstream
+            for key in [key for key in self._framings if key[0] == name]:
+                del self._framings[key]
+
+    def get(self, host: str) -> Upstream | None:
+        with self._lock:
+            return self._hosts.get(host)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._hosts)
+
+    def frame(self, host: str, framing: Framing | None, path: str | None) -> None:
+        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``.
+
+        A path's framing comes before the host's; None removes this one, so the
+        host's (or the server's own) applies again.
+        """
+        name = host_name(host)
+        if framing is not None:
+            check_framing(framing)
+        with self._lock:
+            if framing is None:
+                self._framings.pop((name, path), None)
+            else:
+                self._framings[(name, path)] = framing
+
+    def framing(self, host: str, path: str, upstream: Upstream) -> Framing | None:
+        """How to frame ``host``'s response for ``path``: the path's, the host's, the upstream's."""
+        with self._lock:
+            for (framed_host, pattern), framing in self._framings.items():
+                if framed_host == host and pattern and fnmatch.fnmatchcase(path, pattern):
+                    return framing
+            return self._framings.get((host, None), upstream.framing)
+
+    def arm(
+        self, name: str, plans: Plans, path: str | None, must_fire: bool | int, call: str
+    ) -> None:
+        """Check ``plans`` where they are given, then queue them on ``name`` (and ``path``)."""
+        check_plans(plans)
+        check_glob(path)
+        count = must_fire_count(must_fire, plans)
+        for plan in plans:
+            if path is not None and isinstance(plan, CONNECTION_FAULTS):
+                raise FaultPlanError(
+                    f"{plan!r} happens before any request is read, so it cannot take path={path!r}"
+                )
+        upstream = self.get(name)
+        if upstream is not None:
+            self._check_serves(name, upstream, plans, path)
+        self.faults.arm(Armed(name, path, plans, count, call))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hosts.clear()
+            self._framings.clear()
+        self.faults.clear()
+
+
+def relayed(upstream: Upstream) -> bool:
+    """Whether a CONNECT to this host is relayed byte for byte (no TLS of the Router's)."""
+    return upstream.tls is None and upstream.app is None and upstream.scheme == "https"
+
+
+def call_text(args: tuple[object, ...], path: str | None, must_fire: bool | int) -> str:
+    """A fault() call as code to paste back."""
+    words = ([plan_list(args)] if args else []) + ([f"path={path!r}"] if path is not None else [])
+    words += [f"must_fire={must_fire!r}"] if must_fire is not True else []
+    return f"fault({', '.join(words)})"
+
+
+def host_name(host: str) -> str:
+    """``host`` as the Router keys it (lower case), or ValueError naming the rule broken."""
+    if isinstance(host, str) and host.startswith("*"):
+        raise ValueError(f"invalid host {go_quote(host)}: a Router routes one name, not a wildcard")
+    try:
+        return check_host(host)
+    except ChainError as exc:  # the same rules as a certificate's names, as a ValueError
+        raise ValueError(str(exc)) from None
