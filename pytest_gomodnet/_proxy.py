@@ -11,11 +11,12 @@ and any error inside it is kept for ``check()``. A request the proxy refuses
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypedDict, TypeVar
 
@@ -27,6 +28,7 @@ from ._pool import Pool
 from ._proxylog import Connection
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
+from .armed import FaultQueues
 from .errors import ErrorSink, ServerError, raise_errors
 from .framing import Framing
 
@@ -160,10 +162,26 @@ class Proxy:
         share its sink) since the last check, if any."""
         self._errors.raise_all()
 
-    def unfired(self) -> str | None:
+    def unfired(self, caller: str = "") -> str | None:
         """A report of every armed plan that had to fire and did not, with what each
-        host saw (nearest first); None when every one fired."""
-        return self._routes.faults.report(self._routes.names(), self._label())
+        host saw (nearest first); None when every one fired. ``caller`` names the
+        object the calls were made on in the pasted-back code (``"gomodnet."``)."""
+        return self._routes.faults.report(self._routes.names(), self._label(), caller)
+
+    @contextlib.contextmanager
+    def fault_scope(self) -> Iterator[None]:
+        """Arm, take and account for faults apart from those armed before, until the end.
+
+        Plans armed before wait, untouched, and apply again afterwards; plans
+        armed inside and never taken are dropped at the end, so check
+        :meth:`unfired` before leaving. One hypothesis example is one scope.
+        """
+        routes = self._routes
+        outer, routes.faults = routes.faults, FaultQueues()
+        try:
+            yield
+        finally:
+            routes.faults = outer
 
     def check_fired(self) -> None:
         """Raise UnfiredFaultError if an armed plan that had to fire did not."""

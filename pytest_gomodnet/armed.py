@@ -201,10 +201,11 @@ class FaultQueues:
                 return host_queue.take()
         return None
 
-    def report(self, known_hosts: Iterable[str], label: str = "") -> str | None:
+    def report(self, known_hosts: Iterable[str], label: str = "", caller: str = "") -> str | None:
         """Every plan that had to fire and did not, with what its host saw; None if none.
 
-        ``label`` names the proxy in the text when its one host has no name of its own.
+        ``label`` names the proxy in the text when its one host has no name of its own;
+        ``caller`` goes before each call (``"gomodnet."``), so the code pastes back as is.
         """
         with self._lock:
             unfired = [a for a in self._armed if a.unfired()]
@@ -216,7 +217,7 @@ class FaultQueues:
         for armed in unfired:
             plans = plan_list(armed.unfired())
             replaced = " (replaced by a later fault() call first)" if armed.replaced else ""
-            lines.append(f"  {armed.call}: never fired: {plans}{replaced}")
+            lines.append(f"  {caller}{armed.call}: never fired: {plans}{replaced}")
             lines += [f"    {line}" for line in _why(armed, label or armed.host, hosts, seen)]
         return "\n".join(lines)
 

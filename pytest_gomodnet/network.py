@@ -39,6 +39,7 @@ from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, VirtualHosts
+from .per_example import ConnectionLog, Example
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
@@ -91,8 +92,10 @@ class Backbone:
             self._contexts[key] = (chain.server_context(), chain.description)
         return self._contexts[key]
 
-    def network(self) -> Network:
-        return Network(self)
+    def network(self, *, name: str = "net") -> Network:
+        """A Network over this backbone; ``name`` is what code pasted back from its
+        reports calls it (the plugin's fixture: ``gomodnet``)."""
+        return Network(self, name=name)
 
     def reset(self) -> None:
         """Forget every route, fault, error and log entry, ready for the next test."""
@@ -109,8 +112,11 @@ class Network:
     with its own chain shape, and trusts :attr:`ca_bundle`'s root.
     """
 
-    def __init__(self, backbone: Backbone) -> None:
+    def __init__(self, backbone: Backbone, *, name: str = "net") -> None:
         self._backbone = backbone
+        self.name = name
+        """What the pasted-back code calls this network: ``gomodnet.fault(...)``."""
+        self._examples: list[Example] = []
         self._clients: list[httpx.Client] = []
         self._goproxy_hosts: list[str] = []
         self._closing = ExitStack()
@@ -166,7 +172,8 @@ class Network:
 
     def _unfired(self) -> str | None:
         """The Router's report of faults that never fired, and each database's."""
-        reports = [self._backbone.router.unfired(), *(db.unfired() for _, db in self._sumdbs)]
+        router = self._backbone.router.unfired(f"{self.name}.")
+        reports = [router, *(db.unfired() for _, db in self._sumdbs)]
         return "\n".join(r for r in reports if r) or None
 
     # -- building the network ----------------------------------------------
@@ -364,7 +371,7 @@ class Network:
         """
         self._backbone.router.fault(host, *plans, path=path, must_fire=must_fire)
         args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
-        self.faults.append(f"fault({args})")
+        self._calls().append(f"fault({args})")
 
     def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
         """Frame ``host``'s responses (for ``path``, a glob, if given) as ``framing``.
@@ -375,7 +382,7 @@ class Network:
         """
         self._backbone.router.frame(host, framing, path=path)
         args = ", ".join([repr(host), repr(framing)] + ([f"path={path!r}"] if path else []))
-        self.faults.append(f"frame({args})")
+        self._calls().append(f"frame({args})")
 
     # -- pointing code under test at it -------------------------------------
 
@@ -399,20 +406,66 @@ class Network:
         return Path(self._backbone.ca.ca_bundle)
 
     @property
-    def log(self) -> Any:
-        """Every connection through the Router, in order (see faultproxy)."""
-        return self._backbone.router.log
+    def log(self) -> ConnectionLog:
+        """Every connection through the Router, in order (see faultproxy); it prints as text."""
+        return ConnectionLog(self._backbone.router.log)
 
     def format_log(self) -> str:
         return self._backbone.router.format_log()
 
+    # -- one hypothesis example at a time ------------------------------------
+
+    @contextmanager
+    def example(self) -> Iterator[Example]:
+        """One hypothesis example's own network: a clean fault queue and its own log.
+
+        Faults armed inside must fire inside, or the example fails with
+        UnfiredFaultError (so hypothesis shrinks it like any failure); faults
+        armed before wait until it ends. ``.log`` holds only this example's
+        connections, and a failing test's report shows the last example alone:
+        the failing, shrunk one, which hypothesis runs last. Framing set with
+        :meth:`frame` lasts past the example: set it in every one.
+        """
+        if self._examples and self._examples[-1].open:
+            raise RuntimeError(
+                f"{self.name}.example() is already open: one example at a time, not nested"
+            )
+        example = Example(len(self._examples) + 1, lambda: self._backbone.router.log)
+        self._examples.append(example)
+        router = self._backbone.router
+        try:
+            with router.fault_scope():
+                yield example
+                unfired = router.unfired(f"{self.name}.")
+        finally:
+            example.close()
+        raise_errors([], unfired)
+
+    def _calls(self) -> list[str]:
+        """Where a fault() or frame() call is kept: the open example's list, else the test's."""
+        examples = self._examples
+        return examples[-1].faults if examples and examples[-1].open else self.faults
+
     def story(self) -> str:
-        """Hosts, faults and the connection log: what a failing test's report shows."""
+        """Hosts, faults and the connection log (of the last example, if the test ran
+        examples): what a failing test's report shows."""
         hosts = [f"  {d}" for d in self.hosts.values()] or ["  (none)"]
-        faults = [f"  net.{f}" for f in self.faults] or ["  (none)"]
-        log = self.format_log() or "(none)"
-        lines = ["hosts:", *hosts, "faults:", *faults, "connections:", log]
+        lines = ["hosts:", *hosts, "faults:", *self._code(self.faults)]
+        if not self._examples:
+            return "\n".join([*lines, "connections:", self.format_log() or "(none)"])
+        last = self._examples[-1]
+        earlier = f"; {last.number - 1} earlier not shown" if last.number > 1 else ""
+        lines += [
+            f"example {last.number}, the last (hypothesis runs the failing one last){earlier}:",
+            "faults:",
+            *self._code(last.faults),
+            "connections:",
+            str(last.log),
+        ]
         return "\n".join(lines)
+
+    def _code(self, calls: list[str]) -> list[str]:
+        return [f"  {self.name}.{call}" for call in calls] or ["  (none)"]
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx.Client that goes through the Router and trusts the network's root."""

@@ -237,7 +237,7 @@ def gomodnet(gomodnet_backbone: Backbone, request: pytest.FixtureRequest) -> Ite
     ServerError); if the test passed, so is every armed fault that never fired
     (UnfiredFaultError). Either way the network is reset for the next test.
     """
-    network = gomodnet_backbone.network()
+    network = gomodnet_backbone.network(name="gomodnet")
     request.node.stash[NETWORK_KEY] = network
     try:
         yield network

@@ -252,7 +252,7 @@ def test_a_path_framing_comes_before_the_hosts(gomodnet, module_store, stored) -
     assert zip_response.headers["connection"] == "close"
     assert mod_response.headers["transfer-encoding"] == "chunked"
     assert mod_response.content == GO_MOD
-    assert "net.frame('proxy.test', 'close', path='*.zip')" in gomodnet.story()
+    assert "gomodnet.frame('proxy.test', 'close', path='*.zip')" in gomodnet.story()
     assert "proxy.test: GOPROXY — proxy.test:" in gomodnet.story()
     assert ", framed chunked" in gomodnet.hosts["proxy.test"]
 

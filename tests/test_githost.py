@@ -300,7 +300,7 @@ def test_a_git_fault_never_met_fails_the_test_naming_what_git_asked(pytester) ->
         "pytest_gomodnet.errors.UnfiredFaultError: armed faults never fired, so the test "
         "proved nothing about them (pass must_fire=False to fault() for plans that may "
         "rightly stay unused):",
-        f"fault('git.test', {status}, path='/tool/info/refs'): never fired: {status}",
+        f"gomodnet.fault('git.test', {status}, path='/tool/info/refs'): never fired: {status}",
         "0 of 1 plan taken; the requests git.test saw, nearest first:",
         "/tool.git/info/refs",
         "/tool.git/git-upload-pack",

@@ -14,8 +14,7 @@ MAX_MODULE_LINES = 600
 MAX_CLASS_LINES = 250
 
 #: Modules not yet split, each with the reason; a module leaves this list when it is split.
-KNOWN_LARGE = {
-}
+KNOWN_LARGE = {}
 #: Classes not yet split, each with the reason.
 KNOWN_LARGE_CLASSES = {
     "network.py:Network": "grows with the sumdb and git hosts; split after they land",

@@ -58,7 +58,7 @@ def test_a_typo_in_the_host_fails_the_test_and_names_the_host_it_meant(pytester)
     result.assert_outcomes(passed=1, errors=1)
     assert _error_lines(result) == [
         f"pytest_gomodnet.errors.UnfiredFaultError: {HEADLINE}",
-        f"fault('proxy.tset', {CUT}, path='*.zip'): never fired: {CUT}",
+        f"gomodnet.fault('proxy.tset', {CUT}, path='*.zip'): never fired: {CUT}",
         "no host 'proxy.tset' was added, and no request named it; did you mean 'proxy.test'?",
     ]
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_cut_zip*"])
@@ -79,7 +79,7 @@ def test_a_glob_no_request_matched_lists_what_the_host_saw_nearest_first(pyteste
     result.assert_outcomes(passed=1, errors=1)
     assert _error_lines(result) == [
         f"pytest_gomodnet.errors.UnfiredFaultError: {HEADLINE}",
-        f"fault('proxy.test', {CUT}, path='*.zip'): never fired: {CUT}",
+        f"gomodnet.fault('proxy.test', {CUT}, path='*.zip'): never fired: {CUT}",
         "0 of 1 plan taken; the requests proxy.test saw, nearest first:",
         "/example.test/m/@v/list",  # nearest to '*.zip' by difflib's ratio: the shorter
         "/example.test/m/@v/v1.0.0.info",  # and listed once, though asked for twice
@@ -125,7 +125,7 @@ def test_a_sequence_cut_short_names_the_plans_left(pytester) -> None:
     result.assert_outcomes(passed=1, errors=1)
     status = "Status(code=502, body=b'')"
     assert _error_lines(result)[1:3] == [
-        f"fault('proxy.test', Status(code=503, body=b''), None, {status}, "
+        f"gomodnet.fault('proxy.test', Status(code=503, body=b''), None, {status}, "
         f"path='*.zip'): never fired: {status}",
         "2 of 3 plans taken; the requests proxy.test saw, nearest first:",
     ]
@@ -145,7 +145,7 @@ def test_a_plan_replaced_before_it_fired_is_reported(pytester) -> None:
     result.assert_outcomes(passed=1, errors=1)
     status = "Status(code=503, body=b'')"
     assert _error_lines(result)[1] == (
-        f"fault('proxy.test', {status}, path='*.zip'): never fired: {status} "
+        f"gomodnet.fault('proxy.test', {status}, path='*.zip'): never fired: {status} "
         "(replaced by a later fault() call first)"
     )
 
@@ -233,7 +233,8 @@ def test_the_opt_out_lets_plans_stay_unused(pytester) -> None:
     result.assert_outcomes(passed=3, errors=1)
     status = "Status(code=503, body=b'')"
     assert _error_lines(result)[1:3] == [
-        f"fault('proxy.test', *[{status}] * 6, path='*.zip', must_fire=1): never fired: {status}",
+        f"gomodnet.fault('proxy.test', *[{status}] * 6, path='*.zip', must_fire=1): "
+        f"never fired: {status}",
         "proxy.test saw no request",
     ]
 

@@ -46,7 +46,7 @@ def test_story_names_hosts_faults_and_connections(gomodnet, module_store) -> Non
         assert client.get("https://proxy.test/example.test/m/@v/v1.0.0.info").status_code == 503
     story = gomodnet.story()
     assert "proxy.test: GOPROXY — proxy.test:" in story
-    assert "net.fault('proxy.test', Status(code=503, body=b'busy\\n'), path='*.info')" in story
+    assert "gomodnet.fault('proxy.test', Status(code=503, body=b'busy\\n'), path='*.info')" in story
     assert "GET /example.test/m/@v/v1.0.0.info → 503" in story
 
 

@@ -132,7 +132,8 @@ def test_a_failing_test_shows_the_network_log_in_its_report(pytester: pytest.Pyt
             "hosts:",
             "  proxy.test: GOPROXY — proxy.test: leaf ← intermediate — complete",
             "faults:",
-            "  net.fault('proxy.test', Truncate(at=10, close='fin', where='body'), path='*.zip')",
+            "  gomodnet.fault('proxy.test', Truncate(at=10, close='fin', where='body'),"
+            " path='*.zip')",
             "connections:",
             "proxy.test [[]tls[]] ended fin after *.* s",
             "  GET /example.test/m/@v/v1.0.0.zip → 200; * B up, * B down;"

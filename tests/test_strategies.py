@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from pytest_gomodnet import faults
-from pytest_gomodnet.errors import GoImportError
+from pytest_gomodnet.errors import FaultPlanError, GoImportError
 from pytest_gomodnet.goimport import DOCUMENT_VARIANTS, parse_go_imports
 from pytest_gomodnet.strategies import (
     MAX_GO_MOD_SIZE,
     PATH_RULES,
+    SLOW_FAULTS,
     Boundary,
     InvalidModulePath,
     fault_plans,
@@ -479,11 +480,35 @@ def test_from_type_of_the_fault_plan_union_reaches_every_class() -> None:
 def test_fault_plans_can_be_limited_to_kinds() -> None:
     drawn = _sample(fault_plans(kinds=[faults.Reset, faults.Drip]), count=100)
     assert {type(plan) for plan in drawn} == {faults.Reset, faults.Drip}
-    assert {type(plan) for plan in _sample(fault_plans(), count=600)} == set(ALL_FAULT_CLASSES)
+    fast = set(ALL_FAULT_CLASSES) - set(SLOW_FAULTS)
+    assert {type(plan) for plan in _sample(fault_plans(), count=600)} == fast
+    everything = _sample(fault_plans(slow=True), count=600)
+    assert {type(plan) for plan in everything} == set(ALL_FAULT_CLASSES)
     with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
         fault_plans(kinds=[int])
     with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
         fault_plans(kinds=[])
+
+
+def test_fault_plans_for_a_path_are_the_ones_a_path_fault_takes() -> None:
+    from pytest_gomodnet.faultproxy import Router
+
+    aimed = _sample(fault_plans(path=True), count=600)
+    kinds = {type(plan) for plan in aimed}
+    assert kinds == set(ALL_FAULT_CLASSES) - set(SLOW_FAULTS) - set(faults.CONNECTION_FAULTS)
+    router = Router()
+    try:
+        for plan in aimed:  # the Router, not a reading of it, says they can be aimed
+            router.fault("proxy.test", plan, path="*.zip")
+        with pytest.raises(FaultPlanError, match="cannot take path="):
+            router.fault("proxy.test", faults.Refuse(), path="*.zip")  # what path=True leaves out
+        for sequence in _sample(fault_sequences(path=True), count=100):
+            router.fault("proxy.test", *sequence, path="*.zip")
+    finally:
+        router.close()
+    message = "path=True, but Refuse happen before any request is read"
+    with pytest.raises(InvalidArgument, match=message):
+        fault_plans(kinds=[faults.Truncate, faults.Refuse], path=True)
 
 
 def test_fault_sequences_mix_plans_and_clean_turns() -> None:

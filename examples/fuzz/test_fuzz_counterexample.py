@@ -1,11 +1,14 @@
-"""Run the naive downloader's fuzz test for real and read hypothesis's verdict."""
+"""Run the naive downloader's fuzz tests for real and read hypothesis's verdict."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 from test_fuzz_downloaders import BODY_START, RESPONSE, ZIP
+from test_fuzz_recipe import FILES, MODULE, PROXY, VERSION, ZIP_URL
 
 HERE = Path(__file__).parent
 
@@ -31,3 +34,51 @@ def test_hypothesis_finds_the_naive_bug_and_shrinks_it_to_the_end_of_the_headers
         ]
     )
     assert RESPONSE[BODY_START - 4 : BODY_START] == b"\r\n\r\n"
+
+
+def _run_the_recipe_on_the_naive_downloader(pytester: pytest.Pytester) -> list[str]:
+    """The naive case of the recipe, from a fresh directory (no hypothesis database): the
+    failing example's lines, from the drawn cut to the end of the gomodnet section."""
+    result = pytester.runpytest_subprocess(
+        str(HERE / "test_fuzz_recipe.py"), "--runxfail", "-p", "no:cacheprovider",
+        "-k", "naive", "--gomodnet-seed", "20261203",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "Draw 1 (at): " in line)
+    end = next(i for i, line in enumerate(lines) if line.startswith("=" * 10) and i > start)
+    return lines[start:end]
+
+
+def test_the_recipe_finds_the_naive_bug_shows_one_example_and_replays_by_seed(
+    pytester: pytest.Pytester, gomodnet, module_store
+) -> None:
+    module_store.add(MODULE, VERSION, files=FILES)
+    gomodnet.add_goproxy("proxy.test", module_store)
+    response = gomodnet.response_bytes(ZIP_URL)
+    body_start = response.index(b"\r\n\r\n") + 4
+
+    first = _run_the_recipe_on_the_naive_downloader(pytester)
+    # Shrunk to the first cut that leaves a file: the headers whole, no body byte.
+    assert first[0].split() == ["E", "Draw", "1", "(at):", str(body_start)]
+    cut = f"Truncate(at={body_start}, close='fin', where=None)"
+    section = first[first.index("-" * 35 + " gomodnet " + "-" * 35) :]
+    assert [line for line in section if "gomodnet.fault(" in line] == [
+        f"  gomodnet.fault('proxy.test', {cut}, path='*.zip')"
+    ]
+    assert [line for line in section if line.lstrip().startswith("GET ")] == [
+        f"  GET {ZIP_URL.removeprefix(PROXY)} → 200; 166 B up, {body_start} B down; fin fault={cut}"
+    ]
+    shutil.rmtree(pytester.path / ".hypothesis")  # so the replay is the seed's doing
+    again = _run_the_recipe_on_the_naive_downloader(pytester)
+    assert _without_times(again) == _without_times(first)
+
+
+def _without_times(lines: list[str]) -> list[str]:
+    return [re.sub(r"after [\d.]+ s|/tmp/\S+|0x[0-9a-f]+", "…", line) for line in lines]
+
+
+def test_the_docs_recipe_is_this_directorys_recipe_word_for_word() -> None:
+    docs = (HERE.parent.parent / "docs" / "fuzzing.md").read_text()
+    recipe = docs.split("## The recipe\n", 1)[1].split("```python\n", 1)[1].split("```\n", 1)[0]
+    assert recipe == (HERE / "test_fuzz_recipe.py").read_text()

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pytest_gomodnet.boundaries import Boundary, response_boundaries
 
 from ._cuts import truncation_points
-from ._faults import fault_plans, fault_sequences, framings
+from ._faults import SLOW_FAULTS, fault_plans, fault_sequences, framings
 from ._files import MAX_GO_MOD_SIZE, module_files
 from ._goimport import GoImportDocument, go_import_documents
 from ._paths import PATH_RULES, InvalidModulePath, PathRule, module_paths
@@ -34,6 +34,7 @@ from ._versions import VERSION_KINDS, VersionKind, versions
 __all__ = [
     "MAX_GO_MOD_SIZE",
     "PATH_RULES",
+    "SLOW_FAULTS",
     "SUMDB_FAULT_KINDS",
     "VERSION_KINDS",
     "Boundary",

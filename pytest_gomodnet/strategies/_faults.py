@@ -59,33 +59,58 @@ _PLAN_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
 }
 
 
-def fault_plans(*, kinds: Sequence[type] | None = None) -> st.SearchStrategy[faults.FaultPlan]:
+#: Fault kinds that take their time (seconds of a test's run): drawn only when asked for.
+SLOW_FAULTS: tuple[type, ...] = (faults.Stall, faults.Drip, faults.Throttle, faults.SlowFirstByte)
+
+
+def fault_plans(
+    *, kinds: Sequence[type] | None = None, path: bool = False, slow: bool = False
+) -> st.SearchStrategy[faults.FaultPlan]:
     """Any fault plan (or only those of ``kinds``), with valid arguments.
 
-    Offsets lean on nothing here: aim them with :func:`truncation_points`
-    when the response is known.
+    By default every kind but :data:`SLOW_FAULTS` (``slow=True`` adds them);
+    with ``path=True``, only plans ``fault(host, plan, path=...)`` can aim at a
+    path: not the connection faults (Refuse, HandshakeAbort), which come before
+    any request. Offsets lean on nothing here: aim them with
+    :func:`truncation_points` when the response is known.
     """
-    chosen = list(_PLAN_STRATEGIES) if kinds is None else list(kinds)
+    if kinds is None:
+        chosen = [k for k in _PLAN_STRATEGIES if slow or k not in SLOW_FAULTS]
+        chosen = [k for k in chosen if not (path and k in faults.CONNECTION_FAULTS)]
+    else:
+        chosen = list(kinds)
     unknown = [k for k in chosen if k not in _PLAN_STRATEGIES]
     if unknown or not chosen:
         raise InvalidArgument(
             f"kinds={kinds!r} must be a non-empty list of fault classes from "
             f"pytest_gomodnet.faults; unknown: {unknown!r}"
         )
+    unaimed = [k.__name__ for k in chosen if path and k in faults.CONNECTION_FAULTS]
+    if unaimed:
+        raise InvalidArgument(
+            f"path=True, but {', '.join(unaimed)} happen before any request is read, so "
+            "fault() rejects them with path=: leave them out of kinds, or arm them without path="
+        )
     return st.one_of([_PLAN_STRATEGIES[k] for k in chosen])
 
 
 def fault_sequences(
-    *, kinds: Sequence[type] | None = None, max_size: int = 4
+    *,
+    kinds: Sequence[type] | None = None,
+    max_size: int = 4,
+    path: bool = False,
+    slow: bool = False,
 ) -> st.SearchStrategy[list[faults.FaultPlan | None]]:
     """Per-exchange sequences for ``fault(host, *sequence)``: plans and clean (None) turns.
 
+    ``kinds``, ``path`` and ``slow`` choose the plans as for :func:`fault_plans`.
     A client may stop before the end of a drawn sequence (it gave up, or succeeded):
     arm it with ``must_fire=False`` (or ``must_fire=1``) unless every turn must come.
     """
     if not isinstance(max_size, int) or max_size < 1:
         raise InvalidArgument(f"max_size={max_size!r} must be an int >= 1")
-    return st.lists(st.none() | fault_plans(kinds=kinds), min_size=1, max_size=max_size)
+    plans = fault_plans(kinds=kinds, path=path, slow=slow)
+    return st.lists(st.none() | plans, min_size=1, max_size=max_size)
 
 
 def framings() -> st.SearchStrategy[Framing]:
