@@ -16,7 +16,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypedDict, TypeVar
 
@@ -28,7 +28,6 @@ from ._pool import Pool
 from ._proxylog import Connection
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
-from .armed import FaultQueues
 from .errors import ErrorSink, ServerError, raise_errors
 from .framing import Framing
 
@@ -168,20 +167,9 @@ class Proxy:
         object the calls were made on in the pasted-back code (``"gomodnet."``)."""
         return self._routes.faults.report(self._routes.names(), self._label(), caller)
 
-    @contextlib.contextmanager
-    def fault_scope(self) -> Iterator[None]:
-        """Arm, take and account for faults apart from those armed before, until the end.
-
-        Plans armed before wait, untouched, and apply again afterwards; plans
-        armed inside and never taken are dropped at the end, so check
-        :meth:`unfired` before leaving. One hypothesis example is one scope.
-        """
-        routes = self._routes
-        outer, routes.faults = routes.faults, FaultQueues()
-        try:
-            yield
-        finally:
-            routes.faults = outer
+    def fault_scope(self) -> contextlib.AbstractContextManager[None]:
+        """Faults armed apart from those armed before, until the end (Routes.fault_scope)."""
+        return self._routes.fault_scope()
 
     def check_fired(self) -> None:
         """Raise UnfiredFaultError if an armed plan that had to fire did not."""

@@ -7,10 +7,11 @@ connection's and exchange's plan. Both proxies keep one.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -140,6 +141,20 @@ class Routes:
             self._hosts.clear()
             self._framings.clear()
         self.faults.clear()
+
+    @contextlib.contextmanager
+    def fault_scope(self) -> Iterator[None]:
+        """Arm, take and account for faults apart from those armed before, until the end.
+
+        Plans armed before wait, untouched, and apply again afterwards; plans
+        armed inside and never taken are dropped at the end, so check the
+        proxy's ``unfired()`` before leaving. One hypothesis example is one scope.
+        """
+        outer, self.faults = self.faults, FaultQueues()
+        try:
+            yield
+        finally:
+            self.faults = outer
 
 
 def relayed(upstream: Upstream) -> bool:
