@@ -21,7 +21,16 @@ from typing import Literal, TypeVar
 
 import pytest
 
-__all__ = ["CASES", "CASE_MODULES", "Case", "Level", "all_cases", "case"]
+__all__ = [
+    "CASES",
+    "CASE_MODULES",
+    "CLIENT_CASE_MODULES",
+    "PROXY_CASE_MODULES",
+    "Case",
+    "Level",
+    "all_cases",
+    "case",
+]
 
 Level = Literal["MUST", "SHOULD"]
 Kind = Literal["proxy", "client"]
@@ -29,10 +38,13 @@ F = TypeVar("F", bound=Callable[..., object])
 
 #: The files ``--gomodnet`` adds to the run: the proxy cases, then the client cases
 #: (through a GOPROXY, then in direct mode with git).
-CASE_MODULES = tuple(
-    Path(__file__).with_name(name)
-    for name in ("proxy_cases.py", "sumdb_proxy_cases.py", "client_cases.py", "git_cases.py")
+PROXY_CASE_MODULES = tuple(
+    Path(__file__).with_name(name) for name in ("proxy_cases.py", "sumdb_proxy_cases.py")
 )
+CLIENT_CASE_MODULES = tuple(
+    Path(__file__).with_name(name) for name in ("client_cases.py", "git_cases.py")
+)
+CASE_MODULES = PROXY_CASE_MODULES + CLIENT_CASE_MODULES
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import pytest
 from pytest_gomodnet.errors import GoModNetError
 from pytest_gomodnet.gotool import GoToolchain
 
-from . import CASE_MODULES, CASES
+from . import CASE_MODULES, CASES, CLIENT_CASE_MODULES, PROXY_CASE_MODULES
 from .harness import (
     ANSWER_TIMEOUT,
     PROXY_HOST,
@@ -82,11 +82,11 @@ def configure(config: pytest.Config) -> None:
     # Proxy cases run unless only clients were named (their skips point at the fixture a
     # vendor may override); client cases run for the clients named, or for the built-in
     # two when no target at all was named.
-    modules = {CASE_MODULES[0]} if proxies or not clients else set()
+    modules = set(PROXY_CASE_MODULES) if proxies or not clients else set()
     if not proxies and not clients:
         clients = ["go", "reference"]
     if clients:
-        modules.update(CASE_MODULES[1:])
+        modules.update(CLIENT_CASE_MODULES)
     config.stash[PROXY_TARGETS] = proxies
     config.stash[CLIENT_TARGETS] = clients
     config.stash[COLLECTED] = modules
