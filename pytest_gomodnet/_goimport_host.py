@@ -258,6 +258,11 @@ class GoImportHost:
 # the documents, one function per kind of answer
 
 
+#: What a request target may keep unescaped in a Location: the URL syntax, and "%" so that
+#: escapes the client sent stay as they were.
+_URL_SAFE = "/?&=%:@!$'()*+,;~#[]"
+
+
 def _variant_response(entry: _Entry, import_path: str, request_target: str) -> Response:
     if entry.document is not None:
         response = Response(entry.document.body, content_type=entry.document.content_type)
@@ -271,7 +276,8 @@ def _variant_response(entry: _Entry, import_path: str, request_target: str) -> R
     if variant == "redirect-other-host":
         return _redirect(f"https://login.{host}{LOGIN_PATH}?redirect_to={back}")
     if variant == "redirect-http":
-        return _redirect(f"http://{host}{request_target}")
+        # Escaped as a URL: a control character in a hostile query would not fit in a header.
+        return _redirect(f"http://{host}{quote(request_target, safe=_URL_SAFE)}")
     if variant == "unauthorized":
         return _text("Unauthorized\n", 401)
     if variant == "login-page":

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from ._http import header
-from ._limits import MAX_HEAD, UPSTREAM_TIMEOUT
-from ._refusals import BadRequest
+from ._limits import MAX_HEAD, MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
+from ._refusals import BadRequest, BodyTooLarge
 from ._writers import bodiless
 
 __all__ = [
@@ -78,7 +78,14 @@ async def read_request_body(head: bytes, reader: asyncio.StreamReader, timeout: 
         return b""
     if not length.isdigit():
         raise BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
-    return await bounded(reader.readexactly(int(length)), timeout)
+    digits = length.lstrip(b"0").decode() or "0"
+    # Compared as text first: int() refuses more than 4,300 digits.
+    if len(digits) > len(str(MAX_REQUEST_BODY)) or int(digits) > MAX_REQUEST_BODY:
+        shown = digits if len(digits) <= 20 else f"{digits[:20]}… ({len(digits)} digits)"
+        raise BodyTooLarge(
+            f"a request body of {shown} bytes is over the limit of {MAX_REQUEST_BODY} bytes"
+        )
+    return await bounded(reader.readexactly(int(digits)), timeout)
 
 
 async def client_spoke(reader: asyncio.StreamReader, timeout: float) -> None:

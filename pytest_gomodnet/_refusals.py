@@ -14,7 +14,14 @@ from http import HTTPStatus
 
 from ._proxylog import Connection
 
-__all__ = ["BadRequest", "Refusal", "UnknownHost", "answer", "refusal_response"]
+__all__ = [
+    "BadRequest",
+    "BodyTooLarge",
+    "Refusal",
+    "UnknownHost",
+    "answer",
+    "refusal_response",
+]
 
 
 class Refusal(Exception):
@@ -32,6 +39,12 @@ class BadRequest(Refusal):
     """The client sent what no HTTP proxy can parse."""
 
     status = HTTPStatus.BAD_REQUEST
+
+
+class BodyTooLarge(Refusal):
+    """The client announced a request body over the limit; none of it is read."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
 class UnknownHost(Refusal):

@@ -764,3 +764,22 @@ def test_add_document_serves_bytes_as_they_are() -> None:
         resolve_go_import("example.test/m/x", host.fetch)
     with pytest.raises(InvalidPathError, match="trailing slash"):
         host.add_document("example.test/m/", b"")
+
+
+@pytest.mark.parametrize("control", ["\r", "\n", "\x00", "\x7f"])
+def test_a_control_character_in_the_query_is_escaped_in_the_redirect(control: str) -> None:
+    """A hostile query must get the redirect, never a 500 from a header that cannot hold it."""
+    from werkzeug import Request
+    from werkzeug.test import EnvironBuilder
+
+    host = GoImportHost()
+    host.add("example.test/m", repo=REPO, variant="redirect-http")
+    environ = EnvironBuilder(
+        path="/m", base_url="https://example.test", query_string=f"go-get=1&x={control}y"
+    ).get_environ()
+    response = host.handle(Request(environ))
+    escaped = f"%{ord(control):02X}"
+    assert (response.status_code, response.headers["Location"]) == (
+        302,
+        f"http://example.test/m?go-get=1&x={escaped}y",
+    )

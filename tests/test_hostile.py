@@ -25,6 +25,7 @@ import pytest
 import trustme
 
 from _helpers import read_to_close
+from pytest_gomodnet._limits import MAX_REQUEST_BODY
 from pytest_gomodnet.faultproxy import FaultProxy, Router
 from pytest_gomodnet.goimport import GoImportHost
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
@@ -404,6 +405,33 @@ ROUTER_CASES = [
     ),
     (b"GET ftp://proxy.test/ HTTP/1.1", 502, "gomodnet Router: unknown host 'proxy.test'"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"),
+    [
+        ("9" * 5000, "99999999999999999999… (5000 digits)"),  # past int()'s 4,300 digits
+        (str(MAX_REQUEST_BODY + 1), str(MAX_REQUEST_BODY + 1)),
+        ("0" * 10 + str(MAX_REQUEST_BODY + 1), str(MAX_REQUEST_BODY + 1)),
+    ],
+    ids=["5000-digits", "one-over", "leading-zeros"],
+)
+def test_an_oversized_request_body_is_refused_before_it_is_read(servers, length, shown) -> None:
+    router = servers.targets["router"]
+    head = f"POST http://proxy.test/x HTTP/1.1\r\nHost: proxy.test\r\nContent-Length: {length}"
+    response = _exchange(router, head.encode() + b"\r\n\r\n")
+    body = (
+        f"gomodnet Router: a request body of {shown} bytes is over the limit of "
+        f"{MAX_REQUEST_BODY} bytes\n"
+    ).encode()
+    assert response == (
+        b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    _normal_works(router)
+    for check in servers.checks:
+        check()
 
 
 @pytest.mark.parametrize(
