@@ -17,13 +17,14 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
+from pytest_gomodnet.faultproxy import Connection
 from pytest_gomodnet.faults import ResponseEngine, Send
 
 
@@ -71,6 +72,21 @@ def read_to_close(
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def settled(
+    log: Callable[[], Sequence[Connection]], *, connections: bool = False, timeout: float = 5.0
+) -> Sequence[Connection]:
+    """``log()`` once every exchange in it (with ``connections``, every connection too) has
+    ended, or as it is after ``timeout`` seconds: the Router notes an end a moment after
+    the client has read the last byte."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        (connections and c.ended == "open") or any(x.ended == "open" for x in c.exchanges)
+        for c in log()
+    ):
+        time.sleep(0.01)
+    return log()
 
 
 def open_tunnel(port: int, host: str, *, timeout: float = 5.0) -> socket.socket:

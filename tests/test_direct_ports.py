@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import socket
 import ssl
-import time
 
 import httpx
 import pytest
 
+from _helpers import settled
 from pytest_gomodnet.faultproxy import Router
 from pytest_gomodnet.faults import HandshakeAbort, Refuse, Status, Truncate
 from pytest_gomodnet.network import Network
@@ -57,10 +57,8 @@ def _get_tls(client: httpx.Client, url: str) -> httpx.Response:
 def _log(gomodnet) -> list[tuple[str, str, list[tuple[str, int | None, str, str | None]]]]:
     """The log, once every exchange in it has ended (the client may read the last byte
     before the Router notes that it sent it)."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while any(x.ended == "open" for c in gomodnet.log for x in c.exchanges):
-        assert time.monotonic() < deadline, gomodnet.format_log()
-        time.sleep(0.01)
+    log = settled(lambda: gomodnet.log, timeout=SETTLE_SECONDS)
+    assert not any(x.ended == "open" for c in log for x in c.exchanges), gomodnet.format_log()
     return [
         (c.host, c.mode, [(x.path, x.status, x.ended, x.fault) for x in c.exchanges])
         for c in gomodnet.log

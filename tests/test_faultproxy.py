@@ -15,7 +15,7 @@ import pytest
 import trustme
 from werkzeug import Request, Response
 
-from _helpers import exchange, open_tunnel, read_to_close
+from _helpers import exchange, open_tunnel, read_to_close, settled
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faultproxy import Connection, FaultProxy, Router
 from pytest_gomodnet.faults import (
@@ -90,12 +90,7 @@ def test_clean_tls_exchange_is_byte_exact(router, client) -> None:
 
 def _all_ended(router: Router) -> list[Connection]:
     """The log once every connection in it has ended (the Router logs after the client)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(
-        c.ended == "open" or any(x.ended == "open" for x in c.exchanges) for c in router.log
-    ):
-        time.sleep(0.01)
-    return router.log
+    return list(settled(lambda: router.log, connections=True))
 
 
 def test_curl_reports_a_cut_body_with_exit_18(router) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug import Request, Response
 
-from _helpers import drive, exchange
+from _helpers import drive, exchange, settled
 from pytest_gomodnet._http import header
 from pytest_gomodnet.errors import FaultPlanError
 from pytest_gomodnet.faults import (
@@ -413,11 +412,7 @@ def test_an_http_1_0_client_gets_close_where_chunked_was_asked(
 
 
 def _settled_zip_exchanges(gomodnet):
-    """The .zip exchanges once the Router has logged how each ended (the client may
-    have read the last byte before the Router marks it)."""
-    deadline = time.monotonic() + 5
-    while True:
-        zips = [x for c in gomodnet.log for x in c.exchanges if x.path.endswith(".zip")]
-        if all(x.ended != "open" for x in zips) or time.monotonic() > deadline:
-            return zips
-        time.sleep(0.01)
+    """The .zip exchanges once the Router has logged how each ended."""
+    return [
+        x for c in settled(lambda: gomodnet.log) for x in c.exchanges if x.path.endswith(".zip")
+    ]

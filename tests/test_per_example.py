@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import textwrap
-import time
 
 import httpx
 import pytest
 
+from _helpers import settled
 from pytest_gomodnet.errors import UnfiredFaultError
 from pytest_gomodnet.faults import Status, Truncate
 from pytest_gomodnet.per_example import ConnectionLog
@@ -210,9 +210,5 @@ def test_a_check_given_the_example_reads_its_log_when_it_fails(net) -> None:
         text_before = example.format_log()
         client.get(f"{BASE}.info")
         assert text_before == "(no connections)"
-        # The exchange made after it was passed; the Router may log its end a moment after
-        # the client has read the last byte.
-        deadline = time.monotonic() + 5
-        while not example.format_log().endswith("ok") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        settled(lambda: example.log)  # the exchange made after it was passed
         assert example.format_log().endswith("ok"), example.format_log()
