@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from ._endings import Quit, abort_handshake, refuse, start_tls
 from ._http import set_header
-from ._limits import MAX_HEAD
 from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
 from ._readers import client_spoke, read_request_head, request_target
@@ -145,7 +144,7 @@ class Router(Proxy):
     async def _serve_direct(self, direct: _DirectPort) -> None:
         serve = functools.partial(self._direct_client, direct.host, direct.tls)
         handler = functools.partial(self._track, serve=serve)
-        direct.server = await asyncio.start_server(handler, sock=direct.listener, limit=MAX_HEAD)
+        direct.server = await self._serve_on(direct.listener, handler)
 
     async def _direct_client(
         self,

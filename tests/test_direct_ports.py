@@ -6,8 +6,12 @@ Router: the host's chain, its fault queues, its entries in the same log.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import os
 import socket
 import ssl
+from pathlib import Path
 
 import httpx
 import pytest
@@ -157,3 +161,35 @@ def test_direct_tls_port_of_an_unrouted_host_closes_without_a_handshake(router) 
 def test_direct_port_refuses_a_wildcard(router) -> None:
     with pytest.raises(ValueError, match="routes one name, not a wildcard"):
         router.listen("*.test")
+
+
+def _open_sockets() -> set[str]:
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # closed while listing
+            if (target := os.readlink(fd)).startswith("socket:"):
+                found.add(target)
+    return found
+
+
+@pytest.mark.parametrize("port", ["proxy", "direct-tls", "direct-http"])
+def test_close_ends_a_connection_accepted_in_its_last_moment(port) -> None:
+    """A client that connects just before close(): its socket is closed by close() itself,
+    not left to the garbage collector (which is off here, so a leak stays seen)."""
+    leaked = []
+    gc.disable()
+    try:
+        for attempt in range(40):
+            before = _open_sockets()
+            with Router() as router:
+                number = {
+                    "proxy": router.port,
+                    "direct-tls": router.listen(HOST, tls=True),
+                    "direct-http": router.listen(HOST, tls=False),
+                }[port]
+                socket.create_connection(("127.0.0.1", number), timeout=5.0).close()
+            if left := _open_sockets() - before:
+                leaked.append((attempt, sorted(left)))
+    finally:
+        gc.enable()
+    assert leaked == []
