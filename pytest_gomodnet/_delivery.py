@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,10 +28,11 @@ from ._proxylog import Connection, Exchange
 from ._readers import read_head, read_request_body, response_body
 from ._routes import Routes, Upstream
 from ._writers import client_closes, closes, framed, framing_of, is_http10, measured, needs_length
+from .errors import FaultPlanError
 from .faults import Close, HtmlLogin, Send, Sleep, Status, synthesized_response
 from .framing import Framing
 
-__all__ = ["Delivery", "Response"]
+__all__ = ["Delivery", "Response", "act", "check_protocol", "pump"]
 
 
 @dataclass
@@ -66,35 +68,62 @@ class Delivery:
         exchange = Exchange(method, path, bytes_up=len(head))
         conn.exchanges.append(exchange)
         body = await read_request_body(head, reader, self.client_timeout)
-        request = werkzeug_request(host, head, body) if upstream.app else None
         exchange.bytes_up += len(body)
+        async with self.respond(host, upstream, head + body, method, path, exchange) as answer:
+            engine, response = answer
+            await self.deliver(engine, response, writer, exchange, conn, client_closes(head))
+
+    @contextlib.asynccontextmanager
+    async def respond(
+        self,
+        host: str,
+        upstream: Upstream,
+        request: bytes,
+        method: str,
+        path: str,
+        exchange: Exchange,
+        *,
+        http2: bool = False,
+    ) -> AsyncIterator[tuple[faults.ResponseEngine, Response]]:
+        """The response to ``request`` (an HTTP/1.1 head and body) from its source, with the
+        engine of the plan it takes; its upstream connection or app is released at the end.
+
+        ``http2``: the client speaks HTTP/2, which has no chunked or close-delimited
+        body (both are a body with no length there), and takes HTTP/2's own plans.
+        """
+        head, _, _ = request.partition(b"\r\n\r\n")
+        head += b"\r\n\r\n"
+        request_body = request[len(head) :]
         bare = path.split("?", 1)[0]
         plan = self.routes.faults.exchange_plan(host, bare)
         exchange.fault = repr(plan) if plan is not None else None
+        check_protocol(plan, host, http2)
         framing = self.routes.framing(host, bare, upstream)
-        if framing == "chunked" and is_http10(head):
+        if framing == "chunked" and (http2 or is_http10(head)):
             framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
         async with contextlib.AsyncExitStack() as stack:
             if isinstance(plan, (Status, HtmlLogin)):
                 response = _synthesized(plan)
                 plan = None  # the plan is the response: the engine passes it as it is
-            elif upstream.app is not None and request is not None:
+            elif upstream.app is not None:
+                request_object = werkzeug_request(host, head, request_body)
                 served = await in_process(
-                    self.workers, upstream.app, request, upstream.inline and names_host(head, host)
+                    self.workers,
+                    upstream.app,
+                    request_object,
+                    upstream.inline and names_host(head, host),
                 )
                 stack.callback(served.close)
                 rest = None if served.ended else served.rest(self.workers)
                 response = Response(served.head, served.batch, rest)
             else:
-                response = await self._from_upstream(
-                    stack, upstream, head + body, host, method, framing
-                )
+                response = await self._from_upstream(stack, upstream, request, host, method, framing)
             exchange.status = status_code(response.head)
             exchange.framing = framing_of(response.head, method, framing)
             engine = faults.ResponseEngine(plan, exchange.framing)
             if needs_length(engine.framing, response.head):
                 response = Response(*await measured(response.head, response.ready, response.rest))
-            await self.deliver(engine, response, writer, exchange, conn, client_closes(head))
+            yield engine, response
 
     async def _from_upstream(
         self,
@@ -136,21 +165,45 @@ class Delivery:
         The body blocks already ``ready`` go out with the head (in one write, when
         no fault comes between), then the ``rest`` as it arrives.
         """
-        actions = engine.start(response.head)
-        for block in response.ready:
-            actions += engine.feed(block)
-        await act(actions, writer, exchange, conn)
-        if response.rest is not None:
-            async for chunk in response.rest:
-                if engine.done:
-                    break
-                await act(engine.feed(chunk), writer, exchange, conn)
-        await act(engine.finish(), writer, exchange, conn)
+        await pump(engine, response, functools.partial(act, writer=writer, exchange=exchange, conn=conn))
         exchange.ended = "ok"
         if closes(engine.head) or client_closes:
             exchange.ended = conn.ended = "fin"
             writer.close()
             raise Quit
+
+
+async def pump(
+    engine: faults.ResponseEngine,
+    response: Response,
+    run: Callable[[list[Any]], Awaitable[None]],
+) -> None:
+    """Feed ``response`` through ``engine``, ``run`` carrying out its actions on the way."""
+    actions = engine.start(response.head)
+    for block in response.ready:
+        actions += engine.feed(block)
+    await run(actions)
+    if response.rest is not None:
+        async for chunk in response.rest:
+            if engine.done:
+                break
+            await run(engine.feed(chunk))
+    await run(engine.finish())
+
+
+def check_protocol(plan: faults.FaultPlan | None, host: str, http2: bool) -> None:
+    """FaultPlanError for a plan the client's protocol gives no meaning to."""
+    if http2 and isinstance(plan, faults.HTTP1_ONLY):
+        raise FaultPlanError(
+            f"{plan!r} rewrites HTTP/1.1 framing, but this client speaks HTTP/2 to {host} "
+            f"(no chunked bodies there): use StreamReset or Truncate(where='body'), or add "
+            f"{host} with http2=False"
+        )
+    if not http2 and isinstance(plan, faults.H2_FAULTS):
+        raise FaultPlanError(
+            f"{plan!r} is an HTTP/2 fault, but this client speaks HTTP/1.1 to {host} (it did "
+            "not offer h2 by ALPN, or the host was added with http2=False)"
+        )
 
 
 def _synthesized(plan: Status | HtmlLogin) -> Response:

@@ -24,6 +24,7 @@ __all__ = [
     "Quit",
     "abort_handshake",
     "end",
+    "negotiated_h2",
     "refuse",
     "reset",
     "set_nodelay",
@@ -57,6 +58,12 @@ async def start_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext, timeo
     tcp = writer.transport
     await writer.start_tls(context, ssl_handshake_timeout=timeout)
     _UNDER_TLS[writer] = tcp
+
+
+def negotiated_h2(writer: asyncio.StreamWriter) -> bool:
+    """Whether the client chose HTTP/2 by ALPN in the TLS handshake just made."""
+    tls = writer.get_extra_info("ssl_object")
+    return tls is not None and tls.selected_alpn_protocol() == "h2"
 
 
 def write_eof(writer: asyncio.StreamWriter) -> None:

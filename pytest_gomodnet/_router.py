@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Unpack
 from urllib.parse import urlsplit
 
-from ._endings import Quit, abort_handshake, refuse, start_tls
+from ._endings import Quit, abort_handshake, negotiated_h2, refuse, start_tls
+from ._h2conn import serve_h2
 from ._http import set_header
 from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
@@ -219,6 +220,19 @@ class Router(Proxy):
             await relay(self._routes, upstream, target, reader, writer, conn, self._client_timeout)
             return
         await start_tls(writer, upstream.tls, self._client_timeout)
+        if negotiated_h2(writer):
+            conn.protocol = "h2"
+            await serve_h2(
+                self._delivery,
+                host,
+                upstream,
+                reader,
+                writer,
+                conn,
+                set_host=connected is None,
+                idle_timeout=self._client_timeout,
+            )
+            return
         while (head := await read_request_head(reader, self._client_timeout)) is not None:
             method, target = request_target(head)
             if connected is None:

@@ -39,6 +39,7 @@ class Upstream:
     app: InProcessApp | None = None
     inline: bool = False
     framing: Framing | None = None
+    http2: bool = True
 
 
 #: Raises FaultPlanError for plans a host can never carry out, the way it is served.
@@ -64,6 +65,7 @@ class Routes:
         app: InProcessApp | None,
         inline: bool,
         framing: Framing | None,
+        http2: bool = True,
     ) -> None:
         """Route ``host`` (see the proxies' ``add_host``)."""
         parts = urlsplit(upstream_url)
@@ -80,13 +82,26 @@ class Routes:
         if framing is not None:
             check_framing(framing)
         inline = inline and app is not None
-        upstream = Upstream(parts.scheme, parts.hostname, port, tls, app, inline, framing)
+        upstream = Upstream(parts.scheme, parts.hostname, port, tls, app, inline, framing, http2)
         for armed in self.faults.armed_on(name):
             self._check_serves(name, upstream, armed.plans, armed.glob)
         with self._lock:
+            if tls is not None:
+                self._offer(name, tls, http2)
             self._hosts[name] = upstream
             for key in [key for key in self._framings if key[0] == name]:
                 del self._framings[key]
+
+    def _offer(self, name: str, tls: ssl.SSLContext, http2: bool) -> None:
+        """Offer HTTP/2 by ALPN on ``tls`` (or HTTP/1.1 alone): the choice lives on the
+        context, so two hosts that share one cannot choose differently."""
+        for other, upstream in self._hosts.items():
+            if other != name and upstream.tls is tls and upstream.http2 != http2:
+                raise ValueError(
+                    f"{name} shares its TLS context with {other}, which was added with "
+                    f"http2={upstream.http2}: give each its own context to choose apart"
+                )
+        tls.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
 
     def get(self, host: str) -> Upstream | None:
         with self._lock:

@@ -21,7 +21,8 @@ Byte faults: Truncate, Reset, Stall, Corrupt, Throttle, Drip,
 CloseBeforeResponse. Connection faults (before any request is read):
 Refuse, HandshakeAbort. HTTP faults, which rewrite the response the
 upstream gave: Status, HtmlLogin, LieContentLength, ChunkedCut,
-WrongContentType, SlowFirstByte.
+WrongContentType, SlowFirstByte. HTTP/2 faults (a client that negotiated h2):
+StreamReset, GoAway; their ``at`` counts body bytes (DATA payload).
 
 Each combines with any framing of :mod:`.framing` (``ResponseEngine(plan,
 framing)``): offsets then count the framed bytes, and a cut of a
@@ -35,6 +36,8 @@ import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
+
+from h2.errors import ErrorCodes
 
 from ._http import content_length, drop_header, set_header
 from .errors import FaultPlanError
@@ -50,6 +53,10 @@ __all__ = [
     "Corrupt",
     "Drip",
     "FaultPlan",
+    "Frame",
+    "GoAway",
+    "H2_FAULTS",
+    "HTTP1_ONLY",
     "HandshakeAbort",
     "HtmlLogin",
     "LieContentLength",
@@ -61,9 +68,11 @@ __all__ = [
     "SlowFirstByte",
     "Stall",
     "Status",
+    "StreamReset",
     "Throttle",
     "Truncate",
     "WrongContentType",
+    "error_code",
     "synthesized_response",
 ]
 
@@ -272,6 +281,69 @@ class SlowFirstByte:
 
 _TOKEN_VALUE = re.compile(r"[\x20-\x7e]+")
 
+
+# --- HTTP/2 faults -----------------------------------------------------------
+
+
+def _check_code(plan: object, code: object) -> None:
+    if isinstance(code, str) and code in ErrorCodes.__members__:
+        return
+    if isinstance(code, int) and not isinstance(code, bool) and 0 <= code < 2**32:
+        return
+    raise FaultPlanError(
+        f"{type(plan).__name__}: code={code!r} is not an HTTP/2 error code: a name such as "
+        "'INTERNAL_ERROR' (RFC 9113, section 7) or an int from 0 to 2**32-1"
+    )
+
+
+def error_code(code: str | int) -> int:
+    """The number of an HTTP/2 error code given by name or number."""
+    return int(ErrorCodes[code]) if isinstance(code, str) else code
+
+
+@dataclass(frozen=True)
+class StreamReset:
+    """HTTP/2 only: send ``at`` bytes of the body, then RST_STREAM with ``code`` on its stream.
+
+    The other streams of the connection go on, as they do when a real server
+    gives up on one response.
+    """
+
+    at: int
+    code: str | int = "INTERNAL_ERROR"
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, None)
+        _check_code(self, self.code)
+
+
+@dataclass(frozen=True)
+class GoAway:
+    """HTTP/2 only: after ``at`` bytes of the body, send GOAWAY(``last_stream_id``, ``code``).
+
+    ``last_stream_id=None`` names the newest stream the client opened: the
+    streams up to it go on to their end (graceful, with ``NO_ERROR``), then the
+    connection closes. A stream above ``last_stream_id``, or any ``code`` but
+    ``NO_ERROR``, ends the connection right after the GOAWAY (abrupt).
+    """
+
+    at: int
+    last_stream_id: int | None = None
+    code: str | int = "NO_ERROR"
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, None)
+        _check_code(self, self.code)
+        last = self.last_stream_id
+        if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 0):
+            raise FaultPlanError(
+                f"GoAway: last_stream_id={last!r} must be None or an int >= 0"
+            )
+
+    @property
+    def abrupt(self) -> bool:
+        return error_code(self.code) != 0
+
 FaultPlan = (
     Truncate
     | Reset
@@ -288,11 +360,26 @@ FaultPlan = (
     | ChunkedCut
     | WrongContentType
     | SlowFirstByte
+    | StreamReset
+    | GoAway
 )
 
 BYTE_FAULTS = (Truncate, Reset, Stall, Corrupt, Throttle, Drip, CloseBeforeResponse)
 CONNECTION_FAULTS = (Refuse, HandshakeAbort)
-HTTP_FAULTS = (Status, HtmlLogin, LieContentLength, ChunkedCut, WrongContentType, SlowFirstByte)
+HTTP_FAULTS = (
+    Status,
+    HtmlLogin,
+    LieContentLength,
+    ChunkedCut,
+    WrongContentType,
+    SlowFirstByte,
+    StreamReset,
+    GoAway,
+)
+#: Plans that speak HTTP/2 frames: refused over HTTP/1.1.
+H2_FAULTS = (StreamReset, GoAway)
+#: Plans that rewrite HTTP/1.1 framing: refused over HTTP/2.
+HTTP1_ONLY = (ChunkedCut,)
 
 # --- what the engine asks the socket side to do -----------------------------
 
@@ -314,7 +401,14 @@ class Close:
     how: str
 
 
-Action = Send | Sleep | Close
+@dataclass(frozen=True)
+class Frame:
+    """Send an HTTP/2 plan's frame (RST_STREAM, GOAWAY) on the response's stream."""
+
+    plan: StreamReset | GoAway
+
+
+Action = Send | Sleep | Close | Frame
 
 LOGIN_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
@@ -396,6 +490,8 @@ class ResponseEngine:
             self._chunked_left = plan.at
         elif isinstance(plan, WrongContentType):
             head = set_header(head, b"Content-Type", plan.content_type)
+        elif isinstance(plan, (StreamReset, GoAway)):
+            self._cut = len(head) + plan.at
         elif isinstance(plan, (Truncate, Reset, Stall, Corrupt)):
             offset = _absolute(plan.at, plan.where, len(head), body_length)
             if isinstance(plan, Corrupt):
@@ -450,6 +546,9 @@ class ResponseEngine:
             keep = data[: self._cut - start]
             actions = self._paced(keep)
             self.sent += len(keep)
+            if isinstance(self.plan, GoAway) and not self.plan.abrupt:
+                self._cut = None  # graceful: the stream goes on after the GOAWAY
+                return actions + [Frame(self.plan), *self._pass(data[len(keep) :])]
             return actions + self._end_by_plan()
         self.sent += len(data)
         return self._paced(data)
@@ -486,6 +585,13 @@ class ResponseEngine:
 
     def _end_by_plan(self) -> list[Action]:
         plan = self.plan
+        if isinstance(plan, (StreamReset, GoAway)):
+            self._cut = None
+            if isinstance(plan, GoAway) and not plan.abrupt:
+                return [Frame(plan)]
+            self.done = True
+            self.ended = "rst_stream" if isinstance(plan, StreamReset) else "goaway"
+            return [Frame(plan)]
         if isinstance(plan, Truncate):
             return self._close(plan.close)
         if isinstance(plan, Reset):

@@ -1,0 +1,387 @@
+"""HTTP/2 on a TLS host the Router terminates: h2's engine over the connection's streams.
+
+A client that offered ``h2`` by ALPN gets an :class:`h2.connection.H2Connection`.
+Each stream's request becomes the HTTP/1.1 request it stands for, and goes
+through the same :class:`._delivery.Delivery` (apps, upstreams, fault queues,
+log entries) as an HTTP/1.1 one; the engine's actions come back as frames: the
+response head as HEADERS, the body as DATA within the client's flow-control
+window, a ``Close`` as the end of the whole connection (every stream on it), and
+the HTTP/2 plans as RST_STREAM and GOAWAY. A client that breaks the protocol
+gets h2's GOAWAY with the error code the protocol names, and the connection ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+from h2.errors import ErrorCodes
+
+from ._delivery import Delivery, pump
+from ._endings import Quit, end
+from ._http import set_header
+from ._proxylog import Connection, Exchange
+from ._readers import BLOCK
+from ._routes import Upstream
+from .errors import FaultPlanError
+from .faults import (
+    Action,
+    Close,
+    Corrupt,
+    FaultPlan,
+    GoAway,
+    Send,
+    Sleep,
+    StreamReset,
+    error_code,
+)
+
+__all__ = ["serve_h2"]
+
+#: Response headers HTTP/2 forbids (RFC 9113, section 8.2.2): they are about one connection.
+_HOP_BY_HOP = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
+)
+
+
+async def serve_h2(
+    delivery: Delivery,
+    host: str,
+    upstream: Upstream,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    conn: Connection,
+    *,
+    set_host: bool,
+    idle_timeout: float,
+) -> None:
+    """Serve one HTTP/2 connection to ``host`` until it ends (raises Quit when a fault or
+    a protocol error ended it). ``set_host``: name ``host`` in every request (a direct port)."""
+    await _H2Server(delivery, host, upstream, reader, writer, conn, set_host, idle_timeout).serve()
+
+
+@dataclass
+class _Stream:
+    """One client stream: its request as it arrives, and the task answering it."""
+
+    headers: list[tuple[bytes, bytes]]
+    body: bytearray = field(default_factory=bytearray)
+    task: asyncio.Task[None] | None = None
+    exchange: Exchange | None = None
+
+
+class _StreamOver(Exception):
+    """This stream's response is over (a RST_STREAM went out); the others go on."""
+
+
+class _H2Server:
+    def __init__(
+        self,
+        delivery: Delivery,
+        host: str,
+        upstream: Upstream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conn: Connection,
+        set_host: bool,
+        idle_timeout: float,
+    ) -> None:
+        self.delivery, self.host, self.upstream = delivery, host, upstream
+        self.reader, self.writer, self.conn = reader, writer, conn
+        self.set_host, self.idle_timeout = set_host, idle_timeout
+        config = h2.config.H2Configuration(client_side=False, header_encoding=None)
+        self.h2 = h2.connection.H2Connection(config)
+        self.streams: dict[int, _Stream] = {}
+        self.answering: set[int] = set()
+        self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.window = asyncio.Event()
+        self.going_away = False
+
+    # -- the connection ---------------------------------------------------
+
+    async def serve(self) -> None:
+        self.h2.initiate_connection()
+        self.flush()
+        try:
+            while await self._receive():
+                self.flush()
+                await self.writer.drain()
+        finally:
+            for stream in self.streams.values():
+                if stream.task is not None:
+                    stream.task.cancel()
+
+    async def _receive(self) -> bool:
+        """Read and take in the client's next bytes; False once it closed."""
+        read = asyncio.ensure_future(self.reader.read(BLOCK))
+        waiting: list[asyncio.Future[Any]] = [read, self.stopped]
+        try:
+            done, _ = await asyncio.wait(
+                waiting, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            read.cancel()
+        if self.stopped in done:
+            self.stopped.result()  # raises what ended the connection
+        if read not in done:
+            if self.answering:
+                return True  # a response is still on its way: the client waits for it
+            raise TimeoutError(f"no HTTP/2 frame for {self.idle_timeout:g} s")
+        data = read.result()
+        if not data:
+            return False
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            await self._refuse(exc)
+        for event in events:
+            self._handle(event)
+        return True
+
+    async def _refuse(self, exc: h2.exceptions.ProtocolError) -> None:
+        """A client broke the protocol: GOAWAY with the code h2 names, then the end."""
+        code = ErrorCodes(exc.error_code or ErrorCodes.PROTOCOL_ERROR)
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.h2.close_connection(error_code=code)  # h2 sent it already for most errors
+        self.conn.ended = f"goaway {code.name}: {exc}"
+        self.flush()
+        await end(self.writer, "fin")
+        raise Quit
+
+    def _handle(self, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.RequestReceived):
+            self.streams[event.stream_id] = _Stream(list(event.headers or []))
+        elif isinstance(event, h2.events.DataReceived):
+            self.streams[event.stream_id].body += event.data or b""
+            if event.flow_controlled_length:
+                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif isinstance(event, h2.events.StreamEnded):
+            stream_id = event.stream_id
+            self.answering.add(stream_id)
+            stream = self.streams[stream_id]
+            stream.task = asyncio.ensure_future(self._answer(stream_id, stream))
+        elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
+            self.window.set()
+            self.window = asyncio.Event()
+        elif isinstance(event, h2.events.StreamReset):
+            self._client_reset(event.stream_id)
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.going_away = True
+            self.close_when_idle()
+
+    def _client_reset(self, stream_id: int) -> None:
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            return
+        if stream.exchange is not None and stream.exchange.ended == "open":
+            stream.exchange.ended = "client-reset"
+        if stream.task is not None:
+            stream.task.cancel()
+
+    def flush(self) -> None:
+        """Put the frames h2 has queued on the wire."""
+        data = self.h2.data_to_send()
+        if data:
+            self.writer.write(data)
+
+    def _stop(self, exc: BaseException) -> None:
+        if not self.stopped.done():
+            self.stopped.set_exception(exc)
+
+    def close_when_idle(self) -> None:
+        """After a GOAWAY: once no stream is being answered, the connection ends."""
+        if self.answering:
+            return
+        if self.conn.ended == "open":
+            self.conn.ended = "goaway"
+        self.writer.close()
+        self._stop(Quit())
+
+    # -- one stream -------------------------------------------------------
+
+    async def _answer(self, stream_id: int, stream: _Stream) -> None:
+        """Answer one stream; whatever ends the connection ends every stream on it."""
+        try:
+            await self._respond(stream_id, stream)
+        except (asyncio.CancelledError, _StreamOver):
+            pass
+        except BaseException as exc:
+            self._stop(exc)
+            return
+        finally:
+            self.answering.discard(stream_id)
+        if self.going_away:
+            self.close_when_idle()
+
+    async def _respond(self, stream_id: int, stream: _Stream) -> None:
+        head, method, path = request_head(stream.headers, bytes(stream.body))
+        if self.set_host:
+            head = set_header(head, b"Host", self.host)
+        exchange = Exchange(method, path, bytes_up=len(head) + len(stream.body), stream=stream_id)
+        stream.exchange = exchange
+        self.conn.exchanges.append(exchange)
+        request = head + bytes(stream.body)
+        async with self.delivery.respond(
+            self.host, self.upstream, request, method, path, exchange, http2=True
+        ) as (engine, response):
+            sink = _StreamSink(self, stream_id, exchange, engine.plan)
+            await pump(engine, response, sink.act)
+            await sink.end_stream()
+        exchange.ended = "ok"
+
+
+class _StreamSink:
+    """Carries out the engine's actions on one stream: HTTP/1.1 bytes in, frames out.
+
+    The engine counts the response as HTTP/1.1 shows it (the head as text, then
+    the body), so ``at`` lands where it does over HTTP/1.1: the head goes out as
+    one HEADERS frame once all of it has passed, the body as DATA.
+    """
+
+    def __init__(
+        self, server: _H2Server, stream_id: int, exchange: Exchange, plan: FaultPlan | None
+    ) -> None:
+        self.server, self.stream_id, self.exchange, self.plan = server, stream_id, exchange, plan
+        self.pending_head: bytes | None = b""
+        self.data_run: tuple[int, int] | None = None  # (frames, bytes) of the DATA last sent
+
+    async def act(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                await self._send(action.data)
+            elif isinstance(action, Sleep):
+                await asyncio.sleep(action.seconds)
+            elif isinstance(action, Close):
+                await self._end_connection(action.how)
+            else:
+                await self._frame(action.plan)
+
+    async def _send(self, data: bytes) -> None:
+        self.exchange.bytes_down += len(data)
+        if self.pending_head is not None:
+            self.pending_head += data
+            head, mark, data = self.pending_head.partition(b"\r\n\r\n")
+            if not mark:
+                return
+            self.pending_head = None
+            self._check_corrupt(len(head) + len(mark))
+            self.server.h2.send_headers(self.stream_id, response_headers(head))
+            self._note("HEADERS")
+        await self._data(data)
+
+    def _check_corrupt(self, head_length: int) -> None:
+        plan = self.plan
+        if isinstance(plan, Corrupt) and plan.where in (None, "headers") and plan.at < head_length:
+            raise FaultPlanError(
+                f"{plan!r} flips a byte of the response head, which HTTP/2 sends HPACK-coded "
+                "in a HEADERS frame: give where='body', or add the host with http2=False"
+            )
+
+    async def _data(self, data: bytes) -> None:
+        """Send ``data`` as DATA frames, each within the client's flow-control window
+        (a client that never opens it gets the idle deadline, then the end)."""
+        h2conn = self.server.h2
+        while data:
+            window = h2conn.local_flow_control_window(self.stream_id)
+            size = min(window, h2conn.max_outbound_frame_size, len(data))
+            if size <= 0:
+                await asyncio.wait_for(self.server.window.wait(), self.server.idle_timeout)
+                continue
+            h2conn.send_data(self.stream_id, data[:size])
+            self._note_data(size)
+            data = data[size:]
+            self.server.flush()
+            await self.server.writer.drain()
+
+    async def end_stream(self) -> None:
+        if self.pending_head is not None:
+            raise ConnectionError("the response ended inside its head")
+        self.server.h2.end_stream(self.stream_id)
+        self._note("END_STREAM")
+        self.server.flush()
+        await self.server.writer.drain()
+
+    async def _end_connection(self, how: str) -> None:
+        """A ``Close``: the whole connection ends, every stream on it, with no GOAWAY."""
+        self.server.flush()
+        self._note(f"connection {how}")
+        self.exchange.ended = self.server.conn.ended = how
+        await end(self.server.writer, how)
+        raise Quit
+
+    async def _frame(self, plan: StreamReset | GoAway) -> None:
+        server = self.server
+        code = error_code(plan.code)
+        if isinstance(plan, StreamReset):
+            server.h2.reset_stream(self.stream_id, error_code=code)
+            self._note(f"RST_STREAM {code_name(code)}")
+            self.exchange.ended = "rst_stream"
+            server.flush()
+            await server.writer.drain()
+            raise _StreamOver
+        last = plan.last_stream_id
+        if last is None:
+            last = server.h2.highest_inbound_stream_id
+        server.h2.close_connection(error_code=code, last_stream_id=last)
+        self._note(f"GOAWAY last_stream_id={last} {code_name(code)}")
+        server.going_away = True
+        server.flush()
+        if plan.abrupt or self.stream_id > last:
+            self.exchange.ended = server.conn.ended = "goaway"
+            await end(server.writer, "fin")
+            raise Quit
+        await server.writer.drain()
+
+    def _note(self, frame: str) -> None:
+        self.exchange.frames.append(frame)
+        self.data_run = None
+
+    def _note_data(self, size: int) -> None:
+        """A run of DATA frames is one entry in the log: its bytes and its frames."""
+        frames, total = self.data_run or (0, 0)
+        if self.data_run is not None:
+            self.exchange.frames.pop()
+        frames, total = frames + 1, total + size
+        self.exchange.frames.append(f"DATA {total} B" + (f" in {frames} frames" if frames > 1 else ""))
+        self.data_run = (frames, total)
+
+
+def code_name(code: int) -> str:
+    """An HTTP/2 error code's name (RFC 9113, section 7), or its number in hex."""
+    try:
+        return ErrorCodes(code).name
+    except ValueError:
+        return f"0x{code:x}"
+
+
+def request_head(headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[bytes, str, str]:
+    """The HTTP/1.1 request a stream's headers stand for: (head, method, path)."""
+    pseudo = {name: value for name, value in headers if name.startswith(b":")}
+    method = pseudo.get(b":method", b"GET")
+    path = pseudo.get(b":path", b"/")
+    lines = [b"%s %s HTTP/1.1" % (method, path)]
+    if b":authority" in pseudo:
+        lines.append(b"Host: " + pseudo[b":authority"])
+    lines += [name + b": " + value for name, value in headers if not name.startswith(b":")]
+    if body and not any(name == b"content-length" for name, _ in headers):
+        lines.append(b"Content-Length: %d" % len(body))
+    return b"\r\n".join(lines) + b"\r\n\r\n", method.decode("latin-1"), path.decode("latin-1")
+
+
+def response_headers(head: bytes) -> list[tuple[bytes, bytes]]:
+    """An HTTP/1.1 response head as HTTP/2 headers: ``:status`` first, names in lower
+    case, and none of the headers that are about one HTTP/1.1 connection."""
+    status_line, *lines = head.split(b"\r\n")
+    headers = [(b":status", status_line.split(b" ")[1])]
+    for line in lines:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name and name not in _HOP_BY_HOP:
+            headers.append((name, value.strip()))
+    return headers
