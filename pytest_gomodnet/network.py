@@ -187,6 +187,7 @@ class Network:
         missing_status: int = 404,
         replace: bool = False,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> GoProxy:
         """Serve ``store`` over the GOPROXY protocol at ``https://host``.
 
@@ -194,10 +195,14 @@ class Network:
         A host already served is an error unless ``replace=True`` (every ``add_*``).
         ``framing`` (``"content-length"``, ``"chunked"`` or ``"close"``) frames every
         answer; by default each keeps the Content-Length the proxy gives it.
+        Every host offers HTTP/2 by ALPN, as real proxies and CDNs do; ``http2=False``
+        (every ``add_*``) offers HTTP/1.1 alone.
         """
         self._claim(host, replace=replace)
         proxy = GoProxy(store, missing_status=missing_status)
-        self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
+        self._serve(
+            host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing, http2=http2
+        )
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
         self._goproxies[host.lower()] = proxy
@@ -210,6 +215,7 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> SumDB:
         """Serve a checksum database named ``host`` at ``https://host``; ``go_env`` turns it on.
 
@@ -219,7 +225,13 @@ class Network:
         self._claim(host, replace=replace)
         sumdb = SumDB(host, stores=lambda: [proxy.store for proxy in self._goproxies.values()])
         self._serve(
-            host, sumdb.handle, shape, what="checksum database", blocks=False, framing=framing
+            host,
+            sumdb.handle,
+            shape,
+            what="checksum database",
+            blocks=False,
+            framing=framing,
+            http2=http2,
         )
         self._sumdbs.append((host, sumdb))
         return sumdb
@@ -231,6 +243,7 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> GoImportHost:
         """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result.
 
@@ -241,10 +254,21 @@ class Network:
         self._claim(host, f"login.{host}", replace=replace)
         goimport = GoImportHost(host=host)
         self._serve(
-            host, goimport.handle, shape, what="go-import host", blocks=False, framing=framing
+            host,
+            goimport.handle,
+            shape,
+            what="go-import host",
+            blocks=False,
+            framing=framing,
+            http2=http2,
         )
         self._serve(
-            f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
+            f"login.{host}",
+            goimport.handle,
+            shape,
+            what=f"login pages of {host}",
+            blocks=False,
+            http2=http2,
         )
         return goimport
 
@@ -255,6 +279,7 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> GitHost:
         """Serve bare git repositories at ``https://host`` with ``git http-backend``.
 
@@ -269,7 +294,7 @@ class Network:
             tempfile.TemporaryDirectory(prefix="git-", dir=self._backbone.directory)
         )
         git = self._closing.enter_context(GitHost(Path(root), host=host))
-        self._serve(host, git.handle, shape, what="git http-backend", framing=framing)
+        self._serve(host, git.handle, shape, what="git http-backend", framing=framing, http2=http2)
         return git
 
     def add_handler(
@@ -280,6 +305,7 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> None:
         """Serve ``host`` with any werkzeug handler (``Request -> Response``).
 
@@ -288,7 +314,7 @@ class Network:
         """
         self._claim(host, replace=replace)
         what = f"handler {getattr(handler, '__name__', handler)!r}"
-        self._serve(host, handler, shape, what=what, framing=framing)
+        self._serve(host, handler, shape, what=what, framing=framing, http2=http2)
 
     def add_host(
         self,
@@ -298,6 +324,7 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> None:
         """Route ``host`` to a server of your own.
 
@@ -318,8 +345,12 @@ class Network:
             self.hosts[host] = f"{host}: relayed to {upstream_url} (its own TLS)"
         elif scheme == "http":
             context, description = self._backbone.server_context(host, shape)
-            self._backbone.router.add_host(host, upstream_url, tls=context, framing=framing)
-            self.hosts[host] = f"{host}: {upstream_url} behind {description}{_framed(framing)}"
+            self._backbone.router.add_host(
+                host, upstream_url, tls=context, framing=framing, http2=http2
+            )
+            self.hosts[host] = (
+                f"{host}: {upstream_url} behind {description}{_framed(framing)}{_h1(http2)}"
+            )
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
 
@@ -344,6 +375,7 @@ class Network:
         what: str,
         blocks: bool = True,
         framing: Framing | None = None,
+        http2: bool = True,
     ) -> None:
         context, description = self._backbone.server_context(host, shape)
         origin = self._backbone.origin
@@ -351,9 +383,15 @@ class Network:
         # The Router calls the origin's dispatch in process: one hop, not two; and on
         # its own thread for the plugin's handlers, which never block (a test's may).
         self._backbone.router.add_host(
-            host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
+            host,
+            _IN_PROCESS,
+            tls=context,
+            app=origin.dispatch,
+            inline=not blocks,
+            framing=framing,
+            http2=http2,
         )
-        self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
+        self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}{_h1(http2)}"
 
     def fault(
         self,
@@ -553,6 +591,10 @@ class Network:
 
 def _framed(framing: Framing | None) -> str:
     return f", framed {framing}" if framing else ""
+
+
+def _h1(http2: bool) -> str:
+    return "" if http2 else ", HTTP/1.1 only"
 
 
 def _send_and_read_all(sock: socket.socket, request: bytes) -> bytes:
