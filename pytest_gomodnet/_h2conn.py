@@ -22,6 +22,7 @@ import h2.connection
 import h2.events
 import h2.exceptions
 from h2.errors import ErrorCodes
+from hyperframe.frame import GoAwayFrame
 
 from ._delivery import Delivery, pump
 from ._endings import Quit, end
@@ -328,10 +329,12 @@ class _StreamSink:
         last = plan.last_stream_id
         if last is None:
             last = server.h2.highest_inbound_stream_id
-        server.h2.close_connection(error_code=code, last_stream_id=last)
+        # Straight to the wire, past h2's state machine: h2 sends no frame on any stream
+        # after its own GOAWAY, and a graceful one lets the streams up to ``last`` finish.
+        server.flush()
+        server.writer.write(GoAwayFrame(0, last_stream_id=last, error_code=code).serialize())
         self._note(f"GOAWAY last_stream_id={last} {code_name(code)}")
         server.going_away = True
-        server.flush()
         if plan.abrupt or self.stream_id > last:
             self.exchange.ended = server.conn.ended = "goaway"
             await end(server.writer, "fin")

@@ -27,7 +27,7 @@ from ._routes import Plans, Upstream, call_text, host_name, relayed
 from ._tunnel import relay
 from ._writers import with_target
 from .errors import FaultPlanError
-from .faults import HTTP_FAULTS, FaultPlan, HandshakeAbort, Refuse
+from .faults import H2_FAULTS, HTTP_FAULTS, FaultPlan, HandshakeAbort, Refuse
 from .framing import Framing
 
 __all__ = ["Router"]
@@ -115,6 +115,12 @@ class Router(Proxy):
         return direct.port
 
     def _check_serves(self, name: str, upstream: Upstream, plans: Plans, path: str | None) -> None:
+        for plan in plans:
+            if isinstance(plan, H2_FAULTS) and (upstream.tls is None or not upstream.http2):
+                raise FaultPlanError(
+                    f"{plan!r} is an HTTP/2 fault, but {name} never speaks HTTP/2 (it was added "
+                    "with http2=False, or without tls=): add it with tls= and http2=True"
+                )
         if not relayed(upstream):
             return
         if path is not None:

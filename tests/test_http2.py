@@ -7,11 +7,23 @@ fault queues and log as HTTP/1.1 ones.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from _helpers import settled
+from pytest_gomodnet.errors import FaultPlanError, ServerError
+from pytest_gomodnet.faults import (
+    ChunkedCut,
+    Corrupt,
+    GoAway,
+    SlowFirstByte,
+    Status,
+    StreamReset,
+    Truncate,
+)
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
@@ -43,7 +55,7 @@ def download(go: GoToolchain, home: Path, net: Network) -> dict[str, str]:
 def test_go_speaks_h2_through_the_connect_tunnel(go, tmp_path, net, store) -> None:
     info = download(go, tmp_path, net)
     assert info["Sum"] == store.get(MODULE, VERSION).h1
-    (conn,) = net.log
+    (conn,) = settled(lambda: net.log, connections=True)
     assert (conn.host, conn.mode, conn.protocol) == ("proxy.test", "tls", "h2")
     assert [(x.stream, x.path, x.status, x.ended) for x in conn.exchanges] == [
         (1, f"/{MODULE}/@v/{VERSION}.info", 200, "ok"),
@@ -57,5 +69,199 @@ def test_httpx_speaks_h2_when_asked(net, store) -> None:
         response = client.get(f"{URL}.zip")
     assert response.http_version == "HTTP/2"
     assert response.content == store.get(MODULE, VERSION).zip_path.read_bytes()
-    (conn,) = net.log
+    (conn,) = settled(lambda: net.log, connections=True)
     assert conn.protocol == "h2"
+
+
+# --- the same faults, frames and log over HTTP/2 (httpx) -----------------------------------
+
+
+def _zip(store: ModuleStore) -> bytes:
+    return store.get(MODULE, VERSION).zip_path.read_bytes()
+
+
+def test_a_stream_reset_hits_the_zip_stream_and_the_connection_goes_on(net, store) -> None:
+    net.fault("proxy.test", StreamReset(100), path="*.zip")
+    with net.client(http2=True) as client:
+        with pytest.raises(httpx.RemoteProtocolError) as raised:
+            client.get(f"{URL}.zip")
+        mod = client.get(f"{URL}.mod")
+    assert str(raised.value) == "<StreamReset stream_id:1, error_code:2, remote_reset:True>"
+    assert mod.content == store.get(MODULE, VERSION).go_mod
+    (conn,) = settled(lambda: net.log, connections=True)
+    zip_stream, mod_stream = conn.exchanges
+    assert (zip_stream.stream, zip_stream.ended, zip_stream.frames) == (
+        1,
+        "rst_stream",
+        ["HEADERS", "DATA 100 B", "RST_STREAM INTERNAL_ERROR"],
+    )
+    assert (mod_stream.stream, mod_stream.ended) == (3, "ok")
+
+
+def test_a_truncate_over_h2_cuts_the_data_then_ends_the_connection(net, store) -> None:
+    net.fault("proxy.test", Truncate(100, where="body"), path="*.zip")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
+        client.get(f"{URL}.zip")
+    assert str(raised.value) == "Server disconnected"
+    (conn,) = settled(lambda: net.log, connections=True)
+    (exchange,) = conn.exchanges
+    assert (conn.protocol, conn.ended, exchange.frames) == (
+        "h2",
+        "fin",
+        ["HEADERS", "DATA 100 B", "connection fin"],
+    )
+
+
+def test_offsets_count_the_response_as_http1_shows_it(net, store) -> None:
+    """Truncate(at) with no ``where`` counts the head as text: a cut inside it sends no
+    HEADERS frame at all, and the log's bytes down are the engine's count."""
+    net.fault("proxy.test", Truncate(20), path="*.zip")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"{URL}.zip")
+    ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    assert (exchange.bytes_down, exchange.frames) == (20, ["connection fin"])
+
+
+def test_status_and_delay_plans_work_over_h2(net) -> None:
+    net.fault("proxy.test", Status(503, b"down\n"), SlowFirstByte(0.2), path="*.mod")
+    with net.client(http2=True) as client:
+        down = client.get(f"{URL}.mod")
+        started = time.monotonic()
+        slow = client.get(f"{URL}.mod")
+        took = time.monotonic() - started
+    assert (down.http_version, down.status_code, down.content) == ("HTTP/2", 503, b"down\n")
+    assert down.headers["content-type"] == "text/plain; charset=utf-8"
+    assert slow.status_code == 200
+    assert took >= 0.2
+
+
+def test_a_graceful_goaway_lets_the_stream_finish_then_closes(net, store) -> None:
+    """httpx 0.28 fails the stream in flight all the same: it takes any GOAWAY as the end."""
+    net.fault("proxy.test", GoAway(100), path="*.zip")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
+        client.get(f"{URL}.zip")
+    assert str(raised.value) == (
+        "<ConnectionTerminated error_code:0, last_stream_id:1, additional_data:None>"
+    )
+    (conn,) = settled(lambda: net.log, connections=True)
+    (exchange,) = conn.exchanges
+    size = len(_zip(store))
+    assert (conn.ended, exchange.ended) == ("goaway", "ok")
+    assert exchange.frames == [
+        "HEADERS",
+        "DATA 100 B",
+        "GOAWAY last_stream_id=1 NO_ERROR",
+        f"DATA {size - 100} B",
+        "END_STREAM",
+    ]
+
+
+def test_an_abrupt_goaway_ends_the_connection_at_once(net) -> None:
+    net.fault("proxy.test", GoAway(100, code="INTERNAL_ERROR"), path="*.zip")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
+        client.get(f"{URL}.zip")
+    assert str(raised.value) == (
+        "<ConnectionTerminated error_code:2, last_stream_id:1, additional_data:None>"
+    )
+    ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    assert (exchange.ended, exchange.frames) == (
+        "goaway",
+        ["HEADERS", "DATA 100 B", "GOAWAY last_stream_id=1 INTERNAL_ERROR"],
+    )
+
+
+def test_the_failure_report_shows_the_protocol_stream_and_frames(net) -> None:
+    net.fault("proxy.test", StreamReset(0, code="CANCEL"), path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"{URL}.mod")
+    settled(lambda: net.log, connections=True)
+    text = net.format_log()
+    assert text.splitlines()[1:] == [
+        f"  stream 1: GET /{MODULE}/@v/{VERSION}.mod → 200; 142 B up, 80 B down; rst_stream "
+        "fault=StreamReset(at=0, code='CANCEL')",
+        "    frames sent: HEADERS, RST_STREAM CANCEL",
+    ]
+    assert text.splitlines()[0].startswith("proxy.test [tls h2] ended ")
+
+
+# --- plans refused where HTTP/2 gives them no meaning ------------------------------------
+
+
+def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(gomodnet, store) -> None:
+    gomodnet.add_goproxy("proxy.test", store, http2=False)
+    with pytest.raises(FaultPlanError) as raised:
+        gomodnet.fault("proxy.test", StreamReset(10))
+    assert str(raised.value) == (
+        "StreamReset(at=10, code='INTERNAL_ERROR') is an HTTP/2 fault, but proxy.test never "
+        "speaks HTTP/2 (it was added with http2=False, or without tls=): add it with tls= "
+        "and http2=True"
+    )
+
+
+def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(gomodnet, store) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.fault("proxy.test", StreamReset(10))
+    with gomodnet.client() as client:  # HTTP/1.1: it offers no h2
+        with pytest.raises(httpx.HTTPError):
+            client.get(f"{URL}.mod")
+    with pytest.raises(ServerError) as raised:
+        gomodnet.close()
+    assert "StreamReset(at=10, code='INTERNAL_ERROR') is an HTTP/2 fault, but this client " \
+        "speaks HTTP/1.1 to proxy.test (it did not offer h2 by ALPN, or the host was added " \
+        "with http2=False)" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (
+            ChunkedCut(10),
+            "ChunkedCut(at=10) rewrites HTTP/1.1 framing, but this client speaks HTTP/2 to "
+            "proxy.test (no chunked bodies there): use StreamReset or Truncate(where='body'), "
+            "or add proxy.test with http2=False",
+        ),
+        (
+            Corrupt(3),
+            "Corrupt(at=3, xor=255, where=None) flips a byte of the response head, which "
+            "HTTP/2 sends HPACK-coded in a HEADERS frame: give where='body', or add the host "
+            "with http2=False",
+        ),
+    ],
+    ids=["ChunkedCut", "Corrupt in the head"],
+)
+def test_http1_framing_plans_are_refused_over_h2(gomodnet, store, plan, message) -> None:
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.fault("proxy.test", plan)
+    with gomodnet.client(http2=True) as client, pytest.raises(httpx.HTTPError):
+        client.get(f"{URL}.mod")
+    with pytest.raises(ServerError) as raised:
+        gomodnet.close()
+    assert message in str(raised.value)
+
+
+def test_corrupt_in_the_body_flips_a_data_byte(net, store) -> None:
+    net.fault("proxy.test", Corrupt(0, xor=0x01, where="body"), path="*.mod")
+    with net.client(http2=True) as client:
+        got = client.get(f"{URL}.mod").content
+    mod = store.get(MODULE, VERSION).go_mod
+    assert got == bytes([mod[0] ^ 0x01]) + mod[1:]
+
+
+def test_bad_http2_fault_arguments_say_what_to_give() -> None:
+    with pytest.raises(FaultPlanError) as raised:
+        StreamReset(5, code="OOPS")
+    assert str(raised.value) == (
+        "StreamReset: code='OOPS' is not an HTTP/2 error code: a name such as "
+        "'INTERNAL_ERROR' (RFC 9113, section 7) or an int from 0 to 2**32-1"
+    )
+    with pytest.raises(FaultPlanError, match=r"GoAway: last_stream_id=-1 must be None or an int"):
+        GoAway(0, last_stream_id=-1)
+
+
+def test_an_http1_only_host_is_served_http1_to_an_h2_client(gomodnet, store) -> None:
+    gomodnet.add_goproxy("proxy.test", store, http2=False)
+    with gomodnet.client(http2=True) as client:
+        response = client.get(f"{URL}.mod")
+    assert (response.http_version, response.status_code) == ("HTTP/1.1", 200)
+    assert [c.protocol for c in gomodnet.log] == ["http/1.1"]
+    assert gomodnet.hosts["proxy.test"].endswith(", HTTP/1.1 only")
