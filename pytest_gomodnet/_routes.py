@@ -86,22 +86,39 @@ class Routes:
         for armed in self.faults.armed_on(name):
             self._check_serves(name, upstream, armed.plans, armed.glob)
         with self._lock:
-            if tls is not None:
-                self._offer(name, tls, http2)
+            previous = self._hosts.get(name)
             self._hosts[name] = upstream
             for key in [key for key in self._framings if key[0] == name]:
                 del self._framings[key]
+            try:
+                self._offer(name)
+            except ValueError:
+                del self._hosts[name]
+                if previous is not None:
+                    self._hosts[name] = previous
+                raise
 
-    def _offer(self, name: str, tls: ssl.SSLContext, http2: bool) -> None:
-        """Offer HTTP/2 by ALPN on ``tls`` (or HTTP/1.1 alone): the choice lives on the
-        context, so two hosts that share one cannot choose differently."""
+    def _offer(self, name: str) -> None:
+        """Offer HTTP/2 by ALPN on the host's TLS context, or HTTP/1.1 alone: for a host
+        added with ``http2=False``, or framed ``chunked`` or ``close`` (host-wide or on a
+        path: HTTP/2 has neither). The choice lives on the context, so two hosts that
+        share one cannot choose differently. Call with the lock held."""
+        tls = self._hosts[name].tls
+        if tls is None:
+            return
+        http2 = self._speaks_h2(name)
         for other, upstream in self._hosts.items():
-            if other != name and upstream.tls is tls and upstream.http2 != http2:
+            if other != name and upstream.tls is tls and self._speaks_h2(other) != http2:
                 raise ValueError(
-                    f"{name} shares its TLS context with {other}, which was added with "
-                    f"http2={upstream.http2}: give each its own context to choose apart"
+                    f"{name} shares its TLS context with {other}, which offers "
+                    f"{'HTTP/2' if not http2 else 'HTTP/1.1 alone'}: give each its own context"
                 )
         tls.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
+
+    def _speaks_h2(self, name: str) -> bool:
+        upstream = self._hosts[name]
+        framings = [upstream.framing] + [f for (h, _), f in self._framings.items() if h == name]
+        return upstream.http2 and not any(f in ("chunked", "close") for f in framings)
 
     def get(self, host: str) -> Upstream | None:
         with self._lock:
@@ -125,6 +142,8 @@ class Routes:
                 self._framings.pop((name, path), None)
             else:
                 self._framings[(name, path)] = framing
+            if name in self._hosts:
+                self._offer(name)
 
     def framing(self, host: str, path: str, upstream: Upstream) -> Framing | None:
         """How to frame ``host``'s response for ``path``: the path's, the host's, the upstream's."""

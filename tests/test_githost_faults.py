@@ -9,7 +9,9 @@ fetch's pack, 4 lists refs, 5 is the full fetch's pack. Each case arms exactly
 the faults that fire and checks in the log that each one did.
 
 Every case asserts go's exact error (docs/go-behaviour.md quotes them) and what
-go left in its module cache and its VCS cache (GOMODCACHE/cache/vcs).
+go left in its module cache and its VCS cache (GOMODCACHE/cache/vcs). git.test
+offers HTTP/1.1 alone in the fault cases: the texts are those of git's HTTP/1.1
+client (over HTTP/2, which git.test offers by default, curl words a cut differently).
 """
 
 from __future__ import annotations
@@ -220,7 +222,7 @@ def _fired(network: Network) -> list[str]:
 @pytest.mark.parametrize("name", CASES)
 def test_go_and_git_under_a_fault(go, tmp_path, gomodnet, name) -> None:
     case = CASES[name]
-    serve_tool(gomodnet)
+    serve_tool(gomodnet, http2=False)
     if case.framing is not None:
         gomodnet.frame("git.test", case.framing)
     gomodnet.fault("git.test", *case.plans, path=case.path)
@@ -341,7 +343,7 @@ def test_a_tag_at_a_commit_without_its_tree_fails_in_pack_objects(go, tmp_path, 
 
 
 def test_a_large_pack_streams_and_a_cut_in_it_is_an_early_eof(go, tmp_path, gomodnet) -> None:
-    git = gomodnet.add_git("git.test")
+    git = gomodnet.add_git("git.test", http2=False)
     repo = git.create("tool")
     noise = random.Random(16).randbytes(2_000_000)  # incompressible: the pack stays ~2 MB
     files = {"go.mod": f"module {MODULE}\n".encode(), "blob.bin": noise}

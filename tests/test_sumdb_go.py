@@ -328,8 +328,25 @@ def test_go_refuses_a_misbehaving_database(go, tmp_path, net, store, sumdb, case
     assert sumdb_paths(net) == asked
 
 
+#: Cases about HTTP/1.1 itself (its framing, net/http's HTTP/1 retries): sum.test offers
+#: HTTP/1.1 alone for them. Over HTTP/2 (the default) go tells these apart less: a cut in
+#: the head and a close before the answer are both ``unexpected EOF``, never retried, and
+#: a reset is "connection reset by peer" or "unexpected EOF" as the race falls.
+HTTP1_CASES = {
+    "lookup reset",
+    "tile reset",
+    "lookup chunked, cut",
+    "tile chunked, cut",
+    "tile cut in its head",
+    "lookup connection closed before the answer",
+    "tile connection closed before the answer",
+}
+
+
 @pytest.mark.parametrize("case", BYTE_FAULTS, ids=list(BYTE_FAULTS))
 def test_go_refuses_a_broken_database_answer(go, tmp_path, net, sumdb, case) -> None:
+    if case in HTTP1_CASES:
+        net.add_sumdb("sum.test", replace=True, http2=False)
     plan, path, expected, asked = BYTE_FAULTS[case]
     net.fault("sum.test", plan, path=path)
     error = error_of(download(go, tmp_path, net))
@@ -357,7 +374,9 @@ def test_go_refuses_a_broken_database_answer(go, tmp_path, net, sumdb, case) -> 
         "tile 8 bytes every 10 ms",
     ],
 )
-def test_go_gets_past_these(go, tmp_path, net, store, sumdb, plan, path, asked) -> None:
+def test_go_gets_past_these(go, tmp_path, net, store, sumdb, plan, path, asked, request) -> None:
+    if request.node.callspec.id in HTTP1_CASES:
+        net.add_sumdb("sum.test", replace=True, http2=False)
     net.fault("sum.test", plan, path=path)
     (info,) = download(go, tmp_path, net).check().json_objects()
     assert info["Sum"] == store.get(MODULE, VERSION).h1
