@@ -306,14 +306,16 @@ class StreamReset:
     """HTTP/2 only: send ``at`` bytes of the body, then RST_STREAM with ``code`` on its stream.
 
     The other streams of the connection go on, as they do when a real server
-    gives up on one response.
+    gives up on one response. ``where`` as for Truncate, but from the body by
+    default: ``StreamReset(0, where="headers")`` resets before the HEADERS frame.
     """
 
     at: int
     code: str | int = "INTERNAL_ERROR"
+    where: Where = "body"
 
     def __post_init__(self) -> None:
-        _check_offset(self, "at", self.at, None)
+        _check_offset(self, "at", self.at, self.where)
         _check_code(self, self.code)
 
 
@@ -324,15 +326,17 @@ class GoAway:
     ``last_stream_id=None`` names the newest stream the client opened: the
     streams up to it go on to their end (graceful, with ``NO_ERROR``), then the
     connection closes. A stream above ``last_stream_id``, or any ``code`` but
-    ``NO_ERROR``, ends the connection right after the GOAWAY (abrupt).
+    ``NO_ERROR``, ends the connection right after the GOAWAY (abrupt). ``where``
+    as for StreamReset.
     """
 
     at: int
     last_stream_id: int | None = None
     code: str | int = "NO_ERROR"
+    where: Where = "body"
 
     def __post_init__(self) -> None:
-        _check_offset(self, "at", self.at, None)
+        _check_offset(self, "at", self.at, self.where)
         _check_code(self, self.code)
         last = self.last_stream_id
         if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 0):
@@ -490,9 +494,7 @@ class ResponseEngine:
             self._chunked_left = plan.at
         elif isinstance(plan, WrongContentType):
             head = set_header(head, b"Content-Type", plan.content_type)
-        elif isinstance(plan, (StreamReset, GoAway)):
-            self._cut = len(head) + plan.at
-        elif isinstance(plan, (Truncate, Reset, Stall, Corrupt)):
+        elif isinstance(plan, (Truncate, Reset, Stall, Corrupt, StreamReset, GoAway)):
             offset = _absolute(plan.at, plan.where, len(head), body_length)
             if isinstance(plan, Corrupt):
                 self._corrupt_at = offset

@@ -1,0 +1,115 @@
+"""What go 1.27 does when HTTP/2 breaks under it: the table in docs/go-behaviour.md.
+
+proxy.test serves one module through the Router; go offers ``h2`` by ALPN and the
+Router takes it, so go asks ``.info``, ``.mod`` and ``.zip`` as streams 1, 3 and 5
+of one connection. Each case applies one HTTP/2 fault and asserts go's exact
+error, and which requests it made (a retry shows as a second exchange).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from _helpers import settled
+from pytest_gomodnet.faults import CloseBeforeResponse, GoAway, StreamReset, Truncate
+from pytest_gomodnet.goproxy import ModuleStore
+from pytest_gomodnet.gotool import GoToolchain
+from pytest_gomodnet.network import Network
+
+MODULE, VERSION = "example.test/m", "v1.0.0"
+URL = f"https://proxy.test/{MODULE}/@v/{VERSION}"
+FILES = {"m.go": b"package m\n\nconst Answer = 42\n", "big.txt": b"x" * 100_000}
+
+
+@pytest.fixture
+def store(module_store: ModuleStore) -> ModuleStore:
+    module_store.add(MODULE, VERSION, files=FILES)
+    return module_store
+
+
+@pytest.fixture
+def net(gomodnet: Network, store: ModuleStore) -> Network:
+    gomodnet.add_goproxy("proxy.test", store)
+    return gomodnet
+
+
+def download(go: GoToolchain, home: Path, net: Network) -> dict[str, str]:
+    result = go.run("mod", "download", "-json", f"{MODULE}@{VERSION}", home=home, env=net.go_env())
+    (info,) = result.json_objects()
+    return info
+
+
+def asked(net: Network) -> list[list[tuple[int | None, str, str]]]:
+    """Per connection: (stream, file asked, how it ended) of each exchange."""
+    return [
+        [(x.stream, x.path.rpartition(".")[2], x.ended) for x in c.exchanges]
+        for c in settled(lambda: net.log, connections=True)
+    ]
+
+
+FAILS = {
+    "zip stream reset, INTERNAL_ERROR": (
+        StreamReset(200),
+        "stream error: stream ID 5; INTERNAL_ERROR; received from peer",
+    ),
+    "zip stream reset, CANCEL": (
+        StreamReset(200, code="CANCEL"),
+        "stream error: stream ID 5; CANCEL; received from peer",
+    ),
+    "zip abrupt GOAWAY": (
+        GoAway(200, code="INTERNAL_ERROR"),
+        "http2: server sent GOAWAY and closed the connection; "
+        'LastStreamID=5, ErrCode=INTERNAL_ERROR, debug=""',
+    ),
+    "zip DATA cut, connection closed": (Truncate(200, where="body"), "unexpected EOF"),
+}
+
+
+@pytest.mark.parametrize("case", FAILS, ids=list(FAILS))
+def test_go_fails_on_these_h2_faults(go, tmp_path, net, case) -> None:
+    plan, expected = FAILS[case]
+    net.fault("proxy.test", plan, path="*.zip")
+    info = download(go, tmp_path, net)
+    assert info["Error"] == f'{MODULE}@{VERSION}: read "{URL}.zip": {expected}'
+    assert not list((tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip"))
+
+
+def test_a_graceful_goaway_mid_zip_lets_go_finish(go, tmp_path, net, store) -> None:
+    net.fault("proxy.test", GoAway(200), path="*.zip")
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert asked(net) == [[(1, "info", "ok"), (3, "mod", "ok"), (5, "zip", "ok")]]
+
+
+def test_refused_stream_before_headers_is_retried_on_the_same_connection(
+    go, tmp_path, net, store
+) -> None:
+    net.fault("proxy.test", StreamReset(0, code="REFUSED_STREAM", where="headers"), path="*.mod")
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert asked(net) == [
+        [(1, "info", "ok"), (3, "mod", "rst_stream"), (5, "mod", "ok"), (7, "zip", "ok")]
+    ]
+
+
+def test_a_stream_above_goaways_last_stream_id_is_retried_on_a_new_connection(
+    go, tmp_path, net, store
+) -> None:
+    net.fault("proxy.test", GoAway(0, last_stream_id=1, where="headers"), path="*.mod")
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert asked(net) == [
+        [(1, "info", "ok"), (3, "mod", "goaway")],
+        [(1, "mod", "ok"), (3, "zip", "ok")],
+    ]
+
+
+def test_a_close_before_the_answer_on_a_reused_h2_connection_is_not_retried(
+    go, tmp_path, net
+) -> None:
+    net.fault("proxy.test", CloseBeforeResponse(), path="*.mod")
+    info = download(go, tmp_path, net)
+    assert info["Error"] == f'{MODULE}@{VERSION}: Get "{URL}.mod": unexpected EOF'
+    assert asked(net) == [[(1, "info", "ok"), (3, "mod", "fin")]]
