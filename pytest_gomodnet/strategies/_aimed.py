@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hypothesis import strategies as st
@@ -36,6 +36,10 @@ class AimedFault:
     plan: faults.FaultPlan
     response: bytes = field(repr=False)
     _network: Network = field(repr=False, compare=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How hypothesis shows a failing example: as ``repr``, without the bytes."""
+        printer.text(repr(self))
 
     @property
     def host(self) -> str:
