@@ -117,7 +117,9 @@ class Delivery:
                 rest = None if served.ended else served.rest(self.workers)
                 response = Response(served.head, served.batch, rest)
             else:
-                response = await self._from_upstream(stack, upstream, request, host, method, framing)
+                response = await self._from_upstream(
+                    stack, upstream, request, host, method, framing
+                )
             exchange.status = status_code(response.head)
             exchange.framing = framing_of(response.head, method, framing)
             engine = faults.ResponseEngine(plan, exchange.framing)
@@ -165,7 +167,9 @@ class Delivery:
         The body blocks already ``ready`` go out with the head (in one write, when
         no fault comes between), then the ``rest`` as it arrives.
         """
-        await pump(engine, response, functools.partial(act, writer=writer, exchange=exchange, conn=conn))
+        await pump(
+            engine, response, functools.partial(act, writer=writer, exchange=exchange, conn=conn)
+        )
         exchange.ended = "ok"
         if closes(engine.head) or client_closes:
             exchange.ended = conn.ended = "fin"
@@ -196,13 +200,13 @@ def check_protocol(plan: faults.FaultPlan | None, host: str, http2: bool) -> Non
     if http2 and isinstance(plan, faults.HTTP1_ONLY):
         raise FaultPlanError(
             f"{plan!r} rewrites HTTP/1.1 framing, but this client speaks HTTP/2 to {host} "
-            f"(no chunked bodies there): use StreamReset or Truncate(where='body'), or add "
-            f"{host} with http2=False"
+            f"(no chunked bodies there): use StreamReset or Truncate(where='body'), or make "
+            f"{host} http1_only()"
         )
     if not http2 and isinstance(plan, faults.H2_FAULTS):
         raise FaultPlanError(
             f"{plan!r} is an HTTP/2 fault, but this client speaks HTTP/1.1 to {host} (it did "
-            "not offer h2 by ALPN, or the host was added with http2=False)"
+            "not offer h2 by ALPN)"
         )
 
 

@@ -281,7 +281,7 @@ class _StreamSink:
         if isinstance(plan, Corrupt) and plan.where in (None, "headers") and plan.at < head_length:
             raise FaultPlanError(
                 f"{plan!r} flips a byte of the response head, which HTTP/2 sends HPACK-coded "
-                "in a HEADERS frame: give where='body', or add the host with http2=False"
+                "in a HEADERS frame: give where='body', or make the host http1_only()"
             )
 
     async def _data(self, data: bytes) -> None:
@@ -351,7 +351,8 @@ class _StreamSink:
         if self.data_run is not None:
             self.exchange.frames.pop()
         frames, total = frames + 1, total + size
-        self.exchange.frames.append(f"DATA {total} B" + (f" in {frames} frames" if frames > 1 else ""))
+        run = f"DATA {total} B" + (f" in {frames} frames" if frames > 1 else "")
+        self.exchange.frames.append(run)
         self.data_run = (frames, total)
 
 

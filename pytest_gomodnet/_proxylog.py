@@ -33,13 +33,13 @@ class Connection:
 
     host: str
     mode: str
-    protocol: str = "http/1.1"
-    """What the client speaks on it: ``"http/1.1"``, or ``"h2"`` when it chose HTTP/2 by ALPN."""
     exchanges: list[Exchange] = field(default_factory=list)
     fault: str | None = None
     ended: str = "open"
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None
+    protocol: str = "http/1.1"
+    """What the client speaks on it: ``"http/1.1"``, or ``"h2"`` when it chose HTTP/2 by ALPN."""
 
     def describe(self) -> str:
         took = f"{self.seconds:.3f} s" if self.seconds is not None else "open"

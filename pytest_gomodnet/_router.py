@@ -27,7 +27,7 @@ from ._routes import Plans, Upstream, call_text, host_name, relayed
 from ._tunnel import relay
 from ._writers import with_target
 from .errors import FaultPlanError
-from .faults import H2_FAULTS, HTTP_FAULTS, FaultPlan, HandshakeAbort, Refuse
+from .faults import HTTP_FAULTS, FaultPlan, HandshakeAbort, Refuse
 from .framing import Framing
 
 __all__ = ["Router"]
@@ -43,7 +43,6 @@ class _DirectPort:
     host: str
     tls: bool
     listener: socket.socket
-    server: asyncio.Server | None = None
 
     @property
     def port(self) -> int:
@@ -84,12 +83,19 @@ class Router(Proxy):
         name = host_name(host)
         self._routes.arm(name, plans, path, must_fire, call_text((host, *plans), path, must_fire))
 
-    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
+    def frame(
+        self, host: str, framing: Framing | None, *, path: str | None = None
+    ) -> Framing | None:
         """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``:
         ``"content-length"``, ``"chunked"`` or ``"close"`` (no length, ``Connection:
         close``: the end of the body is the end of the connection). Faults then count
-        the framed bytes. None removes it."""
-        self._routes.frame(host, framing, path)
+        the framed bytes. None removes it. Returns the framing it replaces."""
+        return self._routes.frame(host, framing, path)
+
+    def http1_only(self, host: str) -> None:
+        """Offer HTTP/1.1 alone on ``host`` (ALPN without ``h2``) until :meth:`reset`: every
+        TLS host offers HTTP/2 too by default, as real proxies and CDNs do."""
+        self._routes.http1_only(host)
 
     def listen(self, host: str, *, tls: bool = True) -> int:
         """A port on 127.0.0.1 that serves ``host`` to a client that cannot use a forward proxy.
@@ -115,12 +121,6 @@ class Router(Proxy):
         return direct.port
 
     def _check_serves(self, name: str, upstream: Upstream, plans: Plans, path: str | None) -> None:
-        for plan in plans:
-            if isinstance(plan, H2_FAULTS) and (upstream.tls is None or not upstream.http2):
-                raise FaultPlanError(
-                    f"{plan!r} is an HTTP/2 fault, but {name} never speaks HTTP/2 (it was added "
-                    "with http2=False, or without tls=): add it with tls= and http2=True"
-                )
         if not relayed(upstream):
             return
         if path is not None:
@@ -142,16 +142,13 @@ class Router(Proxy):
         for direct in list(self._direct.values()):
             await self._serve_direct(direct)
 
-    def _more_servers(self) -> list[asyncio.Server]:
-        return [d.server for d in self._direct.values() if d.server is not None]
-
     def _more_listeners(self) -> list[socket.socket]:
         return [d.listener for d in self._direct.values()]
 
     async def _serve_direct(self, direct: _DirectPort) -> None:
         serve = functools.partial(self._direct_client, direct.host, direct.tls)
         handler = functools.partial(self._track, serve=serve)
-        direct.server = await self._serve_on(direct.listener, handler)
+        await self._accepts.serve(direct.listener, handler)
 
     async def _direct_client(
         self,
@@ -225,6 +222,7 @@ class Router(Proxy):
         if upstream.tls is None:
             await relay(self._routes, upstream, target, reader, writer, conn, self._client_timeout)
             return
+        self._routes.offer(host)
         await start_tls(writer, upstream.tls, self._client_timeout)
         if negotiated_h2(writer):
             conn.protocol = "h2"

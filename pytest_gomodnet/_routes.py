@@ -20,7 +20,7 @@ from ._hostnames import check_host
 from ._inprocess import InProcessApp
 from .armed import Armed, FaultQueues, check_glob, check_plans, must_fire_count, plan_list
 from .errors import ChainError, FaultPlanError
-from .faults import CONNECTION_FAULTS, FaultPlan
+from .faults import CONNECTION_FAULTS, H2_FAULTS, HTTP1_ONLY, FaultPlan
 from .framing import Framing, check_framing
 
 __all__ = ["Plans", "Routes", "Upstream", "call_text", "host_name", "relayed"]
@@ -54,6 +54,7 @@ class Routes:
         self._hosts: dict[str, Upstream] = {}
         self._framings: dict[tuple[str, str | None], Framing] = {}
         self.faults = FaultQueues()
+        self._http1_only: set[str] = set()
         self._lock = threading.Lock()
 
     def add(
@@ -98,11 +99,19 @@ class Routes:
                     self._hosts[name] = previous
                 raise
 
+    def offer(self, host: str) -> None:
+        """Set what ``host`` offers by ALPN, just before a TLS handshake (see :meth:`_offer`)."""
+        with self._lock:
+            if host in self._hosts:
+                self._offer(host)
+
     def _offer(self, name: str) -> None:
         """Offer HTTP/2 by ALPN on the host's TLS context, or HTTP/1.1 alone: for a host
-        added with ``http2=False``, or framed ``chunked`` or ``close`` (host-wide or on a
-        path: HTTP/2 has neither). The choice lives on the context, so two hosts that
-        share one cannot choose differently. Call with the lock held."""
+        added with ``http2=False`` or made :meth:`http1_only`, framed ``chunked`` or
+        ``close`` (host-wide or on a path: HTTP/2 has neither), or with a plan about
+        HTTP/1.1 framing (ChunkedCut) waiting in its queues. The choice lives on the
+        context, so two hosts that share one cannot choose differently. Call with the
+        lock held."""
         tls = self._hosts[name].tls
         if tls is None:
             return
@@ -118,7 +127,19 @@ class Routes:
     def _speaks_h2(self, name: str) -> bool:
         upstream = self._hosts[name]
         framings = [upstream.framing] + [f for (h, _), f in self._framings.items() if h == name]
-        return upstream.http2 and not any(f in ("chunked", "close") for f in framings)
+        offered = upstream.tls is not None and upstream.http2 and name not in self._http1_only
+        waiting = (p for armed in self.faults.armed_on(name) for p in armed.plans[armed.taken :])
+        return (
+            offered
+            and not any(f in ("chunked", "close") for f in framings)
+            and not any(isinstance(plan, HTTP1_ONLY) for plan in waiting)
+        )
+
+    def http1_only(self, host: str) -> None:
+        """Offer HTTP/1.1 alone on ``host`` from now until :meth:`clear`."""
+        name = host_name(host)
+        with self._lock:
+            self._http1_only.add(name)
 
     def get(self, host: str) -> Upstream | None:
         with self._lock:
@@ -128,8 +149,9 @@ class Routes:
         with self._lock:
             return list(self._hosts)
 
-    def frame(self, host: str, framing: Framing | None, path: str | None) -> None:
-        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``.
+    def frame(self, host: str, framing: Framing | None, path: str | None) -> Framing | None:
+        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``;
+        return the framing this replaces (None if there was none), to put it back.
 
         A path's framing comes before the host's; None removes this one, so the
         host's (or the server's own) applies again.
@@ -139,11 +161,11 @@ class Routes:
             check_framing(framing)
         with self._lock:
             if framing is None:
-                self._framings.pop((name, path), None)
+                previous = self._framings.pop((name, path), None)
             else:
+                previous = self._framings.get((name, path))
                 self._framings[(name, path)] = framing
-            if name in self._hosts:
-                self._offer(name)
+            return previous
 
     def framing(self, host: str, path: str, upstream: Upstream) -> Framing | None:
         """How to frame ``host``'s response for ``path``: the path's, the host's, the upstream's."""
@@ -168,10 +190,20 @@ class Routes:
         upstream = self.get(name)
         if upstream is not None:
             self._check_serves(name, upstream, plans, path)
+            with self._lock:
+                http2 = self._speaks_h2(name)
+            for plan in plans:
+                if isinstance(plan, H2_FAULTS) and not http2:
+                    raise FaultPlanError(
+                        f"{plan!r} is an HTTP/2 fault, but {name} offers HTTP/1.1 alone (it is "
+                        "http1_only(), framed chunked or close, or added with http2=False or "
+                        "without tls=)"
+                    )
         self.faults.arm(Armed(name, path, plans, count, call))
 
     def clear(self) -> None:
         with self._lock:
+            self._http1_only.clear()
             self._hosts.clear()
             self._framings.clear()
         self.faults.clear()

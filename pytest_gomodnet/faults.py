@@ -31,21 +31,30 @@ close-delimited body ends in a clean close that looks, to HTTP, like the end.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Literal
-
-from h2.errors import ErrorCodes
 
 from ._http import content_length, drop_header, set_header
+from ._plan_checks import (
+    _CLOSES,
+    CloseHow,
+    _check_code,
+    _check_offset,
+    _check_positive,
+    error_code,
+)
+from ._plan_checks import (
+    Where as Where,
+)
 from .errors import FaultPlanError
 from .framing import Framer, Framing, check_framing
 
 __all__ = [
     "BYTE_FAULTS",
     "CONNECTION_FAULTS",
+    "H2_FAULTS",
+    "HTTP1_ONLY",
     "HTTP_FAULTS",
     "ChunkedCut",
     "Close",
@@ -55,8 +64,6 @@ __all__ = [
     "FaultPlan",
     "Frame",
     "GoAway",
-    "H2_FAULTS",
-    "HTTP1_ONLY",
     "HandshakeAbort",
     "HtmlLogin",
     "LieContentLength",
@@ -75,39 +82,6 @@ __all__ = [
     "error_code",
     "synthesized_response",
 ]
-
-Where = Literal["headers", "body", "body-end"]
-CloseHow = Literal["fin", "rst", "tls-no-close-notify"]
-
-_WHERE = ("headers", "body", "body-end")
-_CLOSES = ("fin", "rst", "tls-no-close-notify")
-
-
-def _check_offset(plan: object, name: str, value: object, where: str | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be an int")
-    if where == "body-end":
-        if value > 0:
-            raise FaultPlanError(
-                f"{type(plan).__name__}: {name}={value!r} with where='body-end' must be <= 0 "
-                "(-1 keeps all but the last byte)"
-            )
-    elif value < 0:
-        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be >= 0")
-    if where is not None and where not in _WHERE:
-        raise FaultPlanError(
-            f"{type(plan).__name__}: where={where!r} is not one of {', '.join(map(repr, _WHERE))}"
-        )
-
-
-def _check_positive(plan: object, name: str, value: object, *, integer: bool = False) -> None:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        kind = "a positive int" if integer else "a positive number"
-        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be {kind}")
-    if not math.isfinite(value):  # an endless pause: every wait must have a deadline
-        raise FaultPlanError(f"{type(plan).__name__}: {name}={value!r} must be finite")
-
 
 # --- byte faults -----------------------------------------------------------
 
@@ -285,22 +259,6 @@ _TOKEN_VALUE = re.compile(r"[\x20-\x7e]+")
 # --- HTTP/2 faults -----------------------------------------------------------
 
 
-def _check_code(plan: object, code: object) -> None:
-    if isinstance(code, str) and code in ErrorCodes.__members__:
-        return
-    if isinstance(code, int) and not isinstance(code, bool) and 0 <= code < 2**32:
-        return
-    raise FaultPlanError(
-        f"{type(plan).__name__}: code={code!r} is not an HTTP/2 error code: a name such as "
-        "'INTERNAL_ERROR' (RFC 9113, section 7) or an int from 0 to 2**32-1"
-    )
-
-
-def error_code(code: str | int) -> int:
-    """The number of an HTTP/2 error code given by name or number."""
-    return int(ErrorCodes[code]) if isinstance(code, str) else code
-
-
 @dataclass(frozen=True)
 class StreamReset:
     """HTTP/2 only: send ``at`` bytes of the body, then RST_STREAM with ``code`` on its stream.
@@ -340,13 +298,12 @@ class GoAway:
         _check_code(self, self.code)
         last = self.last_stream_id
         if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 0):
-            raise FaultPlanError(
-                f"GoAway: last_stream_id={last!r} must be None or an int >= 0"
-            )
+            raise FaultPlanError(f"GoAway: last_stream_id={last!r} must be None or an int >= 0")
 
     @property
     def abrupt(self) -> bool:
         return error_code(self.code) != 0
+
 
 FaultPlan = (
     Truncate
@@ -550,7 +507,7 @@ class ResponseEngine:
             self.sent += len(keep)
             if isinstance(self.plan, GoAway) and not self.plan.abrupt:
                 self._cut = None  # graceful: the stream goes on after the GOAWAY
-                return actions + [Frame(self.plan), *self._pass(data[len(keep) :])]
+                return [*actions, Frame(self.plan), *self._pass(data[len(keep) :])]
             return actions + self._end_by_plan()
         self.sent += len(data)
         return self._paced(data)

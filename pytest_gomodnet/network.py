@@ -21,30 +21,29 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
-import os
-import socket
+import functools
 import ssl
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
+from ._network_faults import NetworkFaults
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, VirtualHosts
-from .per_example import ConnectionLog, Example
+from .per_example import Example
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
-    from .faults import FaultPlan
     from .framing import Framing
     from .goproxy import ModuleStore
 
@@ -52,8 +51,6 @@ __all__ = ["Backbone", "Network"]
 
 #: The upstream URL of a virtual host: the Router calls its app, never this address.
 _IN_PROCESS = "http://127.0.0.1:0"
-# Seconds an httpx client from Network.client() waits for any one step.
-CLIENT_TIMEOUT = 10.0
 
 
 class Backbone:
@@ -92,6 +89,14 @@ class Backbone:
             self._contexts[key] = (chain.server_context(), chain.description)
         return self._contexts[key]
 
+    @functools.cached_property
+    def no_roots(self) -> Path:
+        """An empty directory of CA certificates: GIT_SSL_CAPATH, so that each git process
+        skips loading the system's hundreds of roots (made once a session)."""
+        directory = self.directory / "git-no-roots"
+        directory.mkdir(exist_ok=True)
+        return directory
+
     def network(self, *, name: str = "net") -> Network:
         """A Network over this backbone; ``name`` is what code pasted back from its
         reports calls it (the plugin's fixture: ``gomodnet``)."""
@@ -104,7 +109,7 @@ class Backbone:
         self.errors.drain()
 
 
-class Network:
+class Network(NetworkFaults):
     """One test's private internet. Get it from the ``gomodnet`` fixture.
 
     Every host added here is reachable by name through :attr:`router_url`
@@ -187,7 +192,6 @@ class Network:
         missing_status: int = 404,
         replace: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> GoProxy:
         """Serve ``store`` over the GOPROXY protocol at ``https://host``.
 
@@ -195,14 +199,10 @@ class Network:
         A host already served is an error unless ``replace=True`` (every ``add_*``).
         ``framing`` (``"content-length"``, ``"chunked"`` or ``"close"``) frames every
         answer; by default each keeps the Content-Length the proxy gives it.
-        Every host offers HTTP/2 by ALPN, as real proxies and CDNs do; ``http2=False``
-        (every ``add_*``) offers HTTP/1.1 alone.
         """
         self._claim(host, replace=replace)
         proxy = GoProxy(store, missing_status=missing_status)
-        self._serve(
-            host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing, http2=http2
-        )
+        self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
         self._goproxies[host.lower()] = proxy
@@ -215,7 +215,6 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> SumDB:
         """Serve a checksum database named ``host`` at ``https://host``; ``go_env`` turns it on.
 
@@ -225,13 +224,7 @@ class Network:
         self._claim(host, replace=replace)
         sumdb = SumDB(host, stores=lambda: [proxy.store for proxy in self._goproxies.values()])
         self._serve(
-            host,
-            sumdb.handle,
-            shape,
-            what="checksum database",
-            blocks=False,
-            framing=framing,
-            http2=http2,
+            host, sumdb.handle, shape, what="checksum database", blocks=False, framing=framing
         )
         self._sumdbs.append((host, sumdb))
         return sumdb
@@ -243,7 +236,6 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> GoImportHost:
         """Answer ``?go-get=1`` discovery at ``https://host``; add prefixes to the result.
 
@@ -254,21 +246,10 @@ class Network:
         self._claim(host, f"login.{host}", replace=replace)
         goimport = GoImportHost(host=host)
         self._serve(
-            host,
-            goimport.handle,
-            shape,
-            what="go-import host",
-            blocks=False,
-            framing=framing,
-            http2=http2,
+            host, goimport.handle, shape, what="go-import host", blocks=False, framing=framing
         )
         self._serve(
-            f"login.{host}",
-            goimport.handle,
-            shape,
-            what=f"login pages of {host}",
-            blocks=False,
-            http2=http2,
+            f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
         return goimport
 
@@ -279,7 +260,6 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> GitHost:
         """Serve bare git repositories at ``https://host`` with ``git http-backend``.
 
@@ -294,7 +274,7 @@ class Network:
             tempfile.TemporaryDirectory(prefix="git-", dir=self._backbone.directory)
         )
         git = self._closing.enter_context(GitHost(Path(root), host=host))
-        self._serve(host, git.handle, shape, what="git http-backend", framing=framing, http2=http2)
+        self._serve(host, git.handle, shape, what="git http-backend", framing=framing)
         return git
 
     def add_handler(
@@ -305,7 +285,6 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> None:
         """Serve ``host`` with any werkzeug handler (``Request -> Response``).
 
@@ -314,7 +293,7 @@ class Network:
         """
         self._claim(host, replace=replace)
         what = f"handler {getattr(handler, '__name__', handler)!r}"
-        self._serve(host, handler, shape, what=what, framing=framing, http2=http2)
+        self._serve(host, handler, shape, what=what, framing=framing)
 
     def add_host(
         self,
@@ -324,7 +303,6 @@ class Network:
         shape: Shape = "complete",
         replace: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> None:
         """Route ``host`` to a server of your own.
 
@@ -345,12 +323,8 @@ class Network:
             self.hosts[host] = f"{host}: relayed to {upstream_url} (its own TLS)"
         elif scheme == "http":
             context, description = self._backbone.server_context(host, shape)
-            self._backbone.router.add_host(
-                host, upstream_url, tls=context, framing=framing, http2=http2
-            )
-            self.hosts[host] = (
-                f"{host}: {upstream_url} behind {description}{_framed(framing)}{_h1(http2)}"
-            )
+            self._backbone.router.add_host(host, upstream_url, tls=context, framing=framing)
+            self.hosts[host] = f"{host}: {upstream_url} behind {description}{_framed(framing)}"
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
 
@@ -375,7 +349,6 @@ class Network:
         what: str,
         blocks: bool = True,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> None:
         context, description = self._backbone.server_context(host, shape)
         origin = self._backbone.origin
@@ -383,223 +356,10 @@ class Network:
         # The Router calls the origin's dispatch in process: one hop, not two; and on
         # its own thread for the plugin's handlers, which never block (a test's may).
         self._backbone.router.add_host(
-            host,
-            _IN_PROCESS,
-            tls=context,
-            app=origin.dispatch,
-            inline=not blocks,
-            framing=framing,
-            http2=http2,
+            host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
-        self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}{_h1(http2)}"
-
-    def fault(
-        self,
-        host: str,
-        *plans: FaultPlan | None,
-        path: str | None = None,
-        must_fire: bool | int = True,
-    ) -> None:
-        """Apply ``plans`` in order to the exchanges with ``host`` (and ``path``, a glob over
-        the request path without its query, such as ``*.zip``).
-
-        Every plan must fire before the test ends, or its teardown fails with
-        UnfiredFaultError naming it and the requests the host saw;
-        ``must_fire=False`` (or ``n``: only the first n) is the opt-out.
-        """
-        self._backbone.router.fault(host, *plans, path=path, must_fire=must_fire)
-        args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
-        self._calls().append(f"fault({args})")
-
-    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
-        """Frame ``host``'s responses (for ``path``, a glob, if given) as ``framing``.
-
-        ``"content-length"``, ``"chunked"`` or ``"close"`` (close-delimited: no
-        length, ``Connection: close``, so a cut body looks complete). Fault
-        offsets count the framed bytes. None takes a path's framing back off.
-        """
-        self._backbone.router.frame(host, framing, path=path)
-        args = ", ".join([repr(host), repr(framing)] + ([f"path={path!r}"] if path else []))
-        self._calls().append(f"frame({args})")
-
-    # -- pointing code under test at it -------------------------------------
-
-    @property
-    def router_url(self) -> str:
-        return self._backbone.router.url
-
-    def direct_url(self, host: str, *, tls: bool = True) -> str:
-        """``https://127.0.0.1:PORT`` (or ``http://``) serving ``host`` without the Router.
-
-        For code that cannot use a forward proxy: what it sends there is served
-        as if it had come through the Router (``host``'s chain, faults and log
-        entries), whatever Host header and SNI it names. The port lasts for the
-        session, across tests (see :meth:`Router.listen`).
-        """
-        port = self._backbone.router.listen(host, tls=tls)
-        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-
-    @property
-    def ca_bundle(self) -> Path:
-        return Path(self._backbone.ca.ca_bundle)
-
-    @property
-    def log(self) -> ConnectionLog:
-        """Every connection through the Router, in order (see faultproxy); it prints as text."""
-        return ConnectionLog(self._backbone.router.log)
-
-    def format_log(self) -> str:
-        return self._backbone.router.format_log()
-
-    # -- one hypothesis example at a time ------------------------------------
-
-    @contextmanager
-    def example(self) -> Iterator[Example]:
-        """One hypothesis example's own network: a clean fault queue and its own log.
-
-        Faults armed inside must fire inside, or the example fails with
-        UnfiredFaultError (so hypothesis shrinks it like any failure); faults
-        armed before wait until it ends. ``.log`` holds only this example's
-        connections, and a failing test's report shows the last example alone:
-        the failing, shrunk one, which hypothesis runs last. Framing set with
-        :meth:`frame` lasts past the example: set it in every one.
-        """
-        if self._examples and self._examples[-1].open:
-            raise RuntimeError(
-                f"{self.name}.example() is already open: one example at a time, not nested"
-            )
-        example = Example(len(self._examples) + 1, lambda: self._backbone.router.log)
-        self._examples.append(example)
-        router = self._backbone.router
-        try:
-            with router.fault_scope():
-                yield example
-                unfired = router.unfired(f"{self.name}.")
-        finally:
-            example.close()
-        raise_errors([], unfired)
-
-    def _calls(self) -> list[str]:
-        """Where a fault() or frame() call is kept: the open example's list, else the test's."""
-        examples = self._examples
-        return examples[-1].faults if examples and examples[-1].open else self.faults
-
-    def story(self) -> str:
-        """Hosts, faults and the connection log (of the last example, if the test ran
-        examples): what a failing test's report shows."""
-        hosts = [f"  {d}" for d in self.hosts.values()] or ["  (none)"]
-        lines = ["hosts:", *hosts, "faults:", *self._code(self.faults)]
-        if not self._examples:
-            return "\n".join([*lines, "connections:", self.format_log() or "(none)"])
-        last = self._examples[-1]
-        earlier = f"; {last.number - 1} earlier not shown" if last.number > 1 else ""
-        lines += [
-            f"example {last.number}, the last (hypothesis runs the failing one last){earlier}:",
-            "faults:",
-            *self._code(last.faults),
-            "connections:",
-            str(last.log),
-        ]
-        return "\n".join(lines)
-
-    def _code(self, calls: list[str]) -> list[str]:
-        return [f"  {self.name}.{call}" for call in calls] or ["  (none)"]
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx.Client that goes through the Router and trusts the network's root."""
-        verify = ssl.create_default_context(cafile=str(self.ca_bundle))
-        kwargs.setdefault("timeout", CLIENT_TIMEOUT)
-        client = httpx.Client(proxy=self.router_url, verify=verify, **kwargs)
-        self._clients.append(client)
-        return client
-
-    def response_bytes(self, url: str) -> bytes:
-        """The exact bytes a client receives for ``GET url`` (status line first), no faults.
-
-        What :func:`pytest_gomodnet.strategies.truncation_points` needs to aim
-        offsets at this response's real boundaries. The request goes through
-        the Router like any other (and shows in :attr:`log`).
-        """
-        parts = urlsplit(url)
-        host, target = (
-            parts.hostname or "",
-            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-        )
-        request = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-        with socket.create_connection(
-            ("127.0.0.1", self._backbone.router.port), CLIENT_TIMEOUT
-        ) as raw:
-            if parts.scheme == "https":
-                raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
-                reply = raw.recv(4096)
-                if not reply.startswith(b"HTTP/1.1 200"):
-                    raise ConnectionError(f"the Router refused {host}: {reply!r}")
-                context = ssl.create_default_context(cafile=str(self.ca_bundle))
-                with context.wrap_socket(raw, server_hostname=host) as tls:
-                    return _send_and_read_all(tls, request)
-            absolute = request.replace(target.encode(), url.encode(), 1)
-            return _send_and_read_all(raw, absolute)
-
-    def _gosumdb(self) -> str:
-        """GOSUMDB for the first database host added (served by its latest database), or off."""
-        if not self._sumdbs:
-            return "off"
-        host = self._sumdbs[0][0]
-        current = [sumdb for h, sumdb in self._sumdbs if h.lower() == host.lower()][-1]
-        return f"{current.key} https://{host}"
-
-    def go_env(self, *, direct: bool = False, **overrides: str) -> dict[str, str]:
-        """The environment that points the real go command (and the git it runs) here.
-
-        GOPROXY is the first GOPROXY host added (``https://host``), or
-        ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
-        then git or a ``mod`` root). GOSUMDB is the first checksum database
-        added (``"<key> https://host"``), or ``off``.
-        git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
-        read SSL_CERT_FILE) and reads no system or global config. Pass
-        GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
-        """
-        goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
-        if direct:
-            goproxy = "direct"
-        env = {
-            "HTTPS_PROXY": self.router_url,
-            "HTTP_PROXY": self.router_url,
-            "NO_PROXY": "",
-            "SSL_CERT_FILE": str(self.ca_bundle),
-            "GOPROXY": goproxy,
-            "GOSUMDB": self._gosumdb(),
-        }
-        env.update(self._git_env())
-        env.update(overrides)
-        return env
-
-    def _git_env(self) -> dict[str, str]:
-        """What the git that go runs needs: the network's root as its only trust (git reads
-        GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
-        loading the system's hundreds of roots), no system or global config, no prompt."""
-        no_roots = self._backbone.directory / "git-no-roots"
-        no_roots.mkdir(exist_ok=True)
-        return {
-            "GIT_SSL_CAINFO": str(self.ca_bundle),
-            "GIT_SSL_CAPATH": str(no_roots),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-        }
+        self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
 
 
 def _framed(framing: Framing | None) -> str:
     return f", framed {framing}" if framing else ""
-
-
-def _h1(http2: bool) -> str:
-    return "" if http2 else ", HTTP/1.1 only"
-
-
-def _send_and_read_all(sock: socket.socket, request: bytes) -> bytes:
-    sock.sendall(request)
-    chunks = []
-    while chunk := sock.recv(1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)

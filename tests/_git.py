@@ -42,9 +42,9 @@ def tool_repo(git: GitHost) -> GitRepo:
     return repo
 
 
-def serve_tool(network: Network, *, http2: bool = True) -> GitHost:
+def serve_tool(network: Network) -> GitHost:
     """git.test serving tool.git, and example.test/tool's go-import tag naming it."""
-    git = network.add_git("git.test", http2=http2)
+    git = network.add_git("git.test")
     network.add_goimport("example.test").add(MODULE, vcs="git", repo=tool_repo(git).url)
     return git
 

@@ -53,7 +53,8 @@ def net(gomodnet: Network, store: ModuleStore) -> Network:
 def net_h1(gomodnet: Network, store: ModuleStore) -> Network:
     """proxy.test offering HTTP/1.1 alone: for what go does over HTTP/1.1 specifically
     (test_http2.py has what it does over HTTP/2, which proxy.test offers by default)."""
-    gomodnet.add_goproxy("proxy.test", store, http2=False)
+    gomodnet.add_goproxy("proxy.test", store)
+    gomodnet.http1_only("proxy.test")
     return gomodnet
 
 
@@ -140,9 +141,9 @@ HTTP1_CASES = {"zip cut in the headers", "zip chunked and cut", "list cut in the
 
 
 @pytest.mark.parametrize("case", EOF_CASES, ids=list(EOF_CASES))
-def test_cut_responses(go, tmp_path, gomodnet, store, case) -> None:
-    net = gomodnet
-    net.add_goproxy("proxy.test", store, http2=case not in HTTP1_CASES)
+def test_cut_responses(go, tmp_path, net, case) -> None:
+    if case in HTTP1_CASES:
+        net.http1_only("proxy.test")
     path, plan, expected = EOF_CASES[case]
     net.fault("proxy.test", plan, path=path)
     info = download(go, tmp_path, net)
@@ -275,9 +276,9 @@ LIST_CASES = {
 
 
 @pytest.mark.parametrize("case", LIST_CASES, ids=list(LIST_CASES))
-def test_cut_list(go, tmp_path, gomodnet, store, case) -> None:
-    net = gomodnet
-    net.add_goproxy("proxy.test", store, http2=case not in HTTP1_CASES)
+def test_cut_list(go, tmp_path, net, case) -> None:
+    if case in HTTP1_CASES:
+        net.http1_only("proxy.test")
     plan, expected = LIST_CASES[case]
     net.fault("proxy.test", plan, path="*/list")
     result = go.run("list", "-m", "-versions", MODULE, home=tmp_path, env=net.go_env())
@@ -456,9 +457,7 @@ def test_a_redirect_to_another_host_reaches_its_login_page(go, tmp_path, gomodne
 # --- does go retry? Only what net/http retries by itself ----------------------------------
 
 
-def test_a_fresh_connection_closed_before_the_response_is_not_retried(
-    go, tmp_path, net_h1
-) -> None:
+def test_a_fresh_connection_closed_before_the_response_is_not_retried(go, tmp_path, net_h1) -> None:
     net = net_h1
     net.fault("proxy.test", CloseBeforeResponse(), None, path="*.info")
     info = download(go, tmp_path, net)

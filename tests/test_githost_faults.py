@@ -222,7 +222,8 @@ def _fired(network: Network) -> list[str]:
 @pytest.mark.parametrize("name", CASES)
 def test_go_and_git_under_a_fault(go, tmp_path, gomodnet, name) -> None:
     case = CASES[name]
-    serve_tool(gomodnet, http2=False)
+    serve_tool(gomodnet)
+    gomodnet.http1_only("git.test")
     if case.framing is not None:
         gomodnet.frame("git.test", case.framing)
     gomodnet.fault("git.test", *case.plans, path=case.path)
@@ -343,7 +344,8 @@ def test_a_tag_at_a_commit_without_its_tree_fails_in_pack_objects(go, tmp_path, 
 
 
 def test_a_large_pack_streams_and_a_cut_in_it_is_an_early_eof(go, tmp_path, gomodnet) -> None:
-    git = gomodnet.add_git("git.test", http2=False)
+    git = gomodnet.add_git("git.test")
+    gomodnet.http1_only("git.test")
     repo = git.create("tool")
     noise = random.Random(16).randbytes(2_000_000)  # incompressible: the pack stays ~2 MB
     files = {"go.mod": f"module {MODULE}\n".encode(), "blob.bin": noise}

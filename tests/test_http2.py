@@ -178,7 +178,7 @@ def test_the_failure_report_shows_the_protocol_stream_and_frames(net) -> None:
     text = net.format_log()
     assert text.splitlines()[1:] == [
         f"  stream 1: GET /{MODULE}/@v/{VERSION}.mod → 200; 142 B up, 80 B down; rst_stream "
-        "fault=StreamReset(at=0, code='CANCEL')",
+        "fault=StreamReset(at=0, code='CANCEL', where='body')",
         "    frames sent: HEADERS, RST_STREAM CANCEL",
     ]
     assert text.splitlines()[0].startswith("proxy.test [tls h2] ended ")
@@ -187,28 +187,40 @@ def test_the_failure_report_shows_the_protocol_stream_and_frames(net) -> None:
 # --- plans refused where HTTP/2 gives them no meaning ------------------------------------
 
 
-def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(gomodnet, store) -> None:
-    gomodnet.add_goproxy("proxy.test", store, http2=False)
+@pytest.mark.parametrize("how", ["http1_only", "framed chunked"])
+def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(net, how) -> None:
+    if how == "http1_only":
+        net.http1_only("proxy.test")
+    else:
+        net.frame("proxy.test", "chunked", path="*.zip")
     with pytest.raises(FaultPlanError) as raised:
-        gomodnet.fault("proxy.test", StreamReset(10))
+        net.fault("proxy.test", StreamReset(10))
     assert str(raised.value) == (
-        "StreamReset(at=10, code='INTERNAL_ERROR') is an HTTP/2 fault, but proxy.test never "
-        "speaks HTTP/2 (it was added with http2=False, or without tls=): add it with tls= "
-        "and http2=True"
+        "StreamReset(at=10, code='INTERNAL_ERROR', where='body') is an HTTP/2 fault, but "
+        "proxy.test offers HTTP/1.1 alone (it is http1_only(), framed chunked or close, or "
+        "added with http2=False or without tls=)"
     )
 
 
 def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(gomodnet, store) -> None:
     gomodnet.add_goproxy("proxy.test", store)
     gomodnet.fault("proxy.test", StreamReset(10))
-    with gomodnet.client() as client:  # HTTP/1.1: it offers no h2
-        with pytest.raises(httpx.HTTPError):
-            client.get(f"{URL}.mod")
+    # httpx without http2=True offers no h2
+    with gomodnet.client() as client, pytest.raises(httpx.HTTPError):
+        client.get(f"{URL}.mod")
     with pytest.raises(ServerError) as raised:
         gomodnet.close()
-    assert "StreamReset(at=10, code='INTERNAL_ERROR') is an HTTP/2 fault, but this client " \
-        "speaks HTTP/1.1 to proxy.test (it did not offer h2 by ALPN, or the host was added " \
-        "with http2=False)" in str(raised.value)
+    assert (
+        "StreamReset(at=10, code='INTERNAL_ERROR', where='body') is an HTTP/2 fault, but this "
+        "client speaks HTTP/1.1 to proxy.test (it did not offer h2 by ALPN)"
+    ) in str(raised.value)
+
+
+def test_a_waiting_chunked_cut_makes_its_host_offer_http1_alone(net) -> None:
+    net.fault("proxy.test", ChunkedCut(10), path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"{URL}.mod")
+    assert [c.protocol for c in net.log] == ["http/1.1"]
 
 
 @pytest.mark.parametrize(
@@ -218,22 +230,24 @@ def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(gomodnet, store) -> 
             ChunkedCut(10),
             "ChunkedCut(at=10) rewrites HTTP/1.1 framing, but this client speaks HTTP/2 to "
             "proxy.test (no chunked bodies there): use StreamReset or Truncate(where='body'), "
-            "or add proxy.test with http2=False",
+            "or make proxy.test http1_only()",
         ),
         (
             Corrupt(3),
             "Corrupt(at=3, xor=255, where=None) flips a byte of the response head, which "
-            "HTTP/2 sends HPACK-coded in a HEADERS frame: give where='body', or add the host "
-            "with http2=False",
+            "HTTP/2 sends HPACK-coded in a HEADERS frame: give where='body', or make the host "
+            "http1_only()",
         ),
     ],
     ids=["ChunkedCut", "Corrupt in the head"],
 )
-def test_http1_framing_plans_are_refused_over_h2(gomodnet, store, plan, message) -> None:
+def test_http1_framing_plans_met_over_h2_are_a_clear_error(gomodnet, store, plan, message) -> None:
     gomodnet.add_goproxy("proxy.test", store)
-    gomodnet.fault("proxy.test", plan)
-    with gomodnet.client(http2=True) as client, pytest.raises(httpx.HTTPError):
-        client.get(f"{URL}.mod")
+    with gomodnet.client(http2=True) as client:
+        client.get(f"{URL}.info")  # the HTTP/2 connection is open before the plan is armed
+        gomodnet.fault("proxy.test", plan)
+        with pytest.raises(httpx.HTTPError):
+            client.get(f"{URL}.mod")
     with pytest.raises(ServerError) as raised:
         gomodnet.close()
     assert message in str(raised.value)
@@ -258,10 +272,10 @@ def test_bad_http2_fault_arguments_say_what_to_give() -> None:
         GoAway(0, last_stream_id=-1)
 
 
-def test_an_http1_only_host_is_served_http1_to_an_h2_client(gomodnet, store) -> None:
-    gomodnet.add_goproxy("proxy.test", store, http2=False)
-    with gomodnet.client(http2=True) as client:
+def test_an_http1_only_host_is_served_http1_to_an_h2_client(net) -> None:
+    net.http1_only("proxy.test")
+    with net.client(http2=True) as client:
         response = client.get(f"{URL}.mod")
     assert (response.http_version, response.status_code) == ("HTTP/1.1", 200)
-    assert [c.protocol for c in gomodnet.log] == ["http/1.1"]
-    assert gomodnet.hosts["proxy.test"].endswith(", HTTP/1.1 only")
+    assert [c.protocol for c in net.log] == ["http/1.1"]
+    assert net.faults == ["http1_only('proxy.test')"]

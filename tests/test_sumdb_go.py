@@ -346,7 +346,7 @@ HTTP1_CASES = {
 @pytest.mark.parametrize("case", BYTE_FAULTS, ids=list(BYTE_FAULTS))
 def test_go_refuses_a_broken_database_answer(go, tmp_path, net, sumdb, case) -> None:
     if case in HTTP1_CASES:
-        net.add_sumdb("sum.test", replace=True, http2=False)
+        net.http1_only("sum.test")
     plan, path, expected, asked = BYTE_FAULTS[case]
     net.fault("sum.test", plan, path=path)
     error = error_of(download(go, tmp_path, net))
@@ -376,7 +376,7 @@ def test_go_refuses_a_broken_database_answer(go, tmp_path, net, sumdb, case) -> 
 )
 def test_go_gets_past_these(go, tmp_path, net, store, sumdb, plan, path, asked, request) -> None:
     if request.node.callspec.id in HTTP1_CASES:
-        net.add_sumdb("sum.test", replace=True, http2=False)
+        net.http1_only("sum.test")
     net.fault("sum.test", plan, path=path)
     (info,) = download(go, tmp_path, net).check().json_objects()
     assert info["Sum"] == store.get(MODULE, VERSION).h1
