@@ -13,7 +13,6 @@ gets h2's GOAWAY with the error code the protocol names, and the connection ends
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
 from hyperframe.frame import GoAwayFrame
 
@@ -148,7 +148,7 @@ class _H2Server:
     async def _refuse(self, exc: h2.exceptions.ProtocolError) -> None:
         """A client broke the protocol: GOAWAY with the code h2 names, then the end."""
         code = ErrorCodes(exc.error_code or ErrorCodes.PROTOCOL_ERROR)
-        with contextlib.suppress(h2.exceptions.ProtocolError):
+        if self.h2.state_machine.state is not ConnectionState.CLOSED:
             self.h2.close_connection(error_code=code)  # h2 sent it already for most errors
         self.conn.ended = f"goaway {code.name}: {exc}"
         self.flush()

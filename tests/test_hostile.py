@@ -21,6 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import h2.connection
+import h2.errors
+import h2.events
+import hyperframe.frame
 import pytest
 import trustme
 
@@ -454,5 +458,68 @@ def test_the_router_refuses_what_it_cannot_route(servers, request_line, status, 
     )
     _normal_works(router)
     _normal_works(servers.targets["router-tls"])
+    for check in servers.checks:
+        check()
+
+
+# --- HTTP/2: a client that chose h2 and then breaks the protocol ---------------------------
+
+
+def _h2_client() -> h2.connection.H2Connection:
+    client = h2.connection.H2Connection()
+    client.initiate_connection()
+    return client
+
+
+def _huge_header_block() -> bytes:
+    """A HEADERS frame and its CONTINUATIONs: 200 headers of 1 KiB, past the 64 KiB limit."""
+    client = _h2_client()
+    headers = [(":method", "GET"), (":path", MOD_PATH), (":scheme", "https")]
+    headers += [(":authority", "proxy.test")] + [(f"x-pad-{i}", "v" * 1024) for i in range(200)]
+    client.send_headers(1, headers, end_stream=True)
+    return client.data_to_send()
+
+
+def _stream_flood() -> bytes:
+    """More open streams than the host allows at once (its SETTINGS say 100)."""
+    client = _h2_client()
+    headers = [(":method", "GET"), (":path", MOD_PATH), (":scheme", "https")]
+    for stream_id in range(1, 2 * 150, 2):
+        client.send_headers(stream_id, [*headers, (":authority", "proxy.test")])
+    return client.data_to_send()
+
+
+def _data_on_an_idle_stream() -> bytes:
+    client = _h2_client()
+    return client.data_to_send() + hyperframe.frame.DataFrame(7, data=b"x").serialize()
+
+
+H2_HOSTILE = {
+    "malformed preface": (b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + bytes(24), "PROTOCOL_ERROR"),
+    "HTTP/1.1 after choosing h2": (_get(MOD_PATH, "proxy.test"), "PROTOCOL_ERROR"),
+    "huge header block": (_huge_header_block(), "ENHANCE_YOUR_CALM"),
+    "stream flood": (_stream_flood(), "PROTOCOL_ERROR"),
+    "DATA on a stream never opened": (_data_on_an_idle_stream(), "PROTOCOL_ERROR"),
+}
+
+
+@pytest.mark.parametrize("case", H2_HOSTILE, ids=list(H2_HOSTILE))
+def test_a_client_breaking_http2_gets_goaway_and_the_end(servers, case) -> None:
+    """The host answers with GOAWAY and the error code HTTP/2 names (RFC 9113), closes
+    within the deadline, and serves the next connection as before."""
+    data, code = H2_HOSTILE[case]
+    router = servers.targets["router-tls"]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    with router.connect(handshake=False) as raw, context.wrap_socket(raw) as sock:
+        assert sock.selected_alpn_protocol() == "h2"
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)
+        answer = read_to_close(sock, reset_ends=True, deadline=DEADLINE)
+    events = h2.connection.H2Connection().receive_data(answer)
+    ended = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+    assert [h2.errors.ErrorCodes(e.error_code).name for e in ended] == [code]
+    _normal_works(router)
     for check in servers.checks:
         check()
