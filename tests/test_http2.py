@@ -19,6 +19,7 @@ from pytest_gomodnet.faults import (
     ChunkedCut,
     Corrupt,
     GoAway,
+    LieContentLength,
     SlowFirstByte,
     Status,
     StreamReset,
@@ -279,3 +280,13 @@ def test_an_http1_only_host_is_served_http1_to_an_h2_client(net) -> None:
     assert (response.http_version, response.status_code) == ("HTTP/1.1", 200)
     assert [c.protocol for c in net.log] == ["http/1.1"]
     assert net.faults == ["http1_only('proxy.test')"]
+
+
+def test_a_lying_content_length_over_h2_ends_without_end_stream(net, store) -> None:
+    net.fault("proxy.test", LieContentLength(100), path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
+        client.get(f"{URL}.mod")
+    assert str(raised.value) == "Server disconnected"
+    ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    size = len(store.get(MODULE, VERSION).go_mod)
+    assert exchange.frames == ["HEADERS", f"DATA {size} B", "connection fin"]
