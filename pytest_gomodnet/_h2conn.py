@@ -22,7 +22,7 @@ import h2.events
 import h2.exceptions
 from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
-from hyperframe.frame import GoAwayFrame
+from hyperframe.frame import DataFrame, GoAwayFrame
 
 from ._delivery import Delivery, pump
 from ._endings import Quit, end
@@ -35,6 +35,8 @@ from .faults import (
     Action,
     Close,
     Corrupt,
+    DataBeforeHeaders,
+    EndStreamEarly,
     FaultPlan,
     GoAway,
     Send,
@@ -316,8 +318,17 @@ class _StreamSink:
         await end(self.server.writer, how)
         raise Quit
 
-    async def _frame(self, plan: StreamReset | GoAway) -> None:
+    async def _frame(self, plan: StreamReset | GoAway | EndStreamEarly | DataBeforeHeaders) -> None:
         server = self.server
+        if isinstance(plan, DataBeforeHeaders):
+            # Empty, past h2's state machine (which would refuse it): no window is spent.
+            server.writer.write(DataFrame(self.stream_id, data=b"").serialize())
+            self._note("DATA 0 B before HEADERS")
+            return
+        if isinstance(plan, EndStreamEarly):
+            await self.end_stream()
+            self.exchange.ended = "end_stream"
+            raise _StreamOver
         code = error_code(plan.code)
         if isinstance(plan, StreamReset):
             server.h2.reset_stream(self.stream_id, error_code=code)

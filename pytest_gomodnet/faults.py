@@ -35,11 +35,11 @@ import re
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from ._h2plans import DataBeforeHeaders, EndStreamEarly, GoAway, StreamReset
 from ._http import content_length, drop_header, set_header
 from ._plan_checks import (
     _CLOSES,
     CloseHow,
-    _check_code,
     _check_offset,
     _check_positive,
     error_code,
@@ -60,7 +60,9 @@ __all__ = [
     "Close",
     "CloseBeforeResponse",
     "Corrupt",
+    "DataBeforeHeaders",
     "Drip",
+    "EndStreamEarly",
     "FaultPlan",
     "Frame",
     "GoAway",
@@ -256,55 +258,6 @@ class SlowFirstByte:
 _TOKEN_VALUE = re.compile(r"[\x20-\x7e]+")
 
 
-# --- HTTP/2 faults -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StreamReset:
-    """HTTP/2 only: send ``at`` bytes of the body, then RST_STREAM with ``code`` on its stream.
-
-    The other streams of the connection go on, as they do when a real server
-    gives up on one response. ``where`` as for Truncate, but from the body by
-    default: ``StreamReset(0, where="headers")`` resets before the HEADERS frame.
-    """
-
-    at: int
-    code: str | int = "INTERNAL_ERROR"
-    where: Where = "body"
-
-    def __post_init__(self) -> None:
-        _check_offset(self, "at", self.at, self.where)
-        _check_code(self, self.code)
-
-
-@dataclass(frozen=True)
-class GoAway:
-    """HTTP/2 only: after ``at`` bytes of the body, send GOAWAY(``last_stream_id``, ``code``).
-
-    ``last_stream_id=None`` names the newest stream the client opened: the
-    streams up to it go on to their end (graceful, with ``NO_ERROR``), then the
-    connection closes. A stream above ``last_stream_id``, or any ``code`` but
-    ``NO_ERROR``, ends the connection right after the GOAWAY (abrupt). ``where``
-    as for StreamReset.
-    """
-
-    at: int
-    last_stream_id: int | None = None
-    code: str | int = "NO_ERROR"
-    where: Where = "body"
-
-    def __post_init__(self) -> None:
-        _check_offset(self, "at", self.at, self.where)
-        _check_code(self, self.code)
-        last = self.last_stream_id
-        if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last < 0):
-            raise FaultPlanError(f"GoAway: last_stream_id={last!r} must be None or an int >= 0")
-
-    @property
-    def abrupt(self) -> bool:
-        return error_code(self.code) != 0
-
-
 FaultPlan = (
     Truncate
     | Reset
@@ -323,6 +276,8 @@ FaultPlan = (
     | SlowFirstByte
     | StreamReset
     | GoAway
+    | EndStreamEarly
+    | DataBeforeHeaders
 )
 
 BYTE_FAULTS = (Truncate, Reset, Stall, Corrupt, Throttle, Drip, CloseBeforeResponse)
@@ -336,9 +291,11 @@ HTTP_FAULTS = (
     SlowFirstByte,
     StreamReset,
     GoAway,
+    EndStreamEarly,
+    DataBeforeHeaders,
 )
 #: Plans that speak HTTP/2 frames: refused over HTTP/1.1.
-H2_FAULTS = (StreamReset, GoAway)
+H2_FAULTS = (StreamReset, GoAway, EndStreamEarly, DataBeforeHeaders)
 #: Plans that rewrite HTTP/1.1 framing: refused over HTTP/2.
 HTTP1_ONLY = (ChunkedCut,)
 
@@ -366,7 +323,7 @@ class Close:
 class Frame:
     """Send an HTTP/2 plan's frame (RST_STREAM, GOAWAY) on the response's stream."""
 
-    plan: StreamReset | GoAway
+    plan: StreamReset | GoAway | EndStreamEarly | DataBeforeHeaders
 
 
 Action = Send | Sleep | Close | Frame
@@ -451,7 +408,9 @@ class ResponseEngine:
             self._chunked_left = plan.at
         elif isinstance(plan, WrongContentType):
             head = set_header(head, b"Content-Type", plan.content_type)
-        elif isinstance(plan, (Truncate, Reset, Stall, Corrupt, StreamReset, GoAway)):
+        elif isinstance(
+            plan, (Truncate, Reset, Stall, Corrupt, StreamReset, GoAway, EndStreamEarly)
+        ):
             offset = _absolute(plan.at, plan.where, len(head), body_length)
             if isinstance(plan, Corrupt):
                 self._corrupt_at = offset
@@ -463,6 +422,8 @@ class ResponseEngine:
             actions.append(Sleep(plan.seconds))
         if isinstance(plan, CloseBeforeResponse):
             return self._close("fin")
+        if isinstance(plan, DataBeforeHeaders):
+            actions.append(Frame(plan))
         return actions + self._pass(head)
 
     # -- the body ---------------------------------------------------------
@@ -544,12 +505,12 @@ class ResponseEngine:
 
     def _end_by_plan(self) -> list[Action]:
         plan = self.plan
-        if isinstance(plan, (StreamReset, GoAway)):
+        if isinstance(plan, (StreamReset, GoAway, EndStreamEarly)):
             self._cut = None
             if isinstance(plan, GoAway) and not plan.abrupt:
                 return [Frame(plan)]
             self.done = True
-            self.ended = "rst_stream" if isinstance(plan, StreamReset) else "goaway"
+            self.ended = _H2_ENDINGS[type(plan)]
             return [Frame(plan)]
         if isinstance(plan, Truncate):
             return self._close(plan.close)
@@ -564,6 +525,10 @@ class ResponseEngine:
         self.done = True
         self.ended = how
         return [Close(how)]
+
+
+#: How the engine logs a response an HTTP/2 plan ended.
+_H2_ENDINGS = {StreamReset: "rst_stream", GoAway: "goaway", EndStreamEarly: "end_stream"}
 
 
 def _absolute(at: int, where: str | None, head_length: int, body_length: int | None) -> int:

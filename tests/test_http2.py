@@ -12,12 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from h2.exceptions import InvalidBodyLengthError
 
 from _helpers import settled
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faults import (
     ChunkedCut,
     Corrupt,
+    DataBeforeHeaders,
+    EndStreamEarly,
     GoAway,
     LieContentLength,
     SlowFirstByte,
@@ -290,3 +293,27 @@ def test_a_lying_content_length_over_h2_ends_without_end_stream(net, store) -> N
     ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
     size = len(store.get(MODULE, VERSION).go_mod)
     assert exchange.frames == ["HEADERS", f"DATA {size} B", "connection fin"]
+
+
+def test_end_stream_short_of_the_content_length(net, store) -> None:
+    """httpx 0.28 lets h2's own exception through here, unwrapped."""
+    net.fault("proxy.test", EndStreamEarly(5), path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(InvalidBodyLengthError) as raised:
+        client.get(f"{URL}.mod")
+    size = len(store.get(MODULE, VERSION).go_mod)
+    assert str(raised.value) == f"InvalidBodyLengthError: Expected {size} bytes, received 5"
+    ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    assert (exchange.ended, exchange.frames) == (
+        "end_stream",
+        ["HEADERS", "DATA 5 B", "END_STREAM"],
+    )
+
+
+def test_data_before_headers(net, store) -> None:
+    net.fault("proxy.test", DataBeforeHeaders(), path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(httpx.LocalProtocolError) as raised:
+        client.get(f"{URL}.mod")
+    assert str(raised.value) == "cannot receive data before headers"
+    ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    size = len(store.get(MODULE, VERSION).go_mod)
+    assert exchange.frames == ["DATA 0 B before HEADERS", "HEADERS", f"DATA {size} B", "END_STREAM"]

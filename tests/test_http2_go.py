@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from _helpers import settled
-from pytest_gomodnet.faults import CloseBeforeResponse, GoAway, StreamReset, Truncate
+from pytest_gomodnet.faults import (
+    CloseBeforeResponse,
+    DataBeforeHeaders,
+    EndStreamEarly,
+    GoAway,
+    StreamReset,
+    Truncate,
+)
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
@@ -64,6 +71,12 @@ FAILS = {
         'LastStreamID=5, ErrCode=INTERNAL_ERROR, debug=""',
     ),
     "zip DATA cut, connection closed": (Truncate(200, where="body"), "unexpected EOF"),
+    "zip END_STREAM short of its Content-Length": (EndStreamEarly(200), "unexpected EOF"),
+    # Before the answer's head: a Get error, not a read one.
+    "zip DATA before HEADERS": (
+        DataBeforeHeaders(),
+        'Get "URL.zip": stream error: stream ID 5; PROTOCOL_ERROR',
+    ),
 }
 
 
@@ -72,7 +85,11 @@ def test_go_fails_on_these_h2_faults(go, tmp_path, net, case) -> None:
     plan, expected = FAILS[case]
     net.fault("proxy.test", plan, path="*.zip")
     info = download(go, tmp_path, net)
-    assert info["Error"] == f'{MODULE}@{VERSION}: read "{URL}.zip": {expected}'
+    if not expected.startswith("Get "):
+        expected = f'read "URL.zip": {expected}'
+    assert info["Error"] == f"{MODULE}@{VERSION}: " + expected.replace("URL", URL)
+    zips = [x for connection in asked(net) for x in connection if x[1] == "zip"]
+    assert len(zips) == 1, zips  # none is retried
     assert not list((tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip"))
 
 
