@@ -45,28 +45,12 @@ from .faults import (
     error_code,
 )
 
-__all__ = ["serve_h2"]
+__all__ = ["H2Server"]
 
 #: Response headers HTTP/2 forbids (RFC 9113, section 8.2.2): they are about one connection.
 _HOP_BY_HOP = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
-
-
-async def serve_h2(
-    delivery: Delivery,
-    host: str,
-    upstream: Upstream,
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    conn: Connection,
-    *,
-    set_host: bool,
-    idle_timeout: float,
-) -> None:
-    """Serve one HTTP/2 connection to ``host`` until it ends (raises Quit when a fault or
-    a protocol error ended it). ``set_host``: name ``host`` in every request (a direct port)."""
-    await _H2Server(delivery, host, upstream, reader, writer, conn, set_host, idle_timeout).serve()
 
 
 @dataclass
@@ -83,7 +67,11 @@ class _StreamOver(Exception):
     """This stream's response is over (a RST_STREAM went out); the others go on."""
 
 
-class _H2Server:
+class H2Server:
+    """One HTTP/2 connection to ``host``: :meth:`serve` it until it ends (Quit when a fault
+    or a protocol error ended it). ``set_host``: name ``host`` in every request (a direct
+    port, whatever the client named)."""
+
     def __init__(
         self,
         delivery: Delivery,
@@ -92,6 +80,7 @@ class _H2Server:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         conn: Connection,
+        *,
         set_host: bool,
         idle_timeout: float,
     ) -> None:
@@ -248,7 +237,7 @@ class _StreamSink:
     """
 
     def __init__(
-        self, server: _H2Server, stream_id: int, exchange: Exchange, plan: FaultPlan | None
+        self, server: H2Server, stream_id: int, exchange: Exchange, plan: FaultPlan | None
     ) -> None:
         self.server, self.stream_id, self.exchange, self.plan = server, stream_id, exchange, plan
         self.pending_head: bytes | None = b""

@@ -17,7 +17,7 @@ from typing import Unpack
 from urllib.parse import urlsplit
 
 from ._endings import Quit, abort_handshake, negotiated_h2, refuse, start_tls
-from ._h2conn import serve_h2
+from ._h2conn import H2Server
 from ._http import set_header
 from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
@@ -226,16 +226,11 @@ class Router(Proxy):
         await start_tls(writer, upstream.tls, self._client_timeout)
         if negotiated_h2(writer):
             conn.protocol = "h2"
-            await serve_h2(
-                self._delivery,
-                host,
-                upstream,
-                reader,
-                writer,
-                conn,
-                set_host=connected is None,
-                idle_timeout=self._client_timeout,
-            )
+            server = H2Server(
+                self._delivery, host, upstream, reader, writer, conn,
+                set_host=connected is None, idle_timeout=self._client_timeout,
+            )  # fmt: skip
+            await server.serve()
             return
         while (head := await read_request_head(reader, self._client_timeout)) is not None:
             method, target = request_target(head)

@@ -8,12 +8,12 @@ fault queues and log as HTTP/1.1 ones.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from h2.exceptions import InvalidBodyLengthError
 
+from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faults import (
@@ -29,36 +29,19 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.goproxy import ModuleStore
-from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
 
-MODULE, VERSION = "example.test/m", "v1.0.0"
-BASE = "https://proxy.test"
-URL = f"{BASE}/{MODULE}/@v/{VERSION}"
 FILES = {"m.go": b"package m\n\nconst Answer = 42\n"}
 
 
 @pytest.fixture
-def store(module_store: ModuleStore) -> ModuleStore:
-    module_store.add(MODULE, VERSION, files=FILES)
-    return module_store
+def net(gomodnet: Network, module_store: ModuleStore) -> Network:
+    return serve_module(gomodnet, module_store, FILES)
 
 
-@pytest.fixture
-def net(gomodnet: Network, store: ModuleStore) -> Network:
-    gomodnet.add_goproxy("proxy.test", store)
-    return gomodnet
-
-
-def download(go: GoToolchain, home: Path, net: Network) -> dict[str, str]:
-    result = go.run("mod", "download", "-json", f"{MODULE}@{VERSION}", home=home, env=net.go_env())
-    (info,) = result.json_objects()
-    return info
-
-
-def test_go_speaks_h2_through_the_connect_tunnel(go, tmp_path, net, store) -> None:
+def test_go_speaks_h2_through_the_connect_tunnel(go, tmp_path, net, module_store) -> None:
     info = download(go, tmp_path, net)
-    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert info["Sum"] == module_store.get(MODULE, VERSION).h1
     (conn,) = settled(lambda: net.log, connections=True)
     assert (conn.host, conn.mode, conn.protocol) == ("proxy.test", "tls", "h2")
     assert [(x.stream, x.path, x.status, x.ended) for x in conn.exchanges] == [
@@ -68,11 +51,11 @@ def test_go_speaks_h2_through_the_connect_tunnel(go, tmp_path, net, store) -> No
     ]
 
 
-def test_httpx_speaks_h2_when_asked(net, store) -> None:
+def test_httpx_speaks_h2_when_asked(net, module_store) -> None:
     with net.client(http2=True) as client:
         response = client.get(f"{URL}.zip")
     assert response.http_version == "HTTP/2"
-    assert response.content == store.get(MODULE, VERSION).zip_path.read_bytes()
+    assert response.content == module_store.get(MODULE, VERSION).zip_path.read_bytes()
     (conn,) = settled(lambda: net.log, connections=True)
     assert conn.protocol == "h2"
 
@@ -84,14 +67,14 @@ def _zip(store: ModuleStore) -> bytes:
     return store.get(MODULE, VERSION).zip_path.read_bytes()
 
 
-def test_a_stream_reset_hits_the_zip_stream_and_the_connection_goes_on(net, store) -> None:
+def test_a_stream_reset_hits_the_zip_stream_and_the_connection_goes_on(net, module_store) -> None:
     net.fault("proxy.test", StreamReset(100), path="*.zip")
     with net.client(http2=True) as client:
         with pytest.raises(httpx.RemoteProtocolError) as raised:
             client.get(f"{URL}.zip")
         mod = client.get(f"{URL}.mod")
     assert str(raised.value) == "<StreamReset stream_id:1, error_code:2, remote_reset:True>"
-    assert mod.content == store.get(MODULE, VERSION).go_mod
+    assert mod.content == module_store.get(MODULE, VERSION).go_mod
     (conn,) = settled(lambda: net.log, connections=True)
     zip_stream, mod_stream = conn.exchanges
     assert (zip_stream.stream, zip_stream.ended, zip_stream.frames) == (
@@ -102,7 +85,7 @@ def test_a_stream_reset_hits_the_zip_stream_and_the_connection_goes_on(net, stor
     assert (mod_stream.stream, mod_stream.ended) == (3, "ok")
 
 
-def test_a_truncate_over_h2_cuts_the_data_then_ends_the_connection(net, store) -> None:
+def test_a_truncate_over_h2_cuts_the_data_then_ends_the_connection(net, module_store) -> None:
     net.fault("proxy.test", Truncate(100, where="body"), path="*.zip")
     with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
         client.get(f"{URL}.zip")
@@ -116,7 +99,7 @@ def test_a_truncate_over_h2_cuts_the_data_then_ends_the_connection(net, store) -
     )
 
 
-def test_offsets_count_the_response_as_http1_shows_it(net, store) -> None:
+def test_offsets_count_the_response_as_http1_shows_it(net, module_store) -> None:
     """Truncate(at) with no ``where`` counts the head as text: a cut inside it sends no
     HEADERS frame at all, and the log's bytes down are the engine's count."""
     net.fault("proxy.test", Truncate(20), path="*.zip")
@@ -139,7 +122,7 @@ def test_status_and_delay_plans_work_over_h2(net) -> None:
     assert took >= 0.2
 
 
-def test_a_graceful_goaway_lets_the_stream_finish_then_closes(net, store) -> None:
+def test_a_graceful_goaway_lets_the_stream_finish_then_closes(net, module_store) -> None:
     """httpx 0.28 fails the stream in flight all the same: it takes any GOAWAY as the end."""
     net.fault("proxy.test", GoAway(100), path="*.zip")
     with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
@@ -149,7 +132,7 @@ def test_a_graceful_goaway_lets_the_stream_finish_then_closes(net, store) -> Non
     )
     (conn,) = settled(lambda: net.log, connections=True)
     (exchange,) = conn.exchanges
-    size = len(_zip(store))
+    size = len(_zip(module_store))
     assert (conn.ended, exchange.ended) == ("goaway", "ok")
     assert exchange.frames == [
         "HEADERS",
@@ -206,14 +189,13 @@ def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(net, how) -> None
     )
 
 
-def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(gomodnet, store) -> None:
-    gomodnet.add_goproxy("proxy.test", store)
-    gomodnet.fault("proxy.test", StreamReset(10))
+def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(net) -> None:
+    net.fault("proxy.test", StreamReset(10))
     # httpx without http2=True offers no h2
-    with gomodnet.client() as client, pytest.raises(httpx.HTTPError):
+    with net.client() as client, pytest.raises(httpx.HTTPError):
         client.get(f"{URL}.mod")
     with pytest.raises(ServerError) as raised:
-        gomodnet.close()
+        net.close()
     assert (
         "StreamReset(at=10, code='INTERNAL_ERROR', where='body') is an HTTP/2 fault, but this "
         "client speaks HTTP/1.1 to proxy.test (it did not offer h2 by ALPN)"
@@ -245,23 +227,22 @@ def test_a_waiting_chunked_cut_makes_its_host_offer_http1_alone(net) -> None:
     ],
     ids=["ChunkedCut", "Corrupt in the head"],
 )
-def test_http1_framing_plans_met_over_h2_are_a_clear_error(gomodnet, store, plan, message) -> None:
-    gomodnet.add_goproxy("proxy.test", store)
-    with gomodnet.client(http2=True) as client:
+def test_http1_framing_plans_met_over_h2_are_a_clear_error(net, plan, message) -> None:
+    with net.client(http2=True) as client:
         client.get(f"{URL}.info")  # the HTTP/2 connection is open before the plan is armed
-        gomodnet.fault("proxy.test", plan)
+        net.fault("proxy.test", plan)
         with pytest.raises(httpx.HTTPError):
             client.get(f"{URL}.mod")
     with pytest.raises(ServerError) as raised:
-        gomodnet.close()
+        net.close()
     assert message in str(raised.value)
 
 
-def test_corrupt_in_the_body_flips_a_data_byte(net, store) -> None:
+def test_corrupt_in_the_body_flips_a_data_byte(net, module_store) -> None:
     net.fault("proxy.test", Corrupt(0, xor=0x01, where="body"), path="*.mod")
     with net.client(http2=True) as client:
         got = client.get(f"{URL}.mod").content
-    mod = store.get(MODULE, VERSION).go_mod
+    mod = module_store.get(MODULE, VERSION).go_mod
     assert got == bytes([mod[0] ^ 0x01]) + mod[1:]
 
 
@@ -285,22 +266,22 @@ def test_an_http1_only_host_is_served_http1_to_an_h2_client(net) -> None:
     assert net.faults == ["http1_only('proxy.test')"]
 
 
-def test_a_lying_content_length_over_h2_ends_without_end_stream(net, store) -> None:
+def test_a_lying_content_length_over_h2_ends_without_end_stream(net, module_store) -> None:
     net.fault("proxy.test", LieContentLength(100), path="*.mod")
     with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
         client.get(f"{URL}.mod")
     assert str(raised.value) == "Server disconnected"
     ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
-    size = len(store.get(MODULE, VERSION).go_mod)
+    size = len(module_store.get(MODULE, VERSION).go_mod)
     assert exchange.frames == ["HEADERS", f"DATA {size} B", "connection fin"]
 
 
-def test_end_stream_short_of_the_content_length(net, store) -> None:
+def test_end_stream_short_of_the_content_length(net, module_store) -> None:
     """httpx 0.28 lets h2's own exception through here, unwrapped."""
     net.fault("proxy.test", EndStreamEarly(5), path="*.mod")
     with net.client(http2=True) as client, pytest.raises(InvalidBodyLengthError) as raised:
         client.get(f"{URL}.mod")
-    size = len(store.get(MODULE, VERSION).go_mod)
+    size = len(module_store.get(MODULE, VERSION).go_mod)
     assert str(raised.value) == f"InvalidBodyLengthError: Expected {size} bytes, received 5"
     ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
     assert (exchange.ended, exchange.frames) == (
@@ -309,11 +290,11 @@ def test_end_stream_short_of_the_content_length(net, store) -> None:
     )
 
 
-def test_data_before_headers(net, store) -> None:
+def test_data_before_headers(net, module_store) -> None:
     net.fault("proxy.test", DataBeforeHeaders(), path="*.mod")
     with net.client(http2=True) as client, pytest.raises(httpx.LocalProtocolError) as raised:
         client.get(f"{URL}.mod")
     assert str(raised.value) == "cannot receive data before headers"
     ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
-    size = len(store.get(MODULE, VERSION).go_mod)
+    size = len(module_store.get(MODULE, VERSION).go_mod)
     assert exchange.frames == ["DATA 0 B before HEADERS", "HEADERS", f"DATA {size} B", "END_STREAM"]

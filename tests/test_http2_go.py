@@ -8,10 +8,9 @@ error, and which requests it made (a retry shows as a second exchange).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
 from pytest_gomodnet.faults import (
     CloseBeforeResponse,
@@ -22,30 +21,14 @@ from pytest_gomodnet.faults import (
     Truncate,
 )
 from pytest_gomodnet.goproxy import ModuleStore
-from pytest_gomodnet.gotool import GoToolchain
 from pytest_gomodnet.network import Network
 
-MODULE, VERSION = "example.test/m", "v1.0.0"
-URL = f"https://proxy.test/{MODULE}/@v/{VERSION}"
 FILES = {"m.go": b"package m\n\nconst Answer = 42\n", "big.txt": b"x" * 100_000}
 
 
 @pytest.fixture
-def store(module_store: ModuleStore) -> ModuleStore:
-    module_store.add(MODULE, VERSION, files=FILES)
-    return module_store
-
-
-@pytest.fixture
-def net(gomodnet: Network, store: ModuleStore) -> Network:
-    gomodnet.add_goproxy("proxy.test", store)
-    return gomodnet
-
-
-def download(go: GoToolchain, home: Path, net: Network) -> dict[str, str]:
-    result = go.run("mod", "download", "-json", f"{MODULE}@{VERSION}", home=home, env=net.go_env())
-    (info,) = result.json_objects()
-    return info
+def net(gomodnet: Network, module_store: ModuleStore) -> Network:
+    return serve_module(gomodnet, module_store, FILES)
 
 
 def asked(net: Network) -> list[list[tuple[int | None, str, str]]]:
@@ -93,30 +76,30 @@ def test_go_fails_on_these_h2_faults(go, tmp_path, net, case) -> None:
     assert not list((tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip"))
 
 
-def test_a_graceful_goaway_mid_zip_lets_go_finish(go, tmp_path, net, store) -> None:
+def test_a_graceful_goaway_mid_zip_lets_go_finish(go, tmp_path, net, module_store) -> None:
     net.fault("proxy.test", GoAway(200), path="*.zip")
     info = download(go, tmp_path, net)
-    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert info["Sum"] == module_store.get(MODULE, VERSION).h1
     assert asked(net) == [[(1, "info", "ok"), (3, "mod", "ok"), (5, "zip", "ok")]]
 
 
 def test_refused_stream_before_headers_is_retried_on_the_same_connection(
-    go, tmp_path, net, store
+    go, tmp_path, net, module_store
 ) -> None:
     net.fault("proxy.test", StreamReset(0, code="REFUSED_STREAM", where="headers"), path="*.mod")
     info = download(go, tmp_path, net)
-    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert info["Sum"] == module_store.get(MODULE, VERSION).h1
     assert asked(net) == [
         [(1, "info", "ok"), (3, "mod", "rst_stream"), (5, "mod", "ok"), (7, "zip", "ok")]
     ]
 
 
 def test_a_stream_above_goaways_last_stream_id_is_retried_on_a_new_connection(
-    go, tmp_path, net, store
+    go, tmp_path, net, module_store
 ) -> None:
     net.fault("proxy.test", GoAway(0, last_stream_id=1, where="headers"), path="*.mod")
     info = download(go, tmp_path, net)
-    assert info["Sum"] == store.get(MODULE, VERSION).h1
+    assert info["Sum"] == module_store.get(MODULE, VERSION).h1
     assert asked(net) == [
         [(1, "info", "ok"), (3, "mod", "goaway")],
         [(1, "mod", "ok"), (3, "zip", "ok")],
