@@ -20,7 +20,7 @@ from ._hostnames import check_host
 from ._inprocess import InProcessApp
 from .armed import Armed, FaultQueues, check_glob, check_plans, must_fire_count, plan_list
 from .errors import ChainError, FaultPlanError
-from .faults import CONNECTION_FAULTS, H2_FAULTS, HTTP1_ONLY, FaultPlan
+from .faults import CONNECTION_FAULTS, H2_FAULTS, FaultPlan, needs_http1
 from .framing import Framing, check_framing
 
 __all__ = ["Plans", "Routes", "Upstream", "call_text", "host_name", "relayed"]
@@ -109,7 +109,8 @@ class Routes:
         """Offer HTTP/2 by ALPN on the host's TLS context, or HTTP/1.1 alone: for a host
         added with ``http2=False`` or made :meth:`http1_only`, framed ``chunked`` or
         ``close`` (host-wide or on a path: HTTP/2 has neither), or with a plan about
-        HTTP/1.1 framing (ChunkedCut) waiting in its queues. The choice lives on the
+        HTTP/1.1's bytes (ChunkedCut, a Corrupt counted from the status line) waiting in its
+        queues. The choice lives on the
         context, so two hosts that share one cannot choose differently. Call with the
         lock held."""
         tls = self._hosts[name].tls
@@ -132,7 +133,7 @@ class Routes:
         return (
             offered
             and not any(f in ("chunked", "close") for f in framings)
-            and not any(isinstance(plan, HTTP1_ONLY) for plan in waiting)
+            and not any(needs_http1(plan) for plan in waiting)
         )
 
     def http1_only(self, host: str) -> None:

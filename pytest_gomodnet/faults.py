@@ -82,6 +82,7 @@ __all__ = [
     "Truncate",
     "WrongContentType",
     "error_code",
+    "needs_http1",
     "synthesized_response",
 ]
 
@@ -298,6 +299,15 @@ HTTP_FAULTS = (
 H2_FAULTS = (StreamReset, GoAway, EndStreamEarly, DataBeforeHeaders)
 #: Plans that rewrite HTTP/1.1 framing: refused over HTTP/2.
 HTTP1_ONLY = (ChunkedCut,)
+
+
+def needs_http1(plan: FaultPlan | None) -> bool:
+    """Whether ``plan`` is about HTTP/1.1's bytes: a waiting one makes its host offer
+    HTTP/1.1 alone (a Corrupt counted from the status line may hit the head, which
+    HTTP/2 sends HPACK-coded)."""
+    corrupts_head = isinstance(plan, Corrupt) and plan.where in (None, "headers")
+    return corrupts_head or isinstance(plan, HTTP1_ONLY)
+
 
 # --- what the engine asks the socket side to do -----------------------------
 

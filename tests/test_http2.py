@@ -202,10 +202,19 @@ def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(net) -> None:
     ) in str(raised.value)
 
 
-def test_a_waiting_chunked_cut_makes_its_host_offer_http1_alone(net) -> None:
-    net.fault("proxy.test", ChunkedCut(10), path="*.mod")
-    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError):
+@pytest.mark.parametrize(
+    ("plan", "error"),
+    [
+        (ChunkedCut(10), "peer closed connection without sending complete message body"),
+        (Corrupt(3), "illegal status line: bytearray(b'HTT\\xaf/1.1 200 OK')"),
+    ],
+    ids=["ChunkedCut", "Corrupt counted from the status line"],
+)
+def test_a_waiting_http1_plan_makes_its_host_offer_http1_alone(net, plan, error) -> None:
+    net.fault("proxy.test", plan, path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError) as raised:
         client.get(f"{URL}.mod")
+    assert str(raised.value).split(" (", 1)[0] == error
     assert [c.protocol for c in net.log] == ["http/1.1"]
 
 
