@@ -12,11 +12,13 @@ import time
 import httpx
 import pytest
 from h2.exceptions import InvalidBodyLengthError
+from hypothesis import HealthCheck, given, settings
 
 from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faults import (
+    H2_FAULTS,
     ChunkedCut,
     Corrupt,
     DataBeforeHeaders,
@@ -30,6 +32,7 @@ from pytest_gomodnet.faults import (
 )
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Network
+from pytest_gomodnet.strategies import fault_plans
 
 FILES = {"m.go": b"package m\n\nconst Answer = 42\n"}
 
@@ -307,3 +310,18 @@ def test_data_before_headers(net, module_store) -> None:
     ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
     size = len(module_store.get(MODULE, VERSION).go_mod)
     assert exchange.frames == ["DATA 0 B before HEADERS", "HEADERS", f"DATA {size} B", "END_STREAM"]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plan=fault_plans(kinds=H2_FAULTS))
+def test_httpx_never_takes_a_broken_h2_stream_for_the_zip(net, module_store, plan) -> None:
+    """Fuzzing the HTTP/2 plans: the client errs, or it has the whole zip, never less."""
+    with net.example(), net.client(http2=True) as client:
+        net.fault("proxy.test", plan, path="*.zip")
+        try:
+            got = client.get(f"{URL}.zip").content
+        except (httpx.HTTPError, InvalidBodyLengthError):
+            return
+        assert got == _zip(module_store)

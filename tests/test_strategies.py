@@ -480,10 +480,12 @@ def test_from_type_of_the_fault_plan_union_reaches_every_class() -> None:
 def test_fault_plans_can_be_limited_to_kinds() -> None:
     drawn = _sample(fault_plans(kinds=[faults.Reset, faults.Drip]), count=100)
     assert {type(plan) for plan in drawn} == {faults.Reset, faults.Drip}
-    fast = set(ALL_FAULT_CLASSES) - set(SLOW_FAULTS)
+    fast = set(ALL_FAULT_CLASSES) - set(SLOW_FAULTS) - set(faults.H2_FAULTS)
     assert {type(plan) for plan in _sample(fault_plans(), count=600)} == fast
     everything = _sample(fault_plans(slow=True), count=600)
-    assert {type(plan) for plan in everything} == set(ALL_FAULT_CLASSES)
+    assert {type(plan) for plan in everything} == set(ALL_FAULT_CLASSES) - set(faults.H2_FAULTS)
+    streams = _sample(fault_plans(kinds=faults.H2_FAULTS), count=200)
+    assert {type(plan) for plan in streams} == set(faults.H2_FAULTS)
     with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
         fault_plans(kinds=[int])
     with pytest.raises(InvalidArgument, match="must be a non-empty list of fault classes"):
@@ -495,7 +497,8 @@ def test_fault_plans_for_a_path_are_the_ones_a_path_fault_takes() -> None:
 
     aimed = _sample(fault_plans(path=True), count=600)
     kinds = {type(plan) for plan in aimed}
-    assert kinds == set(ALL_FAULT_CLASSES) - set(SLOW_FAULTS) - set(faults.CONNECTION_FAULTS)
+    left_out = {*SLOW_FAULTS, *faults.CONNECTION_FAULTS, *faults.H2_FAULTS}
+    assert kinds == set(ALL_FAULT_CLASSES) - left_out
     router = Router()
     try:
         for plan in aimed:  # the Router, not a reading of it, says they can be aimed

@@ -105,6 +105,29 @@ def _plan_strategies(
             st.sampled_from(["text/html", "application/octet-stream", "x/y"]),
         ),
         faults.SlowFirstByte: st.builds(faults.SlowFirstByte, _pauses(max_seconds)),
+        **_stream_fault_strategies(response),
+    }
+
+
+#: RFC 9113's error codes by name, for the HTTP/2 plans.
+_H2_CODES = st.sampled_from(
+    ["NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "REFUSED_STREAM", "CANCEL", "STREAM_CLOSED"]
+)
+
+
+def _stream_fault_strategies(response: bytes | None) -> dict[type, st.SearchStrategy[Any]]:
+    """The HTTP/2 plans, their offsets in the body (DATA bytes) and often at a DATA frame's
+    edge (16 KiB, the frame size every client starts with)."""
+    body = _body_offsets(response)
+    edges = st.integers(min_value=0, max_value=4).map(lambda n: n * 16384)
+    at = st.one_of(body, edges, edges.map(lambda n: max(0, n - 1)))
+    return {
+        faults.StreamReset: st.builds(faults.StreamReset, at, _H2_CODES),
+        faults.GoAway: st.builds(
+            faults.GoAway, at, st.one_of(st.none(), st.integers(0, 9)), _H2_CODES
+        ),
+        faults.EndStreamEarly: st.builds(faults.EndStreamEarly, at),
+        faults.DataBeforeHeaders: st.just(faults.DataBeforeHeaders()),
     }
 
 
@@ -125,7 +148,9 @@ def fault_plans(
 ) -> st.SearchStrategy[faults.FaultPlan]:
     """Any fault plan (or only those of ``kinds``), with valid arguments.
 
-    By default every kind but :data:`SLOW_FAULTS` (``slow=True`` adds them);
+    By default every kind but :data:`SLOW_FAULTS` (``slow=True`` adds them) and the
+    HTTP/2 plans (``kinds=faults.H2_FAULTS`` draws those: offsets in the body, often
+    at a 16 KiB DATA frame's edge);
     with ``path=True``, only plans ``fault(host, plan, path=...)`` can aim at a
     path: not the connection faults (Refuse, HandshakeAbort), which come before
     any request.
@@ -151,6 +176,7 @@ def fault_plans(
 def _chosen_kinds(kinds: Sequence[type] | None, *, path: bool, slow: bool) -> list[type]:
     if kinds is None:
         chosen = [k for k in _PLAN_STRATEGIES if slow or k not in SLOW_FAULTS]
+        chosen = [k for k in chosen if k not in faults.H2_FAULTS]
         chosen = [k for k in chosen if not (path and k in faults.CONNECTION_FAULTS)]
     else:
         chosen = list(kinds)
