@@ -218,8 +218,13 @@ def test_a_direct_placeholder_without_its_port_is_refused_before_the_start(tmp_p
 
 
 def test_report_paths() -> None:
-    assert report_paths(Path("out/r")) == (Path("out/r.md"), Path("out/r.json"))
-    assert report_paths(Path("out/r.json")) == (Path("out/r.md"), Path("out/r.json"))
+    written = (Path("out/r.md"), Path("out/r.json"), Path("out/r.html"))
+    assert report_paths(Path("out/r")) == written
+    assert report_paths(Path("out/r.json")) == written
+    assert report_paths(Path("out/r.html")) == written
+    assert report_paths(Path("out/r.v2")) == tuple(
+        Path(f"out/r.v2{s}") for s in (".md", ".json", ".html")
+    )
 
 
 def test_every_case_has_a_level_and_a_rationale() -> None:
