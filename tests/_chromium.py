@@ -1,9 +1,11 @@
 """Headless Chromium, to see what a report page renders: the DOM after its script ran,
 and a screenshot kept as an artefact.
 
-Chromium only ever loads a local file here: every host name resolves to nothing and
-every request that is not for the file goes to a closed port on 127.0.0.1, so a page
-that tried to fetch anything would fail to, and nothing leaves the machine.
+Chromium only ever loads a local file here: every host name but 127.0.0.1 resolves to
+nothing, and every request goes through a forward proxy on 127.0.0.1 that answers 502
+to everything and records it; each run asserts that it recorded nothing, so a page
+(or Chromium itself) that tried to fetch anything fails the test, and nothing leaves
+the machine.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,8 +30,10 @@ requires_chromium = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"),
     reason="chromium is not installed (Debian: apt-get install -y chromium)",
 )
-#: Flags that keep Chromium on the one file: no DNS, no proxyless request, no
-#: background traffic of its own (updates, sync, metrics, safe browsing).
+#: A port on 127.0.0.1 where nothing listens (tcpmux, which no test machine serves).
+CLOSED = "http://127.0.0.1:1"
+#: Flags that keep Chromium on the one file: no DNS, no request but to the recording
+#: proxy, no background traffic of its own (updates, sync, metrics, safe browsing).
 OFFLINE = (
     "--headless",
     "--disable-gpu",
@@ -40,8 +48,12 @@ OFFLINE = (
     "--disable-domain-reliability",
     "--disable-client-side-phishing-detection",
     "--metrics-recording-only",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--proxy-server=127.0.0.1:9",
+    # What Chromium still asks for on its own despite the flags above: the network time,
+    # its component updates and Google accounts (each pointed at a closed local port).
+    "--disable-features=NetworkTimeServiceQuerying",
+    f"--component-updater=url-source={CLOSED}",
+    f"--gaia-url={CLOSED}",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     "--proxy-bypass-list=<-loopback>",
     "--virtual-time-budget=5000",
 )
@@ -57,22 +69,67 @@ def artifacts(tmp_path: Path) -> Path:
     return directory
 
 
-def _chromium(page: Path, fragment: str, profile: Path, *extra: str) -> str:
+class _Refuse(BaseHTTPRequestHandler):
+    """Answers 502 to every request, a CONNECT included, and records its request line."""
+
+    server: _Recorder
+
+    def _refuse(self) -> None:
+        self.server.requests.append(self.requestline)
+        self.send_error(502, "gomodnet tests: Chromium must not fetch anything")
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_OPTIONS = do_CONNECT = _refuse
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # recorded, not printed
+
+
+class _Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+    requests: list[str]
+
+
+@contextmanager
+def recording_proxy() -> Iterator[_Recorder]:
+    """A forward proxy on 127.0.0.1 that refuses and records every request Chromium makes."""
+    server = _Recorder(("127.0.0.1", 0), _Refuse)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, name="chromium-proxy")
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def chromium(url: str, profile: Path, *extra: str) -> tuple[str, list[str]]:
+    """Run Chromium on ``url`` (a file:// URL): its stdout, and every request it tried."""
     if CHROMIUM is None:
         pytest.fail(
             "CI is set and chromium is missing: .ci/run installs it (apt-get install -y chromium)"
         )
-    url = page.resolve().as_uri() + (f"#{fragment}" if fragment else "")
     assert url.startswith("file:///"), url
-    done = subprocess.run(
-        [CHROMIUM, *OFFLINE, f"--user-data-dir={profile}", *extra, url],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE,
-        check=False,
-    )
+    with recording_proxy() as proxy:
+        port = proxy.server_address[1]
+        flags = [*OFFLINE, f"--proxy-server=http://127.0.0.1:{port}", f"--user-data-dir={profile}"]
+        done = subprocess.run(
+            [CHROMIUM, *flags, *extra, url],
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+            check=False,
+        )
     assert done.returncode == 0, f"chromium exited with {done.returncode}:\n{done.stderr[-3000:]}"
-    return done.stdout
+    return done.stdout, proxy.requests
+
+
+def _chromium(page: Path, fragment: str, profile: Path, *extra: str) -> str:
+    url = page.resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    output, requests = chromium(url, profile, *extra)
+    assert requests == [], f"chromium tried to fetch, loading {url}: {requests}"
+    return output
 
 
 def dump_dom(page: Path, fragment: str = "", *, profile: Path) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _chromium import Elements, artifacts, dump_dom, requires_chromium, screenshot
+from _chromium import Elements, artifacts, chromium, dump_dom, requires_chromium, screenshot
 from pytest_gomodnet.conformance.html_report import main, render
 from pytest_gomodnet.conformance.report import Matrix, RunFacts, Verdict
 
@@ -217,6 +217,19 @@ def test_chromium_shows_the_matrix_coloured_by_verdict(
     as_text = PAYLOAD.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert f'<p class="detail">AssertionError: {as_text}</p>' in dom
     screenshot(written[".html"], "", profile=tmp_path / "profile", into=artifacts(tmp_path))
+
+
+@requires_chromium
+def test_chromium_as_started_here_fetches_nothing_but_the_proxy_would_see_it(
+    tmp_path: Path, written: dict[str, Path]
+) -> None:
+    """Every run asserts that the recording proxy saw no request; this is its control."""
+    asking = tmp_path / "asking.html"
+    asking.write_text('<img src="http://example.test/x.png">\n')
+    _, requests = chromium(asking.as_uri(), tmp_path / "profile", "--dump-dom")
+    assert requests == ["GET http://example.test/x.png HTTP/1.1"]
+    _, requests = chromium(written[".html"].as_uri(), tmp_path / "profile", "--dump-dom")
+    assert requests == []
 
 
 @requires_chromium
