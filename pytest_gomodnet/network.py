@@ -21,35 +21,28 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
-import os
 import ssl
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
-from ._wire_bytes import fetch_response_bytes
+from ._network_faults import NetworkFaults
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
-from .framing import FRAMINGS
 from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, VirtualHosts
-from .per_example import ConnectionLog, Example
-from .strategies._aimed import AimedFault, aimed_faults
-from .strategies._faults import DEFAULT_MAX_SECONDS
+from .per_example import Example
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
-    from hypothesis.strategies import SearchStrategy
-
-    from .faults import FaultPlan
     from .framing import Framing
     from .goproxy import ModuleStore
 
@@ -57,8 +50,6 @@ __all__ = ["Backbone", "Network"]
 
 #: The upstream URL of a virtual host: the Router calls its app, never this address.
 _IN_PROCESS = "http://127.0.0.1:0"
-# Seconds an httpx client from Network.client() waits for any one step.
-CLIENT_TIMEOUT = 10.0
 
 
 class Backbone:
@@ -109,7 +100,7 @@ class Backbone:
         self.errors.drain()
 
 
-class Network:
+class Network(NetworkFaults):
     """One test's private internet. Get it from the ``gomodnet`` fixture.
 
     Every host added here is reachable by name through :attr:`router_url`
@@ -359,209 +350,6 @@ class Network:
             host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
         self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
-
-    def fault(
-        self,
-        host: str,
-        *plans: FaultPlan | None,
-        path: str | None = None,
-        must_fire: bool | int = True,
-    ) -> None:
-        """Apply ``plans`` in order to the exchanges with ``host`` (and ``path``, a glob over
-        the request path without its query, such as ``*.zip``).
-
-        Every plan must fire before the test ends, or its teardown fails with
-        UnfiredFaultError naming it and the requests the host saw;
-        ``must_fire=False`` (or ``n``: only the first n) is the opt-out.
-        """
-        self._backbone.router.fault(host, *plans, path=path, must_fire=must_fire)
-        args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
-        self._calls().append(f"fault({args})")
-
-    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
-        """Frame ``host``'s responses (for ``path``, a glob, if given) as ``framing``.
-
-        ``"content-length"``, ``"chunked"`` or ``"close"`` (close-delimited: no
-        length, ``Connection: close``, so a cut body looks complete). Fault
-        offsets count the framed bytes. None takes a path's framing back off.
-        """
-        self._backbone.router.frame(host, framing, path=path)
-        args = ", ".join([repr(host), repr(framing)] + ([f"path={path!r}"] if path else []))
-        self._calls().append(f"frame({args})")
-
-    # -- pointing code under test at it -------------------------------------
-
-    @property
-    def router_url(self) -> str:
-        return self._backbone.router.url
-
-    def direct_url(self, host: str, *, tls: bool = True) -> str:
-        """``https://127.0.0.1:PORT`` (or ``http://``) serving ``host`` without the Router.
-
-        For code that cannot use a forward proxy: what it sends there is served
-        as if it had come through the Router (``host``'s chain, faults and log
-        entries), whatever Host header and SNI it names. The port lasts for the
-        session, across tests (see :meth:`Router.listen`).
-        """
-        port = self._backbone.router.listen(host, tls=tls)
-        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-
-    @property
-    def ca_bundle(self) -> Path:
-        return Path(self._backbone.ca.ca_bundle)
-
-    @property
-    def log(self) -> ConnectionLog:
-        """Every connection through the Router, in order (see faultproxy); it prints as text."""
-        return ConnectionLog(self._backbone.router.log)
-
-    def format_log(self) -> str:
-        return self._backbone.router.format_log()
-
-    # -- one hypothesis example at a time ------------------------------------
-
-    @contextmanager
-    def example(self) -> Iterator[Example]:
-        """One hypothesis example's own network: a clean fault queue and its own log.
-
-        Faults armed inside must fire inside, or the example fails with
-        UnfiredFaultError (so hypothesis shrinks it like any failure); faults
-        armed before wait until it ends. ``.log`` holds only this example's
-        connections, and a failing test's report shows the last example alone:
-        the failing, shrunk one, which hypothesis runs last. Framing set with
-        :meth:`frame` lasts past the example: set it in every one.
-        """
-        if self._examples and self._examples[-1].open:
-            raise RuntimeError(
-                f"{self.name}.example() is already open: one example at a time, not nested"
-            )
-        example = Example(len(self._examples) + 1, lambda: self._backbone.router.log)
-        self._examples.append(example)
-        router = self._backbone.router
-        try:
-            with router.fault_scope():
-                yield example
-                unfired = router.unfired(f"{self.name}.")
-        finally:
-            example.close()
-        raise_errors([], unfired)
-
-    def _calls(self) -> list[str]:
-        """Where a fault() or frame() call is kept: the open example's list, else the test's."""
-        examples = self._examples
-        return examples[-1].faults if examples and examples[-1].open else self.faults
-
-    def story(self) -> str:
-        """Hosts, faults and the connection log (of the last example, if the test ran
-        examples): what a failing test's report shows."""
-        hosts = [f"  {d}" for d in self.hosts.values()] or ["  (none)"]
-        lines = ["hosts:", *hosts, "faults:", *self._code(self.faults)]
-        if not self._examples:
-            return "\n".join([*lines, "connections:", self.format_log() or "(none)"])
-        last = self._examples[-1]
-        earlier = f"; {last.number - 1} earlier not shown" if last.number > 1 else ""
-        lines += [
-            f"example {last.number}, the last (hypothesis runs the failing one last){earlier}:",
-            "faults:",
-            *self._code(last.faults),
-            "connections:",
-            str(last.log),
-        ]
-        return "\n".join(lines)
-
-    def _code(self, calls: list[str]) -> list[str]:
-        return [f"  {self.name}.{call}" for call in calls] or ["  (none)"]
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx.Client that goes through the Router and trusts the network's root."""
-        verify = ssl.create_default_context(cafile=str(self.ca_bundle))
-        kwargs.setdefault("timeout", CLIENT_TIMEOUT)
-        client = httpx.Client(proxy=self.router_url, verify=verify, **kwargs)
-        self._clients.append(client)
-        return client
-
-    def response_bytes(self, url: str, *, framing: Framing | None = None) -> bytes:
-        """The exact bytes a client receives for ``GET url`` (status line first), no faults.
-
-        What :func:`pytest_gomodnet.strategies.truncation_points` needs to aim
-        offsets at this response's real boundaries. With ``framing``, the bytes
-        as served in that framing (the host's own framing is put back after).
-        The request goes through the Router like any other (and shows in :attr:`log`).
-        """
-        router = self._backbone.router
-        if framing is None:
-            return fetch_response_bytes(router.port, self.ca_bundle, url)
-        parts = urlsplit(url)
-        host, path = parts.hostname or "", parts.path or "/"
-        previous = router.frame(host, framing, path=path)
-        try:
-            return fetch_response_bytes(router.port, self.ca_bundle, url)
-        finally:
-            router.frame(host, previous, path=path)
-
-    def aimed_faults(
-        self,
-        url: str,
-        *,
-        kinds: Sequence[type] | None = None,
-        slow: bool = False,
-        framings: Sequence[Framing] = FRAMINGS,
-        max_seconds: float = DEFAULT_MAX_SECONDS,
-    ) -> SearchStrategy[AimedFault]:
-        """A hypothesis strategy of faults for ``url``: a framing and a plan whose offsets
-        land in that response; ``.arm()`` one in each example (see
-        :func:`pytest_gomodnet.strategies.aimed_faults`)."""
-        return aimed_faults(
-            self, url, kinds=kinds, slow=slow, framings=framings, max_seconds=max_seconds
-        )
-
-    def _gosumdb(self) -> str:
-        """GOSUMDB for the first database host added (served by its latest database), or off."""
-        if not self._sumdbs:
-            return "off"
-        host = self._sumdbs[0][0]
-        current = [sumdb for h, sumdb in self._sumdbs if h.lower() == host.lower()][-1]
-        return f"{current.key} https://{host}"
-
-    def go_env(self, *, direct: bool = False, **overrides: str) -> dict[str, str]:
-        """The environment that points the real go command (and the git it runs) here.
-
-        GOPROXY is the first GOPROXY host added (``https://host``), or
-        ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
-        then git or a ``mod`` root). GOSUMDB is the first checksum database
-        added (``"<key> https://host"``), or ``off``.
-        git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
-        read SSL_CERT_FILE) and reads no system or global config. Pass
-        GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
-        """
-        goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
-        if direct:
-            goproxy = "direct"
-        env = {
-            "HTTPS_PROXY": self.router_url,
-            "HTTP_PROXY": self.router_url,
-            "NO_PROXY": "",
-            "SSL_CERT_FILE": str(self.ca_bundle),
-            "GOPROXY": goproxy,
-            "GOSUMDB": self._gosumdb(),
-        }
-        env.update(self._git_env())
-        env.update(overrides)
-        return env
-
-    def _git_env(self) -> dict[str, str]:
-        """What the git that go runs needs: the network's root as its only trust (git reads
-        GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
-        loading the system's hundreds of roots), no system or global config, no prompt."""
-        no_roots = self._backbone.directory / "git-no-roots"
-        no_roots.mkdir(exist_ok=True)
-        return {
-            "GIT_SSL_CAINFO": str(self.ca_bundle),
-            "GIT_SSL_CAPATH": str(no_roots),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-        }
 
 
 def _framed(framing: Framing | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from hypothesis import strategies as st
@@ -17,7 +17,20 @@ from pytest_gomodnet.framing import FRAMINGS, Framing, check_framing
 from ._faults import DEFAULT_MAX_SECONDS, fault_plans
 
 if TYPE_CHECKING:
-    from pytest_gomodnet.network import Network
+    from pytest_gomodnet.faults import FaultPlan
+
+
+class Aimable(Protocol):
+    """What aimed faults need of a network (a :class:`~pytest_gomodnet.network.Network`)."""
+
+    def response_bytes(self, url: str, *, framing: Framing | None = None) -> bytes: ...
+
+    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None: ...
+
+    def fault(
+        self, host: str, *plans: FaultPlan | None, path: str | None = None, must_fire: bool | int
+    ) -> None: ...
+
 
 __all__ = ["AimedFault", "aimed_faults"]
 
@@ -35,7 +48,11 @@ class AimedFault:
     framing: Framing
     plan: faults.FaultPlan
     response: bytes = field(repr=False)
-    _network: Network = field(repr=False, compare=False)
+    _network: Aimable = field(repr=False, compare=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How hypothesis shows a failing example: as ``repr``, without the bytes."""
+        printer.text(repr(self))
 
     @property
     def host(self) -> str:
@@ -53,7 +70,7 @@ class AimedFault:
 
 
 def aimed_faults(
-    network: Network,
+    network: Aimable,
     url: str,
     *,
     kinds: Sequence[type] | None = None,

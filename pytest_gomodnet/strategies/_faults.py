@@ -33,6 +33,15 @@ def _at_where(response: bytes | None) -> st.SearchStrategy[tuple[int, faults.Whe
     return st.one_of(st.tuples(_OFFSETS, _WHERE), ends)
 
 
+def _at_offsets(
+    kind: type, response: bytes | None, **others: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
+    """``kind(at=..., where=..., **others)``, built so that hypothesis prints it as that call."""
+    return _at_where(response).flatmap(
+        lambda aw: st.builds(kind, at=st.just(aw[0]), where=st.just(aw[1]), **others)
+    )
+
+
 def _body_offsets(response: bytes | None) -> st.SearchStrategy[int]:
     """Offsets into the body: within it when the response is known."""
     if response is None:
@@ -70,21 +79,13 @@ def _plan_strategies(
     that add ``max_seconds`` at most to a response of its size."""
     size = len(response) if response is not None else _ASSUMED_SIZE
     return {
-        faults.Truncate: st.builds(
-            lambda aw, close: faults.Truncate(aw[0], close, where=aw[1]),
-            _at_where(response),
-            st.sampled_from(["fin", "rst", "tls-no-close-notify"]),
+        faults.Truncate: _at_offsets(
+            faults.Truncate, response, close=st.sampled_from(["fin", "rst", "tls-no-close-notify"])
         ),
-        faults.Reset: _at_where(response).map(lambda aw: faults.Reset(aw[0], where=aw[1])),
-        faults.Stall: st.builds(
-            lambda aw, s: faults.Stall(aw[0], s, where=aw[1]),
-            _at_where(response),
-            _pauses(max_seconds),
-        ),
-        faults.Corrupt: st.builds(
-            lambda aw, x: faults.Corrupt(aw[0], x, where=aw[1]),
-            _at_where(response),
-            st.integers(min_value=1, max_value=255),
+        faults.Reset: _at_offsets(faults.Reset, response),
+        faults.Stall: _at_offsets(faults.Stall, response, seconds=_pauses(max_seconds)),
+        faults.Corrupt: _at_offsets(
+            faults.Corrupt, response, xor=st.integers(min_value=1, max_value=255)
         ),
         faults.Throttle: st.builds(faults.Throttle, _rates(size, max_seconds)),
         faults.Drip: _drips(size, max_seconds),
