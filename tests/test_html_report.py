@@ -286,3 +286,16 @@ def test_a_file_that_is_no_report_is_named(
     assert capsys.readouterr().err == (
         "usage: python -m pytest_gomodnet.conformance.html_report REPORT.json\n"
     )
+
+
+def test_a_long_story_is_cut_saying_how_much_the_terminal_has() -> None:
+    failure = "E   AssertionError: too long\n" + "y" * 30_000
+    matrix = Matrix()
+    matrix.record(
+        _report("proxy.zip", "beta", "call", "failed", failure, sections=[("gomodnet", LOG)])
+    )
+    [verdict] = matrix.document()["verdicts"]
+    cut = len(failure) - 20_000
+    assert verdict["failure"] == f"{failure[:20_000]}\n… ({cut} more characters: see the terminal)"
+    assert verdict["log"] == LOG  # short: whole
+    assert verdict["detail"] == "AssertionError: too long"

@@ -3,7 +3,9 @@
 Results are read from test reports' ``user_properties`` (``gomodnet_case``,
 ``gomodnet_level``, ``gomodnet_target``), which pytest-xdist carries back
 from its workers, so the matrix is whole however the run was split. The same
-properties land in JUnit XML, for CI dashboards.
+properties land in JUnit XML, for CI dashboards. A failure's story (its whole text,
+the network's connection log, the target's output) comes from the report's sections,
+which travel the same way.
 """
 
 from __future__ import annotations
@@ -64,36 +66,6 @@ class RunFacts:
         return lines
 
 
-@dataclass
-class Verdict:
-    """One case against one target."""
-
-    case: str
-    level: str
-    target: str
-    outcome: str = PASS
-    detail: str = ""
-    test: str = ""
-    """The test's name in pytest (``test_fault[my-proxy-zip-cut]``): what ``-k`` selects."""
-    story: Story = field(default_factory=lambda: Story())
-
-    def merge(
-        self, outcome: str, detail: str, when: str = "call", story: Story | None = None
-    ) -> None:
-        # A case that has failed keeps its own verdict and story: an error at its
-        # teardown (a fault it already said the target never met) adds nothing to it.
-        if when == "teardown" and self.outcome in (FAIL, SHOULD_FAIL):
-            return
-        if _RANK[outcome] > _RANK[self.outcome]:
-            self.outcome, self.detail = outcome, detail
-            self.story = story or Story()
-
-    def reproduce(self, rerun: Iterable[str]) -> str:
-        """The shell command that runs this case again (``rerun`` plus its ``-k``)."""
-        name = self.test if _K_NAME.fullmatch(self.test) else self.test.partition("[")[0]
-        return shlex.join([*rerun, "-k", name])
-
-
 @dataclass(frozen=True)
 class Story:
     """What a failing case leaves to read: its whole failure, the network's connection
@@ -113,6 +85,36 @@ class Story:
             _kept(sections.get(LOG_SECTION, "")),
             _kept(sections.get(OUTPUT_SECTION, "")),
         )
+
+
+@dataclass
+class Verdict:
+    """One case against one target."""
+
+    case: str
+    level: str
+    target: str
+    outcome: str = PASS
+    detail: str = ""
+    test: str = ""
+    """The test's name in pytest (``test_fault[my-proxy-zip-cut]``): what ``-k`` selects."""
+    story: Story = field(default_factory=Story)
+
+    def merge(
+        self, outcome: str, detail: str, when: str = "call", story: Story | None = None
+    ) -> None:
+        # A case that has failed keeps its own verdict and story: an error at its
+        # teardown (a fault it already said the target never met) adds nothing to it.
+        if when == "teardown" and self.outcome in (FAIL, SHOULD_FAIL):
+            return
+        if _RANK[outcome] > _RANK[self.outcome]:
+            self.outcome, self.detail = outcome, detail
+            self.story = story or Story()
+
+    def reproduce(self, rerun: Iterable[str]) -> str:
+        """The shell command that runs this case again (``rerun`` plus its ``-k``)."""
+        name = self.test if _K_NAME.fullmatch(self.test) else self.test.partition("[")[0]
+        return shlex.join([*rerun, "-k", name])
 
 
 @dataclass
@@ -237,6 +239,7 @@ class Matrix:
         from .html_report import render
 
         document = self.json()
+        # The page renders the JSON file's text read back: it can show nothing else.
         texts = (self.markdown(), document, render(json.loads(document)))
         written = []
         for path, text in zip(report_paths(base), texts, strict=True):
