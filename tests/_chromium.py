@@ -62,9 +62,10 @@ DEADLINE = 90
 
 
 def artifacts(tmp_path: Path) -> Path:
-    """Where screenshots are kept: ``$GOMODNET_ARTIFACTS`` (CI), else the test's tmp_path."""
+    """Where a test keeps its screenshots: a directory of its own under
+    ``$GOMODNET_ARTIFACTS`` (CI), else under its tmp_path."""
     given = os.environ.get("GOMODNET_ARTIFACTS")
-    directory = Path(given) if given else tmp_path / "artifacts"
+    directory = Path(given) / tmp_path.name if given else tmp_path / "artifacts"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
