@@ -118,11 +118,9 @@ class NetworkClients:
         """What the git that go runs needs: the network's root as its only trust (git reads
         GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
         loading the system's hundreds of roots), no system or global config, no prompt."""
-        no_roots = self._backbone.directory / "git-no-roots"
-        no_roots.mkdir(exist_ok=True)
         return {
             "GIT_SSL_CAINFO": str(self.ca_bundle),
-            "GIT_SSL_CAPATH": str(no_roots),
+            "GIT_SSL_CAPATH": str(self._backbone.no_roots),
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_TERMINAL_PROMPT": "0",

@@ -21,6 +21,7 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
+import functools
 import ssl
 import tempfile
 from collections.abc import Iterator
@@ -87,6 +88,14 @@ class Backbone:
             chain = self.ca.chain(host, shape=shape, directory=self.directory / "chains")
             self._contexts[key] = (chain.server_context(), chain.description)
         return self._contexts[key]
+
+    @functools.cached_property
+    def no_roots(self) -> Path:
+        """An empty directory of CA certificates: GIT_SSL_CAPATH, so that each git process
+        skips loading the system's hundreds of roots (made once a session)."""
+        directory = self.directory / "git-no-roots"
+        directory.mkdir(exist_ok=True)
+        return directory
 
     def network(self, *, name: str = "net") -> Network:
         """A Network over this backbone; ``name`` is what code pasted back from its
