@@ -11,7 +11,17 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import bench_fuzz, bench_git, bench_go, bench_hash, bench_network, bench_router, bench_zip
+from . import (
+    bench_conformance,
+    bench_fuzz,
+    bench_git,
+    bench_go,
+    bench_hash,
+    bench_network,
+    bench_router,
+    bench_soak,
+    bench_zip,
+)
 from ._table import Row, print_table
 
 
@@ -27,6 +37,8 @@ def main() -> None:
         bench_go.run,
         bench_git.run,
         bench_zip.run,
+        bench_soak.run,
+        bench_conformance.run,
     ]
     rows: list[Row] = []
     for suite in suites:

@@ -15,7 +15,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=420,
         check=True,
     )
     lines = result.stdout.splitlines()
@@ -42,4 +42,9 @@ def test_bench_quick_prints_every_row(go) -> None:
         "go mod download via git, server share, % (info)",
         "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
         "zip 4 MiB, serving peak RSS growth, MiB",
+        "soak 500 conns: Router c/s (vs bare asyncio, info)",
+        "soak 500 conns: RSS growth after reset, MiB",
+        "soak 500 conns: RSS growth with its log, MiB (info)",
+        "soak 500 conns: file descriptors left open",
+        "conformance suite vs careful mirror, wall s",
     ]
