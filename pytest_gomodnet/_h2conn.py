@@ -27,6 +27,7 @@ from hyperframe.frame import DataFrame, GoAwayFrame
 from ._delivery import Delivery, pump
 from ._endings import Quit, end
 from ._http import set_header
+from ._limits import MAX_REQUEST_BODY
 from ._proxylog import Connection, Exchange
 from ._readers import BLOCK
 from ._routes import Upstream
@@ -108,6 +109,8 @@ class H2Server:
             for stream in self.streams.values():
                 if stream.task is not None:
                     stream.task.cancel()
+            if self.stopped.done():
+                self.stopped.exception()  # seen: what ended a stream is no news once over
 
     async def _receive(self) -> bool:
         """Read and take in the client's next bytes; False once it closed."""
@@ -150,14 +153,13 @@ class H2Server:
         if isinstance(event, h2.events.RequestReceived):
             self.streams[event.stream_id] = _Stream(list(event.headers or []))
         elif isinstance(event, h2.events.DataReceived):
-            self.streams[event.stream_id].body += event.data or b""
-            if event.flow_controlled_length:
-                self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            self._take_body(event)
         elif isinstance(event, h2.events.StreamEnded):
             stream_id = event.stream_id
-            self.answering.add(stream_id)
-            stream = self.streams[stream_id]
-            stream.task = asyncio.ensure_future(self._answer(stream_id, stream))
+            stream = self.streams.get(stream_id)
+            if stream is not None:
+                self.answering.add(stream_id)
+                stream.task = asyncio.ensure_future(self._answer(stream_id, stream))
         elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
             self.window.set()
             self.window = asyncio.Event()
@@ -166,6 +168,20 @@ class H2Server:
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.going_away = True
             self.close_when_idle()
+
+    def _take_body(self, event: h2.events.DataReceived) -> None:
+        """A request body's next bytes; one over MAX_REQUEST_BODY is refused (RST_STREAM
+        REFUSED_STREAM), as HTTP/1.1's gets a 413 before it is read."""
+        stream_id = event.stream_id
+        stream = self.streams.get(stream_id)
+        if event.flow_controlled_length:
+            self.h2.acknowledge_received_data(event.flow_controlled_length, stream_id)
+        if stream is None:
+            return
+        stream.body += event.data or b""
+        if len(stream.body) > MAX_REQUEST_BODY:
+            del self.streams[stream_id]
+            self.h2.reset_stream(stream_id, error_code=ErrorCodes.REFUSED_STREAM)
 
     def _client_reset(self, stream_id: int) -> None:
         stream = self.streams.get(stream_id)
@@ -208,6 +224,7 @@ class H2Server:
             return
         finally:
             self.answering.discard(stream_id)
+            self.streams.pop(stream_id, None)
         if self.going_away:
             self.close_when_idle()
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 
 from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
+from pytest_gomodnet._limits import MAX_REQUEST_BODY
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faults import (
     H2_FAULTS,
@@ -325,3 +326,13 @@ def test_httpx_never_takes_a_broken_h2_stream_for_the_zip(net, module_store, pla
         except (httpx.HTTPError, InvalidBodyLengthError):
             return
         assert got == _zip(module_store)
+
+
+def test_a_request_body_over_the_limit_is_refused_on_its_stream(net) -> None:
+    with net.client(http2=True) as client:
+        with pytest.raises(httpx.RemoteProtocolError) as raised:
+            client.post(f"{URL}.mod", content=bytes(MAX_REQUEST_BODY + 1))
+        after = client.get(f"{URL}.mod")  # the connection goes on
+    assert str(raised.value) == "<StreamReset stream_id:1, error_code:7, remote_reset:True>"
+    assert after.status_code == 200
+    assert [x.stream for c in net.log for x in c.exchanges] == [3]
