@@ -87,7 +87,7 @@ class Delivery:
                 response = Response(served.head, served.batch, rest)
             else:
                 response = await self._from_upstream(
-                    stack, upstream, head + body, host, method, framing
+                    stack, upstream, head, body, host, method, framing
                 )
             exchange.status = status_code(response.head)
             exchange.framing = framing_of(response.head, method, framing)
@@ -100,7 +100,8 @@ class Delivery:
         self,
         stack: contextlib.AsyncExitStack,
         upstream: Upstream,
-        request: bytes,
+        head: bytes,
+        body: bytes,
         host: str,
         method: str,
         framing: Framing | None,
@@ -108,19 +109,20 @@ class Delivery:
         """Send the request over a pooled connection; its response, the body still to read."""
         pooled = Pooled(self.pool, upstream)
         up_reader, up_writer = await stack.enter_async_context(pooled)
-        up_writer.write(request)
+        up_writer.write(head + body)
         await up_writer.drain()
-        head = await read_head(up_reader, UPSTREAM_TIMEOUT)
-        if head is None:
+        answer = await read_head(up_reader, UPSTREAM_TIMEOUT)
+        if answer is None:
             raise ConnectionError(f"upstream of {host!r} closed without a response")
-        payload = framing_of(head, method, framing) is not None
-        body = response_body(head, method, up_reader, payload=payload)
-        if closes(head) and (payload or framed(head, method)):
+        payload = framing_of(answer, method, framing) is not None
+        rest = response_body(answer, method, up_reader, payload=payload)
+        if not body and not closes(answer):
+            rest = _then_reusable(rest, pooled)
+        if closes(answer) and (payload or framed(answer, method)):
             # Connection is hop-by-hop: the upstream may close, the client keeps its
             # connection (as the real services do), so only the pooled side is dropped.
-            head = drop_header(head, b"connection")
-            pooled.discard()
-        return Response(head, [], body)
+            answer = drop_header(answer, b"connection")
+        return Response(answer, [], rest)
 
     async def deliver(
         self,
@@ -151,6 +153,13 @@ class Delivery:
             exchange.ended = conn.ended = "fin"
             writer.close()
             raise Quit
+
+
+async def _then_reusable(body: AsyncIterator[bytes], pooled: Pooled) -> AsyncIterator[bytes]:
+    """``body``; once read to its end, its connection may serve another request."""
+    async for block in body:
+        yield block
+    pooled.reusable()
 
 
 def _synthesized(plan: Status | HtmlLogin) -> Response:
