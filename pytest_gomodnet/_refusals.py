@@ -17,6 +17,7 @@ from ._proxylog import Connection
 __all__ = [
     "BadRequest",
     "BodyTooLarge",
+    "Misdirected",
     "Refusal",
     "UnknownHost",
     "answer",
@@ -47,8 +48,16 @@ class BodyTooLarge(Refusal):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
+class Misdirected(Refusal):
+    """A request names another host than the one its connection serves (a tunnel to
+    a.test asked for b.test, a target and a Host header that disagree): one host's
+    connection never reaches another's handler."""
+
+    status = HTTPStatus.MISDIRECTED_REQUEST
+
+
 class UnknownHost(Refusal):
-    """The client asked for a host the proxy does not route."""
+    """The client asked for a host (or a port of it) the proxy does not route."""
 
     status = HTTPStatus.BAD_GATEWAY
 

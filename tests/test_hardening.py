@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+import trustme
+from werkzeug import Response
 
+from _helpers import read_to_close, settled
 from pytest_gomodnet.faultproxy import Router
+from pytest_gomodnet.origin import VirtualHosts
 
 DEADLINE = 8.0
 
@@ -123,3 +128,119 @@ def test_an_upstream_connection_is_reused_after_a_whole_bodiless_exchange(
     for i in range(3):
         assert _ask(relaying_router, get % i).endswith(b"path=/%d" % i)
     assert sum(len(idle) for idle in relaying_router._pool.idle.values()) == 1
+
+
+# --- a tunnel serves the host it was opened for -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def two_hosts(ca: trustme.CA) -> Iterator[Router]:
+    """A Router serving a.test and b.test in process, each answering with its own name."""
+    hosts = VirtualHosts()
+    for name in ("a.test", "b.test"):
+        hosts.route(name, lambda request, name=name: Response(f"served by {name}"))
+    with Router(client_timeout=2.0) as router:
+        for name in ("a.test", "b.test"):
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert(name).configure_cert(context)
+            router.add_host(name, "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
+        yield router
+    router.check()
+
+
+@contextlib.contextmanager
+def _tunnel(router: Router, ca: trustme.CA, host: str) -> Iterator[ssl.SSLSocket]:
+    sock = socket.create_connection(("127.0.0.1", router.port), DEADLINE)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(sock)
+        sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+        assert sock.recv(4096) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        yield stack.enter_context(context.wrap_socket(sock, server_hostname=host))
+
+
+def _misdirected(proxy: str, text: str) -> bytes:
+    body = f"gomodnet {proxy}: {text}\n".encode()
+    return (
+        b"HTTP/1.1 421 Misdirected Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "host_header", "named"),
+    [
+        ("/x", "b.test", "b.test"),
+        ("/x", "b.test:443", "b.test"),
+        ("http://a.test/x", "b.test", "b.test"),
+        ("https://b.test/x", "a.test", "b.test"),
+    ],
+)
+def test_a_tunnel_answers_421_to_a_request_for_another_host(
+    two_hosts, ca, target, host_header, named
+) -> None:
+    with _tunnel(two_hosts, ca, "a.test") as tls:
+        tls.sendall(b"GET /first HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        first = tls.recv(65536)
+        assert first.endswith(b"\r\n\r\nserved by a.test")
+        tls.sendall(f"GET {target} HTTP/1.1\r\nHost: {host_header}\r\n\r\n".encode())
+        second = read_to_close(tls, reset_ends=True, deadline=DEADLINE)
+    text = f"this tunnel serves a.test, not {named!r}: open a tunnel to {named} for it"
+    assert second == _misdirected("Router", text)
+    [conn] = settled(lambda: two_hosts.log, connections=True)
+    assert (conn.host, conn.ended) == ("a.test", "misdirected-request")
+
+
+def test_an_absolute_request_whose_host_header_disagrees_gets_421(two_hosts) -> None:
+    get = b"GET http://a.test/x HTTP/1.1\r\nHost: b.test\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", two_hosts.port), DEADLINE) as sock:
+        sock.sendall(get)
+        response = read_to_close(sock, deadline=DEADLINE)
+    text = "the request is for 'a.test' but its Host header names 'b.test'"
+    assert response == _misdirected("Router", text)
+    [conn] = settled(lambda: two_hosts.log, connections=True)
+    assert (conn.host, conn.ended) == ("a.test", "misdirected-request")
+
+
+@pytest.mark.parametrize(
+    ("request_line", "text"),
+    [
+        (
+            "CONNECT a.test:22 HTTP/1.1",
+            "a.test is served on port 443 through CONNECT, not on port 22",
+        ),
+        ("CONNECT a.test:80 HTTP/1.1", "a.test is served on port 443 through CONNECT, not on port 80"),
+        (
+            "GET http://a.test:8080/x HTTP/1.1",
+            "a.test is served on port 80 for http://, not on port 8080",
+        ),
+    ],
+)
+def test_a_port_the_host_does_not_serve_is_a_502(two_hosts, request_line, text) -> None:
+    with socket.create_connection(("127.0.0.1", two_hosts.port), DEADLINE) as sock:
+        sock.sendall(f"{request_line}\r\nHost: a.test\r\n\r\n".encode())
+        response = read_to_close(sock, deadline=DEADLINE)
+    body = f"gomodnet Router: {text}\n".encode()
+    assert response == (
+        b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+
+
+def test_ports_the_hosts_serve_are_served(two_hosts, ca) -> None:
+    """The degenerate check that refuses every port fails here."""
+    with _tunnel(two_hosts, ca, "a.test") as tls:
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: a.test:443\r\nConnection: close\r\n\r\n")
+        assert read_to_close(tls, reset_ends=True).endswith(b"\r\n\r\nserved by a.test")
+    for target in ("http://b.test:80/", "http://b.test/"):
+        with socket.create_connection(("127.0.0.1", two_hosts.port), DEADLINE) as sock:
+            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n".encode())
+            assert read_to_close(sock).endswith(b"\r\n\r\nserved by b.test")

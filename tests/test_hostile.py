@@ -291,8 +291,8 @@ CASES: list[tuple[str, Callable[[Target], bytes], dict[str, int | str]]] = [
     (
         "port-out-of-range",
         _raw(b"GET http://x:99999999/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        # The Router reads the host from the target; the in-process Origin, from Host.
-        _everywhere(400) | {"router": 502, "router-tls": 404},
+        # The Router reads the host from the target; a tunnel to proxy.test serves no other.
+        _everywhere(400) | {"router": 502, "router-tls": 421},
     ),
     (
         "delete",
