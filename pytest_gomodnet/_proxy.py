@@ -26,6 +26,7 @@ from ._inprocess import InProcessApp
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_HEAD
 from ._pool import Pool
 from ._proxylog import Connection
+from ._readers import bounded
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
 from .errors import ErrorSink, ServerError, raise_errors
@@ -323,13 +324,24 @@ class Proxy:
             connection.ended = f"proxy-error: {exc!r}"
         finally:
             connection.seconds = time.monotonic() - connection.started
-            if not writer.transport.is_closing():
-                writer.transport.abort()
+            await _ended(writer, self._client_timeout)
 
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
         raise NotImplementedError
+
+
+async def _ended(writer: asyncio.StreamWriter, grace: float) -> None:
+    """End the connection's transport. A close under way gets ``grace`` seconds: a TLS
+    close waits for the client's close_notify (asyncio's own limit is 30 s, and no task
+    would be left to end the socket meanwhile)."""
+    try:
+        if writer.transport.is_closing():
+            with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
+                await bounded(writer.wait_closed(), grace)
+    finally:
+        writer.transport.abort()
 
 
 #: Loop turns from an accept to its protocol, and the most close() waits for the

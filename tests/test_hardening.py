@@ -4,6 +4,7 @@ bounded memory, a deadline on every write, nothing that outlives close()."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import threading
@@ -244,3 +245,36 @@ def test_ports_the_hosts_serve_are_served(two_hosts, ca) -> None:
         with socket.create_connection(("127.0.0.1", two_hosts.port), DEADLINE) as sock:
             sock.sendall(f"GET {target} HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n".encode())
             assert read_to_close(sock).endswith(b"\r\n\r\nserved by b.test")
+
+
+# --- nothing outlives its connection ------------------------------------------------
+
+
+def _closed_under_tls(tls: ssl.SSLSocket, within: float) -> bool:
+    """Whether the TCP connection under ``tls`` is closed by the server within ``within``
+    seconds, once its TLS close_notify has arrived (which is not answered here)."""
+    with socket.socket(fileno=os.dup(tls.fileno())) as raw:
+        raw.settimeout(within)
+        try:
+            return raw.recv(1, socket.MSG_PEEK) == b""
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            return True
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"NONSENSE\r\n\r\n", b"GET / HTTP/1.1\r\nX-Long: " + b"a" * (70 * 1024) + b"\r\n\r\n"],
+    ids=["bad-request-line", "head-too-long"],
+)
+def test_a_400_inside_a_tls_tunnel_closes_its_socket(two_hosts, ca, request_bytes) -> None:
+    with _tunnel(two_hosts, ca, "a.test") as tls:
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            tls.sendall(request_bytes)
+        response = b""
+        while chunk := tls.recv(65536):  # up to the server's close_notify
+            response += chunk
+        assert response.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        # client_timeout is 2 s: the server does not wait 30 s for a close_notify back.
+        assert _closed_under_tls(tls, 4.0), "the server's socket stayed open"
