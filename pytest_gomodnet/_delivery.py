@@ -24,7 +24,7 @@ from ._inprocess import in_process, names_host
 from ._limits import UPSTREAM_TIMEOUT
 from ._pool import Pool, Pooled
 from ._proxylog import Connection, Exchange
-from ._readers import read_head, read_request_body, response_body
+from ._readers import bounded, read_head, read_request_body, response_body
 from ._routes import Routes, Upstream
 from ._writers import client_closes, closes, framed, framing_of, is_http10, measured, needs_length
 from .faults import Close, HtmlLogin, Send, Sleep, Status, synthesized_response
@@ -141,13 +141,14 @@ class Delivery:
         actions = engine.start(response.head)
         for block in response.ready:
             actions += engine.feed(block)
-        await act(actions, writer, exchange, conn)
+        deadline = self.client_timeout
+        await act(actions, writer, exchange, conn, deadline)
         if response.rest is not None:
             async for chunk in response.rest:
                 if engine.done:
                     break
-                await act(engine.feed(chunk), writer, exchange, conn)
-        await act(engine.finish(), writer, exchange, conn)
+                await act(engine.feed(chunk), writer, exchange, conn, deadline)
+        await act(engine.finish(), writer, exchange, conn, deadline)
         exchange.ended = "ok"
         if closes(engine.head) or client_closes:
             exchange.ended = conn.ended = "fin"
@@ -170,29 +171,45 @@ def _synthesized(plan: Status | HtmlLogin) -> Response:
 
 
 async def act(
-    actions: list[Any], writer: asyncio.StreamWriter, exchange: Exchange, conn: Connection
+    actions: list[Any],
+    writer: asyncio.StreamWriter,
+    exchange: Exchange,
+    conn: Connection,
+    deadline: float,
 ) -> None:
-    """Carry out the engine's actions; Sends in a row go out as one write."""
+    """Carry out the engine's actions; Sends in a row go out as one write, each given
+    ``deadline`` seconds to leave (a client that stops reading is closed then)."""
     unsent: list[bytes] = []
     for action in actions:
         if isinstance(action, Send):
             unsent.append(action.data)
             continue
-        await _send(writer, unsent, exchange)
+        await _send(writer, unsent, exchange, conn, deadline)
         if isinstance(action, Sleep):
             await asyncio.sleep(action.seconds)
         elif isinstance(action, Close):
             exchange.ended = conn.ended = action.how
             await end(writer, action.how)
             raise Quit
-    await _send(writer, unsent, exchange)
+    await _send(writer, unsent, exchange, conn, deadline)
 
 
-async def _send(writer: asyncio.StreamWriter, unsent: list[bytes], exchange: Exchange) -> None:
+async def _send(
+    writer: asyncio.StreamWriter,
+    unsent: list[bytes],
+    exchange: Exchange,
+    conn: Connection,
+    deadline: float,
+) -> None:
     """Write the blocks in ``unsent`` as one, count them, and empty the list."""
     if unsent:
         data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
         unsent.clear()
         writer.write(data)
         exchange.bytes_down += len(data)
-        await writer.drain()
+        try:
+            await bounded(writer.drain(), deadline)
+        except TimeoutError:
+            exchange.ended = conn.ended = "client-stalled"
+            writer.transport.abort()
+            raise Quit from None

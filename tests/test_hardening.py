@@ -278,3 +278,41 @@ def test_a_400_inside_a_tls_tunnel_closes_its_socket(two_hosts, ca, request_byte
         assert response.startswith(b"HTTP/1.1 400 Bad Request\r\n")
         # client_timeout is 2 s: the server does not wait 30 s for a close_notify back.
         assert _closed_under_tls(tls, 4.0), "the server's socket stayed open"
+
+
+# --- every write has a deadline -----------------------------------------------------
+
+BIG = 64 << 20  # far more than the socket buffers on both sides of loopback hold
+
+
+def _big_body(closed: threading.Event) -> Iterator[bytes]:
+    block = bytes(1 << 20)
+    try:
+        for _ in range(BIG >> 20):
+            yield block
+    finally:
+        closed.set()
+
+
+@pytest.mark.parametrize("through", ["tunnel", "plain"])
+def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> None:
+    closed = threading.Event()
+    hosts = VirtualHosts()
+    hosts.route("big.test", lambda request: Response(_big_body(closed)))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("big.test").configure_cert(context)
+    with Router(client_timeout=1.0) as router:
+        router.add_host("big.test", "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
+        with contextlib.ExitStack() as stack:
+            if through == "tunnel":
+                sock: socket.socket = stack.enter_context(_tunnel(router, ca, "big.test"))
+                sock.sendall(b"GET /big HTTP/1.1\r\nHost: big.test\r\n\r\n")
+            else:
+                sock = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
+                sock.sendall(b"GET http://big.test/big HTTP/1.1\r\nHost: big.test\r\n\r\n")
+            # Reads nothing: the response fills the buffers, then every write waits.
+            assert closed.wait(DEADLINE), "the app's response was never closed"
+            [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
+    [exchange] = conn.exchanges
+    assert (conn.ended, exchange.ended) == ("client-stalled", "client-stalled")
+    assert 0 < exchange.bytes_down < BIG
