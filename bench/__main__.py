@@ -11,7 +11,16 @@ import sys
 import time
 from collections.abc import Callable
 
-from . import bench_fuzz, bench_git, bench_go, bench_hash, bench_network, bench_router, bench_zip
+from . import (
+    bench_fuzz,
+    bench_git,
+    bench_go,
+    bench_hash,
+    bench_network,
+    bench_router,
+    bench_stalled,
+    bench_zip,
+)
 from ._table import Row, print_table
 
 
@@ -27,6 +36,7 @@ def main() -> None:
         bench_go.run,
         bench_git.run,
         bench_zip.run,
+        bench_stalled.run,
     ]
     rows: list[Row] = []
     for suite in suites:

@@ -40,4 +40,6 @@ def test_bench_quick_prints_every_row(go) -> None:
         "go mod download via git, server share, % (info)",
         "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
         "zip 4 MiB, serving peak RSS growth, MiB",
+        "2x5 stalled 16 MiB zips, RSS held, MiB",
+        "2x5 stalled, RSS untrimmed, MiB (info)",
     ]

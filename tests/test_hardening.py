@@ -79,9 +79,7 @@ class BodyIgnoringUpstream:
             path = head.split(b" ")[1]
             body = b"path=" + path
             with contextlib.suppress(OSError):
-                client.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-                )
+                client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 
 
 @pytest.fixture
@@ -217,7 +215,10 @@ def test_an_absolute_request_whose_host_header_disagrees_gets_421(two_hosts) -> 
             "CONNECT a.test:22 HTTP/1.1",
             "a.test is served on port 443 through CONNECT, not on port 22",
         ),
-        ("CONNECT a.test:80 HTTP/1.1", "a.test is served on port 443 through CONNECT, not on port 80"),
+        (
+            "CONNECT a.test:80 HTTP/1.1",
+            "a.test is served on port 443 through CONNECT, not on port 80",
+        ),
         (
             "GET http://a.test:8080/x HTTP/1.1",
             "a.test is served on port 80 for http://, not on port 8080",
@@ -243,7 +244,8 @@ def test_ports_the_hosts_serve_are_served(two_hosts, ca) -> None:
         assert read_to_close(tls, reset_ends=True).endswith(b"\r\n\r\nserved by a.test")
     for target in ("http://b.test:80/", "http://b.test/"):
         with socket.create_connection(("127.0.0.1", two_hosts.port), DEADLINE) as sock:
-            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n".encode())
+            get = f"GET {target} HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n"
+            sock.sendall(get.encode())
             assert read_to_close(sock).endswith(b"\r\n\r\nserved by b.test")
 
 
