@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import faults
+from ._bodies import RequestBody
 from ._endings import Quit, end
 from ._environ import werkzeug_request
 from ._http import drop_header, status_code
 from ._inprocess import in_process, names_host
-from ._limits import UPSTREAM_TIMEOUT
+from ._limits import MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
 from ._pool import Pool, Pooled
 from ._proxylog import Connection, Exchange
-from ._readers import bounded, read_head, read_request_body, response_body
+from ._readers import bounded, read_head, response_body
 from ._routes import Routes, Upstream
 from ._writers import client_closes, closes, framed, framing_of, is_http10, measured, needs_length
 from .faults import Close, HtmlLogin, Send, Sleep, Status, synthesized_response
@@ -44,12 +45,14 @@ class Response:
 
 @dataclass
 class Delivery:
-    """What an exchange needs of its proxy: routes, workers, the upstream pool, a deadline."""
+    """What an exchange needs of its proxy: routes, workers, the upstream pool, a deadline,
+    the largest request body it reads."""
 
     routes: Routes
     workers: ThreadPoolExecutor
     pool: Pool
     client_timeout: float
+    max_request_body: int = MAX_REQUEST_BODY
 
     async def exchange(
         self,
@@ -65,9 +68,9 @@ class Delivery:
         """Read the request's body, answer it from its source, deliver the response."""
         exchange = Exchange(method, path, bytes_up=len(head))
         conn.exchanges.append(exchange)
-        body = await read_request_body(head, reader, self.client_timeout)
-        request = werkzeug_request(host, head, body) if upstream.app else None
-        exchange.bytes_up += len(body)
+        body = RequestBody(
+            head, reader, writer, timeout=self.client_timeout, limit=self.max_request_body
+        )
         bare = path.split("?", 1)[0]
         plan = self.routes.faults.exchange_plan(host, bare)
         exchange.fault = repr(plan) if plan is not None else None
@@ -76,9 +79,12 @@ class Delivery:
             framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
         async with contextlib.AsyncExitStack() as stack:
             if isinstance(plan, (Status, HtmlLogin)):
+                await body.drop()
                 response = _synthesized(plan)
                 plan = None  # the plan is the response: the engine passes it as it is
-            elif upstream.app is not None and request is not None:
+            elif upstream.app is not None:
+                spool = stack.enter_context(await body.spooled())
+                request = werkzeug_request(host, head, spool, body.length)
                 served = await in_process(
                     self.workers, upstream.app, request, upstream.inline and names_host(head, host)
                 )
@@ -89,6 +95,7 @@ class Delivery:
                 response = await self._from_upstream(
                     stack, upstream, head, body, host, method, framing
                 )
+            exchange.bytes_up += body.received
             exchange.status = status_code(response.head)
             exchange.framing = framing_of(response.head, method, framing)
             engine = faults.ResponseEngine(plan, exchange.framing)
@@ -101,22 +108,26 @@ class Delivery:
         stack: contextlib.AsyncExitStack,
         upstream: Upstream,
         head: bytes,
-        body: bytes,
+        body: RequestBody,
         host: str,
         method: str,
         framing: Framing | None,
     ) -> Response:
-        """Send the request over a pooled connection; its response, the body still to read."""
+        """Send the request over a pooled connection, its body as it arrives; its response,
+        the body still to read."""
         pooled = Pooled(self.pool, upstream)
         up_reader, up_writer = await stack.enter_async_context(pooled)
-        up_writer.write(head + body)
-        await up_writer.drain()
+        up_writer.write(drop_header(head, b"expect") if body.length else head)
+        async for block in body.blocks():
+            up_writer.write(block)
+            await bounded(up_writer.drain(), UPSTREAM_TIMEOUT)
+        await bounded(up_writer.drain(), UPSTREAM_TIMEOUT)
         answer = await read_head(up_reader, UPSTREAM_TIMEOUT)
         if answer is None:
             raise ConnectionError(f"upstream of {host!r} closed without a response")
         payload = framing_of(answer, method, framing) is not None
         rest = response_body(answer, method, up_reader, payload=payload)
-        if not body and not closes(answer):
+        if not body.length and not closes(answer):
             rest = _then_reusable(rest, pooled)
         if closes(answer) and (payload or framed(answer, method)):
             # Connection is hop-by-hop: the upstream may close, the client keeps its

@@ -23,7 +23,7 @@ from typing import Any, Self, TypedDict, TypeVar
 from ._delivery import Delivery
 from ._endings import Quit, set_nodelay
 from ._inprocess import InProcessApp
-from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_HEAD
+from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_HEAD, MAX_REQUEST_BODY
 from ._pool import Pool
 from ._proxylog import Connection
 from ._readers import bounded
@@ -46,11 +46,14 @@ class ProxyOptions(TypedDict, total=False):
     name: str | None
     client_timeout: float
     errors: ErrorSink | None
+    max_request_body: int
 
 
 class Proxy:
     """The shared core. A client gets ``client_timeout`` seconds for each request head
-    (and body), its TLS handshake, and an idle keep-alive; then it is disconnected.
+    (and each block of a body), its TLS handshake, an idle keep-alive, and each write
+    of a response to leave; then it is disconnected. A request body over
+    ``max_request_body`` bytes is answered 413 unread.
     Errors in the loop go to ``errors`` (a sink of its own unless one is shared)."""
 
     _thread_name = "gomodnet-proxy"
@@ -61,7 +64,12 @@ class Proxy:
         name: str | None = None,
         client_timeout: float = CLIENT_TIMEOUT,
         errors: ErrorSink | None = None,
+        max_request_body: int = MAX_REQUEST_BODY,
     ) -> None:
+        if isinstance(max_request_body, bool) or not isinstance(max_request_body, int):
+            raise TypeError(f"max_request_body={max_request_body!r} must be an int (bytes)")
+        if max_request_body < 0:
+            raise ValueError(f"max_request_body={max_request_body!r} must be 0 or more bytes")
         self._name = name or self._thread_name
         self._client_timeout = client_timeout
         self._worker_threads: list[threading.Thread] = []
@@ -82,7 +90,9 @@ class Proxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepted: set[_TrackedProtocol] = set()
         self._pool = Pool()
-        self._delivery = Delivery(self._routes, self._workers, self._pool, client_timeout)
+        self._delivery = Delivery(
+            self._routes, self._workers, self._pool, client_timeout, max_request_body
+        )
 
     # -- lifecycle --------------------------------------------------------
 
@@ -182,6 +192,11 @@ class Proxy:
         return ""
 
     # -- configuration ----------------------------------------------------
+
+    @property
+    def max_request_body(self) -> int:
+        """The largest request body read, in bytes; a larger one is answered 413."""
+        return self._delivery.max_request_body
 
     def add_host(
         self,

@@ -1,4 +1,5 @@
-"""Reading HTTP/1.1 off a stream: heads, request lines, request bodies, response bodies.
+"""Reading HTTP/1.1 off a stream: heads, request lines, response bodies (a request's
+body is :mod:`._bodies`).
 
 Every read has a deadline. A client's malformed input is a :class:`BadRequest`
 (the proxy answers it with a 400); an upstream's is a ConnectionError.
@@ -12,8 +13,8 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from ._http import header
-from ._limits import MAX_HEAD, MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
-from ._refusals import BadRequest, BodyTooLarge
+from ._limits import MAX_HEAD, UPSTREAM_TIMEOUT
+from ._refusals import BadRequest
 from ._writers import bodiless
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "bounded",
     "client_spoke",
     "read_head",
-    "read_request_body",
     "read_request_head",
     "request_target",
     "response_body",
@@ -70,22 +70,6 @@ def request_target(head: bytes) -> tuple[str, str]:
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise BadRequest(f"malformed request line {request_line[:200]!r}")
     return parts[0], parts[1]
-
-
-async def read_request_body(head: bytes, reader: asyncio.StreamReader, timeout: float) -> bytes:
-    length = header(head, b"content-length")
-    if length is None:
-        return b""
-    if not length.isdigit():
-        raise BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
-    digits = length.lstrip(b"0").decode() or "0"
-    # Compared as text first: int() refuses more than 4,300 digits.
-    if len(digits) > len(str(MAX_REQUEST_BODY)) or int(digits) > MAX_REQUEST_BODY:
-        shown = digits if len(digits) <= 20 else f"{digits[:20]}… ({len(digits)} digits)"
-        raise BodyTooLarge(
-            f"a request body of {shown} bytes is over the limit of {MAX_REQUEST_BODY} bytes"
-        )
-    return await bounded(reader.readexactly(int(digits)), timeout)
 
 
 async def client_spoke(reader: asyncio.StreamReader, timeout: float) -> None:

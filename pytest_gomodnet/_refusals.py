@@ -17,8 +17,11 @@ from ._proxylog import Connection
 __all__ = [
     "BadRequest",
     "BodyTooLarge",
+    "ExpectationFailed",
+    "LengthRequired",
     "Misdirected",
     "Refusal",
+    "RequestTimeout",
     "UnknownHost",
     "answer",
     "refusal_response",
@@ -46,6 +49,24 @@ class BodyTooLarge(Refusal):
     """The client announced a request body over the limit; none of it is read."""
 
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class LengthRequired(Refusal):
+    """A request body without a Content-Length (chunked): the proxy reads none."""
+
+    status = HTTPStatus.LENGTH_REQUIRED
+
+
+class ExpectationFailed(Refusal):
+    """An ``Expect`` the proxy cannot meet (anything but 100-continue)."""
+
+    status = HTTPStatus.EXPECTATION_FAILED
+
+
+class RequestTimeout(Refusal):
+    """A request body stopped short of its Content-Length for the client's deadline."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
 
 
 class Misdirected(Refusal):

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._limits import MAX_REQUEST_BODY
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .githost import GitHost
@@ -65,12 +66,16 @@ class Backbone:
     thread puts its errors in one sink, :attr:`errors`, so one drain finds them all.
     """
 
-    def __init__(self, ca: GomodnetCA, directory: Path) -> None:
+    def __init__(
+        self, ca: GomodnetCA, directory: Path, *, max_request_body: int = MAX_REQUEST_BODY
+    ) -> None:
         self.ca = ca
         self.directory = directory
         self.errors = ErrorSink()
         self.origin = VirtualHosts(errors=self.errors)
-        self.router = Router(name="gomodnet-session-router", errors=self.errors)
+        self.router = Router(
+            name="gomodnet-session-router", errors=self.errors, max_request_body=max_request_body
+        )
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
         self._stack = ExitStack()
 
@@ -133,18 +138,23 @@ class Network:
 
     @classmethod
     @contextmanager
-    def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
+    def standalone(
+        cls, *, directory: Path | None = None, max_request_body: int = MAX_REQUEST_BODY
+    ) -> Iterator[Network]:
         """A Network with its own CA, virtual hosts and Router, for use outside pytest.
 
         Slower to set up than the fixture (it starts two servers), but the
-        same object: ``with Network.standalone() as net: ...``.
+        same object: ``with Network.standalone() as net: ...``. A request body
+        over ``max_request_body`` bytes (16 MiB by default) is answered 413.
         """
         with ExitStack() as stack:
             if directory is None:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-"))
                 directory = Path(tmp)
             ca = GomodnetCA(directory / "ca")
-            backbone = stack.enter_context(Backbone(ca, directory))
+            backbone = stack.enter_context(
+                Backbone(ca, directory, max_request_body=max_request_body)
+            )
             with backbone.network() as network:
                 yield network
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import ssl
 import threading
@@ -13,10 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 import trustme
-from werkzeug import Response
+from werkzeug import Request, Response
 
 from _helpers import read_to_close, settled
 from pytest_gomodnet.faultproxy import Router
+from pytest_gomodnet.network import Network
 from pytest_gomodnet.origin import VirtualHosts
 
 DEADLINE = 8.0
@@ -36,6 +38,7 @@ class BodyIgnoringUpstream:
         self._clients: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
         self._accepting = threading.Thread(target=self._accept, name="body-ignoring-upstream")
+        self.got_head = threading.Event()
 
     def __enter__(self) -> BodyIgnoringUpstream:
         self._accepting.start()
@@ -76,6 +79,7 @@ class BodyIgnoringUpstream:
                     return
                 buffer += data
             head, buffer = buffer.split(b"\r\n\r\n", 1)
+            self.got_head.set()
             path = head.split(b" ")[1]
             body = b"path=" + path
             with contextlib.suppress(OSError):
@@ -86,6 +90,7 @@ class BodyIgnoringUpstream:
 def relaying_router() -> Iterator[Router]:
     with BodyIgnoringUpstream() as upstream, Router(client_timeout=2.0) as router:
         router.add_host("relay.test", upstream.url)
+        router.upstream_under_test = upstream  # type: ignore[attr-defined]
         yield router
 
 
@@ -93,12 +98,17 @@ def _ask(router: Router, request: bytes) -> bytes:
     """Send ``request`` on a keep-alive connection; the one response to it (by its length)."""
     with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
         sock.sendall(request)
-        response = b""
-        while b"\r\n\r\n" not in response or len(response) < _length(response):
-            chunk = sock.recv(65536)
-            assert chunk, f"closed before a whole response: {response!r}"
-            response += chunk
-        return response
+        return _response(sock)
+
+
+def _response(sock: socket.socket) -> bytes:
+    """One whole response from ``sock``, by its Content-Length."""
+    response = b""
+    while b"\r\n\r\n" not in response or len(response) < _length(response):
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before a whole response: {response!r}"
+        response += chunk
+    return response
 
 
 def _length(response: bytes) -> int:
@@ -126,7 +136,14 @@ def test_an_upstream_connection_is_reused_after_a_whole_bodiless_exchange(
     get = b"GET http://relay.test/%d HTTP/1.1\r\nHost: relay.test\r\n\r\n"
     for i in range(3):
         assert _ask(relaying_router, get % i).endswith(b"path=/%d" % i)
-    assert sum(len(idle) for idle in relaying_router._pool.idle.values()) == 1
+    deadline = time.monotonic() + DEADLINE  # the Router pools it a moment after the reply
+    while _idle(relaying_router) != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _idle(relaying_router) == 1
+
+
+def _idle(router: Router) -> int:
+    return sum(len(idle) for idle in router._pool.idle.values())
 
 
 # --- a tunnel serves the host it was opened for -------------------------------------
@@ -318,3 +335,104 @@ def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> N
     [exchange] = conn.exchanges
     assert (conn.ended, exchange.ended) == ("client-stalled", "client-stalled")
     assert 0 < exchange.bytes_down < BIG
+
+
+# --- request bodies: capped, streamed -----------------------------------------------
+
+
+def _refusal(status: str, text: str) -> bytes:
+    body = f"gomodnet Router: {text}\n".encode()
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+
+
+def _post(length: int, send: int, *extra: str) -> bytes:
+    lines = ["POST http://b.test/up HTTP/1.1", "Host: b.test", f"Content-Length: {length}", *extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + bytes(send)
+
+
+def test_the_request_body_cap_is_an_option() -> None:
+    with Router(max_request_body=1000) as router:
+        router.add_host("b.test", "http://127.0.0.1:9", app=lambda r: Response(r.get_data()))
+        with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
+            sock.sendall(_post(1001, 0))
+            over = read_to_close(sock, deadline=DEADLINE)
+        with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
+            sock.sendall(_post(1000, 1000, "Connection: close"))
+            at = read_to_close(sock, deadline=DEADLINE)
+    text = "a request body of 1001 bytes is over the limit of 1000 bytes"
+    assert over == _refusal("413 Request Entity Too Large", text)
+    assert at.endswith(b"\r\n\r\n" + bytes(1000))
+
+
+def test_a_hundred_mib_post_is_refused_by_the_default_cap_unread() -> None:
+    hundred = 100 << 20
+    with Router() as router:
+        router.add_host("b.test", "http://127.0.0.1:9", app=lambda r: Response(b"read"))
+        assert router.max_request_body == 16 << 20
+        with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
+            sock.sendall(_post(hundred, 1 << 20))  # the first MiB of it
+            response = read_to_close(sock, reset_ends=True, deadline=DEADLINE)
+    text = f"a request body of {hundred} bytes is over the limit of {16 << 20} bytes"
+    assert response == _refusal("413 Request Entity Too Large", text)
+
+
+class _Spy:
+    """An app that notes the type of its wsgi.input stream and the body's length."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int]] = []
+
+    def __call__(self, request: Request) -> Response:
+        stream = request.environ["wsgi.input"]
+        self.seen.append((type(stream).__name__, len(stream.read())))
+        return Response(b"ok")
+
+
+def test_a_big_body_reaches_an_app_spooled_not_whole_in_memory() -> None:
+    spy = _Spy()
+    size = 8 << 20
+    with Router() as router:
+        router.add_host("b.test", "http://127.0.0.1:9", app=spy)
+        with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
+            sock.sendall(_post(size, size, "Connection: close"))
+            assert read_to_close(sock, deadline=DEADLINE).endswith(b"\r\n\r\nok")
+        [conn] = settled(lambda: router.log, connections=True)
+    assert spy.seen == [("SpooledTemporaryFile", size)]
+    forwarded = b"POST /up HTTP/1.1\r\nHost: b.test\r\nContent-Length: %d\r\n" % size
+    assert conn.exchanges[0].bytes_up == len(forwarded + b"Connection: close\r\n\r\n") + size
+
+
+def test_a_body_is_streamed_to_an_upstream_as_it_arrives(relaying_router) -> None:
+    """The upstream has the head (and the first part of the body) before the rest of the
+    body has left the client."""
+    upstream = relaying_router.upstream_under_test
+    with socket.create_connection(("127.0.0.1", relaying_router.port), DEADLINE) as sock:
+        sock.sendall(
+            b"POST http://relay.test/streamed HTTP/1.1\r\nHost: relay.test\r\n"
+            b"Content-Length: 200000\r\n\r\n" + bytes(100000)
+        )
+        assert upstream.got_head.wait(DEADLINE), "the upstream had nothing before the end"
+        sock.sendall(bytes(100000))
+        assert _response(sock).endswith(b"\r\n\r\npath=/streamed")
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "text"),
+    [
+        (-1, ValueError, "max_request_body=-1 must be 0 or more bytes"),
+        ("1", TypeError, "max_request_body='1' must be an int (bytes)"),
+        (True, TypeError, "max_request_body=True must be an int (bytes)"),
+    ],
+)
+def test_a_request_body_cap_that_is_not_a_size_is_refused(value, error, text) -> None:
+    with pytest.raises(error, match=f"^{re.escape(text)}$"):
+        Router(max_request_body=value)
+
+
+def test_a_network_passes_its_request_body_cap_to_its_router(tmp_path) -> None:
+    with Network.standalone(directory=tmp_path, max_request_body=1234) as net:
+        assert net._backbone.router.max_request_body == 1234
