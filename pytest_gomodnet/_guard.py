@@ -9,7 +9,9 @@ request (head and body) must arrive within ``client_timeout`` seconds.
 Writing the response is not bounded: a slow reader is the client's business.
 
 And werkzeug raises (and prints a traceback, sending nothing) on a request
-target that ``urlsplit`` rejects, such as ``http://[::1/``: that gets a 400.
+target that ``urlsplit`` rejects, such as ``http://[::1/``: that gets a 400, as
+does a head with a line that ends in a bare LF (http.server takes it; the Router
+does not, and every server here answers alike) or a target with a control character.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class _GuardedRequestHandler(WSGIRequestHandler):
         self.rfile.close()  # a socket closes only once its file objects have
         self._greeted = _handshake(self.connection, self.client_timeout)
         self._reader = _DeadlineReader(self.connection)
-        self.rfile = io.BufferedReader(self._reader)
+        self.rfile = _HeadReader(self._reader)
 
     def handle(self) -> None:
         if self._greeted:
@@ -59,10 +61,20 @@ class _GuardedRequestHandler(WSGIRequestHandler):
 
     def handle_one_request(self) -> None:
         self._reader.deadline = time.monotonic() + self.client_timeout
+        assert isinstance(self.rfile, _HeadReader)
+        self.rfile.bare_lf = False
         super().handle_one_request()
 
     def parse_request(self) -> bool:
         if not super().parse_request():
+            return False
+        assert isinstance(self.rfile, _HeadReader)
+        if self.rfile.bare_lf:
+            self.send_error(HTTPStatus.BAD_REQUEST, "A line of the head ends in a bare LF")
+            return False
+        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in self.path):
+            self.path = quote(self.path, safe="/")  # werkzeug's access log parses it too
+            self.send_error(HTTPStatus.BAD_REQUEST, "A control character in the target")
             return False
         try:
             urlsplit(self.path).port  # noqa: B018 (werkzeug reads it, and raises)
@@ -85,6 +97,19 @@ def _handshake(connection: socket.socket, timeout: float) -> bool:
     finally:
         connection.settimeout(None)
     return True
+
+
+class _HeadReader(io.BufferedReader):
+    """The request's bytes; notes a line read that ends in a bare LF (http.server reads
+    the request line and headers with readline, a body with read)."""
+
+    bare_lf = False
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        if line.endswith(b"\n") and not line.endswith(b"\r\n"):
+            self.bare_lf = True
+        return line
 
 
 class _DeadlineReader(io.RawIOBase):

@@ -56,19 +56,44 @@ async def read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | Non
 
 
 async def read_request_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
-    """A client's request head (None on a clean EOF); an endless one is a bad request."""
-    try:
-        return await read_head(reader, timeout)
-    except HeadTooLong:
-        raise BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
+    """A client's request head (None on a clean EOF before any byte), read line by line:
+    an endless head, a line that ends in a bare LF, a lone CR or a NUL is a bad request
+    (answered at once, where a search for CRLF CRLF would wait out the deadline)."""
+    lines: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(timeout):
+        while not lines or lines[-1] != b"\r\n":
+            try:
+                line = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                if not lines and not exc.partial:
+                    return None
+                raise
+            except asyncio.LimitOverrunError:
+                raise BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
+            size += len(line)
+            if size > MAX_HEAD:
+                raise BadRequest(f"request head longer than {MAX_HEAD} bytes")
+            if not line.endswith(b"\r\n"):
+                raise BadRequest(
+                    f"line {len(lines) + 1} of the request head ends in a bare LF "
+                    "(HTTP/1.1 ends every line with CRLF)"
+                )
+            if b"\x00" in line or b"\r" in line[:-2]:
+                raise BadRequest(f"a NUL or a lone CR in line {len(lines) + 1} of the request head")
+            lines.append(line)
+    return b"".join(lines)
 
 
 def request_target(head: bytes) -> tuple[str, str]:
-    """(method, target) of a request line, or BadRequest if it is not HTTP/1.x."""
+    """(method, target) of a request line, or BadRequest if it is not HTTP/1.x or its
+    target has a control character or a space."""
     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise BadRequest(f"malformed request line {request_line[:200]!r}")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in parts[1]):
+        raise BadRequest(f"a control character in the request target {parts[1][:200]!r}")
     return parts[0], parts[1]
 
 

@@ -436,3 +436,26 @@ def test_a_request_body_cap_that_is_not_a_size_is_refused(value, error, text) ->
 def test_a_network_passes_its_request_body_cap_to_its_router(tmp_path) -> None:
     with Network.standalone(directory=tmp_path, max_request_body=1234) as net:
         assert net._backbone.router.max_request_body == 1234
+
+
+def test_a_client_that_waits_for_100_continue_gets_it_then_its_answer() -> None:
+    spy = _Spy()
+    with Router(client_timeout=2.0) as router:
+        router.add_host("b.test", "http://127.0.0.1:9", app=spy)
+        with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
+            sock.sendall(_post(5, 0, "Expect: 100-continue", "Connection: close"))
+            sock.settimeout(DEADLINE)
+            assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            sock.sendall(b"hello")
+            assert read_to_close(sock, deadline=DEADLINE).endswith(b"\r\n\r\nok")
+    assert spy.seen == [("SpooledTemporaryFile", 5)]
+
+
+def test_an_oversized_body_that_expects_100_continue_gets_413_instead() -> None:
+    with Router(max_request_body=4) as router:
+        router.add_host("b.test", "http://127.0.0.1:9", app=_Spy())
+        with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
+            sock.sendall(_post(5, 0, "Expect: 100-continue"))
+            response = read_to_close(sock, deadline=DEADLINE)
+    text = "a request body of 5 bytes is over the limit of 4 bytes"
+    assert response == _refusal("413 Request Entity Too Large", text)
