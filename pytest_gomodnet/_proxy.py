@@ -29,6 +29,7 @@ from ._proxylog import Connection
 from ._readers import bounded
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
+from ._starved import Starved
 from .errors import ErrorSink, ServerError, raise_errors
 from .framing import Framing
 
@@ -85,6 +86,8 @@ class Proxy:
         self._log: list[Connection] = []
         self._errors = errors if errors is not None else ErrorSink()
         self._loop = asyncio.new_event_loop()
+        self._starved = Starved(f"{type(self).__name__} {self._name}")
+        self._loop.set_exception_handler(self._starved.handle)
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -254,6 +257,7 @@ class Proxy:
         garbage collector (its handler task may not have started yet)."""
 
         def protocol() -> asyncio.StreamReaderProtocol:
+            self._starved.accepted()
             reader = asyncio.StreamReader(limit=MAX_HEAD)
             return _TrackedProtocol(reader, handler, self._accepted)
 

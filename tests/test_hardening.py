@@ -4,13 +4,17 @@ bounded memory, a deadline on every write, nothing that outlives close()."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import trustme
@@ -459,3 +463,34 @@ def test_an_oversized_body_that_expects_100_continue_gets_413_instead() -> None:
             response = read_to_close(sock, deadline=DEADLINE)
     text = "a request body of 5 bytes is over the limit of 4 bytes"
     assert response == _refusal("413 Request Entity Too Large", text)
+
+
+# --- out of file descriptors --------------------------------------------------------
+
+
+def _connections(port: int, count: int) -> list[socket.socket]:
+    return [socket.create_connection(("127.0.0.1", port), DEADLINE) for _ in range(count)]
+
+
+def test_running_out_of_descriptors_is_logged_once_an_episode() -> None:
+    script = Path(__file__).parent / "_starved_router.py"
+    pipe = subprocess.PIPE
+    with subprocess.Popen([sys.executable, str(script)], stdin=pipe, stdout=pipe, text=True) as child:
+        assert child.stdin is not None and child.stdout is not None
+        port = int(child.stdout.readline())
+        for _ in range(2):  # two episodes: the descriptors run out, then free up
+            clients = _connections(port, 5)  # the Router has descriptors for 3
+            time.sleep(2.5)  # asyncio retries each second: each retry fails again
+            for client in clients:
+                client.close()
+            time.sleep(2.5)  # the Router closes its 3, and accepts the other 2 at a retry
+        child.stdin.write("report\n")
+        child.stdin.flush()
+        records = json.loads(child.stdout.readline())
+    assert child.returncode == 0
+    text = (
+        "pytest_gomodnet: Router starved cannot accept connections: [Errno 24] Too many "
+        "open files; it retries every second until a descriptor is free (close what leaks, "
+        "or raise the limit: ulimit -n)"
+    )
+    assert records == [text, text]
