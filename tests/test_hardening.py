@@ -475,8 +475,10 @@ def _connections(port: int, count: int) -> list[socket.socket]:
 def test_running_out_of_descriptors_is_logged_once_an_episode() -> None:
     script = Path(__file__).parent / "_starved_router.py"
     pipe = subprocess.PIPE
-    with subprocess.Popen([sys.executable, str(script)], stdin=pipe, stdout=pipe, text=True) as child:
-        assert child.stdin is not None and child.stdout is not None
+    command = [sys.executable, str(script)]
+    with subprocess.Popen(command, stdin=pipe, stdout=pipe, text=True) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
         port = int(child.stdout.readline())
         for _ in range(2):  # two episodes: the descriptors run out, then free up
             clients = _connections(port, 5)  # the Router has descriptors for 3
