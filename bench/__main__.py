@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable
 
 from . import (
+    bench_conformance,
     bench_fuzz,
     bench_git,
     bench_go,
     bench_hash,
     bench_network,
     bench_router,
+    bench_soak,
     bench_stalled,
     bench_zip,
 )
@@ -36,7 +38,9 @@ def main() -> None:
         bench_go.run,
         bench_git.run,
         bench_zip.run,
+        bench_soak.run,
         bench_stalled.run,
+        bench_conformance.run,
     ]
     rows: list[Row] = []
     for suite in suites:

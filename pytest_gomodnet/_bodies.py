@@ -19,10 +19,19 @@ from ._http import header
 from ._readers import BLOCK, bounded
 from ._refusals import BadRequest, BodyTooLarge, ExpectationFailed, LengthRequired, RequestTimeout
 
-__all__ = ["RequestBody", "body_length"]
+__all__ = ["RequestBody", "body_length", "body_limit"]
 
 #: The interim answer to ``Expect: 100-continue``, sent as the body is first read.
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def body_limit(value: object) -> int:
+    """``value`` if it is a size in bytes a proxy can take as its request body cap."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_request_body={value!r} must be an int (bytes)")
+    if value < 0:
+        raise ValueError(f"max_request_body={value!r} must be 0 or more bytes")
+    return value
 
 
 def body_length(head: bytes, limit: int) -> int:

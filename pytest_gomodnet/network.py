@@ -21,31 +21,30 @@ hosts costs a few dictionary updates, not three server start-ups.
 
 from __future__ import annotations
 
-import os
-import socket
+import functools
 import ssl
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
 from ._limits import MAX_REQUEST_BODY
+from ._network_faults import NetworkFaults
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, VirtualHosts
-from .per_example import ConnectionLog, Example
+from .per_example import Example
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
-    from .faults import FaultPlan
     from .framing import Framing
     from .goproxy import ModuleStore
 
@@ -53,8 +52,6 @@ __all__ = ["Backbone", "Network"]
 
 #: The upstream URL of a virtual host: the Router calls its app, never this address.
 _IN_PROCESS = "http://127.0.0.1:0"
-# Seconds an httpx client from Network.client() waits for any one step.
-CLIENT_TIMEOUT = 10.0
 
 
 class Backbone:
@@ -97,6 +94,14 @@ class Backbone:
             self._contexts[key] = (chain.server_context(), chain.description)
         return self._contexts[key]
 
+    @functools.cached_property
+    def no_roots(self) -> Path:
+        """An empty directory of CA certificates: GIT_SSL_CAPATH, so that each git process
+        skips loading the system's hundreds of roots (made once a session)."""
+        directory = self.directory / "git-no-roots"
+        directory.mkdir(exist_ok=True)
+        return directory
+
     def network(self, *, name: str = "net") -> Network:
         """A Network over this backbone; ``name`` is what code pasted back from its
         reports calls it (the plugin's fixture: ``gomodnet``)."""
@@ -109,7 +114,7 @@ class Backbone:
         self.errors.drain()
 
 
-class Network:
+class Network(NetworkFaults):
     """One test's private internet. Get it from the ``gomodnet`` fixture.
 
     Every host added here is reachable by name through :attr:`router_url`
@@ -138,23 +143,18 @@ class Network:
 
     @classmethod
     @contextmanager
-    def standalone(
-        cls, *, directory: Path | None = None, max_request_body: int = MAX_REQUEST_BODY
-    ) -> Iterator[Network]:
+    def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
         """A Network with its own CA, virtual hosts and Router, for use outside pytest.
 
         Slower to set up than the fixture (it starts two servers), but the
-        same object: ``with Network.standalone() as net: ...``. A request body
-        over ``max_request_body`` bytes (16 MiB by default) is answered 413.
+        same object: ``with Network.standalone() as net: ...``.
         """
         with ExitStack() as stack:
             if directory is None:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-"))
                 directory = Path(tmp)
             ca = GomodnetCA(directory / "ca")
-            backbone = stack.enter_context(
-                Backbone(ca, directory, max_request_body=max_request_body)
-            )
+            backbone = stack.enter_context(Backbone(ca, directory))
             with backbone.network() as network:
                 yield network
 
@@ -365,209 +365,6 @@ class Network:
         )
         self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
 
-    def fault(
-        self,
-        host: str,
-        *plans: FaultPlan | None,
-        path: str | None = None,
-        must_fire: bool | int = True,
-    ) -> None:
-        """Apply ``plans`` in order to the exchanges with ``host`` (and ``path``, a glob over
-        the request path without its query, such as ``*.zip``).
-
-        Every plan must fire before the test ends, or its teardown fails with
-        UnfiredFaultError naming it and the requests the host saw;
-        ``must_fire=False`` (or ``n``: only the first n) is the opt-out.
-        """
-        self._backbone.router.fault(host, *plans, path=path, must_fire=must_fire)
-        args = ", ".join([repr(host), *map(repr, plans)] + ([f"path={path!r}"] if path else []))
-        self._calls().append(f"fault({args})")
-
-    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
-        """Frame ``host``'s responses (for ``path``, a glob, if given) as ``framing``.
-
-        ``"content-length"``, ``"chunked"`` or ``"close"`` (close-delimited: no
-        length, ``Connection: close``, so a cut body looks complete). Fault
-        offsets count the framed bytes. None takes a path's framing back off.
-        """
-        self._backbone.router.frame(host, framing, path=path)
-        args = ", ".join([repr(host), repr(framing)] + ([f"path={path!r}"] if path else []))
-        self._calls().append(f"frame({args})")
-
-    # -- pointing code under test at it -------------------------------------
-
-    @property
-    def router_url(self) -> str:
-        return self._backbone.router.url
-
-    def direct_url(self, host: str, *, tls: bool = True) -> str:
-        """``https://127.0.0.1:PORT`` (or ``http://``) serving ``host`` without the Router.
-
-        For code that cannot use a forward proxy: what it sends there is served
-        as if it had come through the Router (``host``'s chain, faults and log
-        entries), whatever Host header and SNI it names. The port lasts for the
-        session, across tests (see :meth:`Router.listen`).
-        """
-        port = self._backbone.router.listen(host, tls=tls)
-        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-
-    @property
-    def ca_bundle(self) -> Path:
-        return Path(self._backbone.ca.ca_bundle)
-
-    @property
-    def log(self) -> ConnectionLog:
-        """Every connection through the Router, in order (see faultproxy); it prints as text."""
-        return ConnectionLog(self._backbone.router.log)
-
-    def format_log(self) -> str:
-        return self._backbone.router.format_log()
-
-    # -- one hypothesis example at a time ------------------------------------
-
-    @contextmanager
-    def example(self) -> Iterator[Example]:
-        """One hypothesis example's own network: a clean fault queue and its own log.
-
-        Faults armed inside must fire inside, or the example fails with
-        UnfiredFaultError (so hypothesis shrinks it like any failure); faults
-        armed before wait until it ends. ``.log`` holds only this example's
-        connections, and a failing test's report shows the last example alone:
-        the failing, shrunk one, which hypothesis runs last. Framing set with
-        :meth:`frame` lasts past the example: set it in every one.
-        """
-        if self._examples and self._examples[-1].open:
-            raise RuntimeError(
-                f"{self.name}.example() is already open: one example at a time, not nested"
-            )
-        example = Example(len(self._examples) + 1, lambda: self._backbone.router.log)
-        self._examples.append(example)
-        router = self._backbone.router
-        try:
-            with router.fault_scope():
-                yield example
-                unfired = router.unfired(f"{self.name}.")
-        finally:
-            example.close()
-        raise_errors([], unfired)
-
-    def _calls(self) -> list[str]:
-        """Where a fault() or frame() call is kept: the open example's list, else the test's."""
-        examples = self._examples
-        return examples[-1].faults if examples and examples[-1].open else self.faults
-
-    def story(self) -> str:
-        """Hosts, faults and the connection log (of the last example, if the test ran
-        examples): what a failing test's report shows."""
-        hosts = [f"  {d}" for d in self.hosts.values()] or ["  (none)"]
-        lines = ["hosts:", *hosts, "faults:", *self._code(self.faults)]
-        if not self._examples:
-            return "\n".join([*lines, "connections:", self.format_log() or "(none)"])
-        last = self._examples[-1]
-        earlier = f"; {last.number - 1} earlier not shown" if last.number > 1 else ""
-        lines += [
-            f"example {last.number}, the last (hypothesis runs the failing one last){earlier}:",
-            "faults:",
-            *self._code(last.faults),
-            "connections:",
-            str(last.log),
-        ]
-        return "\n".join(lines)
-
-    def _code(self, calls: list[str]) -> list[str]:
-        return [f"  {self.name}.{call}" for call in calls] or ["  (none)"]
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx.Client that goes through the Router and trusts the network's root."""
-        verify = ssl.create_default_context(cafile=str(self.ca_bundle))
-        kwargs.setdefault("timeout", CLIENT_TIMEOUT)
-        client = httpx.Client(proxy=self.router_url, verify=verify, **kwargs)
-        self._clients.append(client)
-        return client
-
-    def response_bytes(self, url: str) -> bytes:
-        """The exact bytes a client receives for ``GET url`` (status line first), no faults.
-
-        What :func:`pytest_gomodnet.strategies.truncation_points` needs to aim
-        offsets at this response's real boundaries. The request goes through
-        the Router like any other (and shows in :attr:`log`).
-        """
-        parts = urlsplit(url)
-        host, target = (
-            parts.hostname or "",
-            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-        )
-        request = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-        with socket.create_connection(
-            ("127.0.0.1", self._backbone.router.port), CLIENT_TIMEOUT
-        ) as raw:
-            if parts.scheme == "https":
-                raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
-                reply = raw.recv(4096)
-                if not reply.startswith(b"HTTP/1.1 200"):
-                    raise ConnectionError(f"the Router refused {host}: {reply!r}")
-                context = ssl.create_default_context(cafile=str(self.ca_bundle))
-                with context.wrap_socket(raw, server_hostname=host) as tls:
-                    return _send_and_read_all(tls, request)
-            absolute = request.replace(target.encode(), url.encode(), 1)
-            return _send_and_read_all(raw, absolute)
-
-    def _gosumdb(self) -> str:
-        """GOSUMDB for the first database host added (served by its latest database), or off."""
-        if not self._sumdbs:
-            return "off"
-        host = self._sumdbs[0][0]
-        current = [sumdb for h, sumdb in self._sumdbs if h.lower() == host.lower()][-1]
-        return f"{current.key} https://{host}"
-
-    def go_env(self, *, direct: bool = False, **overrides: str) -> dict[str, str]:
-        """The environment that points the real go command (and the git it runs) here.
-
-        GOPROXY is the first GOPROXY host added (``https://host``), or
-        ``off``; ``direct=True`` makes it ``direct`` (go-import discovery,
-        then git or a ``mod`` root). GOSUMDB is the first checksum database
-        added (``"<key> https://host"``), or ``off``.
-        git trusts the network's root alone (``GIT_SSL_CAINFO``: it does not
-        read SSL_CERT_FILE) and reads no system or global config. Pass
-        GOINSECURE, GOPRIVATE, GONOSUMDB … as keyword arguments.
-        """
-        goproxy = ",".join(f"https://{h}" for h in self._goproxy_hosts[:1]) or "off"
-        if direct:
-            goproxy = "direct"
-        env = {
-            "HTTPS_PROXY": self.router_url,
-            "HTTP_PROXY": self.router_url,
-            "NO_PROXY": "",
-            "SSL_CERT_FILE": str(self.ca_bundle),
-            "GOPROXY": goproxy,
-            "GOSUMDB": self._gosumdb(),
-        }
-        env.update(self._git_env())
-        env.update(overrides)
-        return env
-
-    def _git_env(self) -> dict[str, str]:
-        """What the git that go runs needs: the network's root as its only trust (git reads
-        GIT_SSL_CAINFO, not SSL_CERT_FILE; an empty GIT_SSL_CAPATH spares each git process
-        loading the system's hundreds of roots), no system or global config, no prompt."""
-        no_roots = self._backbone.directory / "git-no-roots"
-        no_roots.mkdir(exist_ok=True)
-        return {
-            "GIT_SSL_CAINFO": str(self.ca_bundle),
-            "GIT_SSL_CAPATH": str(no_roots),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-        }
-
 
 def _framed(framing: Framing | None) -> str:
     return f", framed {framing}" if framing else ""
-
-
-def _send_and_read_all(sock: socket.socket, request: bytes) -> bytes:
-    sock.sendall(request)
-    chunks = []
-    while chunk := sock.recv(1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -15,7 +15,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=420,
         check=True,
     )
     lines = result.stdout.splitlines()
@@ -29,6 +29,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         "Router conns/s, TLS relayed (vs bare TLS)",
         "fuzz e/s, Router+TLS (vs httpserver per example)",
         "fuzz e/s, Router+TLS (vs bare asyncio TLS)",
+        "fuzz e/s, default aimed_faults (vs bare asyncio TLS)",
         "h1 of a zip, MB/s (vs hashlib.sha256)",
         "3-host TLS network set-up + teardown, ms (median)",
         "adding a checksum database (key, host), ms (median)",
@@ -40,6 +41,11 @@ def test_bench_quick_prints_every_row(go) -> None:
         "go mod download via git, server share, % (info)",
         "zip 4 MiB, Router+TLS+faults, MB/s (vs raw copy)",
         "zip 4 MiB, serving peak RSS growth, MiB",
+        "soak 500 conns: Router c/s (vs bare asyncio, info)",
+        "soak 500 conns: RSS growth after reset, MiB",
+        "soak 500 conns: RSS growth with its log, MiB (info)",
+        "soak 500 conns: file descriptors left open",
         "2x5 stalled 16 MiB zips, RSS held, MiB",
         "2x5 stalled, RSS untrimmed, MiB (info)",
+        "conformance suite vs careful mirror, wall s",
     ]

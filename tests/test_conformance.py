@@ -16,10 +16,13 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from html import escape
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from _chromium import Elements, artifacts, dump_dom, requires_chromium, screenshot
 from pytest_gomodnet.conformance import all_cases, degenerate
 from pytest_gomodnet.conformance.evidence import (
     NO_EVIDENCE,
@@ -218,8 +221,13 @@ def test_a_direct_placeholder_without_its_port_is_refused_before_the_start(tmp_p
 
 
 def test_report_paths() -> None:
-    assert report_paths(Path("out/r")) == (Path("out/r.md"), Path("out/r.json"))
-    assert report_paths(Path("out/r.json")) == (Path("out/r.md"), Path("out/r.json"))
+    written = (Path("out/r.md"), Path("out/r.json"), Path("out/r.html"))
+    assert report_paths(Path("out/r")) == written
+    assert report_paths(Path("out/r.json")) == written
+    assert report_paths(Path("out/r.html")) == written
+    assert report_paths(Path("out/r.v2")) == tuple(
+        Path(f"out/r.v2{s}") for s in (".md", ".json", ".html")
+    )
 
 
 def test_every_case_has_a_level_and_a_rationale() -> None:
@@ -852,3 +860,81 @@ def test_the_report_says_how_to_reproduce_it_and_why_each_skip(pytester: pytest.
     assert f"| date | {run['date']} |" in markdown
     assert f"| target `reference` | `{BUILT_IN_CLIENTS['reference']}` |" in markdown
     assert f"## Skipped\n\n- `proxy.list` on none: {NO_PROXY_TARGET}\n" in markdown
+
+
+# --- the HTML report of a real run -----------------------------------------------------------
+
+
+def _page(report: Path) -> tuple[dict[str, Any], Elements]:
+    """The JSON document of a run and its HTML page, parsed."""
+    return json.loads(report.read_text()), Elements(report.with_suffix(".html").read_text())
+
+
+@requires_chromium
+def test_the_html_report_shows_the_fails_of_a_client_that_does_nothing(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    command = f"{DEGENERATE} client-exit-3"
+    args = ("--gomodnet-client-cmd", command, "--gomodnet-seed", "11", "-k", "clean or zip-cut")
+    _, report = run_suite(pytester, *args)
+    document, page = _page(report)
+    cases = [v["case"] for v in document["verdicts"]]
+    assert cases[:2] == ["client.clean", "client.fault[zip-cut-mid-body]"]
+    assert [row["data-case"] for row in page.having("tr", "case")] == cases
+    assert {str(c["class"]) for c in page.having("td", "cell")} == {"cell v-fail"}
+    sections = page.having("section", "failure")
+    assert [(s["data-case"], s["data-verdict"]) for s in sections] == [(c, "FAIL") for c in cases]
+    details = {v["case"]: v["detail"] for v in document["verdicts"]}
+    assert details["client.clean"] == CLIENT_FAILED
+    assert details["client.fault[zip-cut-mid-body]"] == NO_CLIENT_REQUEST
+    html = report.with_suffix(".html").read_text()
+    for detail in details.values():
+        assert f'<p class="detail">{escape(detail)}</p>' in html
+    rerun = shlex.join(["pytest", "--gomodnet", "--gomodnet-client-cmd", command])
+    assert page.pres[:2] == [
+        f"{rerun} --gomodnet-seed 11 -k 'test_clean[degenerate]'",
+        "seed: 11 (replay with --gomodnet-seed 11)\nhosts:\n"
+        "  proxy.test: GOPROXY — proxy.test: leaf ← intermediate — complete\n"
+        "faults:\n  (none)\nconnections:\n(none)",
+    ]
+    # The printed command reruns that case, and that case alone.
+    again = pytester.runpytest_subprocess("-p", "no:cacheprovider", *shlex.split(page.pres[0])[1:])
+    client_cases = [c for c in CASES if c.startswith("client.")]
+    again.assert_outcomes(failed=1, deselected=len(client_cases) - 1)
+    profile = tmp_path / "profile"
+    failing = Elements(dump_dom(report.with_suffix(".html"), "verdict=FAIL", profile=profile))
+    assert failing.shown_rows() == cases
+    passing = Elements(dump_dom(report.with_suffix(".html"), "verdict=pass", profile=profile))
+    assert passing.shown_rows() == []
+    screenshot(
+        report.with_suffix(".html"), "verdict=FAIL", profile=profile, into=artifacts(tmp_path)
+    )
+
+
+@requires_chromium
+def test_the_html_report_shows_the_passes_of_the_careful_mirror(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    command = mirror_command("careful_mirror")
+    _, report = run_suite(pytester, "--gomodnet-proxy-cmd", command, "-k", "test_zip or zip_fault")
+    document, page = _page(report)
+    cases = [v["case"] for v in document["verdicts"]]
+    assert set(cases) == {"proxy.zip", "proxy.zip-byte-exact", *family("upstream-zip-fault")}
+    assert {v["outcome"] for v in document["verdicts"]} == {"pass"}
+    assert [row["data-case"] for row in page.having("tr", "case")] == cases
+    assert {str(c["class"]) for c in page.having("td", "cell")} == {"cell v-pass"}
+    assert page.having("section", "failure") == []
+    html = report.with_suffix(".html").read_text()
+    assert "<h2>Failures (0)</h2>\n<p>None.</p>" in html
+    assert (
+        f'<li><code>careful_mirror</code>: <span class="badge v-pass">{len(cases)} pass</span></li>'
+        in html
+    )
+    profile = tmp_path / "profile"
+    shown = Elements(
+        dump_dom(report.with_suffix(".html"), "target=careful_mirror", profile=profile)
+    )
+    assert shown.shown_rows() == cases
+    failing = Elements(dump_dom(report.with_suffix(".html"), "verdict=FAIL", profile=profile))
+    assert failing.shown_rows() == []
+    screenshot(report.with_suffix(".html"), "", profile=profile, into=artifacts(tmp_path))

@@ -22,8 +22,9 @@ from werkzeug import Request, Response
 
 from _helpers import read_to_close, settled
 from pytest_gomodnet.faultproxy import Router
-from pytest_gomodnet.network import Network
+from pytest_gomodnet.network import Backbone
 from pytest_gomodnet.origin import VirtualHosts
+from pytest_gomodnet.tls import GomodnetCA
 
 DEADLINE = 8.0
 
@@ -437,9 +438,9 @@ def test_a_request_body_cap_that_is_not_a_size_is_refused(value, error, text) ->
         Router(max_request_body=value)
 
 
-def test_a_network_passes_its_request_body_cap_to_its_router(tmp_path) -> None:
-    with Network.standalone(directory=tmp_path, max_request_body=1234) as net:
-        assert net._backbone.router.max_request_body == 1234
+def test_a_backbone_passes_its_request_body_cap_to_its_router(tmp_path) -> None:
+    with Backbone(GomodnetCA(tmp_path / "ca"), tmp_path, max_request_body=1234) as backbone:
+        assert backbone.router.max_request_body == 1234
 
 
 def test_a_client_that_waits_for_100_continue_gets_it_then_its_answer() -> None:

@@ -16,10 +16,7 @@ MAX_CLASS_LINES = 250
 #: Modules not yet split, each with the reason; a module leaves this list when it is split.
 KNOWN_LARGE = {}
 #: Classes not yet split, each with the reason.
-KNOWN_LARGE_CLASSES = {
-    "network.py:Network": "grows with the sumdb and git hosts; split after they land",
-    "sumdb.py:SumDB": "the database and its misbehaviour methods together; not yet split",
-}
+KNOWN_LARGE_CLASSES: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:

@@ -86,3 +86,55 @@ def test_a_launcher_runs_its_server_in_the_foreground_and_cleans_up(
     assert not run.exists()
     with pytest.raises(ProcessLookupError):  # not one worker of it left
         os.killpg(process.pid, 0)
+
+
+def _session_members(session: int) -> list[str]:
+    """The live processes (zombies aside) of ``session``, as ``pid name``."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended while listing
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        state, sid = fields[0], int(fields[3])
+        if sid == session and state != "Z":
+            members.append(f"{stat.parent.name} {name}")
+    return members
+
+
+@pytest.mark.slow
+def test_a_launcher_whose_caller_is_killed_stops_its_server(tmp_path: Path) -> None:
+    """pytest killed with SIGKILL: the launcher sees its parent gone and stops nginx."""
+    require("nginx")
+    port = _free_port()
+    with Network.standalone(directory=tmp_path / "net") as net:
+        launcher = [sys.executable, "-m", "pytest_gomodnet.mirrors.nginx", "--port", str(port)]
+        launcher += ["--upstream", net.direct_url("upstream.test")]
+        launcher += ["--ca-bundle", str(net.ca_bundle)]
+        caller_code = (
+            "import subprocess, sys, time\n"
+            f"child = subprocess.Popen({launcher!r}, start_new_session=True,\n"
+            "    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(60)\n"
+        )
+        caller = subprocess.Popen([sys.executable, "-c", caller_code], stdout=subprocess.PIPE)
+        assert caller.stdout is not None
+        session = int(caller.stdout.readline())
+        try:
+            _await_port(port, caller)
+            assert any(member.endswith(" nginx") for member in _session_members(session))
+            caller.kill()
+            caller.wait()
+            deadline = time.monotonic() + EXIT_DEADLINE
+            while (left := _session_members(session)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert left == []
+        finally:
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait()
+            caller.stdout.close()
+            if _session_members(session):
+                os.killpg(session, signal.SIGKILL)

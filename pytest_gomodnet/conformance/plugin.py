@@ -414,7 +414,35 @@ def run_facts(config: pytest.Config) -> RunFacts:
         seed=config.stash[SEED_KEY],
         date=datetime.now(UTC).isoformat(timespec="seconds"),
         targets=commands,
+        rerun=rerun_args(config),
     )
+
+
+#: The suite's options that a rerun repeats, each as given (dest → flag).
+_RERUN_OPTIONS = {
+    "gomodnet_proxy_cmd": "--gomodnet-proxy-cmd",
+    "gomodnet_client": "--gomodnet-client",
+    "gomodnet_client_cmd": "--gomodnet-client-cmd",
+    "gomodnet_proxy_scope": "--gomodnet-proxy-scope",
+    "gomodnet_start_timeout": "--gomodnet-start-timeout",
+    "gomodnet_go": "--gomodnet-go",
+}
+
+
+def rerun_args(config: pytest.Config) -> list[str]:
+    """``pytest --gomodnet`` with this run's targets, seed and strictness: run from the
+    same directory, it runs the same cases against the same targets again."""
+    from pytest_gomodnet.plugin import SEED_KEY
+
+    args = ["pytest", "--gomodnet"]
+    for dest, flag in _RERUN_OPTIONS.items():
+        value = config.getoption(dest)
+        for given in value if isinstance(value, list) else [value]:
+            if given is not None:
+                args += [flag, str(given)]
+    if _strict(config):
+        args.append("--gomodnet-strict")
+    return [*args, "--gomodnet-seed", str(config.stash[SEED_KEY])]
 
 
 def _go_version(config: pytest.Config) -> str:

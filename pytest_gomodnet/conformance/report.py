@@ -3,15 +3,20 @@
 Results are read from test reports' ``user_properties`` (``gomodnet_case``,
 ``gomodnet_level``, ``gomodnet_target``), which pytest-xdist carries back
 from its workers, so the matrix is whole however the run was split. The same
-properties land in JUnit XML, for CI dashboards.
+properties land in JUnit XML, for CI dashboards. A failure's story (its whole text,
+the network's connection log, the target's output) comes from the report's sections,
+which travel the same way.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +27,17 @@ PASS, FAIL, SHOULD_FAIL, SKIP, ERROR = "pass", "FAIL", "SHOULD-fail", "skip", "e
 _RANK = {PASS: 0, SKIP: 1, SHOULD_FAIL: 2, FAIL: 3, ERROR: 4}
 #: The first line of a failure, cut to this length, is the cell's detail.
 _DETAIL = 200
+#: A failure's whole text, its connection log and its target's output are cut to this
+#: many characters each in the report (the terminal still has them whole).
+_KEPT = 20_000
 #: The target of cases that ran against none (no proxy or client target was named).
 NO_TARGET = "none"
+#: The report sections that hold a failure's story: the network's and the target's.
+LOG_SECTION, OUTPUT_SECTION = "gomodnet", "gomodnet target output"
+#: How the suite runs again when nothing more is known of the run.
+RERUN = ("pytest", "--gomodnet")
+#: What ``pytest -k`` takes as one name (pytest's own expression grammar).
+_K_NAME = re.compile(r"[\w:+\-.\[\]\\/]+")
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class RunFacts:
     date: str
     targets: dict[str, str]
     """Each target's id in the matrix → its command line (or what the built-in one is)."""
+    rerun: list[str] = field(default_factory=lambda: list(RERUN))
+    """The command line that runs the suite again against the same targets and seed."""
 
     def summary(self) -> str:
         """One line for the terminal, under the matrix."""
@@ -45,9 +61,30 @@ class RunFacts:
         lines = ["| run | |", "|---|---|"]
         lines += [f"| plugin | pytest-gomodnet {self.plugin} |", f"| go | {self.go} |"]
         lines += [f"| seed | {self.seed} (replay with `--gomodnet-seed {self.seed}`) |"]
-        lines += [f"| date | {self.date} |"]
+        lines += [f"| date | {self.date} |", f"| run again | `{_cell(shlex.join(self.rerun))}` |"]
         lines += [f"| target `{name}` | `{_cell(text)}` |" for name, text in self.targets.items()]
         return lines
+
+
+@dataclass(frozen=True)
+class Story:
+    """What a failing case leaves to read: its whole failure, the network's connection
+    log (with the faults and the seed), the target's output."""
+
+    failure: str = ""
+    log: str = ""
+    output: str = ""
+
+    @classmethod
+    def of(cls, report: pytest.TestReport) -> Story:
+        if report.passed:
+            return cls()
+        sections = dict(report.sections)
+        return cls(
+            _kept(report.longreprtext),
+            _kept(sections.get(LOG_SECTION, "")),
+            _kept(sections.get(OUTPUT_SECTION, "")),
+        )
 
 
 @dataclass
@@ -59,14 +96,25 @@ class Verdict:
     target: str
     outcome: str = PASS
     detail: str = ""
+    test: str = ""
+    """The test's name in pytest (``test_fault[my-proxy-zip-cut]``): what ``-k`` selects."""
+    story: Story = field(default_factory=Story)
 
-    def merge(self, outcome: str, detail: str, when: str = "call") -> None:
+    def merge(
+        self, outcome: str, detail: str, when: str = "call", story: Story | None = None
+    ) -> None:
         # A case that has failed keeps its own verdict and story: an error at its
         # teardown (a fault it already said the target never met) adds nothing to it.
         if when == "teardown" and self.outcome in (FAIL, SHOULD_FAIL):
             return
         if _RANK[outcome] > _RANK[self.outcome]:
             self.outcome, self.detail = outcome, detail
+            self.story = story or Story()
+
+    def reproduce(self, rerun: Iterable[str]) -> str:
+        """The shell command that runs this case again (``rerun`` plus its ``-k``)."""
+        name = self.test if _K_NAME.fullmatch(self.test) else self.test.partition("[")[0]
+        return shlex.join([*rerun, "-k", name])
 
 
 @dataclass
@@ -83,10 +131,10 @@ class Matrix:
             return
         target = str(properties.get("gomodnet_target", "?"))
         key = (str(case), target)
-        verdict = self.verdicts.setdefault(
-            key, Verdict(str(case), str(properties.get("gomodnet_level", "?")), target)
-        )
-        verdict.merge(*_outcome(report), report.when)
+        level = str(properties.get("gomodnet_level", "?"))
+        test = report.nodeid.rpartition("::")[2]
+        verdict = self.verdicts.setdefault(key, Verdict(str(case), level, target, test=test))
+        verdict.merge(*_outcome(report), report.when, Story.of(report))
 
     @property
     def targets(self) -> list[str]:
@@ -161,8 +209,10 @@ class Matrix:
         lines += [f"- `{v.case}` on {v.target}: {v.detail}" for v in skipped] or ["None."]
         return "\n".join(lines) + "\n"
 
-    def json(self) -> str:
-        document = {
+    def document(self) -> dict[str, Any]:
+        """The report as data: what ``PATH.json`` holds and ``PATH.html`` renders."""
+        rerun = self.facts.rerun if self.facts is not None else RERUN
+        return {
             "run": asdict(self.facts) if self.facts is not None else None,
             "targets": self.targets,
             "counts": self.counts(),
@@ -173,26 +223,43 @@ class Matrix:
                     "target": v.target,
                     "outcome": v.outcome,
                     "detail": v.detail,
+                    "test": v.test,
+                    "reproduce": v.reproduce(rerun),
+                    **asdict(v.story),
                 }
                 for v in self.verdicts.values()
             ],
         }
-        return json.dumps(document, indent=2) + "\n"
+
+    def json(self) -> str:
+        return json.dumps(self.document(), indent=2) + "\n"
 
     def write(self, base: Path) -> list[Path]:
-        """Write ``base.md`` and ``base.json``; returns the two paths."""
+        """Write ``base.md``, ``base.json`` and ``base.html``; returns the three paths."""
+        from .html_report import render
+
+        document = self.json()
+        # The page renders the JSON file's text read back: it can show nothing else.
+        texts = (self.markdown(), document, render(json.loads(document)))
         written = []
-        for path, text in zip(report_paths(base), (self.markdown(), self.json()), strict=True):
+        for path, text in zip(report_paths(base), texts, strict=True):
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            path.write_text(text, encoding="utf-8")
             written.append(path)
         return written
 
 
-def report_paths(base: Path) -> tuple[Path, Path]:
-    """``report`` or ``report.md`` or ``report.json`` → (``report.md``, ``report.json``)."""
-    stem = base.with_suffix("") if base.suffix in (".md", ".json") else base
-    return stem.with_name(stem.name + ".md"), stem.with_name(stem.name + ".json")
+def report_paths(base: Path) -> tuple[Path, ...]:
+    """``report`` (or ``report.md``, ``.json``, ``.html``) → ``report.md``, ``.json``, ``.html``."""
+    stem = base.with_suffix("") if base.suffix in (".md", ".json", ".html") else base
+    return tuple(stem.with_name(stem.name + suffix) for suffix in (".md", ".json", ".html"))
+
+
+def _kept(text: str) -> str:
+    """``text``, or its first :data:`_KEPT` characters and how many more there were."""
+    if len(text) <= _KEPT:
+        return text
+    return f"{text[:_KEPT]}\n… ({len(text) - _KEPT} more characters: see the terminal)"
 
 
 def _outcome(report: pytest.TestReport) -> tuple[str, str]:

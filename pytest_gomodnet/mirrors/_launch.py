@@ -12,6 +12,8 @@ unprivileged user, who is given the directory (so the temporary directory,
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import os
 import pwd
 import shutil
@@ -33,6 +35,8 @@ HERE = Path(__file__).parent
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 #: Seconds the server gets to exit after the signal is passed on, before SIGKILL.
 EXIT_TIMEOUT = 2.0
+#: prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -183,8 +187,19 @@ def _give(run: Path, user: str) -> None:
 
 def _run_in_foreground(command: list[str], env: Mapping[str, str]) -> int:
     """Run ``command``, pass SIGTERM and SIGINT on to it, wait for it to exit (SIGKILL it
-    after EXIT_TIMEOUT); 0 if it stopped because it was told to."""
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sys.stderr, env=env)
+    after EXIT_TIMEOUT); 0 if it stopped because it was told to.
+
+    A launcher whose caller dies (a pytest run killed with SIGKILL) stops its server as
+    if told to: it sees its parent change; and a server whose launcher dies gets SIGTERM
+    from the kernel, so no mirror outlives the run that started it."""
+    parent = os.getppid()
+    child = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=sys.stderr,
+        env=env,
+        preexec_fn=_terminate_with_parent,
+    )
     stop_by: list[float] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -199,9 +214,17 @@ def _run_in_foreground(command: list[str], env: Mapping[str, str]) -> int:
             status = child.wait(timeout=0.1)
             break
         except subprocess.TimeoutExpired:
+            if os.getppid() != parent:
+                stop(signal.SIGTERM, None)
             if stop_by and time.monotonic() > stop_by[0]:
                 child.kill()
     if stop_by:
         return 0
     print(f"{command[0]} exited by itself with status {status}", file=sys.stderr)
     return status or 1
+
+
+def _terminate_with_parent() -> None:
+    """In the server's process before it starts: SIGTERM when the launcher dies (Linux)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
