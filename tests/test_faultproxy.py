@@ -259,7 +259,19 @@ def test_unknown_host_is_a_502_naming_it(router) -> None:
 
 GARBAGE = {
     "not a request line": (b"HELLO\r\n\r\n", "malformed request line 'HELLO'"),
-    "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "malformed request line '\\x16\\x03\\x01\\x00¥'"),
+    "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "a NUL or a lone CR in line 1 of the request head"),
+    "binary without a NUL": (
+        b"\x16\x03\x01\xa5\r\n\r\n",
+        "malformed request line '\\x16\\x03\\x01¥'",
+    ),
+    "bare LF": (
+        b"GET http://plain.test/ HTTP/1.1\r\nHost: plain.test\n\n",
+        "line 2 of the request head ends in a bare LF (HTTP/1.1 ends every line with CRLF)",
+    ),
+    "control character in the target": (
+        b"GET http://plain.test/a\x01b HTTP/1.1\r\n\r\n",
+        "a control character in the request target 'http://plain.test/a\\x01b'",
+    ),
     "CONNECT without a port": (
         b"CONNECT proxy.test HTTP/1.1\r\n\r\n",
         "malformed CONNECT target 'proxy.test'",
