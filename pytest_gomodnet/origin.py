@@ -27,7 +27,7 @@ from typing import Any
 from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
-from ._guard import guard_clients
+from ._guard import Clients, guard_clients
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT
 from .errors import ErrorSink, ServerError
 
@@ -71,6 +71,7 @@ class _LoopbackServer(HTTPServerBase):
     ) -> None:
         super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
         self.client_timeout = client_timeout
+        self._clients = Clients()
         self.errors = errors if errors is not None else ErrorSink()
 
     @property
@@ -100,6 +101,14 @@ class _LoopbackServer(HTTPServerBase):
             )
         self.server = None
         self.server_thread = None
+        # The connections still served (a client that stopped reading among them) end too.
+        busy = self._clients.end_all(deadline)
+        if busy:
+            raise ServerError(
+                f"{type(self).__name__} at {self.url}: a handler was still running "
+                f"{CLOSE_TIMEOUT:g} s after stop() (threads {', '.join(busy)}); it is left "
+                "to finish on its own"
+            )
 
     def __exit__(self, *exc_info: Any) -> None:
         """Stop, then raise every handler error, if any: an error is never dropped."""
@@ -108,7 +117,7 @@ class _LoopbackServer(HTTPServerBase):
 
     def thread_target(self) -> None:
         assert self.server is not None
-        guard_clients(self.server, self.client_timeout)
+        self._clients = guard_clients(self.server, self.client_timeout)
         _serve(self)
 
     def check(self) -> None:

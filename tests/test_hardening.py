@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,9 @@ from werkzeug import Request, Response
 
 from _helpers import read_to_close, settled
 from pytest_gomodnet.faultproxy import Router
+from pytest_gomodnet.goproxy import GoProxy, ModuleStore
 from pytest_gomodnet.network import Backbone
-from pytest_gomodnet.origin import VirtualHosts
+from pytest_gomodnet.origin import HandlerServer, VirtualHosts
 from pytest_gomodnet.tls import GomodnetCA
 
 DEADLINE = 8.0
@@ -497,3 +498,73 @@ def test_running_out_of_descriptors_is_logged_once_an_episode() -> None:
         "or raise the limit: ulimit -n)"
     )
     assert records == [text, text]
+
+
+# --- standalone servers: nothing outlives the with block ----------------------------
+
+
+def _open_descriptors_of(path: Path) -> int:
+    wanted = os.path.realpath(path)
+    return sum(1 for fd in Path("/proc/self/fd").iterdir() if os.path.realpath(fd) == wanted)
+
+
+ZIP_REQUEST = b"GET /big.test/m/@v/v1.0.0.zip HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _waited_for(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` came true within DEADLINE seconds."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _small_window(port: int) -> socket.socket:
+    """A connection whose receive buffer stays small: a client that stops reading stalls
+    the server at once (loopback's buffers could otherwise take the whole zip)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.settimeout(DEADLINE)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+@pytest.fixture
+def big_store(tmp_path) -> Iterator[tuple[ModuleStore, Path]]:
+    with ModuleStore(tmp_path / "store") as store:
+        stored = store.add("big.test/m", "v1.0.0", files={"big.bin": os.urandom(24 << 20)})
+        yield store, stored.zip_path
+
+
+def test_a_standalone_goproxy_ends_a_stalled_download_by_its_with_block(big_store) -> None:
+    store, zip_path = big_store
+    before = set(threading.enumerate())
+    with contextlib.ExitStack() as client:
+        with GoProxy(store) as goproxy:  # client_timeout 10 s: the block ends first
+            port = int(goproxy.url.rsplit(":", 1)[1])
+            sock = client.enter_context(_small_window(port))
+            sock.sendall(ZIP_REQUEST)
+            time.sleep(2.0)  # the server fills the buffers, then its write waits
+            assert _open_descriptors_of(zip_path) == 1
+        # The client is still connected, and still not reading.
+        assert _open_descriptors_of(zip_path) == 0
+        assert set(threading.enumerate()) - before == set()
+
+
+def test_a_standalone_server_drops_a_client_that_stops_reading_at_its_deadline(
+    big_store,
+) -> None:
+    store, zip_path = big_store
+    server = HandlerServer(GoProxy(store).handle, client_timeout=1.0)
+    with server, _small_window(server.port) as sock:
+        sock.sendall(ZIP_REQUEST)
+        assert _waited_for(lambda: _open_descriptors_of(zip_path) == 1), "never opened"
+        assert _waited_for(lambda: _open_descriptors_of(zip_path) == 0), "stayed open"
+        received = 0
+        sock.settimeout(DEADLINE)
+        with contextlib.suppress(ConnectionResetError):  # what arrived, then the end
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+        assert 0 < received < zip_path.stat().st_size
