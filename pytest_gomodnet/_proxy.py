@@ -155,13 +155,19 @@ class Proxy:
             )
 
     def reset(self) -> None:
-        """Forget hosts, faults, log and errors; end connections: fresh for the next test."""
+        """End connections, then forget hosts, faults, log and errors: fresh for the next
+        test. A connection arriving meanwhile (or waiting in the backlog) is ended unread."""
+        if self._thread is not None:
+            self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
         self._routes.clear()
         with self._lock:
             self._log = []
         self._errors.drain()
-        if self._thread is not None:
-            self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
+        self._fresh()
+        self._accepts.paused = False
+
+    def _fresh(self) -> None:
+        """Put back what the proxy serves from the start (a FaultProxy's upstream)."""
 
     def check(self) -> None:
         """Raise one ServerError naming every error inside the proxy (and the servers that
@@ -187,11 +193,6 @@ class Proxy:
         return ""
 
     # -- configuration ----------------------------------------------------
-
-    @property
-    def max_request_body(self) -> int:
-        """The largest request body read, in bytes; a larger one is answered 413."""
-        return self._delivery.max_request_body
 
     def add_host(
         self,
@@ -250,7 +251,7 @@ class Proxy:
         await self._drop_connections()
 
     async def _drop_connections(self) -> None:
-        await self._accepts.settle()
+        await self._accepts.settle(pause=True)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -76,8 +76,7 @@ class FaultProxy(Proxy):
         :meth:`Router.frame`."""
         self._routes.frame(self._HOST, framing, path)
 
-    def reset(self) -> None:
-        super().reset()
+    def _fresh(self) -> None:
         self.add_host(self._HOST, self.upstream_url, framing=self._framing_default)
 
     def _label(self) -> str:

@@ -109,8 +109,8 @@ class Backbone:
 
     def reset(self) -> None:
         """Forget every route, fault, error and log entry, ready for the next test."""
+        self.router.reset()  # first: no connection of the test is served from here on
         self.origin.clear_routes()
-        self.router.reset()
         self.errors.drain()
 
 

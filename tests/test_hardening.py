@@ -378,7 +378,6 @@ def test_a_hundred_mib_post_is_refused_by_the_default_cap_unread() -> None:
     hundred = 100 << 20
     with Router() as router:
         router.add_host("b.test", "http://127.0.0.1:9", app=lambda r: Response(b"read"))
-        assert router.max_request_body == 16 << 20
         with socket.create_connection(("127.0.0.1", router.port), DEADLINE) as sock:
             sock.sendall(_post(hundred, 1 << 20))  # the first MiB of it
             response = read_to_close(sock, reset_ends=True, deadline=DEADLINE)
@@ -441,7 +440,7 @@ def test_a_request_body_cap_that_is_not_a_size_is_refused(value, error, text) ->
 
 def test_a_backbone_passes_its_request_body_cap_to_its_router(tmp_path) -> None:
     with Backbone(GomodnetCA(tmp_path / "ca"), tmp_path, max_request_body=1234) as backbone:
-        assert backbone.router.max_request_body == 1234
+        assert backbone.router._delivery.max_request_body == 1234
 
 
 def test_a_client_that_waits_for_100_continue_gets_it_then_its_answer() -> None:
@@ -568,3 +567,32 @@ def test_a_standalone_server_drops_a_client_that_stops_reading_at_its_deadline(
             while chunk := sock.recv(1 << 20):
                 received += len(chunk)
         assert 0 < received < zip_path.stat().st_size
+
+
+# --- nothing of one test reaches the next ---------------------------------------------
+
+
+def test_a_connection_from_before_a_reset_is_never_served_by_the_next_tests_hosts() -> None:
+    """An idle keep-alive connection, and one still waiting in the listen backlog (the
+    loop busy) when the test ended, are both ended by reset(): neither is answered by
+    the host the next test puts under the same name."""
+    hosts = VirtualHosts()
+    hosts.route("a.test", lambda request: Response(b"old test"))
+    get = b"GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n"
+    with Router(client_timeout=5.0) as router:
+        router.add_host("a.test", "http://127.0.0.1:9", app=hosts.dispatch)
+        with contextlib.ExitStack() as stack:
+            idle = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
+            idle.sendall(get)
+            assert _response(idle).endswith(b"\r\n\r\nold test")
+            router._loop.call_soon_threadsafe(time.sleep, 0.5)  # the loop is busy...
+            late = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
+            late.sendall(get)  # ...as this one arrives, and the test ends
+            router.reset()
+            hosts.route("a.test", lambda request: Response(b"next test"))
+            router.add_host("a.test", "http://127.0.0.1:9", app=hosts.dispatch)
+            with contextlib.suppress(OSError):
+                idle.sendall(get)
+            assert read_to_close(idle, reset_ends=True, deadline=DEADLINE) == b""
+            assert read_to_close(late, reset_ends=True, deadline=DEADLINE) == b""
+        assert router.log == []
