@@ -29,6 +29,7 @@ from werkzeug import Request, Response
 
 from ._guard import Clients, guard_clients
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT
+from ._starved import STARVED_ERRNOS, Starved
 from .errors import ErrorSink, ServerError
 
 __all__ = [
@@ -47,6 +48,8 @@ Handler = Callable[[Request], Response]
 
 # How often serve_forever looks for a stop request (werkzeug's default is 0.5 s).
 _POLL_SECONDS = 0.05
+# Seconds between a failed accept (no descriptor free) and the next try.
+_STARVED_RETRY = 0.25
 _TEXT = "text/plain; charset=utf-8"
 
 
@@ -217,9 +220,17 @@ def _serve(server: HTTPServerBase) -> None:
     """
     assert server.server is not None
     accept = server.server.get_request
+    starved = Starved(f"{type(server).__name__} at 127.0.0.1:{server.port}", _STARVED_RETRY)
 
     def get_request() -> tuple[socket.socket, Any]:
-        connection, address = accept()
+        try:
+            connection, address = accept()
+        except OSError as exc:
+            if exc.errno in STARVED_ERRNOS:  # socketserver would retry at once, forever
+                starved.failed(exc)
+                time.sleep(starved.retry)
+            raise
+        starved.accepted()
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection, address
 

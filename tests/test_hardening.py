@@ -473,28 +473,35 @@ def _connections(port: int, count: int) -> list[socket.socket]:
     return [socket.create_connection(("127.0.0.1", port), DEADLINE) for _ in range(count)]
 
 
-def test_running_out_of_descriptors_is_logged_once_an_episode() -> None:
-    script = Path(__file__).parent / "_starved_router.py"
+@pytest.mark.parametrize(
+    ("kind", "name", "retry"),
+    [
+        ("router", "Router starved", "1"),
+        ("handler-server", "HandlerServer at 127.0.0.1:{port}", "0.25"),
+    ],
+)
+def test_running_out_of_descriptors_is_logged_once_an_episode(kind, name, retry) -> None:
+    script = Path(__file__).parent / "_starved_server.py"
     pipe = subprocess.PIPE
-    command = [sys.executable, str(script)]
+    command = [sys.executable, str(script), kind]
     with subprocess.Popen(command, stdin=pipe, stdout=pipe, text=True) as child:
         assert child.stdin is not None
         assert child.stdout is not None
         port = int(child.stdout.readline())
         for _ in range(2):  # two episodes: the descriptors run out, then free up
-            clients = _connections(port, 5)  # the Router has descriptors for 3
-            time.sleep(2.5)  # asyncio retries each second: each retry fails again
+            clients = _connections(port, 5)  # the server has descriptors for 3
+            time.sleep(2.5)  # each retry fails again
             for client in clients:
                 client.close()
-            time.sleep(2.5)  # the Router closes its 3, and accepts the other 2 at a retry
+            time.sleep(2.5)  # the server closes its 3, and accepts the other 2 at a retry
         child.stdin.write("report\n")
         child.stdin.flush()
         records = json.loads(child.stdout.readline())
     assert child.returncode == 0
     text = (
-        "pytest_gomodnet: Router starved cannot accept connections: [Errno 24] Too many "
-        "open files; it retries every second until a descriptor is free (close what leaks, "
-        "or raise the limit: ulimit -n)"
+        f"pytest_gomodnet: {name.format(port=port)} cannot accept connections: [Errno 24] "
+        f"Too many open files; it retries every {retry} s until a descriptor is free "
+        "(close what leaks, or raise the limit: ulimit -n)"
     )
     assert records == [text, text]
 
