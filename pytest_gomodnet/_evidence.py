@@ -142,6 +142,7 @@ class Evidence:
 
         file = self._directory / f"{self._stem}.replay.json"
         try:
+            self._directory.mkdir(parents=True, exist_ok=True)
             dump(network, file, test=self._item.nodeid, seed=self._seed)
         except (OSError, ValueError) as exc:
             return f"replay: none ({_reason(exc)})"
