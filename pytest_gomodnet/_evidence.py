@@ -46,7 +46,7 @@ def add_options(group: pytest.OptionGroup) -> None:
 
 
 def _stem(nodeid: str) -> str:
-    """A file name for a test id: ``tests/test_x.py::test_y[a-b]`` → ``tests-test_x.py-test_y-a-b``."""
+    """A file name for a test id: ``t/test_x.py::test_y[a b]`` → ``t-test_x.py-test_y-a-b``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid).strip("-")[-150:] or "test"
 
 
@@ -75,7 +75,9 @@ class Evidence:
         if option is not None:
             directory = config.invocation_params.dir / option
         else:
-            directory = factory.getbasetemp() / ("gomodnet-capture" if marked else "gomodnet-replay")
+            directory = factory.getbasetemp() / (
+                "gomodnet-capture" if marked else "gomodnet-replay"
+            )
         evidence = cls(request.node, backbone, directory, seed)
         if option is not None or marked:
             evidence._start_capture()
@@ -118,7 +120,9 @@ class Evidence:
             self._capture_note = f"capture: none ({exc})"
             return
         tls_ports = [port for port, tls in direct if tls]
-        command = tshark_command(capture.pcap, self._keys, proxy_port=router.port, tls_ports=tls_ports)
+        command = tshark_command(
+            capture.pcap, self._keys, proxy_port=router.port, tls_ports=tls_ports
+        )
         self._capture_note = "\n".join(
             [
                 f"capture: {capture.pcap}",

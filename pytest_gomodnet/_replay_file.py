@@ -1,4 +1,4 @@
-"""A test's network as data: the versioned JSON file that ``python -m pytest_gomodnet replay`` reads.
+"""A test's network as data: the versioned JSON file ``python -m pytest_gomodnet replay`` reads.
 
 :func:`dump` writes what a failing test built: its hosts (kind, chain shape,
 framing; a GOPROXY host's module versions, whose zips are copied beside the
@@ -238,7 +238,7 @@ class _Where:
         if key not in data:
             raise self.error(f'has no "{key}" key: it needs one ({kind.__name__})')
         value = data[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise self.error(f'"{key}" is {value!r}: it must be a {kind.__name__}')
         return value
 
@@ -309,13 +309,16 @@ def parse_plan(text: str) -> FaultPlan:
 def parse_call(text: str) -> Call:
     """A ``fault(...)``/``frame(...)`` call as the failure report prints it → a Call."""
     node = ast.parse(text, mode="eval").body
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name), text
+    assert isinstance(node, ast.Call), text
+    assert isinstance(node.func, ast.Name), text
     host = ast.literal_eval(node.args[0])
     path = next((ast.literal_eval(k.value) for k in node.keywords if k.arg == "path"), None)
     if node.func.id == "frame":
         return Call("frame", host, framing=ast.literal_eval(node.args[1]), path=path)
     plans = tuple(
-        None if isinstance(arg, ast.Constant) and arg.value is None else parse_plan(ast.unparse(arg))
+        None
+        if isinstance(arg, ast.Constant) and arg.value is None
+        else parse_plan(ast.unparse(arg))
         for arg in node.args[1:]
     )
     return Call("fault", host, plans, path=path)

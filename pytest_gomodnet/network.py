@@ -33,13 +33,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._served import Served
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, VirtualHosts
-from ._served import Served
 from .per_example import ConnectionLog, Example
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape

@@ -58,7 +58,9 @@ def replay(recipe: Recipe, out: TextIO, *, stop: threading.Event | None = None) 
     """Serve ``recipe``'s network until SIGINT or SIGTERM (or ``stop`` is set)."""
     stop = stop or threading.Event()
     with ExitStack() as stack:
-        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-replay-")))
+        directory = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-replay-"))
+        )
         network = stack.enter_context(Network.standalone(directory=directory))
         notes = build(recipe, network, stack)
         _print_guide(recipe, network, directory, notes, out)
@@ -142,9 +144,7 @@ def _print_guide(
     recipe: Recipe, network: Network, directory: Path, notes: list[str], out: TextIO
 ) -> None:
     env = network.go_env()
-    env.update(
-        GOFLAGS="-modcacherw", GOTOOLCHAIN="local", GOMODCACHE=str(directory / "modcache")
-    )
+    env.update(GOFLAGS="-modcacherw", GOTOOLCHAIN="local", GOMODCACHE=str(directory / "modcache"))
     seed = f" (seed {recipe.seed})" if recipe.seed is not None else ""
     lines = [f"replaying {recipe.test}{seed} from {recipe.file}", ""]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
@@ -175,7 +175,9 @@ def curl_command(recipe: Recipe, network: Network) -> str:
 def _first_fault_target(recipe: Recipe) -> dict[str, str]:
     """No request met a fault in the test: aim at the host of the first fault armed."""
     faults = [call for call in recipe.calls if call.call == "fault"]
-    host = faults[0].host if faults else (recipe.hosts[0]["host"] if recipe.hosts else "example.test")
+    host = (
+        faults[0].host if faults else (recipe.hosts[0]["host"] if recipe.hosts else "example.test")
+    )
     return {"host": host, "path": "/"}
 
 

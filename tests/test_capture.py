@@ -6,16 +6,15 @@ reads what it left with the real tshark, the way a person would.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from _helpers import require_program
 from pytest_gomodnet.capture import DISPLAY_FILTER, tshark_command
 
 #: What a failing test reads: a zip cut after 300 of its body bytes (or reset there).
@@ -42,25 +41,13 @@ TRUNCATE = "Truncate(300, where='body')"
 RESET = "Reset(300, where='body')"
 
 
-def require(program: str) -> None:
-    """Skip without ``program`` (naming its Debian package), but fail when CI is set."""
-    if shutil.which(program) is not None:
-        return
-    message = f"{program} is not installed (apt-get install {program})"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set, so the capture tests must run: {message}", pytrace=False)
-    pytest.skip(message)
-
-
 def run_inner(pytester: pytest.Pytester, plan: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_cut=INNER.format(plan=plan))
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
 
 def tshark(command: list[str], *more: str) -> str:
-    done = subprocess.run(
-        [*command, *more], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = subprocess.run([*command, *more], capture_output=True, text=True, timeout=60, check=True)
     return done.stdout
 
 
@@ -84,8 +71,8 @@ def server_bytes(command: list[str], port: int) -> bytes:
 def test_a_failing_test_leaves_a_capture_tshark_decrypts(
     pytester: pytest.Pytester, plan: str, flag: str
 ) -> None:
-    require("tcpdump")
-    require("tshark")
+    require_program("tcpdump")
+    require_program("tshark")
     result = run_inner(pytester, plan, "--gomodnet-capture=caps", "test_cut.py::test_cut")
     result.assert_outcomes(failed=1)
     caps = pytester.path / "caps"
@@ -110,15 +97,16 @@ def test_a_failing_test_leaves_a_capture_tshark_decrypts(
 
     # Only the Router's connections: every packet has its port at one end.
     ends = tshark(["tshark", "-r", str(pcap), "-T", "fields", "-e", "tcp.port"]).split()
-    assert ends and all(str(port) in pair.split(",") for pair in ends), ends
+    assert ends
+    assert all(str(port) in pair.split(",") for pair in ends), ends
 
 
 def test_without_the_key_log_tshark_sees_no_http_inside_the_tunnel(
     pytester: pytest.Pytester,
 ) -> None:
     """The degenerate reader: the same capture without its key log shows no GET."""
-    require("tcpdump")
-    require("tshark")
+    require_program("tcpdump")
+    require_program("tshark")
     result = run_inner(pytester, TRUNCATE, "--gomodnet-capture=caps", "test_cut.py::test_cut")
     command = printed_tshark_command(result)
     keyless = [word for word in command if not word.startswith("tls.keylog_file:")]
@@ -129,13 +117,17 @@ def test_without_the_key_log_tshark_sees_no_http_inside_the_tunnel(
 
 
 def test_a_passing_test_keeps_nothing_unless_all_are_asked_for(pytester: pytest.Pytester) -> None:
-    require("tcpdump")
+    require_program("tcpdump")
     result = run_inner(pytester, TRUNCATE, "--gomodnet-capture=caps", "test_cut.py::test_clean")
     result.assert_outcomes(passed=1)
     assert sorted(p.name for p in (pytester.path / "caps").iterdir()) == []
 
     result = run_inner(
-        pytester, TRUNCATE, "--gomodnet-capture=all", "--gomodnet-capture-all", "test_cut.py::test_clean"
+        pytester,
+        TRUNCATE,
+        "--gomodnet-capture=all",
+        "--gomodnet-capture-all",
+        "test_cut.py::test_clean",
     )
     result.assert_outcomes(passed=1)
     kept = sorted(p.name for p in (pytester.path / "all").iterdir())
@@ -144,7 +136,7 @@ def test_a_passing_test_keeps_nothing_unless_all_are_asked_for(pytester: pytest.
 
 
 def test_the_marker_captures_one_test_without_the_option(pytester: pytest.Pytester) -> None:
-    require("tcpdump")
+    require_program("tcpdump")
     marked = INNER.format(plan=TRUNCATE).replace(
         "def test_cut", "@pytest.mark.gomodnet_capture\ndef test_cut"
     )
@@ -182,7 +174,7 @@ def fake_tcpdump(directory: Path, script: str) -> str:
     [
         (None, "tcpdump is not installed (no tcpdump on PATH): install it (Debian: "),
         (
-            "echo \"tcpdump: lo: You don't have permission to capture on that device\" >&2; exit 1",
+            'echo "tcpdump: lo: You don\'t have permission to capture on that device" >&2; exit 1',
             "tcpdump cannot capture on lo (exit 1): tcpdump: lo: You don't have permission "
             "to capture on that device",
         ),
@@ -218,9 +210,18 @@ def test_an_unwritable_capture_directory_is_reported(pytester: pytest.Pytester) 
 
 
 def test_the_tshark_command_decodes_the_proxy_port_and_each_direct_tls_port() -> None:
-    command = tshark_command(Path("/c/t.pcap"), Path("/c/t.keys"), proxy_port=4000, tls_ports=[5001])
+    command = tshark_command(
+        Path("/c/t.pcap"), Path("/c/t.keys"), proxy_port=4000, tls_ports=[5001]
+    )
     assert command == (
         "tshark -r /c/t.pcap -o tls.keylog_file:/c/t.keys -o http.desegment_body:FALSE "
         "-d tcp.port==4000,http -d tcp.port==5001,tls -d tls.port==5001,http "
         f"-Y '{DISPLAY_FILTER}'"
     )
+
+
+def test_help_lists_the_capture_options_and_marker(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--gomodnet-capture=DIR*", "*--gomodnet-capture-all*"])
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.gomodnet_capture: capture this test's*"])

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import selectors
 import shlex
-import shutil
 import signal
 import ssl
 import subprocess
@@ -18,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _helpers import require_program
 from pytest_gomodnet.replay import main
 
 INNER = """
@@ -83,7 +82,8 @@ def _read_until(process: subprocess.Popen[str], last: str) -> list[str]:
         selector.register(process.stdout, selectors.EVENT_READ)
         while last not in lines:
             left = deadline - time.monotonic()
-            assert left > 0 and selector.select(left), f"no {last!r} in time: {lines}"
+            ready = left > 0 and selector.select(left)
+            assert ready, f"no {last!r} within {START_DEADLINE} s: {lines}"
             line = process.stdout.readline()
             assert line, f"replay ended: {lines} {process.stderr.read() if process.stderr else ''}"
             lines.append(line.rstrip("\n"))
@@ -103,25 +103,31 @@ def test_a_replayed_network_answers_the_printed_curl_line_with_the_same_cut(
     ]  # fmt: skip
     zip_bytes = (pytester.path / "zip.bin").read_bytes()
 
-    if shutil.which("curl") is None and not os.environ.get("CI"):
-        pytest.skip("curl is not installed (apt-get install curl)")
+    require_program("curl")
     done = subprocess.run(
         shlex.split(curl), cwd=pytester.path, capture_output=True, text=True, timeout=30
     )
     # The same fault: 300 body bytes of the zip, then the end (curl: error 18, partial file).
     assert done.returncode == 18, done.stderr
-    assert done.stderr == f"curl: (18) transfer closed with {len(zip_bytes) - 300} bytes remaining to read\n"
+    assert (
+        done.stderr
+        == f"curl: (18) transfer closed with {len(zip_bytes) - 300} bytes remaining to read\n"
+    )
     assert (pytester.path / "response.bin").read_bytes() == zip_bytes[:300]
 
     # The queue had one plan: the next request is clean.
-    with httpx.Client(proxy=router, verify=ssl.create_default_context(cafile=ca), timeout=10) as client:
+    with httpx.Client(
+        proxy=router, verify=ssl.create_default_context(cafile=ca), timeout=10
+    ) as client:
         again = client.get("https://proxy.test/example.test/m/@v/v1.0.0.zip")
         assert again.content == zip_bytes
         # The go-import host and its fault came back too.
         busy = client.get("https://example.test/m?go-get=1")
         assert (busy.status_code, busy.content) == (503, b"busy")
         page = client.get("https://example.test/m?go-get=1")
-        assert '<meta name="go-import" content="example.test/m mod https://proxy.test">' in page.text
+        assert (
+            '<meta name="go-import" content="example.test/m mod https://proxy.test">' in page.text
+        )
 
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=STOP_DEADLINE)
@@ -165,7 +171,10 @@ GOOD = {
             "version 1 only: replay it with the version that wrote it, or run the test again "
             "to write a new one",
         ),
-        ({"format": "something else"}, 'is not a replay file (no "format": "pytest-gomodnet replay")'),
+        (
+            {"format": "something else"},
+            'is not a replay file (no "format": "pytest-gomodnet replay")',
+        ),
         ({"hosts": None}, '"hosts" is None: it must be a list'),
         (
             {"hosts": [{"host": "sum.test", "shape": "complete"}]},
