@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import shlex
 import signal
@@ -75,19 +76,21 @@ def replaying(replay_file: Path) -> Iterator[tuple[subprocess.Popen[str], dict[s
 
 
 def _read_until(process: subprocess.Popen[str], last: str) -> list[str]:
+    """Lines of the replay's stdout up to ``last``, read straight from the pipe (a buffered
+    reader would hold lines that select() no longer sees)."""
     assert process.stdout is not None
-    lines: list[str] = []
+    said = b""
     deadline = time.monotonic() + START_DEADLINE
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
-        while last not in lines:
+        while f"\n{last}\n".encode() not in said:
             left = deadline - time.monotonic()
             ready = left > 0 and selector.select(left)
-            assert ready, f"no {last!r} within {START_DEADLINE} s: {lines}"
-            line = process.stdout.readline()
-            assert line, f"replay ended: {lines} {process.stderr.read() if process.stderr else ''}"
-            lines.append(line.rstrip("\n"))
-    return lines
+            assert ready, f"no {last!r} within {START_DEADLINE} s: {said.decode()}"
+            chunk = os.read(process.stdout.fileno(), 65536)
+            assert chunk, f"the replay ended: {said.decode()}"
+            said += chunk
+    return said.decode().splitlines()
 
 
 def test_a_replayed_network_answers_the_printed_curl_line_with_the_same_cut(
