@@ -1,9 +1,12 @@
-"""Hypothesis examples per second for a truncation fuzz loop, three ways.
+"""Hypothesis examples per second for a truncation fuzz loop, three ways, and for the
+default strategy.
 
 Each example cuts the zip response at an offset hypothesis picks and makes one
 httpx request over a fresh TLS connection: through the Router (``net.fault``),
 against a pytest-httpserver handler reconfigured per example, and against a
-bare asyncio server sending precomputed bytes.
+bare asyncio server sending precomputed bytes. The last loop is what a user's
+test does with the default strategy: ``net.aimed_faults(url)`` (every fast kind,
+every framing) armed in ``net.example()``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +27,7 @@ from werkzeug import Request, Response
 from pytest_gomodnet.faults import Truncate
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Backbone
+from pytest_gomodnet.strategies import AimedFault
 from pytest_gomodnet.tls import GomodnetCA
 
 from . import _best
@@ -30,15 +35,19 @@ from . import _table as table
 from ._bare import BareServer
 
 CLOSE = {"Connection": "close"}
+T = TypeVar("T")
 
 
-def _rate(examples: int, body_length: int, one: Callable[[int], None]) -> float:
+def _rate(examples: int, drawn: st.SearchStrategy[T] | int, one: Callable[[T], None]) -> float:
+    """Examples a second of ``one`` over ``drawn`` (an int: offsets up to it)."""
+    strategy = st.integers(0, drawn) if isinstance(drawn, int) else drawn
+
     @settings(max_examples=examples, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(st.integers(0, body_length))
-    def loop(at: int) -> None:
+    @given(strategy)
+    def loop(value: T) -> None:
         with contextlib.suppress(httpx.HTTPError):
-            one(at)
+            one(value)
 
     started = time.perf_counter()
     loop()
@@ -62,6 +71,11 @@ def run(quick: bool) -> list[table.Row]:
         def routed(at: int) -> None:
             net.fault("proxy.test", Truncate(at), path="*.zip")
             routed_client.get(url, headers=CLOSE)
+
+        def aimed(fault: AimedFault) -> None:
+            with net.example():
+                fault.arm()
+                routed_client.get(url, headers=CLOSE)
 
         local = ca.chain("127.0.0.1", directory=directory / "local")
         verify = local.client_context()
@@ -87,13 +101,17 @@ def run(quick: bool) -> list[table.Row]:
 
         rate = _best.best_rates(rounds, {
             "routed": lambda: _rate(examples, len(response), routed),
+            "aimed": lambda: _rate(examples, net.aimed_faults(url), aimed),
             "httpserver": lambda: _rate(examples, len(body), reconfigured),
             "bare": lambda: _rate(examples, len(response), precomputed),
         })  # fmt: skip
     router_rate, httpserver_rate, bare_rate = rate["routed"], rate["httpserver"], rate["bare"]
+    aimed_rate = rate["aimed"]
     return [
         table.Row("fuzz e/s, Router+TLS (vs httpserver per example)", router_rate,
                   httpserver_rate, "e/s", ">= 3x", router_rate / httpserver_rate >= 3),
         table.Row("fuzz e/s, Router+TLS (vs bare asyncio TLS)", router_rate,
                   bare_rate, "e/s", ">= 0.7x", router_rate / bare_rate >= 0.7),
+        table.Row("fuzz e/s, default aimed_faults (vs bare asyncio TLS)", aimed_rate,
+                  bare_rate, "e/s", ">= 0.7x", aimed_rate / bare_rate >= 0.7),
     ]  # fmt: skip

@@ -20,10 +20,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypedDict, TypeVar
 
+from ._accepts import Accepts
 from ._delivery import Delivery
 from ._endings import Quit, set_nodelay
 from ._inprocess import InProcessApp
-from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_HEAD
+from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT
 from ._pool import Pool
 from ._proxylog import Connection
 from ._refusals import Refusal, answer
@@ -77,9 +78,8 @@ class Proxy:
         self._errors = errors if errors is not None else ErrorSink()
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._accepted: set[_TrackedProtocol] = set()
+        self._accepts = Accepts(self._loop)
         self._pool = Pool()
         self._delivery = Delivery(self._routes, self._workers, self._pool, client_timeout)
 
@@ -94,7 +94,7 @@ class Proxy:
             raise ServerError(f"{type(self).__name__} at {self.url} is already running")
         self._thread = threading.Thread(target=self._loop.run_forever, name=self._name)
         self._thread.start()
-        self._server = self._call(self._serve(), timeout=5.0)
+        self._call(self._serve(), timeout=5.0)
 
     def __enter__(self) -> Self:
         self.start()
@@ -224,68 +224,28 @@ class Proxy:
     def _call(self, coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    async def _serve(self) -> asyncio.Server:
+    async def _serve(self) -> None:
         await self._serve_more()
-        return await self._serve_on(self._listener, self._track)
-
-    async def _serve_on(
-        self,
-        listener: socket.socket,
-        handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
-    ) -> asyncio.Server:
-        """Serve ``listener`` with ``handler``, each accepted transport known from its first
-        moment: a connection accepted just before close() is ended too, never left to the
-        garbage collector (its handler task may not have started yet)."""
-
-        def protocol() -> asyncio.StreamReaderProtocol:
-            reader = asyncio.StreamReader(limit=MAX_HEAD)
-            return _TrackedProtocol(reader, handler, self._accepted)
-
-        return await self._loop.create_server(protocol, sock=listener)
+        await self._accepts.serve(self._listener, self._track)
 
     async def _serve_more(self) -> None:
         """Start any listeners besides the proxy's own port (the Router's direct ports)."""
-
-    def _more_servers(self) -> list[asyncio.Server]:
-        return []
 
     def _more_listeners(self) -> list[socket.socket]:
         return []
 
     async def _shutdown(self) -> None:
-        """Stop accepting, let the accepts under way become connections, then close the
-        servers and end every connection (a transport made after its server closed is
-        never ended: asyncio fails to attach it, and leaves its socket to the GC)."""
-        servers = [s for s in [self._server, *self._more_servers()] if s is not None]
-        for server in servers:
-            for listener in server.sockets:
-                self._loop.remove_reader(listener.fileno())
-        await self._settle_accepts()
-        for server in servers:
-            server.close()
+        await self._accepts.close_servers()
         await self._drop_connections()
 
     async def _drop_connections(self) -> None:
-        await self._settle_accepts()
+        await self._accepts.settle()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT / 2)
-        for protocol in list(self._accepted):  # accepted, handler not yet started
-            protocol.abort()
         self._pool.drop_all()
-        await asyncio.sleep(0)  # an abort closes its socket on the next turn
-
-    async def _settle_accepts(self) -> None:
-        """Let each connection accepted so far reach connection_made, so it can be ended.
-
-        The accept may still come in the turn that stopped accepting; asyncio makes
-        the protocol in a task of its own one turn later, and calls connection_made
-        one or two turns after that."""
-        for turn in range(MAX_ACCEPT_TURNS):
-            if turn >= PROTOCOL_TURNS and all(protocol.made for protocol in self._accepted):
-                return
-            await asyncio.sleep(0)
+        await self._accepts.abort_all()  # those whose handler had not started
 
     async def _track(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, serve: Serve | None = None
@@ -330,41 +290,3 @@ class Proxy:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
         raise NotImplementedError
-
-
-#: Loop turns from an accept to its protocol, and the most close() waits for the
-#: protocol's connection_made.
-PROTOCOL_TURNS = 2
-MAX_ACCEPT_TURNS = 50
-
-
-class _TrackedProtocol(asyncio.StreamReaderProtocol):
-    """A stream protocol that sits in ``accepted`` from its accept to its connection's end,
-    so that close() can end a connection whose handler has not started yet."""
-
-    def __init__(
-        self,
-        reader: asyncio.StreamReader,
-        handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
-        accepted: set[_TrackedProtocol],
-    ) -> None:
-        super().__init__(reader, handler)
-        self._accepted = accepted
-        self._made: asyncio.BaseTransport | None = None
-        accepted.add(self)
-
-    @property
-    def made(self) -> bool:
-        return self._made is not None
-
-    def abort(self) -> None:
-        if isinstance(self._made, asyncio.Transport):
-            self._made.abort()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._made = transport
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._accepted.discard(self)
-        super().connection_lost(exc)

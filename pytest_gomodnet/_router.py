@@ -42,7 +42,6 @@ class _DirectPort:
     host: str
     tls: bool
     listener: socket.socket
-    server: asyncio.Server | None = None
 
     @property
     def port(self) -> int:
@@ -83,12 +82,14 @@ class Router(Proxy):
         name = host_name(host)
         self._routes.arm(name, plans, path, must_fire, call_text((host, *plans), path, must_fire))
 
-    def frame(self, host: str, framing: Framing | None, *, path: str | None = None) -> None:
+    def frame(
+        self, host: str, framing: Framing | None, *, path: str | None = None
+    ) -> Framing | None:
         """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``:
         ``"content-length"``, ``"chunked"`` or ``"close"`` (no length, ``Connection:
         close``: the end of the body is the end of the connection). Faults then count
-        the framed bytes. None removes it."""
-        self._routes.frame(host, framing, path)
+        the framed bytes. None removes it. Returns the framing it replaces."""
+        return self._routes.frame(host, framing, path)
 
     def listen(self, host: str, *, tls: bool = True) -> int:
         """A port on 127.0.0.1 that serves ``host`` to a client that cannot use a forward proxy.
@@ -140,16 +141,13 @@ class Router(Proxy):
         for direct in list(self._direct.values()):
             await self._serve_direct(direct)
 
-    def _more_servers(self) -> list[asyncio.Server]:
-        return [d.server for d in self._direct.values() if d.server is not None]
-
     def _more_listeners(self) -> list[socket.socket]:
         return [d.listener for d in self._direct.values()]
 
     async def _serve_direct(self, direct: _DirectPort) -> None:
         serve = functools.partial(self._direct_client, direct.host, direct.tls)
         handler = functools.partial(self._track, serve=serve)
-        direct.server = await self._serve_on(direct.listener, handler)
+        await self._accepts.serve(direct.listener, handler)
 
     async def _direct_client(
         self,

@@ -96,8 +96,9 @@ class Routes:
         with self._lock:
             return list(self._hosts)
 
-    def frame(self, host: str, framing: Framing | None, path: str | None) -> None:
-        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``.
+    def frame(self, host: str, framing: Framing | None, path: str | None) -> Framing | None:
+        """Frame ``host``'s responses (those for ``path``, a glob, if given) as ``framing``;
+        return the framing this replaces (None if there was none), to put it back.
 
         A path's framing comes before the host's; None removes this one, so the
         host's (or the server's own) applies again.
@@ -107,9 +108,10 @@ class Routes:
             check_framing(framing)
         with self._lock:
             if framing is None:
-                self._framings.pop((name, path), None)
-            else:
-                self._framings[(name, path)] = framing
+                return self._framings.pop((name, path), None)
+            previous = self._framings.get((name, path))
+            self._framings[(name, path)] = framing
+            return previous
 
     def framing(self, host: str, path: str, upstream: Upstream) -> Framing | None:
         """How to frame ``host``'s response for ``path``: the path's, the host's, the upstream's."""

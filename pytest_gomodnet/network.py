@@ -22,10 +22,9 @@ hosts costs a few dictionary updates, not three server start-ups.
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,17 +33,23 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._served import Served
+from ._wire_bytes import fetch_response_bytes
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
+from .framing import FRAMINGS
 from .githost import GitHost
 from .goimport import GoImportHost
 from .goproxy import GoProxy
 from .origin import Handler, VirtualHosts
 from .per_example import ConnectionLog, Example
+from .strategies._aimed import AimedFault, aimed_faults
+from .strategies._faults import DEFAULT_MAX_SECONDS
 from .sumdb import SumDB
 from .tls import GomodnetCA, Shape
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from .faults import FaultPlan
     from .framing import Framing
     from .goproxy import ModuleStore
@@ -503,32 +508,40 @@ class Network:
         self._clients.append(client)
         return client
 
-    def response_bytes(self, url: str) -> bytes:
+    def response_bytes(self, url: str, *, framing: Framing | None = None) -> bytes:
         """The exact bytes a client receives for ``GET url`` (status line first), no faults.
 
         What :func:`pytest_gomodnet.strategies.truncation_points` needs to aim
-        offsets at this response's real boundaries. The request goes through
-        the Router like any other (and shows in :attr:`log`).
+        offsets at this response's real boundaries. With ``framing``, the bytes
+        as served in that framing (the host's own framing is put back after).
+        The request goes through the Router like any other (and shows in :attr:`log`).
         """
+        router = self._backbone.router
+        if framing is None:
+            return fetch_response_bytes(router.port, self.ca_bundle, url)
         parts = urlsplit(url)
-        host, target = (
-            parts.hostname or "",
-            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        host, path = parts.hostname or "", parts.path or "/"
+        previous = router.frame(host, framing, path=path)
+        try:
+            return fetch_response_bytes(router.port, self.ca_bundle, url)
+        finally:
+            router.frame(host, previous, path=path)
+
+    def aimed_faults(
+        self,
+        url: str,
+        *,
+        kinds: Sequence[type] | None = None,
+        slow: bool = False,
+        framings: Sequence[Framing] = FRAMINGS,
+        max_seconds: float = DEFAULT_MAX_SECONDS,
+    ) -> SearchStrategy[AimedFault]:
+        """A hypothesis strategy of faults for ``url``: a framing and a plan whose offsets
+        land in that response; ``.arm()`` one in each example (see
+        :func:`pytest_gomodnet.strategies.aimed_faults`)."""
+        return aimed_faults(
+            self, url, kinds=kinds, slow=slow, framings=framings, max_seconds=max_seconds
         )
-        request = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-        with socket.create_connection(
-            ("127.0.0.1", self._backbone.router.port), CLIENT_TIMEOUT
-        ) as raw:
-            if parts.scheme == "https":
-                raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
-                reply = raw.recv(4096)
-                if not reply.startswith(b"HTTP/1.1 200"):
-                    raise ConnectionError(f"the Router refused {host}: {reply!r}")
-                context = ssl.create_default_context(cafile=str(self.ca_bundle))
-                with context.wrap_socket(raw, server_hostname=host) as tls:
-                    return _send_and_read_all(tls, request)
-            absolute = request.replace(target.encode(), url.encode(), 1)
-            return _send_and_read_all(raw, absolute)
 
     def _gosumdb(self) -> str:
         """GOSUMDB for the first database host added (served by its latest database), or off."""
@@ -581,11 +594,3 @@ class Network:
 
 def _framed(framing: Framing | None) -> str:
     return f", framed {framing}" if framing else ""
-
-
-def _send_and_read_all(sock: socket.socket, request: bytes) -> bytes:
-    sock.sendall(request)
-    chunks = []
-    while chunk := sock.recv(1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)

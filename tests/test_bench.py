@@ -29,6 +29,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         "Router conns/s, TLS relayed (vs bare TLS)",
         "fuzz e/s, Router+TLS (vs httpserver per example)",
         "fuzz e/s, Router+TLS (vs bare asyncio TLS)",
+        "fuzz e/s, default aimed_faults (vs bare asyncio TLS)",
         "h1 of a zip, MB/s (vs hashlib.sha256)",
         "3-host TLS network set-up + teardown, ms (median)",
         "adding a checksum database (key, host), ms (median)",

@@ -511,6 +511,69 @@ def test_fault_plans_for_a_path_are_the_ones_a_path_fault_takes() -> None:
         fault_plans(kinds=[faults.Truncate, faults.Refuse], path=True)
 
 
+OFFSET_FAULTS = (faults.Truncate, faults.Reset, faults.Stall, faults.Corrupt)
+
+
+def _added_seconds(plan: faults.FaultPlan, size: int) -> float:
+    """What a slow plan adds to a response of ``size`` bytes, by its own definition."""
+    if isinstance(plan, (faults.Stall, faults.SlowFirstByte)):
+        return plan.seconds
+    if isinstance(plan, faults.Throttle):
+        return size / plan.bytes_per_second
+    if isinstance(plan, faults.Drip):
+        return -(-size // plan.chunk) * plan.delay
+    return 0.0
+
+
+def test_offsets_aimed_at_a_response_land_inside_it_on_its_boundaries() -> None:
+    response = _plain(_zip(files=3))
+    drawn = _sample(fault_plans(kinds=OFFSET_FAULTS, response=response), count=600)
+    assert {type(plan) for plan in drawn} == set(OFFSET_FAULTS)
+    assert all(plan.where is None and 0 <= plan.at < len(response) for plan in drawn)
+    boundaries = {b.offset for b in response_boundaries(response)}
+    on_boundaries = sum(plan.at in boundaries for plan in drawn)
+    assert on_boundaries > len(drawn) * 0.4  # truncation_points leans half its draws
+    # Without the response, many offsets fall past the end of this one.
+    blind = _sample(fault_plans(kinds=[faults.Truncate]), count=300)
+    assert sum(plan.at >= len(response) for plan in blind) > len(blind) // 5
+
+
+def test_a_chunked_cut_aimed_at_a_response_stays_within_its_body() -> None:
+    body = b"x" * 700
+    drawn = _sample(fault_plans(kinds=[faults.ChunkedCut], response=_plain(body)), count=200)
+    assert {plan.at for plan in drawn} <= set(range(len(body)))
+    assert max(plan.at for plan in drawn) > len(body) // 2
+
+
+@pytest.mark.parametrize(("size", "max_seconds"), [(1 << 16, 0.5), (3_000_000, 0.2), (10, 1.0)])
+def test_slow_plans_add_at_most_max_seconds_to_a_response(size: int, max_seconds: float) -> None:
+    response = _plain(b"z" * size)
+    strategy = fault_plans(kinds=SLOW_FAULTS, response=response, max_seconds=max_seconds)
+    drawn = _sample(strategy, count=400)
+    assert {type(plan) for plan in drawn} == set(SLOW_FAULTS)
+    worst = max(_added_seconds(plan, len(response)) for plan in drawn)
+    assert worst <= max_seconds * 1.000001
+
+
+def test_slow_plans_without_a_response_are_bounded_for_64_kib() -> None:
+    drawn = _sample(fault_plans(kinds=SLOW_FAULTS), count=400)
+    assert max(_added_seconds(plan, 1 << 16) for plan in drawn) <= 0.5 * 1.000001
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"response": b""}, r"response=b'' must be the non-empty bytes a client receives"),
+        ({"response": "HTTP/1.1"}, r"response='HTTP/1.1' must be the non-empty bytes"),
+        ({"max_seconds": 0}, r"max_seconds=0 must be a finite number of seconds >= 0.001"),
+        ({"max_seconds": float("inf")}, r"max_seconds=inf must be a finite number"),
+    ],
+)
+def test_fault_plans_name_a_bad_response_or_bound(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        fault_plans(**options)
+
+
 def test_fault_sequences_mix_plans_and_clean_turns() -> None:
     drawn = _sample(fault_sequences(max_size=3), count=200)
     assert {len(s) for s in drawn} == {1, 2, 3}

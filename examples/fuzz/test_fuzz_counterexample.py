@@ -38,16 +38,21 @@ def test_hypothesis_finds_the_naive_bug_and_shrinks_it_to_the_end_of_the_headers
 
 def _run_the_recipe_on_the_naive_downloader(pytester: pytest.Pytester) -> list[str]:
     """The naive case of the recipe, from a fresh directory (no hypothesis database): the
-    failing example's lines, from the drawn cut to the end of the gomodnet section."""
+    failing examples' lines, from the first drawn cut to the end of the gomodnet section."""
     result = pytester.runpytest_subprocess(
         str(HERE / "test_fuzz_recipe.py"), "--runxfail", "-p", "no:cacheprovider",
         "-k", "naive", "--gomodnet-seed", "20261203",
     )  # fmt: skip
     result.assert_outcomes(failed=1)
     lines = result.outlines
-    start = next(i for i, line in enumerate(lines) if "Draw 1 (at): " in line)
+    start = next(i for i, line in enumerate(lines) if "Draw 1 (cut): " in line)
     end = next(i for i, line in enumerate(lines) if line.startswith("=" * 10) and i > start)
     return lines[start:end]
+
+
+def _draw(framing: str, at: int) -> str:
+    plan = f"Truncate(at={at}, close='fin', where=None)"
+    return f"Draw 1 (cut): AimedFault(url={ZIP_URL!r}, framing={framing!r}, plan={plan})"
 
 
 def test_the_recipe_finds_the_naive_bug_shows_one_example_and_replays_by_seed(
@@ -55,19 +60,28 @@ def test_the_recipe_finds_the_naive_bug_shows_one_example_and_replays_by_seed(
 ) -> None:
     module_store.add(MODULE, VERSION, files=FILES)
     gomodnet.add_goproxy("proxy.test", module_store)
-    response = gomodnet.response_bytes(ZIP_URL)
-    body_start = response.index(b"\r\n\r\n") + 4
-
+    # Shrunk, in each framing where it fails differently, to the first cut that leaves
+    # a file: the headers whole, no body byte.
+    body_starts = {
+        framing: gomodnet.response_bytes(ZIP_URL, framing=framing).index(b"\r\n\r\n") + 4
+        for framing in ("content-length", "close")
+    }
     first = _run_the_recipe_on_the_naive_downloader(pytester)
-    # Shrunk to the first cut that leaves a file: the headers whole, no body byte.
-    assert first[0].split() == ["E", "Draw", "1", "(at):", str(body_start)]
-    cut = f"Truncate(at={body_start}, close='fin', where=None)"
+    draws = sorted(line.strip(" |E") for line in first if "Draw 1 (cut): " in line)
+    assert draws == sorted(_draw(framing, at) for framing, at in body_starts.items())
+    # The gomodnet section shows one example, the last run, with the calls it made.
     section = first[first.index("-" * 35 + " gomodnet " + "-" * 35) :]
-    assert [line for line in section if "gomodnet.fault(" in line] == [
-        f"  gomodnet.fault('proxy.test', {cut}, path='*.zip')"
+    [framed] = [line for line in section if "gomodnet.frame(" in line]
+    framing = framed.split("'")[3]
+    at = body_starts[framing]
+    cut = f"Truncate(at={at}, close='fin', where=None)"
+    zip_path = ZIP_URL.removeprefix(PROXY)
+    assert [line for line in section if "gomodnet.f" in line] == [
+        f"  gomodnet.frame('proxy.test', {framing!r}, path={zip_path!r})",
+        f"  gomodnet.fault('proxy.test', {cut}, path={zip_path!r})",
     ]
     assert [line for line in section if line.lstrip().startswith("GET ")] == [
-        f"  GET {ZIP_URL.removeprefix(PROXY)} → 200; 166 B up, {body_start} B down; fin fault={cut}"
+        f"  GET {zip_path} → 200; 166 B up, {at} B down; fin fault={cut} framing={framing}"
     ]
     shutil.rmtree(pytester.path / ".hypothesis")  # so the replay is the seed's doing
     again = _run_the_recipe_on_the_naive_downloader(pytester)

@@ -1,6 +1,7 @@
 """The fuzzing recipe of docs/fuzzing.md, exactly: copy it, then put your downloader in.
 
-A downloader under test meets a zip response cut where hypothesis chooses. The
+A downloader under test meets a zip response cut where hypothesis chooses, framed
+with Content-Length, chunked or close-delimited (where a cut looks complete). The
 property, in three checks: the cut download fails, and fast (bounded failure);
 it leaves nothing, or the whole zip, where it caches (no partial artifact);
 once the fault clears, the next download returns exactly the right zip
@@ -17,7 +18,6 @@ from hypothesis import strategies as st
 
 from pytest_gomodnet.checks import assert_failed_within, assert_no_partial_success
 from pytest_gomodnet.faults import Truncate
-from pytest_gomodnet.strategies import truncation_points
 
 MODULE, VERSION = "example.test/m", "v1.0.0"
 PROXY = "https://proxy.test"
@@ -36,8 +36,9 @@ def stored(gomodnet, module_store):
 
 @pytest.fixture
 def cuts(gomodnet, stored):
-    """Where to cut: offsets into the exact bytes a client receives for the zip."""
-    return truncation_points(gomodnet.response_bytes(ZIP_URL))
+    """Where to cut: a framing, and an offset into the exact bytes a client receives
+    for the zip in that framing."""
+    return gomodnet.aimed_faults(ZIP_URL, kinds=[Truncate])
 
 
 def naive(client, cache, stored):
@@ -58,19 +59,19 @@ def careful(client, cache, stored):
 def test_a_cut_download_fails_fast_leaves_nothing_and_recovers(
     gomodnet, stored, cuts, download, data
 ):
-    at = data.draw(cuts, label="at")
+    cut = data.draw(cuts, label="cut")
     with (
         gomodnet.example() as example,
         tempfile.TemporaryDirectory() as cache,
         gomodnet.client() as client,
     ):
-        gomodnet.fault("proxy.test", Truncate(at), path="*.zip")  # the next zip request only
+        cut.arm()  # frames the zip as drawn; the cut is for the next zip request only
 
         def fetch():
             return download(client, Path(cache), stored)
 
-        assert_failed_within(FAIL_WITHIN, fetch, fault=Truncate(at), log=example)
+        assert_failed_within(FAIL_WITHIN, fetch, fault=cut.plan, log=example)
         cached = Path(cache, MODULE, "@v", f"{VERSION}.zip")
         left = cached if cached.exists() else None
-        assert_no_partial_success(left, stored.h1, fault=Truncate(at), log=example)
-        assert_no_partial_success(fetch(), stored.h1, fault=Truncate(at), log=example)
+        assert_no_partial_success(left, stored.h1, fault=cut.plan, log=example)
+        assert_no_partial_success(fetch(), stored.h1, fault=cut.plan, log=example)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pytest_gomodnet.boundaries import Boundary, response_boundaries
 
+from ._aimed import AimedFault, aimed_faults
 from ._cuts import truncation_points
 from ._faults import SLOW_FAULTS, fault_plans, fault_sequences, framings
 from ._files import MAX_GO_MOD_SIZE, module_files
@@ -37,12 +38,14 @@ __all__ = [
     "SLOW_FAULTS",
     "SUMDB_FAULT_KINDS",
     "VERSION_KINDS",
+    "AimedFault",
     "Boundary",
     "GoImportDocument",
     "InvalidModulePath",
     "PathRule",
     "SumDBFault",
     "VersionKind",
+    "aimed_faults",
     "fault_plans",
     "fault_sequences",
     "framings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,52 +12,103 @@ from hypothesis.errors import InvalidArgument
 from pytest_gomodnet import faults
 from pytest_gomodnet.framing import FRAMINGS, Framing
 
+from ._cuts import truncation_points
+
 _OFFSETS = st.integers(min_value=0, max_value=1 << 16)
-_SECONDS = st.floats(min_value=0.001, max_value=0.5, allow_nan=False)
-_WHERE = st.sampled_from([None, "headers", "body"])
+_WHERE: st.SearchStrategy[faults.Where | None] = st.sampled_from([None, "headers", "body"])
+#: The response size slow plans are bounded for when the response is not given.
+_ASSUMED_SIZE = 1 << 16
+#: The shortest pause a slow plan draws, in seconds.
+_MIN_PAUSE = 0.001
+#: The most time one slow plan may add to an example, unless ``max_seconds`` says.
+DEFAULT_MAX_SECONDS = 0.5
 
 
-def _at_where() -> st.SearchStrategy[tuple[int, str | None]]:
+def _at_where(response: bytes | None) -> st.SearchStrategy[tuple[int, faults.Where | None]]:
+    """Where an offset fault strikes: on the response's boundaries when it is known
+    (counted from the status line), else anywhere in 64 KiB of head, body or body end."""
+    if response is not None:
+        return truncation_points(response).map(lambda at: (at, None))
     ends = st.tuples(st.integers(min_value=-(1 << 16), max_value=0), st.just("body-end"))
     return st.one_of(st.tuples(_OFFSETS, _WHERE), ends)
 
 
-_PLAN_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
-    faults.Truncate: _at_where().flatmap(
-        lambda aw: st.builds(
-            faults.Truncate,
-            at=st.just(aw[0]),
-            where=st.just(aw[1]),
-            close=st.sampled_from(["fin", "rst", "tls-no-close-notify"]),
+def _at_offsets(
+    kind: type, response: bytes | None, **others: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
+    """``kind(at=..., where=..., **others)``, built so that hypothesis prints it as that call."""
+    return _at_where(response).flatmap(
+        lambda aw: st.builds(kind, at=st.just(aw[0]), where=st.just(aw[1]), **others)
+    )
+
+
+def _body_offsets(response: bytes | None) -> st.SearchStrategy[int]:
+    """Offsets into the body: within it when the response is known."""
+    if response is None:
+        return _OFFSETS
+    head_end = response.find(b"\r\n\r\n")
+    body = len(response) - (head_end + 4) if head_end >= 0 else len(response)
+    return st.integers(min_value=0, max_value=max(0, body - 1))
+
+
+def _pauses(max_seconds: float) -> st.SearchStrategy[float]:
+    return st.floats(min_value=_MIN_PAUSE, max_value=max_seconds, allow_nan=False)
+
+
+def _drips(size: int, max_seconds: float) -> st.SearchStrategy[faults.Drip]:
+    """Drips whose pauses add up to ``max_seconds`` at most over ``size`` bytes."""
+    smallest = max(1, math.ceil(size * _MIN_PAUSE / max_seconds))
+    chunks = st.integers(min_value=smallest, max_value=max(smallest, min(4096, size)))
+    return chunks.flatmap(
+        lambda chunk: st.builds(
+            faults.Drip, st.just(chunk), _pauses(max_seconds / math.ceil(size / chunk))
         )
-    ),
-    faults.Reset: _at_where().map(lambda aw: faults.Reset(aw[0], where=aw[1])),  # type: ignore[arg-type]
-    faults.Stall: st.builds(
-        lambda aw, s: faults.Stall(aw[0], s, where=aw[1]), _at_where(), _SECONDS
-    ),
-    faults.Corrupt: st.builds(
-        lambda aw, x: faults.Corrupt(aw[0], x, where=aw[1]),
-        _at_where(),
-        st.integers(min_value=1, max_value=255),
-    ),
-    faults.Throttle: st.builds(faults.Throttle, st.integers(min_value=1_000, max_value=10_000_000)),
-    faults.Drip: st.builds(faults.Drip, st.integers(min_value=1, max_value=4096), _SECONDS),
-    faults.CloseBeforeResponse: st.just(faults.CloseBeforeResponse()),
-    faults.Refuse: st.just(faults.Refuse()),
-    faults.HandshakeAbort: st.just(faults.HandshakeAbort()),
-    faults.Status: st.builds(
-        faults.Status,
-        st.sampled_from([400, 401, 403, 404, 410, 429, 500, 502, 503, 504]),
-        st.binary(max_size=64),
-    ),
-    faults.HtmlLogin: st.just(faults.HtmlLogin()),
-    faults.LieContentLength: st.builds(faults.LieContentLength, st.integers(1, 1 << 20)),
-    faults.ChunkedCut: st.builds(faults.ChunkedCut, _OFFSETS),
-    faults.WrongContentType: st.builds(
-        faults.WrongContentType, st.sampled_from(["text/html", "application/octet-stream", "x/y"])
-    ),
-    faults.SlowFirstByte: st.builds(faults.SlowFirstByte, _SECONDS),
-}
+    )
+
+
+def _rates(size: int, max_seconds: float) -> st.SearchStrategy[int]:
+    """Rates in bytes a second that deliver ``size`` bytes within ``max_seconds``."""
+    slowest = max(1_000, math.ceil(size / max_seconds))
+    return st.integers(min_value=slowest, max_value=max(slowest, 10_000_000))
+
+
+def _plan_strategies(
+    response: bytes | None, max_seconds: float
+) -> dict[type, st.SearchStrategy[Any]]:
+    """A strategy per fault kind: offsets aimed at ``response`` if given, and slow kinds
+    that add ``max_seconds`` at most to a response of its size."""
+    size = len(response) if response is not None else _ASSUMED_SIZE
+    return {
+        faults.Truncate: _at_offsets(
+            faults.Truncate, response, close=st.sampled_from(["fin", "rst", "tls-no-close-notify"])
+        ),
+        faults.Reset: _at_offsets(faults.Reset, response),
+        faults.Stall: _at_offsets(faults.Stall, response, seconds=_pauses(max_seconds)),
+        faults.Corrupt: _at_offsets(
+            faults.Corrupt, response, xor=st.integers(min_value=1, max_value=255)
+        ),
+        faults.Throttle: st.builds(faults.Throttle, _rates(size, max_seconds)),
+        faults.Drip: _drips(size, max_seconds),
+        faults.CloseBeforeResponse: st.just(faults.CloseBeforeResponse()),
+        faults.Refuse: st.just(faults.Refuse()),
+        faults.HandshakeAbort: st.just(faults.HandshakeAbort()),
+        faults.Status: st.builds(
+            faults.Status,
+            st.sampled_from([400, 401, 403, 404, 410, 429, 500, 502, 503, 504]),
+            st.binary(max_size=64),
+        ),
+        faults.HtmlLogin: st.just(faults.HtmlLogin()),
+        faults.LieContentLength: st.builds(faults.LieContentLength, st.integers(1, 1 << 20)),
+        faults.ChunkedCut: st.builds(faults.ChunkedCut, _body_offsets(response)),
+        faults.WrongContentType: st.builds(
+            faults.WrongContentType,
+            st.sampled_from(["text/html", "application/octet-stream", "x/y"]),
+        ),
+        faults.SlowFirstByte: st.builds(faults.SlowFirstByte, _pauses(max_seconds)),
+    }
+
+
+_PLAN_STRATEGIES = _plan_strategies(None, DEFAULT_MAX_SECONDS)
 
 
 #: Fault kinds that take their time (seconds of a test's run): drawn only when asked for.
@@ -64,16 +116,39 @@ SLOW_FAULTS: tuple[type, ...] = (faults.Stall, faults.Drip, faults.Throttle, fau
 
 
 def fault_plans(
-    *, kinds: Sequence[type] | None = None, path: bool = False, slow: bool = False
+    *,
+    kinds: Sequence[type] | None = None,
+    path: bool = False,
+    slow: bool = False,
+    response: bytes | None = None,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
 ) -> st.SearchStrategy[faults.FaultPlan]:
     """Any fault plan (or only those of ``kinds``), with valid arguments.
 
     By default every kind but :data:`SLOW_FAULTS` (``slow=True`` adds them);
     with ``path=True``, only plans ``fault(host, plan, path=...)`` can aim at a
     path: not the connection faults (Refuse, HandshakeAbort), which come before
-    any request. Offsets lean on nothing here: aim them with
-    :func:`truncation_points` when the response is known.
+    any request.
+
+    Give ``response`` (``gomodnet.response_bytes(url)``) and every offset lands
+    inside it, leaning on its boundaries as :func:`truncation_points` does
+    (``where=None``: counted from the status line). Without it, offsets range
+    over 64 KiB, often past the end of a small response. A slow plan adds
+    ``max_seconds`` at most to one response (of ``response``'s size, or 64 KiB).
     """
+    chosen = _chosen_kinds(kinds, path=path, slow=slow)
+    _check_max_seconds(max_seconds)
+    if response is not None:
+        _check_response(response)
+    table = (
+        _PLAN_STRATEGIES
+        if response is None and max_seconds == DEFAULT_MAX_SECONDS
+        else _plan_strategies(response, max_seconds)
+    )
+    return st.one_of([table[k] for k in chosen])
+
+
+def _chosen_kinds(kinds: Sequence[type] | None, *, path: bool, slow: bool) -> list[type]:
     if kinds is None:
         chosen = [k for k in _PLAN_STRATEGIES if slow or k not in SLOW_FAULTS]
         chosen = [k for k in chosen if not (path and k in faults.CONNECTION_FAULTS)]
@@ -91,7 +166,26 @@ def fault_plans(
             f"path=True, but {', '.join(unaimed)} happen before any request is read, so "
             "fault() rejects them with path=: leave them out of kinds, or arm them without path="
         )
-    return st.one_of([_PLAN_STRATEGIES[k] for k in chosen])
+    return chosen
+
+
+def _check_max_seconds(max_seconds: object) -> None:
+    if (
+        isinstance(max_seconds, bool)
+        or not isinstance(max_seconds, (int, float))
+        or not _MIN_PAUSE <= max_seconds < math.inf
+    ):
+        raise InvalidArgument(
+            f"max_seconds={max_seconds!r} must be a finite number of seconds >= {_MIN_PAUSE}"
+        )
+
+
+def _check_response(response: object) -> None:
+    if not isinstance(response, bytes) or not response:
+        raise InvalidArgument(
+            f"response={response!r:.60} must be the non-empty bytes a client receives: "
+            "gomodnet.response_bytes(url)"
+        )
 
 
 def fault_sequences(
@@ -100,16 +194,21 @@ def fault_sequences(
     max_size: int = 4,
     path: bool = False,
     slow: bool = False,
+    response: bytes | None = None,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
 ) -> st.SearchStrategy[list[faults.FaultPlan | None]]:
     """Per-exchange sequences for ``fault(host, *sequence)``: plans and clean (None) turns.
 
-    ``kinds``, ``path`` and ``slow`` choose the plans as for :func:`fault_plans`.
+    ``kinds``, ``path``, ``slow``, ``response`` and ``max_seconds`` choose the
+    plans as for :func:`fault_plans`.
     A client may stop before the end of a drawn sequence (it gave up, or succeeded):
     arm it with ``must_fire=False`` (or ``must_fire=1``) unless every turn must come.
     """
     if not isinstance(max_size, int) or max_size < 1:
         raise InvalidArgument(f"max_size={max_size!r} must be an int >= 1")
-    plans = fault_plans(kinds=kinds, path=path, slow=slow)
+    plans = fault_plans(
+        kinds=kinds, path=path, slow=slow, response=response, max_seconds=max_seconds
+    )
     return st.lists(st.none() | plans, min_size=1, max_size=max_size)
 
 

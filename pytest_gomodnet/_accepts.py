@@ -1,0 +1,103 @@
+"""Accepted connections, known from the moment asyncio accepts them until they end.
+
+A proxy's close() must end every connection, including one accepted in its last
+moment whose handler task has not started yet. asyncio makes such a connection's
+transport in a task of its own, a turn or two after the accept, and a transport
+made after its server closed is never attached to it: its socket is left to the
+garbage collector. :class:`Accepts` therefore stops accepting first, lets the
+accepts under way become connections, then closes the servers and aborts what is
+left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+
+from ._limits import MAX_HEAD
+
+__all__ = ["Accepts", "StreamHandler"]
+
+#: What serves one accepted connection (asyncio.start_server's client_connected_cb).
+StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+#: Loop turns from an accept to its protocol, and the most to wait for the protocol's
+#: connection_made.
+PROTOCOL_TURNS = 2
+MAX_ACCEPT_TURNS = 50
+
+
+class Accepts:
+    """The servers of one loop, and every connection they accepted that is still open."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._open: set[_TrackedProtocol] = set()
+        self._servers: list[asyncio.Server] = []
+
+    async def serve(self, listener: socket.socket, handler: StreamHandler) -> asyncio.Server:
+        """Serve ``listener`` with ``handler``, as asyncio.start_server would."""
+
+        def protocol() -> asyncio.StreamReaderProtocol:
+            reader = asyncio.StreamReader(limit=MAX_HEAD)
+            return _TrackedProtocol(reader, handler, self._open)
+
+        server = await self._loop.create_server(protocol, sock=listener)
+        self._servers.append(server)
+        return server
+
+    async def close_servers(self) -> None:
+        """Stop accepting, let the accepts under way become connections, then close."""
+        for server in self._servers:
+            for listener in server.sockets:
+                self._loop.remove_reader(listener.fileno())
+        await self.settle()
+        for server in self._servers:
+            server.close()
+
+    async def settle(self) -> None:
+        """Let each connection accepted so far reach connection_made, so it can be ended
+        (the accept may still come in the turn that stopped accepting)."""
+        for turn in range(MAX_ACCEPT_TURNS):
+            if turn >= PROTOCOL_TURNS and all(protocol.made for protocol in self._open):
+                return
+            await asyncio.sleep(0)
+
+    async def abort_all(self) -> None:
+        """Abort every open connection, handler started or not; their sockets close on
+        the next turn, which this waits for."""
+        for protocol in list(self._open):
+            protocol.abort()
+        await asyncio.sleep(0)
+
+
+class _TrackedProtocol(asyncio.StreamReaderProtocol):
+    """A stream protocol that sits in ``open`` from its accept to its connection's end."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        handler: StreamHandler,
+        open_connections: set[_TrackedProtocol],
+    ) -> None:
+        super().__init__(reader, handler)
+        self._open_connections = open_connections
+        self._made: asyncio.BaseTransport | None = None
+        open_connections.add(self)
+
+    @property
+    def made(self) -> bool:
+        return self._made is not None
+
+    def abort(self) -> None:
+        if isinstance(self._made, asyncio.Transport):
+            self._made.abort()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._made = transport
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._open_connections.discard(self)
+        super().connection_lost(exc)
