@@ -19,7 +19,7 @@ from pytest_gomodnet.capture import DISPLAY_FILTER, tshark_command
 
 #: What a failing test reads: a zip cut after 300 of its body bytes (or reset there).
 INNER = """
-import httpx, pytest
+import httpx, pytest, ssl
 from pathlib import Path
 from pytest_gomodnet.faults import Reset, Truncate
 
@@ -32,6 +32,15 @@ def test_cut(gomodnet, module_store):
     gomodnet.fault("proxy.test", PLAN, path="*.zip")
     gomodnet.client().get("https://proxy.test/example.test/m/@v/v1.0.0.zip")
 
+def test_direct(gomodnet, module_store):
+    module_store.add("example.test/m", "v1.0.0", files={{"a.go": b"package m\\n" * 200}})
+    gomodnet.add_goproxy("proxy.test", module_store)
+    gomodnet.fault("proxy.test", PLAN, path="*.zip")
+    url = gomodnet.direct_url("proxy.test")
+    context = ssl.create_default_context(cafile=str(gomodnet.ca_bundle))
+    context.check_hostname = False  # the leaf names proxy.test, not 127.0.0.1
+    httpx.Client(verify=context).get(url + "/example.test/m/@v/v1.0.0.zip")
+
 def test_clean(gomodnet, module_store):
     module_store.add("example.test/m", "v1.0.0")
     gomodnet.add_goproxy("proxy.test", module_store)
@@ -39,6 +48,7 @@ def test_clean(gomodnet, module_store):
 """
 TRUNCATE = "Truncate(300, where='body')"
 RESET = "Reset(300, where='body')"
+NO_NOTIFY = "Truncate(300, where='body', close='tls-no-close-notify')"
 
 
 def run_inner(pytester: pytest.Pytester, plan: str, *args: str) -> pytest.RunResult:
@@ -67,7 +77,22 @@ def server_bytes(command: list[str], port: int) -> bytes:
     return b"".join(bytes.fromhex(line) for line in body if line and not line.startswith("\t"))
 
 
-@pytest.mark.parametrize(("plan", "flag"), [(TRUNCATE, "FIN"), (RESET, "RST")])
+def first_ending(command: list[str], port: int) -> str:
+    """How ``port`` first ended a connection in the capture: "fin" or "reset".
+
+    (Later ones may follow: the kernel resets a client that writes, e.g. a TLS
+    alert, after the Router closed.)"""
+    ending = f"tcp.srcport == {port} && (tcp.flags.fin == 1 || tcp.flags.reset == 1)"
+    fields = ["-T", "fields", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset"]
+    rows = tshark(command[:3], "-Y", ending, *fields).split("\n")
+    fin, reset = rows[0].split("\t")
+    assert {fin, reset} == {"0", "1"}, rows
+    return "fin" if fin == "1" else "reset"
+
+
+@pytest.mark.parametrize(
+    ("plan", "flag"), [(TRUNCATE, "fin"), (RESET, "reset"), (NO_NOTIFY, "fin")], ids=str
+)
 def test_a_failing_test_leaves_a_capture_tshark_decrypts(
     pytester: pytest.Pytester, plan: str, flag: str
 ) -> None:
@@ -85,8 +110,11 @@ def test_a_failing_test_leaves_a_capture_tshark_decrypts(
     assert re.search(r"HTTP \d+ CONNECT proxy\.test:443 HTTP/1\.1", shown), shown
     assert re.search(r"HTTP \d+ GET /example\.test/m/@v/v1\.0\.0\.zip HTTP/1\.1", shown), shown
     assert re.search(r"HTTP \d+ HTTP/1\.1 200 OK\s+\(application/zip\)", shown), shown
-    # Who ended the connection, and how: the Router, from its port, with a FIN or a RST.
-    assert re.search(rf"TCP \d+ {port} → \d+ \[{flag}", shown), shown
+    # Who ended the connection, and how: the Router, from its port, with a FIN or a RST
+    # (the FIN may ride on the last data segment: ask for the flags, not for a TCP line).
+    assert first_ending(command, port) == flag
+    # Only an orderly TLS close sends close_notify first.
+    assert ("Alert (Level: Warning, Description: Close Notify)" in shown) == (plan == TRUNCATE)
 
     zip_bytes = (pytester.path / "zip.bin").read_bytes()
     head = (
@@ -99,6 +127,19 @@ def test_a_failing_test_leaves_a_capture_tshark_decrypts(
     ends = tshark(["tshark", "-r", str(pcap), "-T", "fields", "-e", "tcp.port"]).split()
     assert ends
     assert all(str(port) in pair.split(",") for pair in ends), ends
+
+
+def test_a_direct_tls_port_is_decoded_too(pytester: pytest.Pytester) -> None:
+    require_program("tcpdump")
+    require_program("tshark")
+    result = run_inner(pytester, TRUNCATE, "--gomodnet-capture=caps", "test_cut.py::test_direct")
+    result.assert_outcomes(failed=1)
+    command = printed_tshark_command(result)
+    direct = int(re.search(r"tcp\.port==(\d+),tls", " ".join(command))[1])  # type: ignore[index]
+    shown = tshark(command)
+    assert "CONNECT" not in shown
+    assert re.search(r"HTTP \d+ GET /example\.test/m/@v/v1\.0\.0\.zip HTTP/1\.1", shown), shown
+    assert first_ending(command, direct) == "fin"
 
 
 def test_without_the_key_log_tshark_sees_no_http_inside_the_tunnel(
@@ -142,7 +183,7 @@ def test_the_marker_captures_one_test_without_the_option(pytester: pytest.Pytest
     )
     pytester.makepyfile(test_cut=marked)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1, passed=1)
+    result.assert_outcomes(failed=2, passed=1)
     line = next(line for line in result.outlines if line.startswith("capture: "))
     pcap = Path(line.removeprefix("capture: "))
     assert pcap.name == "test_cut.py-test_cut.pcap"
@@ -188,8 +229,8 @@ def test_no_capture_is_reported_and_fails_no_test(
     path = fake_tcpdump(bin_dir, script) if script else str(pytester.path / "empty")
     monkeypatch.setenv("PATH", path)
     result = run_inner(pytester, TRUNCATE, "--gomodnet-capture=caps")
-    # test_cut fails for its own reason (the cut), test_clean passes: no capture error anywhere.
-    result.assert_outcomes(failed=1, passed=1)
+    # test_cut and test_direct fail for their own reason (the cut), test_clean passes.
+    result.assert_outcomes(failed=2, passed=1)
     result.stdout.fnmatch_lines(
         [f"capture: none ({reason}*", "replay this network by hand (Ctrl-C stops it): *"]
     )
