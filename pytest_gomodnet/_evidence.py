@@ -20,7 +20,7 @@ import pytest
 from .capture import Capture, CaptureError, tshark_command
 
 if TYPE_CHECKING:
-    from .network import Backbone, Network
+    from .network import Network
 
 __all__ = ["EVIDENCE_KEY", "Evidence", "add_options"]
 
@@ -53,9 +53,10 @@ def _stem(nodeid: str) -> str:
 class Evidence:
     """One test's capture and replay files: where they go and what became of them."""
 
-    def __init__(self, item: pytest.Item, backbone: Backbone, directory: Path, seed: int) -> None:
+    def __init__(self, item: pytest.Item, network: Network, directory: Path, seed: int) -> None:
         self._item = item
-        self._backbone = backbone
+        self.network = network
+        self._backbone = network.backbone
         self._directory = directory
         self._seed = seed
         self._stem = _stem(item.nodeid)
@@ -63,10 +64,11 @@ class Evidence:
         self._capture_note: str | None = None
         """What became of the capture: None when none was asked for."""
         self._keys = directory / f"{self._stem}.keys"
+        self._replay_note: str | None = None
         self.reported = False
 
     @classmethod
-    def start(cls, request: pytest.FixtureRequest, backbone: Backbone, seed: int) -> Evidence:
+    def start(cls, request: pytest.FixtureRequest, network: Network, seed: int) -> Evidence:
         """The test's Evidence; a capture running already if the option or marker asks for one."""
         config = request.config
         option = config.getoption("gomodnet_capture")
@@ -78,7 +80,7 @@ class Evidence:
             directory = factory.getbasetemp() / (
                 "gomodnet-capture" if marked else "gomodnet-replay"
             )
-        evidence = cls(request.node, backbone, directory, seed)
+        evidence = cls(request.node, network, directory, seed)
         if option is not None or marked:
             evidence._start_capture()
         return evidence
@@ -90,7 +92,7 @@ class Evidence:
             self._keys.write_bytes(b"")
             self._capture = Capture.start(pcap)
         except (CaptureError, OSError) as exc:
-            self._capture_note = f"capture: none ({_reason(exc)})"
+            self._capture_note = f"capture: none ({_reason(exc, 'cannot write ')})"
             return
         self._backbone.log_keys(self._keys)
         self._capture_note = f"capture: {pcap} (still running)"
@@ -133,28 +135,43 @@ class Evidence:
             ]
         )
 
-    def section(self, network: Network) -> str:
+    def section(self) -> str:
         """The report's text for a failing test: stops the capture, writes the replay file."""
         self.reported = True
         self._stop(keep=True)
         lines = [self._capture_note] if self._capture_note else []
-        lines.append(self._replay(network))
+        lines.append(self._replay_note or self.write_replay())
         return "\n".join(lines)
 
-    def _replay(self, network: Network) -> str:
+    def write_replay(self) -> str:
+        """Write the replay file now (while the test's stores are still open); the report's line.
+
+        The plugin calls it when the test body passed but its teardown is going to fail
+        (a fault never fired): by then the stores would be gone."""
         from ._replay_file import dump  # only for a failure: loading the plugin stays cheap
 
         file = self._directory / f"{self._stem}.replay.json"
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
-            dump(network, file, test=self._item.nodeid, seed=self._seed)
+            dump(self.network, file, test=self._item.nodeid, seed=self._seed)
         except (OSError, ValueError) as exc:
-            return f"replay: none ({_reason(exc)})"
+            self._replay_note = f"replay: none ({_reason(exc, 'cannot copy or write ')})"
+            return self._replay_note
         command = shlex.join(["python", "-m", "pytest_gomodnet", "replay", str(file)])
-        return f"replay this network by hand (Ctrl-C stops it): {command}"
+        self._replay_note = f"replay this network by hand (Ctrl-C stops it): {command}"
+        return self._replay_note
 
 
-def _reason(exc: BaseException) -> str:
+def before_teardown(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A test body that passed with a fault unfired fails at teardown, after its stores
+    are closed: write its replay file now, while they are open."""
+    evidence = item.stash.get(EVIDENCE_KEY, None)
+    if evidence is not None and report.passed and evidence.network.unfired():
+        evidence.write_replay()
+
+
+def _reason(exc: BaseException, doing: str) -> str:
+    """Why: a CaptureError's own words, or what could not be done to which file."""
     if isinstance(exc, OSError) and exc.filename is not None:
-        return f"cannot write {exc.filename}: {exc.strerror}"
+        return f"{doing}{exc.filename}: {exc.strerror}"
     return str(exc)

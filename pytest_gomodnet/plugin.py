@@ -242,7 +242,7 @@ def gomodnet(gomodnet_backbone: Backbone, request: pytest.FixtureRequest) -> Ite
     """
     network = gomodnet_backbone.network(name="gomodnet")
     request.node.stash[NETWORK_KEY] = network
-    evidence = _evidence.Evidence.start(request, gomodnet_backbone, request.config.stash[SEED_KEY])
+    evidence = _evidence.Evidence.start(request, network, request.config.stash[SEED_KEY])
     request.node.stash[_evidence.EVIDENCE_KEY] = evidence
     try:
         yield network
@@ -268,6 +268,7 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":
         item.stash[CALL_RAISED_KEY] = call.excinfo is not None
+        _evidence.before_teardown(item, report)
     network = item.stash.get(NETWORK_KEY, None)
     if network is not None and report.failed and report.when == "call":
         seed = item.config.stash[SEED_KEY]
@@ -281,6 +282,5 @@ def pytest_runtest_makereport(
 def _report_evidence(item: pytest.Item, report: pytest.TestReport) -> None:
     """A failing gomodnet test's capture and replay files, once (call or teardown)."""
     evidence = item.stash.get(_evidence.EVIDENCE_KEY, None)
-    network = item.stash.get(NETWORK_KEY, None)
-    if evidence and network and report.failed and report.when != "setup" and not evidence.reported:
-        report.sections.append(("gomodnet evidence", evidence.section(network)))
+    if evidence and report.failed and report.when != "setup" and not evidence.reported:
+        report.sections.append(("gomodnet evidence", evidence.section()))

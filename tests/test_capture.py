@@ -245,7 +245,7 @@ def test_an_unwritable_capture_directory_is_reported(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(
         [
             f"capture: none (cannot write {target}: Not a directory)",
-            f"replay: none (cannot write {target}: Not a directory)",
+            f"replay: none (cannot copy or write {target}: Not a directory)",
         ]
     )
 

@@ -18,6 +18,8 @@ import httpx
 import pytest
 
 from _helpers import require_program
+from pytest_gomodnet._replay_file import Call, load
+from pytest_gomodnet.faults import Truncate
 from pytest_gomodnet.replay import main
 
 INNER = """
@@ -146,6 +148,33 @@ def test_the_real_go_command_meets_the_replayed_cut(
     _, exports, _ = replaying
     result = go.run("mod", "download", "-json", "example.test/m@v1.0.0", home=tmp_path, env=exports)
     assert "unexpected EOF" in result.stdout + result.stderr, result
+
+
+def test_a_test_failing_at_teardown_leaves_its_replay_with_its_modules(
+    pytester: pytest.Pytester,
+) -> None:
+    """A fault that never fired fails the teardown, after module_store has closed (it was
+    set up last): the replay file was written while the store was still open."""
+    pytester.makepyfile(
+        test_unfired="""
+from pytest_gomodnet.faults import Truncate
+
+def test_unfired(gomodnet, module_store):
+    module_store.add("example.test/m", "v1.0.0")
+    gomodnet.add_goproxy("proxy.test", module_store)
+    gomodnet.fault("proxy.test", Truncate(3), path="*.zip")
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    prefix = "replay this network by hand (Ctrl-C stops it): python -m pytest_gomodnet replay "
+    line = next(line for line in result.outlines if line.startswith(prefix))
+    recipe = load(Path(line.removeprefix(prefix)))
+    assert [(m["path"], m["version"]) for m in recipe.hosts[0]["modules"]] == [
+        ("example.test/m", "v1.0.0")
+    ]
+    assert recipe.calls == [Call("fault", "proxy.test", (Truncate(3),), path="*.zip")]
+    assert recipe.faulted == []
 
 
 def write(tmp_path: Path, document: object) -> Path:
