@@ -20,7 +20,7 @@ import pytest
 from .capture import Capture, CaptureError, tshark_command
 
 if TYPE_CHECKING:
-    from .network import Network
+    from .network import Backbone, Network
 
 __all__ = ["EVIDENCE_KEY", "Evidence", "add_options"]
 
@@ -53,10 +53,12 @@ def _stem(nodeid: str) -> str:
 class Evidence:
     """One test's capture and replay files: where they go and what became of them."""
 
-    def __init__(self, item: pytest.Item, network: Network, directory: Path, seed: int) -> None:
+    def __init__(
+        self, item: pytest.Item, network: Network, backbone: Backbone, directory: Path, seed: int
+    ) -> None:
         self._item = item
         self.network = network
-        self._backbone = network.backbone
+        self._backbone = backbone
         self._directory = directory
         self._seed = seed
         self._stem = _stem(item.nodeid)
@@ -68,7 +70,9 @@ class Evidence:
         self.reported = False
 
     @classmethod
-    def start(cls, request: pytest.FixtureRequest, network: Network, seed: int) -> Evidence:
+    def start(
+        cls, request: pytest.FixtureRequest, network: Network, backbone: Backbone, seed: int
+    ) -> Evidence:
         """The test's Evidence; a capture running already if the option or marker asks for one."""
         config = request.config
         option = config.getoption("gomodnet_capture")
@@ -80,7 +84,7 @@ class Evidence:
             directory = factory.getbasetemp() / (
                 "gomodnet-capture" if marked else "gomodnet-replay"
             )
-        evidence = cls(request.node, network, directory, seed)
+        evidence = cls(request.node, network, backbone, directory, seed)
         if option is not None or marked:
             evidence._start_capture()
         return evidence
@@ -135,6 +139,10 @@ class Evidence:
             ]
         )
 
+    def unfired(self) -> bool:
+        """Whether a fault armed by the test has not fired: its teardown will fail."""
+        return self._backbone.router.unfired() is not None
+
     def section(self) -> str:
         """The report's text for a failing test: stops the capture, writes the replay file."""
         self.reported = True
@@ -166,7 +174,7 @@ def before_teardown(item: pytest.Item, report: pytest.TestReport) -> None:
     """A test body that passed with a fault unfired fails at teardown, after its stores
     are closed: write its replay file now, while they are open."""
     evidence = item.stash.get(EVIDENCE_KEY, None)
-    if evidence is not None and report.passed and evidence.network.unfired():
+    if evidence is not None and report.passed and evidence.unfired():
         evidence.write_replay()
 
 

@@ -188,15 +188,6 @@ class Network:
             self._closing.close()
         raise_errors(errors, unfired)
 
-    @property
-    def backbone(self) -> Backbone:
-        """The session-long parts this network is a view of."""
-        return self._backbone
-
-    def unfired(self) -> str | None:
-        """The report of armed faults that have not fired (yet); None when every one did."""
-        return self._unfired()
-
     def _unfired(self) -> str | None:
         """The Router's report of faults that never fired, and each database's."""
         router = self._backbone.router.unfired(f"{self.name}.")

@@ -242,7 +242,8 @@ def gomodnet(gomodnet_backbone: Backbone, request: pytest.FixtureRequest) -> Ite
     """
     network = gomodnet_backbone.network(name="gomodnet")
     request.node.stash[NETWORK_KEY] = network
-    evidence = _evidence.Evidence.start(request, network, request.config.stash[SEED_KEY])
+    seed = request.config.stash[SEED_KEY]
+    evidence = _evidence.Evidence.start(request, network, gomodnet_backbone, seed)
     request.node.stash[_evidence.EVIDENCE_KEY] = evidence
     try:
         yield network
