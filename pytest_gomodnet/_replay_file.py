@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .goimport import GoImportHost
     from .goproxy import GoProxy
     from .network import Network
+    from .per_example import ConnectionLog
 
 __all__ = ["FORMAT", "VERSION", "Call", "Recipe", "ReplayFileError", "dump", "load"]
 
@@ -77,6 +78,7 @@ def dump(network: Network, file: Path, *, test: str, seed: int | None) -> Path:
         for name, served in network.served.items()
         if served.kind != "login"
     ]
+    calls, log = network.failing_view()
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -84,8 +86,8 @@ def dump(network: Network, file: Path, *, test: str, seed: int | None) -> Path:
         "test": test,
         "seed": seed,
         "hosts": hosts,
-        "calls": [_call_data(parse_call(text)) for text in network.fault_calls()],
-        "faulted": _faulted(network),
+        "calls": [_call_data(parse_call(text)) for text in calls],
+        "faulted": _faulted(log),
     }
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -160,10 +162,10 @@ def _call_data(call: Call) -> dict[str, Any]:
     return {"call": "fault", "host": call.host, "plans": plans, "path": call.path}
 
 
-def _faulted(network: Network) -> list[dict[str, str]]:
+def _faulted(log: ConnectionLog) -> list[dict[str, str]]:
     """Every exchange a fault hit, oldest first: what the printed curl line asks for."""
     hits = []
-    for connection in network.log:
+    for connection in log:
         for exchange in connection.exchanges:
             if exchange.fault:
                 hits.append(

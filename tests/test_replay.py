@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
 import shlex
 import signal
@@ -21,6 +22,7 @@ from _helpers import require_program
 from pytest_gomodnet._replay_file import Call, load
 from pytest_gomodnet.faults import Truncate
 from pytest_gomodnet.replay import main
+from test_per_example import FUZZ
 
 INNER = """
 from pathlib import Path
@@ -255,3 +257,21 @@ def test_a_file_that_is_not_json_or_not_there(
         f"error: {tmp_path / 'x.json'} is not JSON (Expecting property name enclosed in double "
         "quotes: line 1 column 2 (char 1)): give a *.replay.json file\n"
     )
+
+
+def test_a_hypothesis_test_replays_its_last_failing_example(pytester: pytest.Pytester) -> None:
+    """Only the shrunk, failing example's faults and hits: not every example's."""
+    pytester.makepyfile(FUZZ.replace("PER_EXAMPLE", "gomodnet.example()"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    [cut] = {
+        int(at) for at in re.findall(r"gomodnet\.fault\(.*Truncate\(at=(\d+),", result.stdout.str())
+    }
+    prefix = "replay this network by hand (Ctrl-C stops it): python -m pytest_gomodnet replay "
+    line = next(line for line in result.outlines if line.startswith(prefix))
+    recipe = load(Path(line.removeprefix(prefix)))
+    assert recipe.calls == [Call("fault", "proxy.test", (Truncate(cut), None), path="*.zip")]
+    assert [hit["fault"] for hit in recipe.faulted] == [repr(Truncate(cut))]
+    seed = re.search(r"seed: (\d+) \(replay with", result.stdout.str())
+    assert seed is not None
+    assert recipe.seed == int(seed[1])
