@@ -70,7 +70,11 @@ class Capture:
         # tcpdump writes to our file (stdout): it never needs write access to the directory.
         command = [program, "-i", "lo", "-U", "--immediate-mode", "-n", "-w", "-", "tcp"]
         with raw.open("wb") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+            try:
+                process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+            except OSError as exc:
+                raw.unlink(missing_ok=True)
+                raise CaptureError(f"cannot run {program}: {exc.strerror}") from None
         capture = cls(pcap, raw, process, program)
         try:
             capture._wait_listening()
