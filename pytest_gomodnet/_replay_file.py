@@ -207,6 +207,9 @@ def load(file: Path) -> Recipe:
         _load_call(where.inside(f"calls[{number}]"), call)
         for number, call in enumerate(where.get(document, "calls", list))
     ]
+    faulted = where.get(document, "faulted", list) if "faulted" in document else []
+    for number, hit in enumerate(faulted):
+        where.inside(f"faulted[{number}]").get(hit, "host", str)
     seed = document.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise where.error(f'"seed" is {seed!r}: an integer or null')
@@ -216,7 +219,7 @@ def load(file: Path) -> Recipe:
         seed=seed,
         hosts=hosts,
         calls=calls,
-        faulted=list(document.get("faulted", [])),
+        faulted=faulted,
     )
 
 

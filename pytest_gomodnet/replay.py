@@ -17,7 +17,8 @@ import sys
 import tempfile
 import threading
 import zipfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -72,25 +73,35 @@ def build(recipe: Recipe, network: Network, stack: ExitStack) -> list[str]:
     """Add ``recipe``'s hosts and calls to ``network``; notes on what could not be replayed."""
     notes = []
     replayed = set()
-    for host in recipe.hosts:
+    for number, host in enumerate(recipe.hosts):
         name, kind = host["host"], host["kind"]
-        try:
+        with _blame(recipe, f"hosts[{number}] ({name})"):
             if kind in REPLAYABLE:
                 _add_host(recipe, network, host, stack)
                 replayed.add(name.lower())
             else:
                 served = host.get("served_by", kind)
                 notes.append(f"{name} ({kind}: {served}) is not replayed: nothing serves it")
-        except (ValueError, OSError) as exc:
-            raise ReplayFileError(f"replay file {recipe.file}: host {name!r}: {exc}") from None
-    for call in recipe.calls:
-        if call.host.lower() not in replayed:
-            notes.append(f"{call.call}() on {call.host} skipped: the host is not replayed")
-        elif call.call == "fault":
-            network.fault(call.host, *call.plans, path=call.path, must_fire=False)
-        else:
-            network.frame(call.host, call.framing, path=call.path)  # type: ignore[arg-type]
+    for number, call in enumerate(recipe.calls):
+        with _blame(recipe, f"calls[{number}]"):
+            if call.host.lower() not in replayed:
+                notes.append(f"{call.call}() on {call.host} skipped: the host is not replayed")
+            elif call.call == "fault":
+                network.fault(call.host, *call.plans, path=call.path, must_fire=False)
+            else:
+                network.frame(call.host, call.framing, path=call.path)  # type: ignore[arg-type]
     return notes
+
+
+@contextmanager
+def _blame(recipe: Recipe, place: str) -> Iterator[None]:
+    """What the network refuses to build is the file's fault: one ReplayFileError naming where."""
+    try:
+        yield
+    except KeyError as exc:
+        raise ReplayFileError(f"replay file {recipe.file} {place} has no {exc} key") from None
+    except (ValueError, TypeError, OSError) as exc:
+        raise ReplayFileError(f"replay file {recipe.file} {place}: {exc}") from None
 
 
 def _add_host(recipe: Recipe, network: Network, host: dict[str, Any], stack: ExitStack) -> None:

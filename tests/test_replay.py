@@ -244,6 +244,25 @@ def test_a_bad_replay_file_is_one_clear_message_and_exit_2(
     assert capsys.readouterr() == ("", f"error: replay file {file} {message}\n")
 
 
+def test_a_host_the_network_refuses_is_named_with_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    goimport = {"host": "example.test", "kind": "goimport", "shape": "complete", "framing": None}
+    prefix = {"prefix": "example.test/m", "repo": "https://proxy.test", "variant": "good"}
+    file = write(tmp_path, {**GOOD, "hosts": [{**goimport, "prefixes": [prefix]}], "calls": []})
+    assert main(["replay", str(file)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: replay file {file} hosts[0] (example.test) has no 'vcs' key\n"
+    )
+    file = write(tmp_path, {**GOOD, "hosts": [{**goimport, "shape": "wobbly", "prefixes": []}]})
+    assert main(["replay", str(file)]) == 2
+    assert capsys.readouterr().err == (
+        f'error: replay file {file} hosts[0] (example.test): unknown chain shape "wobbly": '
+        "valid shapes are complete, missing-intermediate, wrong-order, expired-leaf, "
+        "not-yet-valid, expired-intermediate, wrong-host, self-signed, untrusted-root\n"
+    )
+
+
 def test_a_file_that_is_not_json_or_not_there(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
