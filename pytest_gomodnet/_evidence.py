@@ -10,6 +10,7 @@ A capture that cannot be made or written never fails a test: the report says why
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from pathlib import Path
@@ -97,6 +98,8 @@ class Evidence:
             self._capture = Capture.start(pcap)
         except (CaptureError, OSError) as exc:
             self._capture_note = f"capture: none ({_reason(exc, 'cannot write ')})"
+            with contextlib.suppress(OSError):
+                self._keys.unlink(missing_ok=True)
             return
         self._backbone.log_keys(self._keys)
         self._capture_note = f"capture: {pcap} (still running)"
@@ -122,8 +125,8 @@ class Evidence:
         direct = router.direct_ports()
         try:
             capture.stop([router.port, *(port for port, _ in direct)])
-        except CaptureError as exc:
-            self._capture_note = f"capture: none ({exc})"
+        except (CaptureError, OSError) as exc:
+            self._capture_note = f"capture: none ({_reason(exc, 'cannot write ')})"
             return
         tls_ports = [port for port, tls in direct if tls]
         command = tshark_command(

@@ -30,6 +30,8 @@ __all__ = ["Capture", "CaptureError", "tshark_command"]
 #: Seconds tcpdump gets to say it is listening (or why it cannot), and to stop.
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+#: Seconds tcpdump gets to copy the test's packets out of everything it captured on lo.
+FILTER_TIMEOUT = 60.0
 #: Seconds the capture keeps running after the last connection closed, so that the
 #: kernel hands tcpdump the final FIN or RST packets before it stops.
 SETTLE = 0.2
@@ -134,9 +136,15 @@ class Capture:
         expression = " or ".join(f"tcp port {port}" for port in sorted(set(ports)))
         command = [self._tcpdump, "-r", str(self._raw), "-w", "-", expression]
         with self.pcap.open("wb") as out:
-            done = subprocess.run(
-                command, stdout=out, stderr=subprocess.PIPE, timeout=60, check=False
-            )
+            try:
+                done = subprocess.run(
+                    command, stdout=out, stderr=subprocess.PIPE, timeout=FILTER_TIMEOUT, check=False
+                )
+            except subprocess.TimeoutExpired:
+                self.pcap.unlink(missing_ok=True)
+                raise CaptureError(
+                    f"tcpdump did not filter the capture within {FILTER_TIMEOUT} s"
+                ) from None
         if done.returncode != 0:
             self.pcap.unlink(missing_ok=True)
             words = done.stderr.decode(errors="replace").strip()

@@ -235,6 +235,14 @@ def test_no_capture_is_reported_and_fails_no_test(
         [f"capture: none ({reason}*", "replay this network by hand (Ctrl-C stops it): *"]
     )
     result.stdout.no_fnmatch_line("*CaptureError*")
+    left = {p.name for p in (pytester.path / "caps").iterdir()}
+    assert left == {
+        "test_cut.py-test_cut.replay.json",
+        "test_cut.py-test_cut.replay.json.store",
+    } | {
+        "test_cut.py-test_direct.replay.json",
+        "test_cut.py-test_direct.replay.json.store",
+    }
 
 
 def test_an_unwritable_capture_directory_is_reported(pytester: pytest.Pytester) -> None:
