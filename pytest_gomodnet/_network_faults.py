@@ -124,6 +124,13 @@ class NetworkFaults(NetworkClients):
         ]
         return "\n".join(lines)
 
+    def failing_view(self) -> tuple[list[str], ConnectionLog]:
+        """The test's ``fault(...)``/``frame(...)`` calls as code, then its last hypothesis
+        example's (the failing one), and that example's log (else the test's): a replay's."""
+        if not self._examples:
+            return list(self.faults), self.log
+        return [*self.faults, *self._examples[-1].faults], self._examples[-1].log
+
     def _code(self, calls: list[str]) -> list[str]:
         return [f"  {self.name}.{call}" for call in calls] or ["  (none)"]
 

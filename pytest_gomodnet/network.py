@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._network_faults import NetworkFaults
+from ._served import Served
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .githost import GitHost
@@ -69,6 +70,7 @@ class Backbone:
         self.origin = VirtualHosts(errors=self.errors)
         self.router = Router(name="gomodnet-session-router", errors=self.errors)
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
+        self._keylog: Path | None = None
         self._stack = ExitStack()
 
     def __enter__(self) -> Backbone:
@@ -86,8 +88,17 @@ class Backbone:
         key = (host.lower(), str(shape))
         if key not in self._contexts:
             chain = self.ca.chain(host, shape=shape, directory=self.directory / "chains")
-            self._contexts[key] = (chain.server_context(), chain.description)
+            context = chain.server_context()
+            context.keylog_filename = self._keylog  # type: ignore[assignment]
+            self._contexts[key] = (context, chain.description)
         return self._contexts[key]
+
+    def log_keys(self, path: Path | None) -> None:
+        """Write the TLS secrets of every connection the Router terminates to ``path``
+        (the ``SSLKEYLOGFILE`` format, which decrypts a capture), or stop (None)."""
+        self._keylog = path
+        for context, _ in self._contexts.values():
+            context.keylog_filename = path  # type: ignore[assignment]
 
     @functools.cached_property
     def no_roots(self) -> Path:
@@ -133,6 +144,8 @@ class Network(NetworkFaults):
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
         """Every ``fault(...)`` call of this test, as code that can be pasted back."""
+        self.served: dict[str, Served] = {}
+        """Host name → what serves it, as data: what a replay file keeps (``_replay_file``)."""
 
     # -- context manager ---------------------------------------------------
 
@@ -203,6 +216,7 @@ class Network(NetworkFaults):
         self._claim(host, replace=replace)
         proxy = GoProxy(store, missing_status=missing_status)
         self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
+        self.served[host] = Served("goproxy", str(shape), framing, proxy)
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
         self._goproxies[host.lower()] = proxy
@@ -226,6 +240,7 @@ class Network(NetworkFaults):
         self._serve(
             host, sumdb.handle, shape, what="checksum database", blocks=False, framing=framing
         )
+        self.served[host] = Served("sumdb", str(shape), framing, sumdb)
         self._sumdbs.append((host, sumdb))
         return sumdb
 
@@ -251,6 +266,8 @@ class Network(NetworkFaults):
         self._serve(
             f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
+        self.served[host] = Served("goimport", str(shape), framing, goimport)
+        self.served[f"login.{host}"] = Served("login", str(shape), None)
         return goimport
 
     def add_git(
@@ -275,6 +292,7 @@ class Network(NetworkFaults):
         )
         git = self._closing.enter_context(GitHost(Path(root), host=host))
         self._serve(host, git.handle, shape, what="git http-backend", framing=framing)
+        self.served[host] = Served("git", str(shape), framing)
         return git
 
     def add_handler(
@@ -294,6 +312,7 @@ class Network(NetworkFaults):
         self._claim(host, replace=replace)
         what = f"handler {getattr(handler, '__name__', handler)!r}"
         self._serve(host, handler, shape, what=what, framing=framing)
+        self.served[host] = Served("handler", str(shape), framing, what)
 
     def add_host(
         self,
@@ -321,10 +340,12 @@ class Network(NetworkFaults):
                 )
             self._backbone.router.add_host(host, upstream_url, tls=None)
             self.hosts[host] = f"{host}: relayed to {upstream_url} (its own TLS)"
+            self.served[host] = Served("relayed", str(shape), None, upstream_url)
         elif scheme == "http":
             context, description = self._backbone.server_context(host, shape)
             self._backbone.router.add_host(host, upstream_url, tls=context, framing=framing)
             self.hosts[host] = f"{host}: {upstream_url} behind {description}{_framed(framing)}"
+            self.served[host] = Served("upstream", str(shape), framing, upstream_url)
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
 
@@ -339,6 +360,7 @@ class Network(NetworkFaults):
                 )
             for name in served:
                 del self.hosts[name]
+                self.served.pop(name, None)
 
     def _serve(
         self,
