@@ -25,7 +25,7 @@ import functools
 import ssl
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -150,21 +150,13 @@ class Network(NetworkFaults):
     # -- context manager ---------------------------------------------------
 
     @classmethod
-    @contextmanager
-    def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
+    def standalone(cls, *, directory: Path | None = None) -> AbstractContextManager[Network]:
         """A Network with its own CA, virtual hosts and Router, for use outside pytest.
 
         Slower to set up than the fixture (it starts two servers), but the
         same object: ``with Network.standalone() as net: ...``.
         """
-        with ExitStack() as stack:
-            if directory is None:
-                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-"))
-                directory = Path(tmp)
-            ca = GomodnetCA(directory / "ca")
-            backbone = stack.enter_context(Backbone(ca, directory))
-            with backbone.network() as network:
-                yield network
+        return _standalone(directory)
 
     def __enter__(self) -> Network:
         return self
@@ -187,12 +179,6 @@ class Network(NetworkFaults):
             backbone.reset()
             self._closing.close()
         raise_errors(errors, unfired)
-
-    def _unfired(self) -> str | None:
-        """The Router's report of faults that never fired, and each database's."""
-        router = self._backbone.router.unfired(f"{self.name}.")
-        reports = [router, *(db.unfired() for _, db in self._sumdbs)]
-        return "\n".join(r for r in reports if r) or None
 
     # -- building the network ----------------------------------------------
 
@@ -381,6 +367,16 @@ class Network(NetworkFaults):
             host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
         self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
+
+
+@contextmanager
+def _standalone(directory: Path | None) -> Iterator[Network]:
+    with ExitStack() as stack:
+        if directory is None:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-")))
+        backbone = stack.enter_context(Backbone(GomodnetCA(directory / "ca"), directory))
+        with backbone.network() as network:
+            yield network
 
 
 def _framed(framing: Framing | None) -> str:
