@@ -114,6 +114,11 @@ class Router(Proxy):
             self._call(self._serve_direct(direct), timeout=5.0)
         return direct.port
 
+    def direct_ports(self) -> list[tuple[int, bool]]:
+        """Every :meth:`listen` port so far, each with whether it speaks TLS."""
+        with self._lock:
+            return [(direct.port, direct.tls) for direct in self._direct.values()]
+
     def _check_serves(self, name: str, upstream: Upstream, plans: Plans, path: str | None) -> None:
         if not relayed(upstream):
             return

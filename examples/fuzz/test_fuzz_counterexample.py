@@ -67,8 +67,10 @@ def test_the_recipe_finds_the_naive_bug_shows_one_example_and_replays_by_seed(
         for framing in ("content-length", "close")
     }
     first = _run_the_recipe_on_the_naive_downloader(pytester)
-    draws = sorted(line.strip(" |E") for line in first if "Draw 1 (cut): " in line)
-    assert draws == sorted(_draw(framing, at) for framing, at in body_starts.items())
+    draws = {line.strip(" |E") for line in first if "Draw 1 (cut): " in line}
+    # One failing example per distinct failure hypothesis found (one or both framings).
+    assert draws
+    assert draws <= {_draw(framing, at) for framing, at in body_starts.items()}
     # The gomodnet section shows one example, the last run, with the calls it made.
     section = first[first.index("-" * 35 + " gomodnet " + "-" * 35) :]
     [framed] = [line for line in section if "gomodnet.frame(" in line]
