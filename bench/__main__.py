@@ -20,6 +20,7 @@ from . import (
     bench_network,
     bench_router,
     bench_soak,
+    bench_stalled,
     bench_zip,
 )
 from ._table import Row, print_table
@@ -38,6 +39,7 @@ def main() -> None:
         bench_git.run,
         bench_zip.run,
         bench_soak.run,
+        bench_stalled.run,
         bench_conformance.run,
     ]
     rows: list[Row] = []

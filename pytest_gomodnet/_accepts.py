@@ -6,7 +6,9 @@ transport in a task of its own, a turn or two after the accept, and a transport
 made after its server closed is never attached to it: its socket is left to the
 garbage collector. :class:`Accepts` therefore stops accepting first, lets the
 accepts under way become connections, then closes the servers and aborts what is
-left.
+left. An accept that finds no file descriptor is :mod:`._starved`'s to report.
+While :attr:`Accepts.paused` (a reset under way), a connection accepted is ended
+before its handler starts: one test's late client never meets the next test's hosts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from ._limits import MAX_HEAD
+from ._starved import Starved
 
 __all__ = ["Accepts", "StreamHandler"]
 
@@ -31,17 +34,21 @@ MAX_ACCEPT_TURNS = 50
 class Accepts:
     """The servers of one loop, and every connection they accepted that is still open."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, name: str) -> None:
         self._loop = loop
+        self._starved = Starved(name)
+        loop.set_exception_handler(self._starved.handle)
         self._open: set[_TrackedProtocol] = set()
         self._servers: list[asyncio.Server] = []
+        self.paused = False
 
     async def serve(self, listener: socket.socket, handler: StreamHandler) -> asyncio.Server:
         """Serve ``listener`` with ``handler``, as asyncio.start_server would."""
 
         def protocol() -> asyncio.StreamReaderProtocol:
+            self._starved.accepted()
             reader = asyncio.StreamReader(limit=MAX_HEAD)
-            return _TrackedProtocol(reader, handler, self._open)
+            return _TrackedProtocol(reader, handler, self._open, self)
 
         server = await self._loop.create_server(protocol, sock=listener)
         self._servers.append(server)
@@ -56,9 +63,11 @@ class Accepts:
         for server in self._servers:
             server.close()
 
-    async def settle(self) -> None:
+    async def settle(self, *, pause: bool = False) -> None:
         """Let each connection accepted so far reach connection_made, so it can be ended
-        (the accept may still come in the turn that stopped accepting)."""
+        (the accept may still come in the turn that stopped accepting); with ``pause``,
+        end every connection accepted from now on until :attr:`paused` is False again."""
+        self.paused = self.paused or pause
         for turn in range(MAX_ACCEPT_TURNS):
             if turn >= PROTOCOL_TURNS and all(protocol.made for protocol in self._open):
                 return
@@ -80,9 +89,11 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
         reader: asyncio.StreamReader,
         handler: StreamHandler,
         open_connections: set[_TrackedProtocol],
+        accepts: Accepts,
     ) -> None:
         super().__init__(reader, handler)
         self._open_connections = open_connections
+        self._accepts = accepts
         self._made: asyncio.BaseTransport | None = None
         open_connections.add(self)
 
@@ -96,6 +107,9 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._made = transport
+        if self._accepts.paused and isinstance(transport, asyncio.Transport):
+            transport.abort()  # accepted during a reset: its handler never starts
+            return
         super().connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import faults
+from ._bodies import RequestBody
 from ._endings import Quit, end
 from ._environ import werkzeug_request
 from ._http import drop_header, status_code
 from ._inprocess import in_process, names_host
-from ._limits import UPSTREAM_TIMEOUT
+from ._limits import MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
 from ._pool import Pool, Pooled
 from ._proxylog import Connection, Exchange
-from ._readers import read_head, read_request_body, response_body
+from ._readers import bounded, read_head, response_body
 from ._routes import Routes, Upstream
 from ._writers import client_closes, closes, framed, framing_of, is_http10, measured, needs_length
 from .errors import FaultPlanError
@@ -46,12 +47,14 @@ class Response:
 
 @dataclass
 class Delivery:
-    """What an exchange needs of its proxy: routes, workers, the upstream pool, a deadline."""
+    """What an exchange needs of its proxy: routes, workers, the upstream pool, a deadline,
+    the largest request body it reads."""
 
     routes: Routes
     workers: ThreadPoolExecutor
     pool: Pool
     client_timeout: float
+    max_request_body: int = MAX_REQUEST_BODY
 
     async def exchange(
         self,
@@ -67,9 +70,10 @@ class Delivery:
         """Read the request's body, answer it from its source, deliver the response."""
         exchange = Exchange(method, path, bytes_up=len(head))
         conn.exchanges.append(exchange)
-        body = await read_request_body(head, reader, self.client_timeout)
-        exchange.bytes_up += len(body)
-        async with self.respond(host, upstream, head + body, method, path, exchange) as answer:
+        body = RequestBody(
+            head, reader, writer, timeout=self.client_timeout, limit=self.max_request_body
+        )
+        async with self.respond(host, upstream, head, body, method, path, exchange) as answer:
             engine, response = answer
             await self.deliver(engine, response, writer, exchange, conn, client_closes(head))
 
@@ -78,22 +82,20 @@ class Delivery:
         self,
         host: str,
         upstream: Upstream,
-        request: bytes,
+        head: bytes,
+        body: RequestBody,
         method: str,
         path: str,
         exchange: Exchange,
         *,
         http2: bool = False,
     ) -> AsyncIterator[tuple[faults.ResponseEngine, Response]]:
-        """The response to ``request`` (an HTTP/1.1 head and body) from its source, with the
-        engine of the plan it takes; its upstream connection or app is released at the end.
+        """The response to a request from its source, with the engine of the plan it takes;
+        its upstream connection or app is released at the end.
 
         ``http2``: the client speaks HTTP/2, which has no chunked or close-delimited
         body (both are a body with no length there), and takes HTTP/2's own plans.
         """
-        head, _, _ = request.partition(b"\r\n\r\n")
-        head += b"\r\n\r\n"
-        request_body = request[len(head) :]
         bare = path.split("?", 1)[0]
         plan = self.routes.faults.exchange_plan(host, bare)
         exchange.fault = repr(plan) if plan is not None else None
@@ -103,23 +105,23 @@ class Delivery:
             framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
         async with contextlib.AsyncExitStack() as stack:
             if isinstance(plan, (Status, HtmlLogin)):
+                await body.drop()
                 response = _synthesized(plan)
                 plan = None  # the plan is the response: the engine passes it as it is
             elif upstream.app is not None:
-                request_object = werkzeug_request(host, head, request_body)
+                spool = stack.enter_context(await body.spooled())
+                request = werkzeug_request(host, head, spool, body.length)
                 served = await in_process(
-                    self.workers,
-                    upstream.app,
-                    request_object,
-                    upstream.inline and names_host(head, host),
+                    self.workers, upstream.app, request, upstream.inline and names_host(head, host)
                 )
                 stack.callback(served.close)
                 rest = None if served.ended else served.rest(self.workers)
                 response = Response(served.head, served.batch, rest)
             else:
                 response = await self._from_upstream(
-                    stack, upstream, request, host, method, framing
+                    stack, upstream, head, body, host, method, framing
                 )
+            exchange.bytes_up += body.received
             exchange.status = status_code(response.head)
             exchange.framing = framing_of(response.head, method, framing)
             engine = faults.ResponseEngine(plan, exchange.framing)
@@ -131,27 +133,33 @@ class Delivery:
         self,
         stack: contextlib.AsyncExitStack,
         upstream: Upstream,
-        request: bytes,
+        head: bytes,
+        body: RequestBody,
         host: str,
         method: str,
         framing: Framing | None,
     ) -> Response:
-        """Send the request over a pooled connection; its response, the body still to read."""
+        """Send the request over a pooled connection, its body as it arrives; its response,
+        the body still to read."""
         pooled = Pooled(self.pool, upstream)
         up_reader, up_writer = await stack.enter_async_context(pooled)
-        up_writer.write(request)
-        await up_writer.drain()
-        head = await read_head(up_reader, UPSTREAM_TIMEOUT)
-        if head is None:
+        up_writer.write(drop_header(head, b"expect") if body.length else head)
+        async for block in body.blocks():
+            up_writer.write(block)
+            await bounded(up_writer.drain(), UPSTREAM_TIMEOUT)
+        await bounded(up_writer.drain(), UPSTREAM_TIMEOUT)
+        answer = await read_head(up_reader, UPSTREAM_TIMEOUT)
+        if answer is None:
             raise ConnectionError(f"upstream of {host!r} closed without a response")
-        payload = framing_of(head, method, framing) is not None
-        body = response_body(head, method, up_reader, payload=payload)
-        if closes(head) and (payload or framed(head, method)):
+        payload = framing_of(answer, method, framing) is not None
+        rest = response_body(answer, method, up_reader, payload=payload)
+        if not body.length and not closes(answer):
+            rest = _then_reusable(rest, pooled)
+        if closes(answer) and (payload or framed(answer, method)):
             # Connection is hop-by-hop: the upstream may close, the client keeps its
             # connection (as the real services do), so only the pooled side is dropped.
-            head = drop_header(head, b"connection")
-            pooled.discard()
-        return Response(head, [], body)
+            answer = drop_header(answer, b"connection")
+        return Response(answer, [], rest)
 
     async def deliver(
         self,
@@ -167,9 +175,9 @@ class Delivery:
         The body blocks already ``ready`` go out with the head (in one write, when
         no fault comes between), then the ``rest`` as it arrives.
         """
-        await pump(
-            engine, response, functools.partial(act, writer=writer, exchange=exchange, conn=conn)
-        )
+        deadline = self.client_timeout
+        run = functools.partial(act, writer=writer, exchange=exchange, conn=conn, deadline=deadline)
+        await pump(engine, response, run)
         exchange.ended = "ok"
         if closes(engine.head) or client_closes:
             exchange.ended = conn.ended = "fin"
@@ -210,6 +218,13 @@ def check_protocol(plan: faults.FaultPlan | None, host: str, http2: bool) -> Non
         )
 
 
+async def _then_reusable(body: AsyncIterator[bytes], pooled: Pooled) -> AsyncIterator[bytes]:
+    """``body``; once read to its end, its connection may serve another request."""
+    async for block in body:
+        yield block
+    pooled.reusable()
+
+
 def _synthesized(plan: Status | HtmlLogin) -> Response:
     """The response a plan makes up, split into head and body."""
     whole = synthesized_response(plan)
@@ -218,29 +233,45 @@ def _synthesized(plan: Status | HtmlLogin) -> Response:
 
 
 async def act(
-    actions: list[Any], writer: asyncio.StreamWriter, exchange: Exchange, conn: Connection
+    actions: list[Any],
+    writer: asyncio.StreamWriter,
+    exchange: Exchange,
+    conn: Connection,
+    deadline: float,
 ) -> None:
-    """Carry out the engine's actions; Sends in a row go out as one write."""
+    """Carry out the engine's actions; Sends in a row go out as one write, each given
+    ``deadline`` seconds to leave (a client that stops reading is closed then)."""
     unsent: list[bytes] = []
     for action in actions:
         if isinstance(action, Send):
             unsent.append(action.data)
             continue
-        await _send(writer, unsent, exchange)
+        await _send(writer, unsent, exchange, conn, deadline)
         if isinstance(action, Sleep):
             await asyncio.sleep(action.seconds)
         elif isinstance(action, Close):
             exchange.ended = conn.ended = action.how
             await end(writer, action.how)
             raise Quit
-    await _send(writer, unsent, exchange)
+    await _send(writer, unsent, exchange, conn, deadline)
 
 
-async def _send(writer: asyncio.StreamWriter, unsent: list[bytes], exchange: Exchange) -> None:
+async def _send(
+    writer: asyncio.StreamWriter,
+    unsent: list[bytes],
+    exchange: Exchange,
+    conn: Connection,
+    deadline: float,
+) -> None:
     """Write the blocks in ``unsent`` as one, count them, and empty the list."""
     if unsent:
         data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
         unsent.clear()
         writer.write(data)
         exchange.bytes_down += len(data)
-        await writer.drain()
+        try:
+            await bounded(writer.drain(), deadline)
+        except TimeoutError:
+            exchange.ended = conn.ended = "client-stalled"
+            writer.transport.abort()
+            raise Quit from None

@@ -6,9 +6,8 @@ Built by hand: werkzeug's EnvironBuilder costs more than the rest of an exchange
 from __future__ import annotations
 
 import functools
-import io
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ._refusals import BadRequest
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["werkzeug_request"]
 
 
-def werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
+def werkzeug_request(host: str, head: bytes, body: IO[bytes], length: int) -> Request:
     """The request as werkzeug's own server would build its WSGI environ, for https://host.
 
     Built by hand: werkzeug's EnvironBuilder costs more than the rest of an exchange.
@@ -46,7 +45,7 @@ def werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
         "HTTP_HOST": host,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "https",
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": body,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": False,
@@ -63,8 +62,8 @@ def werkzeug_request(host: str, head: bytes, body: bytes) -> Request:
         value = value.strip()
         environ[key] = f"{environ[key]},{value}" if key in seen else value
         seen.add(key)
-    if "CONTENT_LENGTH" in environ or body:
-        environ["CONTENT_LENGTH"] = str(len(body))
+    if "CONTENT_LENGTH" in environ or length:
+        environ["CONTENT_LENGTH"] = str(length)
     return _request_class()(environ)
 
 

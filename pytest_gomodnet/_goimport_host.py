@@ -61,6 +61,10 @@ class _RawDocument:
     content_type: str
 
 
+def _raw(document: _RawDocument | None) -> tuple[bytes, int, str] | None:
+    return None if document is None else (document.body, document.status, document.content_type)
+
+
 class GoImportHost:
     """A web server for ``?go-get=1``: one go-import page per added prefix.
 
@@ -136,6 +140,13 @@ class GoImportHost:
                 f"{self.host!r}: go asks https://{on}/… about it, so add_goimport({on!r}) "
                 "and add the prefix there"
             )
+
+    def entries(self) -> list[tuple[MetaImport, Variant, tuple[bytes, int, str] | None]]:
+        """Every prefix served: its tag, its variant, and its raw document (body, status,
+        content type) if it was added with :meth:`add_document`, oldest first."""
+        with self._lock:
+            entries = list(self._entries.values())
+        return [(e.meta, e.variant, _raw(e.document)) for e in entries]
 
     def clear(self) -> None:
         """Forget every prefix and the log."""

@@ -24,10 +24,10 @@ from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
 from hyperframe.frame import DataFrame, GoAwayFrame
 
+from ._bodies import RequestBody
 from ._delivery import Delivery, pump
 from ._endings import Quit, end
 from ._http import set_header
-from ._limits import MAX_REQUEST_BODY
 from ._proxylog import Connection, Exchange
 from ._readers import BLOCK
 from ._routes import Upstream
@@ -179,7 +179,7 @@ class H2Server:
         if stream is None:
             return
         stream.body += event.data or b""
-        if len(stream.body) > MAX_REQUEST_BODY:
+        if len(stream.body) > self.delivery.max_request_body:
             del self.streams[stream_id]
             self.h2.reset_stream(stream_id, error_code=ErrorCodes.REFUSED_STREAM)
 
@@ -232,12 +232,21 @@ class H2Server:
         head, method, path = request_head(stream.headers, bytes(stream.body))
         if self.set_host:
             head = set_header(head, b"Host", self.host)
-        exchange = Exchange(method, path, bytes_up=len(head) + len(stream.body), stream=stream_id)
+        exchange = Exchange(method, path, bytes_up=len(head), stream=stream_id)
         stream.exchange = exchange
         self.conn.exchanges.append(exchange)
-        request = head + bytes(stream.body)
+        arrived = asyncio.StreamReader()  # the whole body is here: read as HTTP/1.1's is
+        arrived.feed_data(bytes(stream.body))
+        arrived.feed_eof()
+        body = RequestBody(
+            head,
+            arrived,
+            self.writer,  # never written to: the head asks for no 100-continue
+            timeout=self.idle_timeout,
+            limit=self.delivery.max_request_body,
+        )
         async with self.delivery.respond(
-            self.host, self.upstream, request, method, path, exchange, http2=True
+            self.host, self.upstream, head, body, method, path, exchange, http2=True
         ) as (engine, response):
             sink = _StreamSink(self, stream_id, exchange, engine.plan)
             await pump(engine, response, sink.act)
@@ -389,7 +398,9 @@ def request_head(headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[bytes
     lines = [b"%s %s HTTP/1.1" % (method, path)]
     if b":authority" in pseudo:
         lines.append(b"Host: " + pseudo[b":authority"])
-    lines += [name + b": " + value for name, value in headers if not name.startswith(b":")]
+    # Pseudo-headers become the request line and Host; Expect is dropped: the body is here.
+    passed = [(n, v) for n, v in headers if not n.startswith(b":") and n != b"expect"]
+    lines += [name + b": " + value for name, value in passed]
     if body and not any(name == b"content-length" for name, _ in headers):
         lines.append(b"Content-Length: %d" % len(body))
     return b"\r\n".join(lines) + b"\r\n\r\n", method.decode("latin-1"), path.decode("latin-1")

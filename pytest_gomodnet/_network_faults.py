@@ -131,6 +131,19 @@ class NetworkFaults(NetworkClients):
         ]
         return "\n".join(lines)
 
+    def _unfired(self) -> str | None:
+        """The Router's report of faults that never fired, and each database's."""
+        router = self._backbone.router.unfired(f"{self.name}.")
+        reports = [router, *(db.unfired() for _, db in self._sumdbs)]
+        return "\n".join(r for r in reports if r) or None
+
+    def failing_view(self) -> tuple[list[str], ConnectionLog]:
+        """The test's ``fault(...)``/``frame(...)`` calls as code, then its last hypothesis
+        example's (the failing one), and that example's log (else the test's): a replay's."""
+        if not self._examples:
+            return list(self.faults), self.log
+        return [*self.faults, *self._examples[-1].faults], self._examples[-1].log
+
     def _code(self, calls: list[str]) -> list[str]:
         return [f"  {self.name}.{call}" for call in calls] or ["  (none)"]
 

@@ -1,4 +1,10 @@
-"""Keep-alive connections to upstreams, borrowed per exchange and given back if reusable."""
+"""Keep-alive connections to upstreams, borrowed per exchange and given back if reusable.
+
+A connection goes back to the pool only at a request boundary the proxy is sure of:
+the request had no body (an upstream may leave a body unread, and then answers it as
+the next request: another client's answer) and its response was read to the end.
+Anything else closes it.
+"""
 
 from __future__ import annotations
 
@@ -34,11 +40,11 @@ class Pooled:
     def __init__(self, pool: Pool, upstream: Upstream) -> None:
         self._pool, self._key = pool, (upstream.host, upstream.port)
         self._conn: Stream | None = None
-        self._reusable = True
-
-    def discard(self) -> None:
-        """The upstream said it will close: do not give this connection back."""
         self._reusable = False
+
+    def reusable(self) -> None:
+        """The exchange ended at a request boundary: the connection may go back."""
+        self._reusable = True
 
     async def __aenter__(self) -> Stream:
         idle = self._pool.idle[self._key]
@@ -55,7 +61,6 @@ class Pooled:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         assert self._conn is not None
-        # Only a response read to its end leaves the connection at a request boundary.
         if self._reusable and exc_type is None and not self._conn[1].transport.is_closing():
             self._pool.idle[self._key].append(self._conn)
         else:

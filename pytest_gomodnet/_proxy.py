@@ -21,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypedDict, TypeVar
 
 from ._accepts import Accepts
+from ._bodies import body_limit
 from ._delivery import Delivery
 from ._endings import Quit, set_nodelay
 from ._inprocess import InProcessApp
-from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT
+from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_REQUEST_BODY
 from ._pool import Pool
 from ._proxylog import Connection
+from ._readers import bounded
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
 from .errors import ErrorSink, ServerError, raise_errors
@@ -46,11 +48,13 @@ class ProxyOptions(TypedDict, total=False):
     name: str | None
     client_timeout: float
     errors: ErrorSink | None
+    max_request_body: int
 
 
 class Proxy:
-    """The shared core. A client gets ``client_timeout`` seconds for each request head
-    (and body), its TLS handshake, and an idle keep-alive; then it is disconnected.
+    """The shared core. A client gets ``client_timeout`` seconds for each request head (and
+    body block), its TLS handshake, an idle keep-alive, and each write; then it is
+    disconnected. A body over ``max_request_body`` bytes is answered 413 unread.
     Errors in the loop go to ``errors`` (a sink of its own unless one is shared)."""
 
     _thread_name = "gomodnet-proxy"
@@ -61,7 +65,9 @@ class Proxy:
         name: str | None = None,
         client_timeout: float = CLIENT_TIMEOUT,
         errors: ErrorSink | None = None,
+        max_request_body: int = MAX_REQUEST_BODY,
     ) -> None:
+        limit = body_limit(max_request_body)  # before anything is opened
         self._name = name or self._thread_name
         self._client_timeout = client_timeout
         self._worker_threads: list[threading.Thread] = []
@@ -79,9 +85,9 @@ class Proxy:
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._accepts = Accepts(self._loop)
+        self._accepts = Accepts(self._loop, f"{type(self).__name__} {self._name}")
         self._pool = Pool()
-        self._delivery = Delivery(self._routes, self._workers, self._pool, client_timeout)
+        self._delivery = Delivery(self._routes, self._workers, self._pool, client_timeout, limit)
 
     # -- lifecycle --------------------------------------------------------
 
@@ -149,13 +155,19 @@ class Proxy:
             )
 
     def reset(self) -> None:
-        """Forget hosts, faults, log and errors; end connections: fresh for the next test."""
+        """End connections, then forget hosts, faults, log and errors: fresh for the next
+        test. A connection arriving meanwhile (or waiting in the backlog) is ended unread."""
+        if self._thread is not None:
+            self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
         self._routes.clear()
         with self._lock:
             self._log = []
         self._errors.drain()
-        if self._thread is not None:
-            self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
+        self._fresh()
+        self._accepts.paused = False
+
+    def _fresh(self) -> None:
+        """Put back what the proxy serves from the start (a FaultProxy's upstream)."""
 
     def check(self) -> None:
         """Raise one ServerError naming every error inside the proxy (and the servers that
@@ -245,7 +257,7 @@ class Proxy:
         await self._drop_connections()
 
     async def _drop_connections(self) -> None:
-        await self._accepts.settle()
+        await self._accepts.settle(pause=True)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -289,10 +301,21 @@ class Proxy:
             connection.ended = f"proxy-error: {exc!r}"
         finally:
             connection.seconds = time.monotonic() - connection.started
-            if not writer.transport.is_closing():
-                writer.transport.abort()
+            await _ended(writer, self._client_timeout)
 
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
     ) -> None:
         raise NotImplementedError
+
+
+async def _ended(writer: asyncio.StreamWriter, grace: float) -> None:
+    """End the connection's transport. A close under way gets ``grace`` seconds: a TLS
+    close waits for the client's close_notify (asyncio's own limit is 30 s, and no task
+    would be left to end the socket meanwhile)."""
+    try:
+        if writer.transport.is_closing():
+            with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
+                await bounded(writer.wait_closed(), grace)
+    finally:
+        writer.transport.abort()

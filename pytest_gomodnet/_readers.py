@@ -1,4 +1,5 @@
-"""Reading HTTP/1.1 off a stream: heads, request lines, request bodies, response bodies.
+"""Reading HTTP/1.1 off a stream: heads, request lines, response bodies (a request's
+body is :mod:`._bodies`).
 
 Every read has a deadline. A client's malformed input is a :class:`BadRequest`
 (the proxy answers it with a 400); an upstream's is a ConnectionError.
@@ -12,8 +13,8 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from ._http import header
-from ._limits import MAX_HEAD, MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
-from ._refusals import BadRequest, BodyTooLarge
+from ._limits import MAX_HEAD, UPSTREAM_TIMEOUT
+from ._refusals import BadRequest
 from ._writers import bodiless
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "bounded",
     "client_spoke",
     "read_head",
-    "read_request_body",
     "read_request_head",
     "request_target",
     "response_body",
@@ -56,36 +56,45 @@ async def read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | Non
 
 
 async def read_request_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
-    """A client's request head (None on a clean EOF); an endless one is a bad request."""
-    try:
-        return await read_head(reader, timeout)
-    except HeadTooLong:
-        raise BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
+    """A client's request head (None on a clean EOF before any byte), read line by line:
+    an endless head, a line that ends in a bare LF, a lone CR or a NUL is a bad request
+    (answered at once, where a search for CRLF CRLF would wait out the deadline)."""
+    lines: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(timeout):
+        while not lines or lines[-1] != b"\r\n":
+            try:
+                line = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                if not lines and not exc.partial:
+                    return None
+                raise
+            except asyncio.LimitOverrunError:
+                raise BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
+            size += len(line)
+            if size > MAX_HEAD:
+                raise BadRequest(f"request head longer than {MAX_HEAD} bytes")
+            if not line.endswith(b"\r\n"):
+                raise BadRequest(
+                    f"line {len(lines) + 1} of the request head ends in a bare LF "
+                    "(HTTP/1.1 ends every line with CRLF)"
+                )
+            if b"\x00" in line or b"\r" in line[:-2]:
+                raise BadRequest(f"a NUL or a lone CR in line {len(lines) + 1} of the request head")
+            lines.append(line)
+    return b"".join(lines)
 
 
 def request_target(head: bytes) -> tuple[str, str]:
-    """(method, target) of a request line, or BadRequest if it is not HTTP/1.x."""
+    """(method, target) of a request line, or BadRequest if it is not HTTP/1.x or its
+    target has a control character or a space."""
     request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise BadRequest(f"malformed request line {request_line[:200]!r}")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in parts[1]):
+        raise BadRequest(f"a control character in the request target {parts[1][:200]!r}")
     return parts[0], parts[1]
-
-
-async def read_request_body(head: bytes, reader: asyncio.StreamReader, timeout: float) -> bytes:
-    length = header(head, b"content-length")
-    if length is None:
-        return b""
-    if not length.isdigit():
-        raise BadRequest(f"malformed Content-Length {length.decode('latin-1')[:200]!r}")
-    digits = length.lstrip(b"0").decode() or "0"
-    # Compared as text first: int() refuses more than 4,300 digits.
-    if len(digits) > len(str(MAX_REQUEST_BODY)) or int(digits) > MAX_REQUEST_BODY:
-        shown = digits if len(digits) <= 20 else f"{digits[:20]}… ({len(digits)} digits)"
-        raise BodyTooLarge(
-            f"a request body of {shown} bytes is over the limit of {MAX_REQUEST_BODY} bytes"
-        )
-    return await bounded(reader.readexactly(int(digits)), timeout)
 
 
 async def client_spoke(reader: asyncio.StreamReader, timeout: float) -> None:

@@ -17,7 +17,11 @@ from ._proxylog import Connection
 __all__ = [
     "BadRequest",
     "BodyTooLarge",
+    "ExpectationFailed",
+    "LengthRequired",
+    "Misdirected",
     "Refusal",
+    "RequestTimeout",
     "UnknownHost",
     "answer",
     "refusal_response",
@@ -47,8 +51,34 @@ class BodyTooLarge(Refusal):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
+class LengthRequired(Refusal):
+    """A request body without a Content-Length (chunked): the proxy reads none."""
+
+    status = HTTPStatus.LENGTH_REQUIRED
+
+
+class ExpectationFailed(Refusal):
+    """An ``Expect`` the proxy cannot meet (anything but 100-continue)."""
+
+    status = HTTPStatus.EXPECTATION_FAILED
+
+
+class RequestTimeout(Refusal):
+    """A request body stopped short of its Content-Length for the client's deadline."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
+
+
+class Misdirected(Refusal):
+    """A request names another host than the one its connection serves (a tunnel to
+    a.test asked for b.test, a target and a Host header that disagree): one host's
+    connection never reaches another's handler."""
+
+    status = HTTPStatus.MISDIRECTED_REQUEST
+
+
 class UnknownHost(Refusal):
-    """The client asked for a host the proxy does not route."""
+    """The client asked for a host (or a port of it) the proxy does not route."""
 
     status = HTTPStatus.BAD_GATEWAY
 

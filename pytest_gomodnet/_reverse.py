@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from ._endings import abort_handshake, refuse, start_tls
 from ._http import set_header
-from ._limits import CLIENT_TIMEOUT
+from ._limits import CLIENT_TIMEOUT, MAX_REQUEST_BODY
 from ._proxy import Proxy
 from ._proxylog import Connection
 from ._readers import client_spoke, read_request_head, request_target
@@ -44,8 +44,11 @@ class FaultProxy(Proxy):
         client_timeout: float = CLIENT_TIMEOUT,
         errors: ErrorSink | None = None,
         framing: Framing | None = None,
+        max_request_body: int = MAX_REQUEST_BODY,
     ) -> None:
-        super().__init__(client_timeout=client_timeout, errors=errors)
+        super().__init__(
+            client_timeout=client_timeout, errors=errors, max_request_body=max_request_body
+        )
         self.upstream_url = upstream_url.rstrip("/")
         self._tls = tls
         self._framing_default = framing
@@ -73,8 +76,7 @@ class FaultProxy(Proxy):
         :meth:`Router.frame`."""
         self._routes.frame(self._HOST, framing, path)
 
-    def reset(self) -> None:
-        super().reset()
+    def _fresh(self) -> None:
         self.add_host(self._HOST, self.upstream_url, framing=self._framing_default)
 
     def _label(self) -> str:

@@ -14,15 +14,15 @@ import functools
 import socket
 from dataclasses import dataclass
 from typing import Unpack
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ._endings import Quit, abort_handshake, negotiated_h2, refuse, start_tls
 from ._h2conn import H2Server
-from ._http import set_header
+from ._http import header, set_header
 from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
 from ._readers import client_spoke, read_request_head, request_target
-from ._refusals import BadRequest, UnknownHost
+from ._refusals import BadRequest, Misdirected, UnknownHost
 from ._routes import Plans, Upstream, call_text, host_name, relayed
 from ._tunnel import relay
 from ._writers import with_target
@@ -120,6 +120,11 @@ class Router(Proxy):
             self._call(self._serve_direct(direct), timeout=5.0)
         return direct.port
 
+    def direct_ports(self) -> list[tuple[int, bool]]:
+        """Every :meth:`listen` port so far, each with whether it speaks TLS."""
+        with self._lock:
+            return [(direct.port, direct.tls) for direct in self._direct.values()]
+
     def _check_serves(self, name: str, upstream: Upstream, plans: Plans, path: str | None) -> None:
         if not relayed(upstream):
             return
@@ -189,6 +194,8 @@ class Router(Proxy):
         if not host or not port.isdigit():
             raise BadRequest(f"malformed CONNECT target {target[:200]!r}")
         host = host.strip("[]").lower()
+        if port != "443":
+            raise UnknownHost(f"{host} is served on port 443 through CONNECT, not on port {port}")
         await self._serve_host(host, target, reader, writer, conn, connected=_CONNECTED)
 
     async def _serve_host(
@@ -236,6 +243,8 @@ class Router(Proxy):
             method, target = request_target(head)
             if connected is None:
                 head = set_header(head, b"Host", host)
+            else:
+                _check_tunnelled(head, target, host)
             await self._delivery.exchange(
                 host, upstream, head, method, target, reader, writer, conn
             )
@@ -264,6 +273,7 @@ class Router(Proxy):
             if parts.scheme != "http" or upstream is None:
                 raise UnknownHost(f"unknown host {host or target!r}")
             conn.host, conn.mode = host, "http"
+            _check_plain(head, parts, host)
             # A plain request opens no tunnel: a Refuse meets the connection's first request.
             plan = None if conn.exchanges else self._routes.faults.connection_plan(host, (Refuse,))
             if plan is not None:
@@ -278,3 +288,44 @@ class Router(Proxy):
                 return
             head = next_head
             method, target = request_target(head)
+
+
+def _host_header(head: bytes) -> str | None:
+    """The name a Host header gives (lower case, without a port); None without one."""
+    value = header(head, b"host")
+    if value is None:
+        return None
+    name = value.decode("latin-1").strip().lower()
+    if name.startswith("["):
+        return name[1:].partition("]")[0]
+    return name.rpartition(":")[0] if name.count(":") == 1 else name
+
+
+def _check_tunnelled(head: bytes, target: str, host: str) -> None:
+    """Misdirected unless the request, by its Host header and its target, names ``host``."""
+    names = {_host_header(head)}
+    if "://" in target:
+        try:
+            names.add(urlsplit(target).hostname)
+        except ValueError:
+            raise BadRequest(f"malformed request target {target[:200]!r}") from None
+    others = sorted(name for name in names if name is not None and name != host)
+    if others:
+        named = others[0]
+        raise Misdirected(
+            f"this tunnel serves {host}, not {named!r}: open a tunnel to {named} for it"
+        )
+
+
+def _check_plain(head: bytes, parts: SplitResult, host: str) -> None:
+    """Misdirected if the Host header names another host than the target; UnknownHost for
+    a port the host does not serve."""
+    named = _host_header(head)
+    if named is not None and named != host:
+        raise Misdirected(f"the request is for {host!r} but its Host header names {named!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise BadRequest(f"malformed port in {parts.netloc[:200]!r}") from None
+    if port not in (None, 80):
+        raise UnknownHost(f"{host} is served on port 80 for http://, not on port {port}")

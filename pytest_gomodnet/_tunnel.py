@@ -58,10 +58,10 @@ async def relay(
     idle = _Idle(idle_timeout)
     upward = asyncio.ensure_future(_pipe(reader, up_writer, tunnel, idle))
     try:
-        await act(engine.start(b""), writer, tunnel, conn)
+        await act(engine.start(b""), writer, tunnel, conn, idle_timeout)
         while data := await idle.bound(up_reader.read(BLOCK)):
-            await act(engine.feed(data), writer, tunnel, conn)
-        await act(engine.finish(), writer, tunnel, conn)
+            await act(engine.feed(data), writer, tunnel, conn, idle_timeout)
+        await act(engine.finish(), writer, tunnel, conn, idle_timeout)
         tunnel.ended, conn.ended = "ok", "fin"  # logged before the client can see the end
         write_eof(writer)
         await idle.bound(upward)

@@ -25,14 +25,16 @@ import functools
 import ssl
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
+from ._limits import MAX_REQUEST_BODY
 from ._network_faults import NetworkFaults
+from ._served import Served
 from .errors import ErrorSink, raise_errors
 from .faultproxy import Router
 from .githost import GitHost
@@ -62,13 +64,18 @@ class Backbone:
     thread puts its errors in one sink, :attr:`errors`, so one drain finds them all.
     """
 
-    def __init__(self, ca: GomodnetCA, directory: Path) -> None:
+    def __init__(
+        self, ca: GomodnetCA, directory: Path, *, max_request_body: int = MAX_REQUEST_BODY
+    ) -> None:
         self.ca = ca
         self.directory = directory
         self.errors = ErrorSink()
         self.origin = VirtualHosts(errors=self.errors)
-        self.router = Router(name="gomodnet-session-router", errors=self.errors)
+        self.router = Router(
+            name="gomodnet-session-router", errors=self.errors, max_request_body=max_request_body
+        )
         self._contexts: dict[tuple[str, str], tuple[ssl.SSLContext, str]] = {}
+        self._keylog: Path | None = None
         self._stack = ExitStack()
 
     def __enter__(self) -> Backbone:
@@ -86,8 +93,17 @@ class Backbone:
         key = (host.lower(), str(shape))
         if key not in self._contexts:
             chain = self.ca.chain(host, shape=shape, directory=self.directory / "chains")
-            self._contexts[key] = (chain.server_context(), chain.description)
+            context = chain.server_context()
+            context.keylog_filename = self._keylog  # type: ignore[assignment]
+            self._contexts[key] = (context, chain.description)
         return self._contexts[key]
+
+    def log_keys(self, path: Path | None) -> None:
+        """Write the TLS secrets of every connection the Router terminates to ``path``
+        (the ``SSLKEYLOGFILE`` format, which decrypts a capture), or stop (None)."""
+        self._keylog = path
+        for context, _ in self._contexts.values():
+            context.keylog_filename = path  # type: ignore[assignment]
 
     @functools.cached_property
     def no_roots(self) -> Path:
@@ -104,8 +120,8 @@ class Backbone:
 
     def reset(self) -> None:
         """Forget every route, fault, error and log entry, ready for the next test."""
+        self.router.reset()  # first: no connection of the test is served from here on
         self.origin.clear_routes()
-        self.router.reset()
         self.errors.drain()
 
 
@@ -133,25 +149,19 @@ class Network(NetworkFaults):
         """Host name → one-line description of what serves it and with which chain."""
         self.faults: list[str] = []
         """Every ``fault(...)`` call of this test, as code that can be pasted back."""
+        self.served: dict[str, Served] = {}
+        """Host name → what serves it, as data: what a replay file keeps (``_replay_file``)."""
 
     # -- context manager ---------------------------------------------------
 
     @classmethod
-    @contextmanager
-    def standalone(cls, *, directory: Path | None = None) -> Iterator[Network]:
+    def standalone(cls, *, directory: Path | None = None) -> AbstractContextManager[Network]:
         """A Network with its own CA, virtual hosts and Router, for use outside pytest.
 
         Slower to set up than the fixture (it starts two servers), but the
         same object: ``with Network.standalone() as net: ...``.
         """
-        with ExitStack() as stack:
-            if directory is None:
-                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-"))
-                directory = Path(tmp)
-            ca = GomodnetCA(directory / "ca")
-            backbone = stack.enter_context(Backbone(ca, directory))
-            with backbone.network() as network:
-                yield network
+        return _standalone(directory)
 
     def __enter__(self) -> Network:
         return self
@@ -175,12 +185,6 @@ class Network(NetworkFaults):
             self._closing.close()
         raise_errors(errors, unfired)
 
-    def _unfired(self) -> str | None:
-        """The Router's report of faults that never fired, and each database's."""
-        router = self._backbone.router.unfired(f"{self.name}.")
-        reports = [router, *(db.unfired() for _, db in self._sumdbs)]
-        return "\n".join(r for r in reports if r) or None
-
     # -- building the network ----------------------------------------------
 
     def add_goproxy(
@@ -203,6 +207,7 @@ class Network(NetworkFaults):
         self._claim(host, replace=replace)
         proxy = GoProxy(store, missing_status=missing_status)
         self._serve(host, proxy.handle, shape, what="GOPROXY", blocks=False, framing=framing)
+        self.served[host] = Served("goproxy", str(shape), framing, proxy)
         if host not in self._goproxy_hosts:
             self._goproxy_hosts.append(host)
         self._goproxies[host.lower()] = proxy
@@ -226,6 +231,7 @@ class Network(NetworkFaults):
         self._serve(
             host, sumdb.handle, shape, what="checksum database", blocks=False, framing=framing
         )
+        self.served[host] = Served("sumdb", str(shape), framing, sumdb)
         self._sumdbs.append((host, sumdb))
         return sumdb
 
@@ -251,6 +257,8 @@ class Network(NetworkFaults):
         self._serve(
             f"login.{host}", goimport.handle, shape, what=f"login pages of {host}", blocks=False
         )
+        self.served[host] = Served("goimport", str(shape), framing, goimport)
+        self.served[f"login.{host}"] = Served("login", str(shape), None)
         return goimport
 
     def add_git(
@@ -275,6 +283,7 @@ class Network(NetworkFaults):
         )
         git = self._closing.enter_context(GitHost(Path(root), host=host))
         self._serve(host, git.handle, shape, what="git http-backend", framing=framing)
+        self.served[host] = Served("git", str(shape), framing)
         return git
 
     def add_handler(
@@ -294,6 +303,7 @@ class Network(NetworkFaults):
         self._claim(host, replace=replace)
         what = f"handler {getattr(handler, '__name__', handler)!r}"
         self._serve(host, handler, shape, what=what, framing=framing)
+        self.served[host] = Served("handler", str(shape), framing, what)
 
     def add_host(
         self,
@@ -321,10 +331,12 @@ class Network(NetworkFaults):
                 )
             self._backbone.router.add_host(host, upstream_url, tls=None)
             self.hosts[host] = f"{host}: relayed to {upstream_url} (its own TLS)"
+            self.served[host] = Served("relayed", str(shape), None, upstream_url)
         elif scheme == "http":
             context, description = self._backbone.server_context(host, shape)
             self._backbone.router.add_host(host, upstream_url, tls=context, framing=framing)
             self.hosts[host] = f"{host}: {upstream_url} behind {description}{_framed(framing)}"
+            self.served[host] = Served("upstream", str(shape), framing, upstream_url)
         else:
             raise ValueError(f"upstream_url {upstream_url!r} must start with http:// or https://")
 
@@ -339,6 +351,7 @@ class Network(NetworkFaults):
                 )
             for name in served:
                 del self.hosts[name]
+                self.served.pop(name, None)
 
     def _serve(
         self,
@@ -359,6 +372,16 @@ class Network(NetworkFaults):
             host, _IN_PROCESS, tls=context, app=origin.dispatch, inline=not blocks, framing=framing
         )
         self.hosts[host] = f"{host}: {what} — {description}{_framed(framing)}"
+
+
+@contextmanager
+def _standalone(directory: Path | None) -> Iterator[Network]:
+    with ExitStack() as stack:
+        if directory is None:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gomodnet-")))
+        backbone = stack.enter_context(Backbone(GomodnetCA(directory / "ca"), directory))
+        with backbone.network() as network:
+            yield network
 
 
 def _framed(framing: Framing | None) -> str:

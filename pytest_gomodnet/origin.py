@@ -27,8 +27,9 @@ from typing import Any
 from pytest_httpserver.httpserver import HTTPServerBase
 from werkzeug import Request, Response
 
-from ._guard import guard_clients
+from ._guard import Clients, guard_clients
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT
+from ._starved import STARVED_ERRNOS, Starved
 from .errors import ErrorSink, ServerError
 
 __all__ = [
@@ -47,6 +48,8 @@ Handler = Callable[[Request], Response]
 
 # How often serve_forever looks for a stop request (werkzeug's default is 0.5 s).
 _POLL_SECONDS = 0.05
+# Seconds between a failed accept (no descriptor free) and the next try.
+_STARVED_RETRY = 0.25
 _TEXT = "text/plain; charset=utf-8"
 
 
@@ -71,6 +74,7 @@ class _LoopbackServer(HTTPServerBase):
     ) -> None:
         super().__init__("127.0.0.1", 0, ssl_context, threaded=True)
         self.client_timeout = client_timeout
+        self._clients = Clients()
         self.errors = errors if errors is not None else ErrorSink()
 
     @property
@@ -100,6 +104,14 @@ class _LoopbackServer(HTTPServerBase):
             )
         self.server = None
         self.server_thread = None
+        # The connections still served (a client that stopped reading among them) end too.
+        busy = self._clients.end_all(deadline)
+        if busy:
+            raise ServerError(
+                f"{type(self).__name__} at {self.url}: a handler was still running "
+                f"{CLOSE_TIMEOUT:g} s after stop() (threads {', '.join(busy)}); it is left "
+                "to finish on its own"
+            )
 
     def __exit__(self, *exc_info: Any) -> None:
         """Stop, then raise every handler error, if any: an error is never dropped."""
@@ -108,7 +120,7 @@ class _LoopbackServer(HTTPServerBase):
 
     def thread_target(self) -> None:
         assert self.server is not None
-        guard_clients(self.server, self.client_timeout)
+        self._clients = guard_clients(self.server, self.client_timeout)
         _serve(self)
 
     def check(self) -> None:
@@ -208,9 +220,17 @@ def _serve(server: HTTPServerBase) -> None:
     """
     assert server.server is not None
     accept = server.server.get_request
+    starved = Starved(f"{type(server).__name__} at 127.0.0.1:{server.port}", _STARVED_RETRY)
 
     def get_request() -> tuple[socket.socket, Any]:
-        connection, address = accept()
+        try:
+            connection, address = accept()
+        except OSError as exc:
+            if exc.errno in STARVED_ERRNOS:  # socketserver would retry at once, forever
+                starved.failed(exc)
+                time.sleep(starved.retry)
+            raise
+        starved.accepted()
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection, address
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import _evidence
 from .errors import GoNotFoundError
 from .gotool import GoToolchain
 
@@ -88,6 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--gomodnet-report", metavar="PATH", help=REPORT_HELP)
     group.addoption("--gomodnet-strict", action="store_true", default=False, help=STRICT_HELP)
+    _evidence.add_options(group)
 
 
 def _reject_suite_options(config: pytest.Config) -> None:
@@ -106,6 +108,7 @@ def _reject_suite_options(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line("markers", CASE_MARKER_HELP)
+    config.addinivalue_line("markers", _evidence.CAPTURE_MARKER_HELP)
     if not config.getoption("gomodnet"):
         _reject_suite_options(config)
     else:
@@ -239,10 +242,18 @@ def gomodnet(gomodnet_backbone: Backbone, request: pytest.FixtureRequest) -> Ite
     """
     network = gomodnet_backbone.network(name="gomodnet")
     request.node.stash[NETWORK_KEY] = network
+    seed = request.config.stash[SEED_KEY]
+    evidence = _evidence.Evidence.start(request, network, gomodnet_backbone, seed)
+    request.node.stash[_evidence.EVIDENCE_KEY] = evidence
     try:
         yield network
     finally:
-        network.close(check_faults=not _call_raised(request))
+        try:
+            network.close(check_faults=not _call_raised(request))
+        except BaseException:
+            evidence.finish(failed=True)
+            raise
+        evidence.finish(failed=_call_raised(request))
 
 
 def _call_raised(request: pytest.FixtureRequest) -> bool:
@@ -258,10 +269,19 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":
         item.stash[CALL_RAISED_KEY] = call.excinfo is not None
+        _evidence.before_teardown(item, report)
     network = item.stash.get(NETWORK_KEY, None)
     if network is not None and report.failed and report.when == "call":
         seed = item.config.stash[SEED_KEY]
         report.sections.append(
             ("gomodnet", f"seed: {seed} (replay with --gomodnet-seed {seed})\n{network.story()}")
         )
+    _report_evidence(item, report)
     return report
+
+
+def _report_evidence(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A failing gomodnet test's capture and replay files, once (call or teardown)."""
+    evidence = item.stash.get(_evidence.EVIDENCE_KEY, None)
+    if evidence and report.failed and report.when != "setup" and not evidence.reported:
+        report.sections.append(("gomodnet evidence", evidence.section()))

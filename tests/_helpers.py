@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import shutil
 import socket
 import ssl
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
@@ -156,3 +158,14 @@ def draws(strategy: SearchStrategy[Any], count: int) -> list[Any]:
 
     record()
     return seen
+
+
+def require_program(program: str) -> None:
+    """Skip without ``program`` (a Debian package of that name), but fail when CI is set:
+    CI installs it (``.ci/run``), so there the test must run."""
+    if shutil.which(program) is not None:
+        return
+    message = f"{program} is not installed (apt-get install {program})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set, so this test must run: {message}", pytrace=False)
+    pytest.skip(message)

@@ -46,5 +46,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         "soak 500 conns: RSS growth after reset, MiB",
         "soak 500 conns: RSS growth with its log, MiB (info)",
         "soak 500 conns: file descriptors left open",
+        "2x5 stalled 16 MiB zips, RSS held, MiB",
+        "2x5 stalled, RSS untrimmed, MiB (info)",
         "conformance suite vs careful mirror, wall s",
     ]

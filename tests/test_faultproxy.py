@@ -259,7 +259,19 @@ def test_unknown_host_is_a_502_naming_it(router) -> None:
 
 GARBAGE = {
     "not a request line": (b"HELLO\r\n\r\n", "malformed request line 'HELLO'"),
-    "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "malformed request line '\\x16\\x03\\x01\\x00¥'"),
+    "binary": (b"\x16\x03\x01\x00\xa5\r\n\r\n", "a NUL or a lone CR in line 1 of the request head"),
+    "binary without a NUL": (
+        b"\x16\x03\x01\xa5\r\n\r\n",
+        "malformed request line '\\x16\\x03\\x01¥'",
+    ),
+    "bare LF": (
+        b"GET http://plain.test/ HTTP/1.1\r\nHost: plain.test\n\n",
+        "line 2 of the request head ends in a bare LF (HTTP/1.1 ends every line with CRLF)",
+    ),
+    "control character in the target": (
+        b"GET http://plain.test/a\x01b HTTP/1.1\r\n\r\n",
+        "a control character in the request target 'http://plain.test/a\\x01b'",
+    ),
     "CONNECT without a port": (
         b"CONNECT proxy.test HTTP/1.1\r\n\r\n",
         "malformed CONNECT target 'proxy.test'",
@@ -592,7 +604,7 @@ def test_a_handler_that_blocks_holds_up_only_its_own_exchange(origin) -> None:
     router.check()
 
 
-def test_an_inline_host_asked_for_another_host_by_header_is_served_in_a_worker(origin) -> None:
+def test_an_inline_host_is_called_inline_only_for_a_request_naming_it(origin) -> None:
     seen: list[str] = []
 
     def where(request: Request) -> Response:
@@ -603,12 +615,16 @@ def test_an_inline_host_asked_for_another_host_by_header_is_served_in_a_worker(o
     origin.route("other.test", where)
     with Router(name="gomodnet-test-router") as router:
         router.add_host("inline.test", origin.url, app=origin.dispatch, inline=True)
-        for host in (b"inline.test", b"inline.test:80", b"other.test"):
-            get = b"GET http://inline.test/ HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+        get = b"GET http://inline.test/ HTTP/1.1\r\n%sConnection: close\r\n\r\n"
+        for host in (b"Host: inline.test\r\n", b"Host: inline.test:80\r\n", b""):
             assert exchange(router.port, get % host).endswith(b"\r\n\r\nok")
+        # Another host's name never reaches the app at all.
+        other = exchange(router.port, get % b"Host: other.test\r\n")
+        assert other.startswith(b"HTTP/1.1 421 Misdirected Request\r\n")
     router.check()
     assert seen[:2] == ["gomodnet-test-router", "gomodnet-test-router"]
     assert seen[2].startswith("gomodnet-test-router-worker")
+    assert len(seen) == 3
 
 
 @pytest.mark.parametrize("inline", [False, True], ids=["worker", "inline"])

@@ -164,7 +164,12 @@ def _gomodnet_section(pytester: pytest.Pytester, per_example: str) -> list[str]:
     result.assert_outcomes(failed=1)
     lines = result.outlines
     start = next(i for i, line in enumerate(lines) if re.fullmatch(r"-+ gomodnet -+", line))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("=", "_")))
+    # It ends where the next section ("gomodnet evidence"), or the next test, begins.
+    end = next(
+        i
+        for i in range(start + 1, len(lines))
+        if lines[i].startswith(("=", "_")) or re.fullmatch(r"-+ .+ -+", lines[i])
+    )
     return lines[start + 1 : end]
 
 
