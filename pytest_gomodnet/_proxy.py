@@ -203,12 +203,8 @@ class Proxy:
         app: InProcessApp | None = None,
         inline: bool = False,
         framing: Framing | None = None,
-        http2: bool = True,
     ) -> None:
         """Route ``host`` to ``upstream_url``; with ``tls``, terminate TLS for it.
-
-        With ``tls``, the host offers HTTP/2 by ALPN as real servers do, and a client
-        that picks it is served over HTTP/2; ``http2=False`` offers HTTP/1.1 alone.
 
         ``framing`` re-frames every response of the host (see ``frame``); None
         sends each as its server framed it.
@@ -221,9 +217,7 @@ class Proxy:
         never blocks (it would hold up every connection), such as the plugin's
         GoProxy and GoImportHost, which answer from memory and local files.
         """
-        self._routes.add(
-            host, upstream_url, tls=tls, app=app, inline=inline, framing=framing, http2=http2
-        )
+        self._routes.add(host, upstream_url, tls=tls, app=app, inline=inline, framing=framing)
 
     def _check_serves(self, name: str, upstream: Upstream, plans: Plans, path: str | None) -> None:
         """FaultPlanError for plans ``name`` can never carry out, the way it is served."""

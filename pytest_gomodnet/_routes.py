@@ -39,7 +39,6 @@ class Upstream:
     app: InProcessApp | None = None
     inline: bool = False
     framing: Framing | None = None
-    http2: bool = True
 
 
 #: Raises FaultPlanError for plans a host can never carry out, the way it is served.
@@ -66,7 +65,6 @@ class Routes:
         app: InProcessApp | None,
         inline: bool,
         framing: Framing | None,
-        http2: bool = True,
     ) -> None:
         """Route ``host`` (see the proxies' ``add_host``)."""
         parts = urlsplit(upstream_url)
@@ -83,7 +81,7 @@ class Routes:
         if framing is not None:
             check_framing(framing)
         inline = inline and app is not None
-        upstream = Upstream(parts.scheme, parts.hostname, port, tls, app, inline, framing, http2)
+        upstream = Upstream(parts.scheme, parts.hostname, port, tls, app, inline, framing)
         for armed in self.faults.armed_on(name):
             self._check_serves(name, upstream, armed.plans, armed.glob)
         with self._lock:
@@ -107,7 +105,7 @@ class Routes:
 
     def _offer(self, name: str) -> None:
         """Offer HTTP/2 by ALPN on the host's TLS context, or HTTP/1.1 alone: for a host
-        added with ``http2=False`` or made :meth:`http1_only`, framed ``chunked`` or
+        made :meth:`http1_only`, framed ``chunked`` or
         ``close`` (host-wide or on a path: HTTP/2 has neither), or with a plan about
         HTTP/1.1's bytes (ChunkedCut, a Corrupt counted from the status line) waiting in its
         queues. The choice lives on the
@@ -128,7 +126,7 @@ class Routes:
     def _speaks_h2(self, name: str) -> bool:
         upstream = self._hosts[name]
         framings = [upstream.framing] + [f for (h, _), f in self._framings.items() if h == name]
-        offered = upstream.tls is not None and upstream.http2 and name not in self._http1_only
+        offered = upstream.tls is not None and name not in self._http1_only
         waiting = (p for armed in self.faults.armed_on(name) for p in armed.plans[armed.taken :])
         return (
             offered
@@ -197,8 +195,7 @@ class Routes:
                 if isinstance(plan, H2_FAULTS) and not http2:
                     raise FaultPlanError(
                         f"{plan!r} is an HTTP/2 fault, but {name} offers HTTP/1.1 alone (it is "
-                        "http1_only(), framed chunked or close, or added with http2=False or "
-                        "without tls=)"
+                        "http1_only(), framed chunked or close, or added without tls=)"
                     )
         self.faults.arm(Armed(name, path, plans, count, call))
 

@@ -189,7 +189,7 @@ def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(net, how) -> None
     assert str(raised.value) == (
         "StreamReset(at=10, code='INTERNAL_ERROR', where='body') is an HTTP/2 fault, but "
         "proxy.test offers HTTP/1.1 alone (it is http1_only(), framed chunked or close, or "
-        "added with http2=False or without tls=)"
+        "added without tls=)"
     )
 
 
