@@ -46,7 +46,8 @@ class ReplayFileError(GoModNetError, ValueError):
 
 @dataclass(frozen=True)
 class Call:
-    """One ``fault(host, *plans, path=…)`` or ``frame(host, framing, path=…)`` call."""
+    """One ``fault(host, *plans, path=…)``, ``frame(host, framing, path=…)`` or
+    ``http1_only(host)`` call."""
 
     call: str
     host: str
@@ -156,6 +157,8 @@ def _goimport(host: GoImportHost) -> list[dict[str, Any]]:
 
 
 def _call_data(call: Call) -> dict[str, Any]:
+    if call.call == "http1_only":
+        return {"call": "http1_only", "host": call.host}
     if call.call == "frame":
         return {"call": "frame", "host": call.host, "framing": call.framing, "path": call.path}
     plans = [None if plan is None else repr(plan) for plan in call.plans]
@@ -279,8 +282,10 @@ def _load_call(where: _Where, data: object) -> Call:
         if framing is not None and framing not in FRAMINGS:
             raise where.error(f'"framing" is {framing!r}: one of {", ".join(FRAMINGS)} or null')
         return Call("frame", host, framing=framing, path=path)
+    if call == "http1_only":
+        return Call("http1_only", host)
     if call != "fault":
-        raise where.error(f'"call" is {call!r}: "fault" or "frame"')
+        raise where.error(f'"call" is {call!r}: "fault", "frame" or "http1_only"')
     plans = tuple(
         None if text is None else _plan(where.inside(f"plans[{n}]"), text)
         for n, text in enumerate(where.get(data, "plans", list))
@@ -320,6 +325,8 @@ def parse_call(text: str) -> Call:
     path = next((ast.literal_eval(k.value) for k in node.keywords if k.arg == "path"), None)
     if node.func.id == "frame":
         return Call("frame", host, framing=ast.literal_eval(node.args[1]), path=path)
+    if node.func.id == "http1_only":
+        return Call("http1_only", host)
     plans = tuple(
         None
         if isinstance(arg, ast.Constant) and arg.value is None

@@ -88,6 +88,8 @@ def build(recipe: Recipe, network: Network, stack: ExitStack) -> list[str]:
                 notes.append(f"{call.call}() on {call.host} skipped: the host is not replayed")
             elif call.call == "fault":
                 network.fault(call.host, *call.plans, path=call.path, must_fire=False)
+            elif call.call == "http1_only":
+                network.http1_only(call.host)
             else:
                 network.frame(call.host, call.framing, path=call.path)  # type: ignore[arg-type]
     return notes
@@ -168,6 +170,8 @@ def _print_guide(
 
 
 def _call_text(call: Any) -> str:
+    if call.call == "http1_only":
+        return f"http1_only({call.host!r})"
     if call.call == "frame":
         return f"frame({call.host!r}, {call.framing!r}, path={call.path!r})"
     return f"fault({', '.join([repr(call.host), *map(repr, call.plans)])}, path={call.path!r})"

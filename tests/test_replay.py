@@ -114,11 +114,11 @@ def test_a_replayed_network_answers_the_printed_curl_line_with_the_same_cut(
     done = subprocess.run(
         shlex.split(curl), cwd=pytester.path, capture_output=True, text=True, timeout=30
     )
-    # The same fault: 300 body bytes of the zip, then the end (curl: error 18, partial file).
+    # The same fault: 300 body bytes of the zip, then the end (curl: error 18, partial
+    # file). proxy.test offers HTTP/2, and curl takes it: the cut ends its stream 1.
     assert done.returncode == 18, done.stderr
-    assert (
-        done.stderr
-        == f"curl: (18) transfer closed with {len(zip_bytes) - 300} bytes remaining to read\n"
+    assert done.stderr == (
+        "curl: (18) HTTP/2 stream 1 was not closed cleanly before end of the underlying stream\n"
     )
     assert (pytester.path / "response.bin").read_bytes() == zip_bytes[:300]
 
@@ -215,8 +215,9 @@ GOOD = {
         (
             {"calls": [{"call": "fault", "host": "sum.test", "plans": ["Trunc(at=3)"]}]},
             "calls[0].plans[0] 'Trunc(at=3)': unknown fault 'Trunc': one of ChunkedCut, "
-            "CloseBeforeResponse, Corrupt, Drip, HandshakeAbort, HtmlLogin, LieContentLength, "
-            "Refuse, Reset, SlowFirstByte, Stall, Status, Throttle, Truncate, WrongContentType",
+            "CloseBeforeResponse, Corrupt, DataBeforeHeaders, Drip, EndStreamEarly, GoAway, "
+            "HandshakeAbort, HtmlLogin, LieContentLength, Refuse, Reset, SlowFirstByte, Stall, "
+            "Status, StreamReset, Throttle, Truncate, WrongContentType",
         ),
         (
             {"calls": [{"call": "fault", "host": "sum.test", "plans": ["Truncate(at=-1)"]}]},
@@ -292,3 +293,11 @@ def test_a_hypothesis_test_replays_its_last_failing_example(pytester: pytest.Pyt
     seed = re.search(r"seed: (\d+) \(replay with", result.stdout.str())
     assert seed is not None
     assert recipe.seed == int(seed[1])
+
+
+def test_http1_only_goes_into_a_replay_file_and_back() -> None:
+    from pytest_gomodnet._replay_file import _call_data, parse_call
+
+    call = parse_call("http1_only('proxy.test')")
+    assert _call_data(call) == {"call": "http1_only", "host": "proxy.test"}
+    assert call.call == "http1_only"
