@@ -304,11 +304,15 @@ class Proxy:
 
 
 async def _ended(writer: asyncio.StreamWriter, grace: float) -> None:
-    """End the connection's transport. A close under way gets ``grace`` seconds: a TLS
-    close waits for the client's close_notify (asyncio's own limit is 30 s, and no task
-    would be left to end the socket meanwhile)."""
+    """End the connection's transport. A close under way gets ``grace`` seconds when it
+    still has something to do: a TLS close waits for the client's close_notify
+    (asyncio's own limit is 30 s, and no task would be left to end the socket
+    meanwhile), a plain one for its last bytes to leave."""
+    transport = writer.transport
     try:
-        if writer.transport.is_closing():
+        if transport.is_closing() and (
+            writer.get_extra_info("ssl_object") is not None or transport.get_write_buffer_size()
+        ):
             with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
                 await bounded(writer.wait_closed(), grace)
     finally:
