@@ -97,7 +97,7 @@ class NetworkFaults(NetworkClients):
             raise RuntimeError(
                 f"{self.name}.example() is already open: one example at a time, not nested"
             )
-        example = Example(len(self._examples) + 1, lambda: self._backbone.router.log)
+        example = Example(len(self._examples) + 1, self._backbone.router)
         self._examples.append(example)
         router = self._backbone.router
         try:

@@ -17,7 +17,6 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypedDict, TypeVar
 
 from ._accepts import Accepts
@@ -27,10 +26,11 @@ from ._endings import Quit, set_nodelay
 from ._inprocess import InProcessApp
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_REQUEST_BODY
 from ._pool import Pool
-from ._proxylog import Connection
+from ._proxylog import Connection, ConnectionRecord, LogMark
 from ._readers import bounded
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
+from ._workers import Workers
 from .errors import ErrorSink, ServerError, raise_errors
 from .framing import Framing
 
@@ -70,17 +70,12 @@ class Proxy:
         limit = body_limit(max_request_body)  # before anything is opened
         self._name = name or self._thread_name
         self._client_timeout = client_timeout
-        self._worker_threads: list[threading.Thread] = []
-        self._workers = ThreadPoolExecutor(
-            max_workers=8,
-            thread_name_prefix=f"{self._name}-worker",
-            initializer=self._worker_started,
-        )
+        self._workers = Workers(self._name)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._routes = Routes(self._check_serves)
         self._lock = threading.Lock()
-        self._log: list[Connection] = []
+        self._record = ConnectionRecord()
         self._errors = errors if errors is not None else ErrorSink()
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -130,29 +125,7 @@ class Proxy:
                 raise ServerError(f"{type(self).__name__} thread did not stop within 1 s")
             self._thread = None
             self._loop.close()
-            self._stop_workers(deadline)
-
-    def _worker_started(self) -> None:
-        """Each handler thread, as it starts: known by name, to be joined at close."""
-        with self._lock:
-            self._worker_threads.append(threading.current_thread())
-
-    def _stop_workers(self, deadline: float) -> None:
-        """Join the handler threads by ``deadline``: a handler that will not return is an
-        error at close, never a hang (the thread is left to finish on its own)."""
-        self._workers.shutdown(wait=False, cancel_futures=True)
-        with self._lock:
-            workers = list(self._worker_threads)
-        busy = []
-        for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-            if worker.is_alive():
-                busy.append(worker.name)
-        if busy:
-            raise ServerError(
-                f"{type(self).__name__}: a handler was still running 1 s after close() "
-                f"(threads {', '.join(busy)}); it is left to finish on its own"
-            )
+            self._workers.stop(deadline, type(self).__name__)
 
     def reset(self) -> None:
         """End connections, then forget hosts, faults, log and errors: fresh for the next
@@ -160,8 +133,7 @@ class Proxy:
         if self._thread is not None:
             self._call(self._drop_connections(), timeout=CLOSE_TIMEOUT)
         self._routes.clear()
-        with self._lock:
-            self._log = []
+        self._record.clear()
         self._errors.drain()
         self._fresh()
         self._accepts.paused = False
@@ -225,8 +197,16 @@ class Proxy:
     @property
     def log(self) -> list[Connection]:
         """Every connection so far that named a host, oldest first; open ones included."""
-        with self._lock:
-            return [c for c in self._log if c.host != "?"]
+        return self._record.named()
+
+    def log_mark(self) -> LogMark:
+        """Where the log stands now, for :meth:`log_since`."""
+        return self._record.mark()
+
+    def log_since(self, mark: LogMark) -> tuple[list[tuple[Connection, int]], list[Connection]]:
+        """What the log gained after ``mark`` (see ConnectionRecord.since), in time
+        proportional to that, not to the whole log."""
+        return self._record.since(mark)
 
     def format_log(self) -> str:
         return "\n".join(c.describe() for c in self.log)
@@ -277,8 +257,7 @@ class Proxy:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, serve: Serve
     ) -> None:
         connection = Connection(host="?", mode="?")
-        with self._lock:
-            self._log.append(connection)
+        self._record.opened(connection)
         try:
             await serve(reader, writer, connection)
             if connection.ended == "open":
@@ -295,6 +274,7 @@ class Proxy:
             connection.ended = f"proxy-error: {exc!r}"
         finally:
             connection.seconds = time.monotonic() - connection.started
+            self._record.closed(connection)
             await _ended(writer, self._client_timeout)
 
     async def _first_request(
@@ -304,11 +284,15 @@ class Proxy:
 
 
 async def _ended(writer: asyncio.StreamWriter, grace: float) -> None:
-    """End the connection's transport. A close under way gets ``grace`` seconds: a TLS
-    close waits for the client's close_notify (asyncio's own limit is 30 s, and no task
-    would be left to end the socket meanwhile)."""
+    """End the connection's transport. A close under way gets ``grace`` seconds when it
+    still has something to do: a TLS close waits for the client's close_notify
+    (asyncio's own limit is 30 s, and no task would be left to end the socket
+    meanwhile), a plain one for its last bytes to leave."""
+    transport = writer.transport
     try:
-        if writer.transport.is_closing():
+        if transport.is_closing() and (
+            writer.get_extra_info("ssl_object") is not None or transport.get_write_buffer_size()
+        ):
             with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
                 await bounded(writer.wait_closed(), grace)
     finally:

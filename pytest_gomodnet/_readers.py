@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
@@ -85,6 +86,10 @@ async def read_request_head(reader: asyncio.StreamReader, timeout: float) -> byt
     return b"".join(lines)
 
 
+#: What a request target never holds: a control character, a space or DEL.
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+
 def request_target(head: bytes) -> tuple[str, str]:
     """(method, target) of a request line, or BadRequest if it is not HTTP/1.x or its
     target has a control character or a space."""
@@ -92,7 +97,7 @@ def request_target(head: bytes) -> tuple[str, str]:
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise BadRequest(f"malformed request line {request_line[:200]!r}")
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in parts[1]):
+    if _CONTROL_OR_SPACE.search(parts[1]):
         raise BadRequest(f"a control character in the request target {parts[1][:200]!r}")
     return parts[0], parts[1]
 

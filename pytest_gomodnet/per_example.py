@@ -11,9 +11,9 @@ report shows them, one line a connection and one an exchange.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
-from typing import SupportsIndex, overload
+from typing import Protocol, SupportsIndex, overload
 
+from ._proxylog import LogMark
 from .faultproxy import Connection
 
 __all__ = ["ConnectionLog", "Example"]
@@ -42,16 +42,24 @@ class ConnectionLog(list[Connection]):
         return str(self)
 
 
+class MarkedLog(Protocol):
+    """A log an example can mark and read from its mark (a Router)."""
+
+    def log_mark(self) -> LogMark: ...
+
+    def log_since(self, mark: LogMark) -> tuple[list[tuple[Connection, int]], list[Connection]]: ...
+
+
 class Example:
     """The faults one example armed and the connections it made (see ``Network.example``)."""
 
-    def __init__(self, number: int, source: Callable[[], Iterable[Connection]]) -> None:
+    def __init__(self, number: int, log: MarkedLog) -> None:
         self.number = number
         """1 for the test's first example, 2 for the next …"""
         self.faults: list[str] = []
         """Every ``fault(...)`` and ``frame(...)`` call made in this example, as code."""
-        self._source = source
-        self._before = {id(c): (c, len(c.exchanges)) for c in source()}
+        self._log = log
+        self._mark = log.log_mark()
         self._frozen: ConnectionLog | None = None
 
     @property
@@ -64,14 +72,8 @@ class Example:
         (a client's pool), only the exchanges made in it."""
         if self._frozen is not None:
             return self._frozen
-        entries = ConnectionLog()
-        for connection in self._source():
-            before = self._before.get(id(connection))
-            if before is None:
-                entries.append(connection)
-            elif len(connection.exchanges) > before[1]:
-                entries.append(_continued(connection, before[1]))
-        return entries
+        grown, later = self._log.log_since(self._mark)
+        return ConnectionLog([*(_continued(c, seen) for c, seen in grown), *later])
 
     def format_log(self) -> str:
         """The log as text when asked, not when passed: ``log=example`` in a check shows

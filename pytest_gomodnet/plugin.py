@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import _evidence
+from ._limits import MAX_REQUEST_BODY
 from .errors import GoNotFoundError
 from .gotool import GoToolchain
 
@@ -43,6 +44,10 @@ CLIENT_CMD_HELP = (
 CLIENT_HELP = "a built-in client under test: go or reference (repeatable)"
 PROXY_SCOPE_HELP = "start each proxy command once per session (default) or once per test"
 START_TIMEOUT_HELP = "seconds a proxy command gets to serve its first clean request (default: 15)"
+MAX_BODY_HELP = (
+    "the largest request body, in bytes, the gomodnet network reads (a larger one is "
+    "answered 413 unread)"
+)
 REPORT_HELP = "write the conformance matrix to PATH.md, PATH.json and PATH.html (a page to open)"
 STRICT_HELP = "fail the run on SHOULD cases too (default: they are reported as SHOULD-fail)"
 SEED_HELP = "one seed for every random choice the plugin makes (default: a fresh one, printed)"
@@ -56,6 +61,7 @@ MARKER_HELP = (
 CASE_MARKER_HELP = "gomodnet_case(id): a conformance case of pytest --gomodnet (set by the suite)"
 
 SEED_KEY = pytest.StashKey[int]()
+MAX_BODY_KEY = pytest.StashKey[int]()
 #: Options that only configure the conformance suite (dest → flag): without --gomodnet
 #: they would do nothing, so they are a usage error there. Their defaults are None or
 #: False, so "given" is "neither None nor False" (0 for a timeout is given).
@@ -90,6 +96,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gomodnet-report", metavar="PATH", help=REPORT_HELP)
     group.addoption("--gomodnet-strict", action="store_true", default=False, help=STRICT_HELP)
     _evidence.add_options(group)
+    parser.addini("gomodnet_max_request_body", MAX_BODY_HELP, default=str(MAX_REQUEST_BODY))
 
 
 def _reject_suite_options(config: pytest.Config) -> None:
@@ -118,6 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(conformance, "gomodnet-conformance")
         conformance.configure(config)
     _check_explicit_go(config)
+    config.stash[MAX_BODY_KEY] = _max_request_body(config)
     seed = config.getoption("gomodnet_seed")
     config.stash[SEED_KEY] = seed if seed is not None else random.SystemRandom().randrange(2**32)
     # The plugin's random choices are hypothesis's draws: give it the same seed
@@ -223,13 +231,28 @@ CALL_RAISED_KEY = pytest.StashKey[bool]()
 
 @pytest.fixture(scope="session")
 def gomodnet_backbone(
-    gomodnet_ca: GomodnetCA, tmp_path_factory: pytest.TempPathFactory
+    gomodnet_ca: GomodnetCA,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Backbone]:
     """The session's Origin server, Router and issued chains, shared by every test."""
     from .network import Backbone
 
-    with Backbone(gomodnet_ca, tmp_path_factory.mktemp("gomodnet")) as backbone:
+    limit = request.config.stash[MAX_BODY_KEY]
+    directory = tmp_path_factory.mktemp("gomodnet")
+    with Backbone(gomodnet_ca, directory, max_request_body=limit) as backbone:
         yield backbone
+
+
+def _max_request_body(config: pytest.Config) -> int:
+    """The ``gomodnet_max_request_body`` ini value, or a usage error naming it."""
+    value = str(config.getini("gomodnet_max_request_body")).strip()
+    if not value.isdigit():
+        raise pytest.UsageError(
+            f"gomodnet_max_request_body = {value!r}: must be a whole number of bytes "
+            f"(the default is {MAX_REQUEST_BODY})"
+        )
+    return int(value)
 
 
 @pytest.fixture

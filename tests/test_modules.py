@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import random
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -222,11 +225,15 @@ def test_versions_that_fit(path, version) -> None:
     check_version(path, version)
 
 
-# Small entries, and one past the size whose CRC-32 is checked in a second thread.
+# Small entries, one past the size whose CRC-32 is checked in a second thread, and two
+# that do not compress past the size from which entries are hashed two at a time (so
+# both the stored and the deflated zip take that path).
 H1_ENTRIES = {
     "example.test/m@v1.0.0/go.mod": b"module example.test/m\n",
     "example.test/m@v1.0.0/empty.go": b"",
     "example.test/m@v1.0.0/big.bin": bytes(range(256)) * (5 << 12),
+    "example.test/m@v1.0.0/noise.bin": random.Random(7).randbytes(3 << 19),
+    "example.test/m@v1.0.0/noise2.bin": random.Random(8).randbytes(5 << 18),
 }
 
 
@@ -276,7 +283,14 @@ CRC_FIELD, SIZE_FIELD = 16, 24
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
-@pytest.mark.parametrize("name", ["example.test/m@v1.0.0/go.mod", "example.test/m@v1.0.0/big.bin"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "example.test/m@v1.0.0/go.mod",
+        "example.test/m@v1.0.0/big.bin",
+        "example.test/m@v1.0.0/noise.bin",
+    ],
+)
 @pytest.mark.parametrize(
     ("field", "message"), [(CRC_FIELD, "Bad CRC-32"), (SIZE_FIELD, "Bad size")], ids=["crc", "size"]
 )
@@ -299,6 +313,25 @@ def test_zip_h1_refuses_damaged_deflate_data_in_a_file(tmp_path, at) -> None:
     # Either inflating fails or what comes out disagrees with the entry's record.
     with pytest.raises(zipfile.BadZipFile, match=r"^Bad (deflate data|CRC-32|size)"):
         zip_h1(tmp_path / "m.zip")
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_zip_h1_hashes_large_entries_two_at_a_time_to_the_same_h1(monkeypatch, method) -> None:
+    data = raw_zip(H1_ENTRIES, method)
+    started: list[str] = []
+    real = ThreadPoolExecutor.__init__
+
+    def spy(self: ThreadPoolExecutor, *args: Any, **kwargs: Any) -> None:
+        started.append(kwargs.get("thread_name_prefix", ""))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "__init__", spy)
+    assert zip_h1(data) == dirhash_h1(H1_ENTRIES)
+    assert "gomodnet-h1" in started
+    monkeypatch.setattr(_modzip, "_PARALLEL_FROM", 1 << 40)  # one entry at a time
+    started.clear()
+    assert zip_h1(data) == dirhash_h1(H1_ENTRIES)
+    assert "gomodnet-h1" not in started
 
 
 def test_zip_h1_refuses_a_zip_cut_short() -> None:

@@ -217,3 +217,29 @@ def test_a_check_given_the_example_reads_its_log_when_it_fails(net) -> None:
         assert text_before == "(no connections)"
         settled(lambda: example.log)  # the exchange made after it was passed
         assert example.format_log().endswith("ok"), example.format_log()
+
+
+def test_the_record_reads_what_came_after_a_mark() -> None:
+    """The three kinds of connection an example sees: one a pool goes on using (only its
+    new exchanges count), one not yet named at the mark (new), and later ones."""
+    from pytest_gomodnet._proxylog import Connection, ConnectionRecord, Exchange
+
+    record = ConnectionRecord()
+    done, pooled, unnamed = (Connection(host=h, mode="tls") for h in ("a.test", "b.test", "?"))
+    for connection in (done, pooled, unnamed):
+        record.opened(connection)
+    done.exchanges.append(Exchange("GET", "/old", bytes_up=1))
+    pooled.exchanges.append(Exchange("GET", "/before", bytes_up=1))
+    record.closed(done)
+    mark = record.mark()
+    pooled.exchanges.append(Exchange("GET", "/during", bytes_up=1))
+    unnamed.host = "c.test"
+    later, nameless = Connection(host="d.test", mode="http"), Connection(host="?", mode="?")
+    record.opened(later)
+    record.opened(nameless)
+    grown, new = record.since(mark)
+    assert grown == [(pooled, 1)]
+    assert new == [unnamed, later]
+    record.clear()
+    assert record.named() == []
+    assert record.since(record.mark()) == ([], [])

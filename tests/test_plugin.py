@@ -143,3 +143,33 @@ def test_a_failing_test_shows_the_network_log_in_its_report(pytester: pytest.Pyt
     )
     # Only the failing test gets the section.
     assert sum("- gomodnet -" in line for line in result.outlines) == 1
+
+
+def test_the_request_body_cap_is_an_ini_setting(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ngomodnet_max_request_body = 1000\n")
+    pytester.makepyfile(
+        """
+        from werkzeug import Response
+
+        def test_cap(gomodnet):
+            gomodnet.add_handler("up.test", lambda request: Response(request.get_data()))
+            with gomodnet.client() as client:
+                assert client.post("https://up.test/", content=b"x" * 1000).content == b"x" * 1000
+                refused = client.post("https://up.test/", content=b"x" * 1001)
+            assert refused.status_code == 413
+            assert "a request body of 1001 bytes is over the limit of 1000 bytes" in refused.text
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_request_body_cap_that_is_not_a_number_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\ngomodnet_max_request_body = 16MiB\n")
+    pytester.makepyfile("def test_net(gomodnet): pass")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*gomodnet_max_request_body = '16MiB': must be a whole number of bytes*"]
+    )
