@@ -29,7 +29,7 @@ from ._delivery import Delivery, pump
 from ._endings import Quit, end
 from ._http import set_header
 from ._proxylog import Connection, Exchange
-from ._readers import BLOCK
+from ._readers import BLOCK, bounded
 from ._routes import Upstream
 from .errors import FaultPlanError
 from .faults import (
@@ -104,7 +104,7 @@ class H2Server:
         try:
             while await self._receive():
                 self.flush()
-                await self.writer.drain()
+                await self.drain()
         finally:
             for stream in self.streams.values():
                 if stream.task is not None:
@@ -191,6 +191,16 @@ class H2Server:
             stream.exchange.ended = "client-reset"
         if stream.task is not None:
             stream.task.cancel()
+
+    async def drain(self) -> None:
+        """Wait until the client takes what was written, ``idle_timeout`` at most: a client
+        that stops reading ends the connection (``client-stalled``), as over HTTP/1.1."""
+        try:
+            await bounded(self.writer.drain(), self.idle_timeout)
+        except TimeoutError:
+            self.conn.ended = "client-stalled"
+            self.writer.transport.abort()
+            raise Quit from None
 
     def flush(self) -> None:
         """Put the frames h2 has queued on the wire."""
@@ -315,7 +325,7 @@ class _StreamSink:
             self._note_data(size)
             data = data[size:]
             self.server.flush()
-            await self.server.writer.drain()
+            await self.server.drain()
 
     async def end_stream(self) -> None:
         if self.pending_head is not None:
@@ -323,7 +333,7 @@ class _StreamSink:
         self.server.h2.end_stream(self.stream_id)
         self._note("END_STREAM")
         self.server.flush()
-        await self.server.writer.drain()
+        await self.server.drain()
 
     async def _end_connection(self, how: str) -> None:
         """A ``Close``: the whole connection ends, every stream on it, with no GOAWAY."""
@@ -350,7 +360,7 @@ class _StreamSink:
             self._note(f"RST_STREAM {code_name(code)}")
             self.exchange.ended = "rst_stream"
             server.flush()
-            await server.writer.drain()
+            await server.drain()
             raise _StreamOver
         last = plan.last_stream_id
         if last is None:
@@ -365,7 +375,7 @@ class _StreamSink:
             self.exchange.ended = server.conn.ended = "goaway"
             await end(server.writer, "fin")
             raise Quit
-        await server.writer.drain()
+        await server.drain()
 
     def _note(self, frame: str) -> None:
         self.exchange.frames.append(frame)
