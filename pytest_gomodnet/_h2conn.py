@@ -25,11 +25,13 @@ from h2.errors import ErrorCodes
 from hyperframe.frame import DataFrame, GoAwayFrame
 
 from ._bodies import RequestBody
-from ._delivery import Delivery, pump
+from ._delivery import Delivery, Response, pump
 from ._endings import Quit, end
 from ._http import set_header
+from ._misdirected import check_tunnelled
 from ._proxylog import Connection, Exchange
 from ._readers import BLOCK, bounded
+from ._refusals import Refusal, refusal_response
 from ._routes import Upstream
 from .errors import FaultPlanError
 from .faults import (
@@ -40,6 +42,7 @@ from .faults import (
     EndStreamEarly,
     FaultPlan,
     GoAway,
+    ResponseEngine,
     Send,
     Sleep,
     StreamReset,
@@ -245,6 +248,12 @@ class H2Server:
         exchange = Exchange(method, path, bytes_up=len(head), stream=stream_id)
         stream.exchange = exchange
         self.conn.exchanges.append(exchange)
+        if not self.set_host:
+            try:
+                check_tunnelled(head, path, self.host)
+            except Refusal as refusal:
+                await self._refuse_stream(stream_id, exchange, refusal)
+                return
         arrived = asyncio.StreamReader()  # the whole body is here: read as HTTP/1.1's is
         arrived.feed_data(bytes(stream.body))
         arrived.feed_eof()
@@ -262,6 +271,16 @@ class H2Server:
             await pump(engine, response, sink.act)
             await sink.end_stream()
         exchange.ended = "ok"
+
+    async def _refuse_stream(self, stream_id: int, exchange: Exchange, refusal: Refusal) -> None:
+        """Answer one stream with the Router's own refusal (a 421 for another host's
+        request); the connection and its other streams go on."""
+        head, _, body = refusal_response(refusal, "Router").partition(b"\r\n\r\n")
+        sink = _StreamSink(self, stream_id, exchange, None)
+        response = Response(head + b"\r\n\r\n", [body])
+        await pump(ResponseEngine(None, None), response, sink.act)
+        await sink.end_stream()
+        exchange.status, exchange.ended = refusal.status.value, refusal.label
 
 
 class _StreamSink:

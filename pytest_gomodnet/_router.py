@@ -18,7 +18,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from ._endings import Quit, abort_handshake, negotiated_h2, refuse, start_tls
 from ._h2conn import H2Server
-from ._http import header, set_header
+from ._http import set_header
+from ._misdirected import check_tunnelled, host_header
 from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
 from ._readers import client_spoke, read_request_head, request_target
@@ -244,7 +245,7 @@ class Router(Proxy):
             if connected is None:
                 head = set_header(head, b"Host", host)
             else:
-                _check_tunnelled(head, target, host)
+                check_tunnelled(head, target, host)
             await self._delivery.exchange(
                 host, upstream, head, method, target, reader, writer, conn
             )
@@ -290,37 +291,10 @@ class Router(Proxy):
             method, target = request_target(head)
 
 
-def _host_header(head: bytes) -> str | None:
-    """The name a Host header gives (lower case, without a port); None without one."""
-    value = header(head, b"host")
-    if value is None:
-        return None
-    name = value.decode("latin-1").strip().lower()
-    if name.startswith("["):
-        return name[1:].partition("]")[0]
-    return name.rpartition(":")[0] if name.count(":") == 1 else name
-
-
-def _check_tunnelled(head: bytes, target: str, host: str) -> None:
-    """Misdirected unless the request, by its Host header and its target, names ``host``."""
-    names = {_host_header(head)}
-    if "://" in target:
-        try:
-            names.add(urlsplit(target).hostname)
-        except ValueError:
-            raise BadRequest(f"malformed request target {target[:200]!r}") from None
-    others = sorted(name for name in names if name is not None and name != host)
-    if others:
-        named = others[0]
-        raise Misdirected(
-            f"this tunnel serves {host}, not {named!r}: open a tunnel to {named} for it"
-        )
-
-
 def _check_plain(head: bytes, parts: SplitResult, host: str) -> None:
     """Misdirected if the Host header names another host than the target; UnknownHost for
     a port the host does not serve."""
-    named = _host_header(head)
+    named = host_header(head)
     if named is not None and named != host:
         raise Misdirected(f"the request is for {host!r} but its Host header names {named!r}")
     try:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from h2.exceptions import InvalidBodyLengthError
 from hypothesis import HealthCheck, given, settings
+from werkzeug import Response
 
 from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
@@ -336,3 +337,25 @@ def test_a_request_body_over_the_limit_is_refused_on_its_stream(net) -> None:
     assert str(raised.value) == "<StreamReset stream_id:1, error_code:7, remote_reset:True>"
     assert after.status_code == 200
     assert [x.stream for c in net.log for x in c.exchanges] == [3]
+
+
+def test_a_stream_for_another_host_gets_421_and_the_connection_goes_on(net) -> None:
+    """As inside an HTTP/1.1 tunnel: a tunnel to proxy.test never reaches other.test's
+    handler, whatever the stream's :authority names."""
+    net.add_handler("other.test", lambda request: Response(b"other's secret\n"))
+    with net.client(http2=True) as client:
+        misdirected = client.get(f"{URL}.info", headers={"Host": "other.test"})
+        served = client.get(f"{URL}.info")
+    assert misdirected.http_version == "HTTP/2"
+    assert (misdirected.status_code, misdirected.text) == (
+        421,
+        "gomodnet Router: this tunnel serves proxy.test, not 'other.test': "
+        "open a tunnel to other.test for it\n",
+    )
+    assert served.status_code == 200
+    (conn,) = settled(lambda: net.log, connections=True)
+    assert (conn.host, conn.protocol) == ("proxy.test", "h2")
+    assert [(x.stream, x.status, x.ended) for x in conn.exchanges] == [
+        (1, 421, "misdirected-request"),
+        (3, 200, "ok"),
+    ]
