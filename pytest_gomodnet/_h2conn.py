@@ -110,6 +110,7 @@ class H2Server:
                 await self.drain()
         finally:
             for stream in self.streams.values():
+                self._ended_with_connection(stream)
                 if stream.task is not None:
                     stream.task.cancel()
             if self.stopped.done():
@@ -226,6 +227,12 @@ class H2Server:
 
     # -- one stream -------------------------------------------------------
 
+    def _ended_with_connection(self, stream: _Stream) -> None:
+        """A stream still open when its connection ended ends as the connection did."""
+        exchange = stream.exchange
+        if exchange is not None and exchange.ended == "open" and self.conn.ended != "open":
+            exchange.ended = self.conn.ended
+
     async def _answer(self, stream_id: int, stream: _Stream) -> None:
         """Answer one stream; whatever ends the connection ends every stream on it."""
         try:
@@ -233,6 +240,7 @@ class H2Server:
         except (asyncio.CancelledError, _StreamOver):
             pass
         except BaseException as exc:
+            self._ended_with_connection(stream)
             self._stop(exc)
             return
         finally:

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import h2.connection
+import h2.settings
 import pytest
 import trustme
 from werkzeug import Request, Response
@@ -319,7 +321,28 @@ def _big_body(closed: threading.Event) -> Iterator[bytes]:
         closed.set()
 
 
-@pytest.mark.parametrize("through", ["tunnel", "plain"])
+def _h2_request_then_stall(router: Router, ca: trustme.CA, stack: contextlib.ExitStack) -> None:
+    """Over HTTP/2: flow-control windows opened wide, one GET, then nothing read."""
+    sock = socket.create_connection(("127.0.0.1", router.port), DEADLINE)
+    stack.enter_context(sock)
+    sock.sendall(b"CONNECT big.test:443 HTTP/1.1\r\nHost: big.test:443\r\n\r\n")
+    assert sock.recv(4096) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    context.set_alpn_protocols(["h2"])
+    tls = stack.enter_context(context.wrap_socket(sock, server_hostname="big.test"))
+    assert tls.selected_alpn_protocol() == "h2"
+    client = h2.connection.H2Connection()
+    client.initiate_connection()
+    widest = 2**31 - 1
+    client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: widest})
+    client.increment_flow_control_window(widest - 65535)
+    headers = [(":method", "GET"), (":path", "/big"), (":scheme", "https")]
+    client.send_headers(1, [*headers, (":authority", "big.test")], end_stream=True)
+    tls.sendall(client.data_to_send())
+
+
+@pytest.mark.parametrize("through", ["tunnel", "plain", "h2"])
 def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> None:
     closed = threading.Event()
     hosts = VirtualHosts()
@@ -329,7 +352,9 @@ def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> N
     with Router(client_timeout=1.0) as router:
         router.add_host("big.test", "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
         with contextlib.ExitStack() as stack:
-            if through == "tunnel":
+            if through == "h2":
+                _h2_request_then_stall(router, ca, stack)
+            elif through == "tunnel":
                 sock: socket.socket = stack.enter_context(_tunnel(router, ca, "big.test"))
                 sock.sendall(b"GET /big HTTP/1.1\r\nHost: big.test\r\n\r\n")
             else:
