@@ -589,6 +589,7 @@ def test_a_plain_http_target_gets_the_faults_and_no_tls_verdicts(pytester: pytes
 # --- the suite bites: two mirrors ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_suite_tells_the_naive_mirror_from_the_careful_one(pytester: pytest.Pytester) -> None:
     junit = pytester.path / "junit.xml"
     result, report = run_suite(
@@ -634,6 +635,7 @@ def test_the_suite_tells_the_naive_mirror_from_the_careful_one(pytester: pytest.
 # --- clients ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("go")
 def test_go_and_the_reference_client_verdicts(pytester: pytest.Pytester) -> None:
     result, report = run_suite(pytester, "--gomodnet-require-go")
@@ -776,6 +778,7 @@ def test_a_proxy_that_never_asks_the_upstream_gets_no_pass(
         assert {found[case] for case in not_proxied} == {SUPPORTED_502}
 
 
+@pytest.mark.slow
 def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
     pytester: pytest.Pytester,
 ) -> None:
@@ -787,6 +790,7 @@ def test_a_proxy_that_meets_every_fault_but_never_serves_fails_the_control(
     assert {found[case] for case in family("sumdb-proxy", "sumdb-cut-tile")} == {SUPPORTED_502}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["client-exit-3", "client-exit-0-nothing"])
 def test_a_client_that_makes_no_request_gets_no_pass(
     pytester: pytest.Pytester, target: str
@@ -807,6 +811,7 @@ def test_a_client_that_makes_no_request_gets_no_pass(
     )
 
 
+@pytest.mark.slow
 def test_a_client_that_meets_the_fault_but_never_succeeds_fails_the_control(
     pytester: pytest.Pytester,
 ) -> None:
@@ -870,6 +875,7 @@ def _page(report: Path) -> tuple[dict[str, Any], Elements]:
     return json.loads(report.read_text()), Elements(report.with_suffix(".html").read_text())
 
 
+@pytest.mark.slow
 @requires_chromium
 def test_the_html_report_shows_the_fails_of_a_client_that_does_nothing(
     pytester: pytest.Pytester, tmp_path: Path
@@ -911,6 +917,7 @@ def test_the_html_report_shows_the_fails_of_a_client_that_does_nothing(
     )
 
 
+@pytest.mark.slow
 @requires_chromium
 def test_the_html_report_shows_the_passes_of_the_careful_mirror(
     pytester: pytest.Pytester, tmp_path: Path

@@ -498,6 +498,7 @@ def _connections(port: int, count: int) -> list[socket.socket]:
     return [socket.create_connection(("127.0.0.1", port), DEADLINE) for _ in range(count)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "name", "retry"),
     [
