@@ -1,8 +1,9 @@
 """Where a response can end: the offsets in its exact bytes where clients tend to break.
 
 The status line, the end of the head, chunk-size lines, the end of a Content-Length
-body, a zip's local headers, central directory and end record. Fault plans cut at these
-offsets, and :func:`pytest_gomodnet.strategies.truncation_points` leans on them.
+body, the edges of the HTTP/2 DATA frames that carry it, a zip's local headers, central
+directory and end record. Fault plans cut at these offsets, and
+:func:`pytest_gomodnet.strategies.truncation_points` leans on them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,23 @@ from hypothesis.errors import InvalidArgument
 
 from ._http import header
 
-__all__ = ["Boundary", "response_boundaries"]
+__all__ = [
+    "H2_FRAME_SIZE",
+    "H2_INITIAL_WINDOW",
+    "Boundary",
+    "h2_frame_edges",
+    "response_boundaries",
+]
+
+#: The DATA frame size every HTTP/2 client starts with (SETTINGS_MAX_FRAME_SIZE's
+#: default, RFC 9113 6.5.2): the private network's hosts send the body in frames of it.
+H2_FRAME_SIZE = 16_384
+#: The flow-control window every HTTP/2 stream starts with: a client that keeps it
+#: (httpx does; go opens 4 MiB) gets a short frame at this body offset, then a pause.
+H2_INITIAL_WINDOW = 65_535
+#: How many DATA frames from the start of the body get their edges: past the first
+#: window, every client has sent its WINDOW_UPDATEs and the edges are all alike.
+_H2_EDGE_FRAMES = 4
 
 
 @dataclass(frozen=True)
@@ -117,6 +134,30 @@ def _zip_boundaries(body: _Body) -> Iterator[Boundary]:
     )
 
 
+def h2_frame_edges(body_length: int) -> tuple[int, ...]:
+    """Body offsets where an HTTP/2 DATA frame ends, within a body of ``body_length``
+    bytes: each of the first frames, and the end of the first flow-control window."""
+    ends = [k * H2_FRAME_SIZE for k in range(1, _H2_EDGE_FRAMES + 1)]
+    return tuple(end for end in sorted({*ends, H2_INITIAL_WINDOW}) if end < body_length)
+
+
+def _h2_boundaries(body_start: int, body_length: int) -> Iterator[Boundary]:
+    """Both sides of each early DATA frame's edge (the HEADERS frame alone is the cut
+    just after the head)."""
+    edges = h2_frame_edges(body_length)
+    for edge in edges:
+        if edge != H2_INITIAL_WINDOW:
+            frame = f"DATA frame {edge // H2_FRAME_SIZE}"
+            yield Boundary(body_start + edge - 1, f"HTTP/2: one byte short of the end of {frame}")
+            yield Boundary(body_start + edge, f"HTTP/2: the end of {frame}")
+            yield Boundary(body_start + edge + 1, f"HTTP/2: one byte past the end of {frame}")
+    if H2_INITIAL_WINDOW in edges:
+        # Last, so that its name wins where it meets a frame's edge (one byte apart).
+        window = "the first flow-control window"
+        yield Boundary(body_start + H2_INITIAL_WINDOW - 1, f"HTTP/2: one byte short of {window}")
+        yield Boundary(body_start + H2_INITIAL_WINDOW, f"HTTP/2: the end of {window}")
+
+
 def _http_boundaries(response: bytes) -> Iterator[Boundary]:
     status_end = response.find(b"\r\n")
     if status_end > 0:
@@ -143,6 +184,9 @@ def _http_boundaries(response: bytes) -> Iterator[Boundary]:
         body = _Body(response[body_start:], ((body_start, 0, len(response) - body_start),))
         length = header(head, b"content-length")
         if length is not None and length.isdigit():
+            # Only a Content-Length response can go out over HTTP/2 (it has no chunks,
+            # and no end by close): its body is then DATA frames.
+            yield from _h2_boundaries(body_start, int(length))
             yield Boundary(body_start + int(length) - 1, "one byte before Content-Length")
             yield Boundary(body_start + int(length), "exactly at Content-Length")
             yield Boundary(body_start + int(length) // 2, "half of Content-Length")
@@ -153,10 +197,13 @@ def response_boundaries(response: bytes, *, include_end: bool = False) -> tuple[
     """Every boundary of ``response`` that a cut should lean on, sorted by offset.
 
     Understands HTTP/1.x framing (status line, headers, ``\\r\\n\\r\\n``,
-    Content-Length, chunked) and zip bodies (local header, central directory,
-    end-of-central-directory record). Bytes that are not HTTP still get the
-    start, the middle and one byte before the end. With ``include_end`` the
-    full length (a clean, uncut response) is a boundary too.
+    Content-Length, chunked), the edges of the first HTTP/2 DATA frames of a
+    Content-Length body (16 KiB each, and the end of the first 65,535-byte
+    flow-control window: where a host that speaks HTTP/2 ends a frame), and zip
+    bodies (local header, central directory, end-of-central-directory record).
+    Bytes that are not HTTP still get the start, the middle and one byte before
+    the end. With ``include_end`` the full length (a clean, uncut response) is a
+    boundary too.
     """
     _check_response(response)
     limit = len(response) if include_end else len(response) - 1

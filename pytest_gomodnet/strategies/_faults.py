@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from pytest_gomodnet import faults
+from pytest_gomodnet.boundaries import H2_FRAME_SIZE, h2_frame_edges
 from pytest_gomodnet.framing import FRAMINGS, Framing
 
 from ._cuts import truncation_points
@@ -46,9 +47,12 @@ def _body_offsets(response: bytes | None) -> st.SearchStrategy[int]:
     """Offsets into the body: within it when the response is known."""
     if response is None:
         return _OFFSETS
+    return st.integers(min_value=0, max_value=max(0, _body_length(response) - 1))
+
+
+def _body_length(response: bytes) -> int:
     head_end = response.find(b"\r\n\r\n")
-    body = len(response) - (head_end + 4) if head_end >= 0 else len(response)
-    return st.integers(min_value=0, max_value=max(0, body - 1))
+    return len(response) - (head_end + 4) if head_end >= 0 else len(response)
 
 
 def _pauses(max_seconds: float) -> st.SearchStrategy[float]:
@@ -115,12 +119,23 @@ _H2_CODES = st.sampled_from(
 )
 
 
+def _frame_edges(response: bytes | None) -> st.SearchStrategy[int]:
+    """Body offsets at a DATA frame's edge, or one byte either side: within the body of
+    ``response`` when it is known (see :func:`~pytest_gomodnet.boundaries.h2_frame_edges`),
+    else the first frames' edges."""
+    if response is None:
+        edges: tuple[int, ...] = tuple(k * H2_FRAME_SIZE for k in range(5))
+        return st.sampled_from(edges).flatmap(lambda e: st.sampled_from([e, max(0, e - 1)]))
+    body = _body_length(response)
+    edges = (0, *h2_frame_edges(body))
+    sides = sorted({e + d for e in edges for d in (-1, 0, 1) if 0 <= e + d < max(1, body)})
+    return st.sampled_from(sides)
+
+
 def _stream_fault_strategies(response: bytes | None) -> dict[type, st.SearchStrategy[Any]]:
     """The HTTP/2 plans, their offsets in the body (DATA bytes) and often at a DATA frame's
     edge (16 KiB, the frame size every client starts with)."""
-    body = _body_offsets(response)
-    edges = st.integers(min_value=0, max_value=4).map(lambda n: n * 16384)
-    at = st.one_of(body, edges, edges.map(lambda n: max(0, n - 1)))
+    at = st.one_of(_body_offsets(response), _frame_edges(response))
     return {
         faults.StreamReset: st.builds(faults.StreamReset, at, _H2_CODES),
         faults.GoAway: st.builds(
