@@ -37,10 +37,16 @@ def _at_where(response: bytes | None) -> st.SearchStrategy[tuple[int, faults.Whe
 def _at_offsets(
     kind: type, response: bytes | None, **others: st.SearchStrategy[Any]
 ) -> st.SearchStrategy[Any]:
-    """``kind(at=..., where=..., **others)``, built so that hypothesis prints it as that call."""
-    return _at_where(response).flatmap(
-        lambda aw: st.builds(kind, at=st.just(aw[0]), where=st.just(aw[1]), **others)
-    )
+    """``kind(at=..., where=..., **others)``, drawn in one composite (a flatmap would
+    build a new strategy for every draw, which costs more than the request it fuzzes)."""
+    at_where = _at_where(response)
+
+    @st.composite
+    def plans(draw: st.DrawFn) -> Any:
+        at, where = draw(at_where)
+        return kind(at=at, where=where, **{name: draw(s) for name, s in others.items()})
+
+    return plans()
 
 
 def _body_offsets(response: bytes | None) -> st.SearchStrategy[int]:
