@@ -91,7 +91,12 @@ class H2Server:
         self.delivery, self.host, self.upstream = delivery, host, upstream
         self.reader, self.writer, self.conn = reader, writer, conn
         self.set_host, self.idle_timeout = set_host, idle_timeout
-        config = h2.config.H2Configuration(client_side=False, header_encoding=None)
+        config = h2.config.H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
         self.h2 = h2.connection.H2Connection(config)
         self.streams: dict[int, _Stream] = {}
         self.answering: set[int] = set()
