@@ -105,7 +105,7 @@ def _plan_strategies(
             st.sampled_from(["text/html", "application/octet-stream", "x/y"]),
         ),
         faults.SlowFirstByte: st.builds(faults.SlowFirstByte, _pauses(max_seconds)),
-        **_stream_fault_strategies(response),
+        **_stream_fault_strategies(response, max_seconds),
     }
 
 
@@ -115,9 +115,12 @@ _H2_CODES = st.sampled_from(
 )
 
 
-def _stream_fault_strategies(response: bytes | None) -> dict[type, st.SearchStrategy[Any]]:
+def _stream_fault_strategies(
+    response: bytes | None, max_seconds: float
+) -> dict[type, st.SearchStrategy[Any]]:
     """The HTTP/2 plans, their offsets in the body (DATA bytes) and often at a DATA frame's
-    edge (16 KiB, the frame size every client starts with)."""
+    edge (16 KiB, the frame size every client starts with); a window stall of
+    ``max_seconds`` at most."""
     body = _body_offsets(response)
     edges = st.integers(min_value=0, max_value=4).map(lambda n: n * 16384)
     at = st.one_of(body, edges, edges.map(lambda n: max(0, n - 1)))
@@ -128,6 +131,8 @@ def _stream_fault_strategies(response: bytes | None) -> dict[type, st.SearchStra
         ),
         faults.EndStreamEarly: st.builds(faults.EndStreamEarly, at),
         faults.DataBeforeHeaders: st.just(faults.DataBeforeHeaders()),
+        faults.WindowStall: st.builds(faults.WindowStall, at, _pauses(max_seconds), _H2_CODES),
+        faults.NoSettingsAck: st.builds(faults.NoSettingsAck, st.booleans()),
     }
 
 
@@ -135,7 +140,13 @@ _PLAN_STRATEGIES = _plan_strategies(None, DEFAULT_MAX_SECONDS)
 
 
 #: Fault kinds that take their time (seconds of a test's run): drawn only when asked for.
-SLOW_FAULTS: tuple[type, ...] = (faults.Stall, faults.Drip, faults.Throttle, faults.SlowFirstByte)
+SLOW_FAULTS: tuple[type, ...] = (
+    faults.Stall,
+    faults.Drip,
+    faults.Throttle,
+    faults.SlowFirstByte,
+    faults.WindowStall,
+)
 
 
 def fault_plans(
