@@ -3,11 +3,10 @@
 A client that offered ``h2`` by ALPN gets an :class:`h2.connection.H2Connection`.
 Each stream's request becomes the HTTP/1.1 request it stands for, and goes
 through the same :class:`._delivery.Delivery` (apps, upstreams, fault queues,
-log entries) as an HTTP/1.1 one; the engine's actions come back as frames: the
-response head as HEADERS, the body as DATA within the client's flow-control
-window, a ``Close`` as the end of the whole connection (every stream on it), and
-the HTTP/2 plans as RST_STREAM and GOAWAY. A client that breaks the protocol
-gets h2's GOAWAY with the error code the protocol names, and the connection ends.
+log entries) as an HTTP/1.1 one, and its response goes out as frames
+(:mod:`._h2stream`). A ``NoSettingsAck`` withholds SETTINGS frames here, for the
+whole connection. A client that breaks the protocol gets h2's GOAWAY with the
+error code the protocol names, and the connection ends.
 """
 
 from __future__ import annotations

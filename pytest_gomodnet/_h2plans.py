@@ -2,7 +2,8 @@
 
 They mean something only to a client that chose HTTP/2 by ALPN; :mod:`.faults` lists
 them with the others (``H2_FAULTS``) and its engine places them, as frames, at
-offsets counted like every other plan's.
+offsets counted like every other plan's; NoSettingsAck, a connection fault, meets
+the connection before any request.
 """
 
 from __future__ import annotations
