@@ -199,16 +199,22 @@ def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(net, how) -> None
     )
 
 
-def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(net) -> None:
-    net.fault("proxy.test", StreamReset(10))
+@pytest.mark.parametrize(
+    "plan",
+    [StreamReset(10), WindowStall(10, 1.0), NoSettingsAck()],
+    ids=["StreamReset", "WindowStall", "NoSettingsAck (a connection fault)"],
+)
+def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(net, plan) -> None:
+    net.fault("proxy.test", plan)
     # httpx without http2=True offers no h2
-    with net.client() as client, pytest.raises(httpx.HTTPError):
+    with net.client() as client, pytest.raises(httpx.RemoteProtocolError) as cut:
         client.get(f"{URL}.mod")
+    assert str(cut.value) == "Server disconnected without sending a response."
     with pytest.raises(ServerError) as raised:
         net.close()
     assert (
-        "StreamReset(at=10, code='INTERNAL_ERROR', where='body') is an HTTP/2 fault, but this "
-        "client speaks HTTP/1.1 to proxy.test (it did not offer h2 by ALPN)"
+        f"{plan!r} is an HTTP/2 fault, but this client speaks HTTP/1.1 to proxy.test (it did "
+        "not offer h2 by ALPN)"
     ) in str(raised.value)
 
 
@@ -482,23 +488,13 @@ def test_httpx_never_waits_for_the_settings_ack(net, module_store, send_settings
     )
 
 
-def test_no_settings_ack_is_a_connection_fault(net) -> None:
+def test_no_settings_ack_takes_no_path(net) -> None:
     with pytest.raises(FaultPlanError) as raised:
         net.fault("proxy.test", NoSettingsAck(), path="*.zip")
     assert str(raised.value) == (
         "NoSettingsAck(send_settings=True) happens before any request is read, so it cannot "
         "take path='*.zip'"
     )
-    net.fault("proxy.test", NoSettingsAck())
-    with net.client() as client, pytest.raises(httpx.RemoteProtocolError) as cut:
-        client.get(f"{URL}.mod")  # no http2=True: no h2 offered
-    assert str(cut.value) == "Server disconnected without sending a response."
-    with pytest.raises(ServerError) as failed:
-        net.close()
-    assert (
-        "NoSettingsAck(send_settings=True) is an HTTP/2 fault, but this client speaks "
-        "HTTP/1.1 to proxy.test (it did not offer h2 by ALPN)"
-    ) in str(failed.value)
 
 
 @pytest.mark.parametrize(

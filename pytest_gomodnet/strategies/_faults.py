@@ -161,7 +161,8 @@ def fault_plans(
 
     By default every kind but :data:`SLOW_FAULTS` (``slow=True`` adds them) and the
     HTTP/2 plans (``kinds=faults.H2_FAULTS`` draws those: offsets in the body, often
-    at a 16 KiB DATA frame's edge);
+    at a 16 KiB DATA frame's edge, a WindowStall of ``max_seconds`` at most, and
+    NoSettingsAck, a connection fault);
     with ``path=True``, only plans ``fault(host, plan, path=...)`` can aim at a
     path: not the connection faults (Refuse, HandshakeAbort), which come before
     any request.
