@@ -3,11 +3,10 @@
 A client that offered ``h2`` by ALPN gets an :class:`h2.connection.H2Connection`.
 Each stream's request becomes the HTTP/1.1 request it stands for, and goes
 through the same :class:`._delivery.Delivery` (apps, upstreams, fault queues,
-log entries) as an HTTP/1.1 one; the engine's actions come back as frames: the
-response head as HEADERS, the body as DATA within the client's flow-control
-window, a ``Close`` as the end of the whole connection (every stream on it), and
-the HTTP/2 plans as RST_STREAM and GOAWAY. A client that breaks the protocol
-gets h2's GOAWAY with the error code the protocol names, and the connection ends.
+log entries) as an HTTP/1.1 one, and its response goes out as frames
+(:mod:`._h2stream`). A ``NoSettingsAck`` withholds SETTINGS frames here, for the
+whole connection. A client that breaks the protocol gets h2's GOAWAY with the
+error code the protocol names, and the connection ends.
 """
 
 from __future__ import annotations
@@ -22,39 +21,21 @@ import h2.events
 import h2.exceptions
 from h2.connection import ConnectionState
 from h2.errors import ErrorCodes
-from hyperframe.frame import DataFrame, GoAwayFrame
+from hyperframe.frame import Frame, SettingsFrame
 
 from ._bodies import RequestBody
 from ._delivery import Delivery, Response, pump
 from ._endings import Quit, end
+from ._h2stream import StreamOver, StreamSink
 from ._http import set_header
 from ._misdirected import check_tunnelled
 from ._proxylog import Connection, Exchange
 from ._readers import BLOCK, bounded
 from ._refusals import Refusal, refusal_response
 from ._routes import Upstream
-from .errors import FaultPlanError
-from .faults import (
-    Action,
-    Close,
-    Corrupt,
-    DataBeforeHeaders,
-    EndStreamEarly,
-    FaultPlan,
-    GoAway,
-    ResponseEngine,
-    Send,
-    Sleep,
-    StreamReset,
-    error_code,
-)
+from .faults import NoSettingsAck, ResponseEngine
 
 __all__ = ["H2Server"]
-
-#: Response headers HTTP/2 forbids (RFC 9113, section 8.2.2): they are about one connection.
-_HOP_BY_HOP = frozenset(
-    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
-)
 
 
 @dataclass
@@ -65,10 +46,6 @@ class _Stream:
     body: bytearray = field(default_factory=bytearray)
     task: asyncio.Task[None] | None = None
     exchange: Exchange | None = None
-
-
-class _StreamOver(Exception):
-    """This stream's response is over (a RST_STREAM went out); the others go on."""
 
 
 class H2Server:
@@ -87,6 +64,7 @@ class H2Server:
         *,
         set_host: bool,
         idle_timeout: float,
+        settings_fault: NoSettingsAck | None = None,
     ) -> None:
         self.delivery, self.host, self.upstream = delivery, host, upstream
         self.reader, self.writer, self.conn = reader, writer, conn
@@ -103,11 +81,15 @@ class H2Server:
         self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.window = asyncio.Event()
         self.going_away = False
+        self.settings_fault = settings_fault
 
     # -- the connection ---------------------------------------------------
 
     async def serve(self) -> None:
         self.h2.initiate_connection()
+        if self.settings_fault is not None and not self.settings_fault.send_settings:
+            self.h2.data_to_send()  # the host's SETTINGS, never sent
+            self.conn.frames.append("SETTINGS withheld")
         self.flush()
         try:
             while await self._receive():
@@ -140,10 +122,13 @@ class H2Server:
         data = read.result()
         if not data:
             return False
+        self.flush()  # the streams' frames first: what h2 queues next answers ``data``
         try:
             events = self.h2.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
             await self._refuse(exc)
+        if self.settings_fault is not None:
+            self._withhold_settings_acks()
         for event in events:
             self._handle(event)
         return True
@@ -157,6 +142,13 @@ class H2Server:
         self.flush()
         await end(self.writer, "fin")
         raise Quit
+
+    def _withhold_settings_acks(self) -> None:
+        """NoSettingsAck: h2's answers to the client's frames go out, but for the SETTINGS
+        acknowledgements."""
+        answers, withheld = without_settings_acks(self.h2.data_to_send())
+        self.writer.write(answers)
+        self.conn.frames += ["SETTINGS ACK withheld"] * withheld
 
     def _handle(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RequestReceived):
@@ -242,7 +234,7 @@ class H2Server:
         """Answer one stream; whatever ends the connection ends every stream on it."""
         try:
             await self._respond(stream_id, stream)
-        except (asyncio.CancelledError, _StreamOver):
+        except (asyncio.CancelledError, StreamOver):
             pass
         except BaseException as exc:
             self._ended_with_connection(stream)
@@ -280,7 +272,7 @@ class H2Server:
         async with self.delivery.respond(
             self.host, self.upstream, head, body, method, path, exchange, http2=True
         ) as (engine, response):
-            sink = _StreamSink(self, stream_id, exchange, engine.plan)
+            sink = StreamSink(self, stream_id, exchange, engine.plan)
             await pump(engine, response, sink.act)
             await sink.end_stream()
         exchange.ended = "ok"
@@ -289,147 +281,24 @@ class H2Server:
         """Answer one stream with the Router's own refusal (a 421 for another host's
         request); the connection and its other streams go on."""
         head, _, body = refusal_response(refusal, "Router").partition(b"\r\n\r\n")
-        sink = _StreamSink(self, stream_id, exchange, None)
+        sink = StreamSink(self, stream_id, exchange, None)
         response = Response(head + b"\r\n\r\n", [body])
         await pump(ResponseEngine(None, None), response, sink.act)
         await sink.end_stream()
         exchange.status, exchange.ended = refusal.status.value, refusal.label
 
 
-class _StreamSink:
-    """Carries out the engine's actions on one stream: HTTP/1.1 bytes in, frames out.
-
-    The engine counts the response as HTTP/1.1 shows it (the head as text, then
-    the body), so ``at`` lands where it does over HTTP/1.1: the head goes out as
-    one HEADERS frame once all of it has passed, the body as DATA.
-    """
-
-    def __init__(
-        self, server: H2Server, stream_id: int, exchange: Exchange, plan: FaultPlan | None
-    ) -> None:
-        self.server, self.stream_id, self.exchange, self.plan = server, stream_id, exchange, plan
-        self.pending_head: bytes | None = b""
-        self.data_run: tuple[int, int] | None = None  # (frames, bytes) of the DATA last sent
-
-    async def act(self, actions: list[Action]) -> None:
-        for action in actions:
-            if isinstance(action, Send):
-                await self._send(action.data)
-            elif isinstance(action, Sleep):
-                await asyncio.sleep(action.seconds)
-            elif isinstance(action, Close):
-                await self._end_connection(action.how)
-            else:
-                await self._frame(action.plan)
-
-    async def _send(self, data: bytes) -> None:
-        self.exchange.bytes_down += len(data)
-        if self.pending_head is not None:
-            self.pending_head += data
-            head, mark, data = self.pending_head.partition(b"\r\n\r\n")
-            if not mark:
-                return
-            self.pending_head = None
-            self._check_corrupt(len(head) + len(mark))
-            self.server.h2.send_headers(self.stream_id, response_headers(head))
-            self._note("HEADERS")
-        await self._data(data)
-
-    def _check_corrupt(self, head_length: int) -> None:
-        plan = self.plan
-        if isinstance(plan, Corrupt) and plan.where in (None, "headers") and plan.at < head_length:
-            raise FaultPlanError(
-                f"{plan!r} flips a byte of the response head, which HTTP/2 sends HPACK-coded "
-                "in a HEADERS frame: give where='body', or make the host http1_only()"
-            )
-
-    async def _data(self, data: bytes) -> None:
-        """Send ``data`` as DATA frames, each within the client's flow-control window
-        (a client that never opens it gets the idle deadline, then the end)."""
-        h2conn = self.server.h2
-        while data:
-            window = h2conn.local_flow_control_window(self.stream_id)
-            size = min(window, h2conn.max_outbound_frame_size, len(data))
-            if size <= 0:
-                await asyncio.wait_for(self.server.window.wait(), self.server.idle_timeout)
-                continue
-            h2conn.send_data(self.stream_id, data[:size])
-            self._note_data(size)
-            data = data[size:]
-            self.server.flush()
-            await self.server.drain()
-
-    async def end_stream(self) -> None:
-        if self.pending_head is not None:
-            raise ConnectionError("the response ended inside its head")
-        self.server.h2.end_stream(self.stream_id)
-        self._note("END_STREAM")
-        self.server.flush()
-        await self.server.drain()
-
-    async def _end_connection(self, how: str) -> None:
-        """A ``Close``: the whole connection ends, every stream on it, with no GOAWAY."""
-        self.server.flush()
-        self._note(f"connection {how}")
-        self.exchange.ended = self.server.conn.ended = how
-        await end(self.server.writer, how)
-        raise Quit
-
-    async def _frame(self, plan: StreamReset | GoAway | EndStreamEarly | DataBeforeHeaders) -> None:
-        server = self.server
-        if isinstance(plan, DataBeforeHeaders):
-            # Empty, past h2's state machine (which would refuse it): no window is spent.
-            server.writer.write(DataFrame(self.stream_id, data=b"").serialize())
-            self._note("DATA 0 B before HEADERS")
-            return
-        if isinstance(plan, EndStreamEarly):
-            await self.end_stream()
-            self.exchange.ended = "end_stream"
-            raise _StreamOver
-        code = error_code(plan.code)
-        if isinstance(plan, StreamReset):
-            server.h2.reset_stream(self.stream_id, error_code=code)
-            self._note(f"RST_STREAM {code_name(code)}")
-            self.exchange.ended = "rst_stream"
-            server.flush()
-            await server.drain()
-            raise _StreamOver
-        last = plan.last_stream_id
-        if last is None:
-            last = server.h2.highest_inbound_stream_id
-        # Straight to the wire, past h2's state machine: h2 sends no frame on any stream
-        # after its own GOAWAY, and a graceful one lets the streams up to ``last`` finish.
-        server.flush()
-        server.writer.write(GoAwayFrame(0, last_stream_id=last, error_code=code).serialize())
-        self._note(f"GOAWAY last_stream_id={last} {code_name(code)}")
-        server.going_away = True
-        if plan.abrupt or self.stream_id > last:
-            self.exchange.ended = server.conn.ended = "goaway"
-            await end(server.writer, "fin")
-            raise Quit
-        await server.drain()
-
-    def _note(self, frame: str) -> None:
-        self.exchange.frames.append(frame)
-        self.data_run = None
-
-    def _note_data(self, size: int) -> None:
-        """A run of DATA frames is one entry in the log: its bytes and its frames."""
-        frames, total = self.data_run or (0, 0)
-        if self.data_run is not None:
-            self.exchange.frames.pop()
-        frames, total = frames + 1, total + size
-        run = f"DATA {total} B" + (f" in {frames} frames" if frames > 1 else "")
-        self.exchange.frames.append(run)
-        self.data_run = (frames, total)
-
-
-def code_name(code: int) -> str:
-    """An HTTP/2 error code's name (RFC 9113, section 7), or its number in hex."""
-    try:
-        return ErrorCodes(code).name
-    except ValueError:
-        return f"0x{code:x}"
+def without_settings_acks(data: bytes) -> tuple[bytes, int]:
+    """``data``'s frames but its SETTINGS acknowledgements, and how many those were."""
+    kept, acks, view = bytearray(), 0, memoryview(data)
+    while view:
+        frame, length = Frame.parse_frame_header(view[:9])
+        if isinstance(frame, SettingsFrame) and "ACK" in frame.flags:
+            acks += 1
+        else:
+            kept += view[: 9 + length]
+        view = view[9 + length :]
+    return bytes(kept), acks
 
 
 def request_head(headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[bytes, str, str]:
@@ -446,16 +315,3 @@ def request_head(headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[bytes
     if body and not any(name == b"content-length" for name, _ in headers):
         lines.append(b"Content-Length: %d" % len(body))
     return b"\r\n".join(lines) + b"\r\n\r\n", method.decode("latin-1"), path.decode("latin-1")
-
-
-def response_headers(head: bytes) -> list[tuple[bytes, bytes]]:
-    """An HTTP/1.1 response head as HTTP/2 headers: ``:status`` first, names in lower
-    case, and none of the headers that are about one HTTP/1.1 connection."""
-    status_line, *lines = head.split(b"\r\n")
-    headers = [(b":status", status_line.split(b" ")[1])]
-    for line in lines:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name and name not in _HOP_BY_HOP:
-            headers.append((name, value.strip()))
-    return headers

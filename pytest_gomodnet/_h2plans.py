@@ -2,17 +2,25 @@
 
 They mean something only to a client that chose HTTP/2 by ALPN; :mod:`.faults` lists
 them with the others (``H2_FAULTS``) and its engine places them, as frames, at
-offsets counted like every other plan's.
+offsets counted like every other plan's; NoSettingsAck, a connection fault, meets
+the connection before any request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._plan_checks import Where, _check_code, _check_offset, error_code
+from ._plan_checks import Where, _check_code, _check_offset, _check_positive, error_code
 from .errors import FaultPlanError
 
-__all__ = ["DataBeforeHeaders", "EndStreamEarly", "GoAway", "StreamReset"]
+__all__ = [
+    "DataBeforeHeaders",
+    "EndStreamEarly",
+    "GoAway",
+    "NoSettingsAck",
+    "StreamReset",
+    "WindowStall",
+]
 
 
 @dataclass(frozen=True)
@@ -77,3 +85,45 @@ class EndStreamEarly:
 class DataBeforeHeaders:
     """HTTP/2 only: a DATA frame on the stream before its HEADERS, which RFC 9113 makes a
     protocol error (golang/go#69544), then the response as it is."""
+
+
+@dataclass(frozen=True)
+class WindowStall:
+    """HTTP/2 only: send ``at`` bytes of the body, then nothing more on the stream for
+    ``seconds``, then RST_STREAM with ``code``.
+
+    What a client sees of a server waiting for a WINDOW_UPDATE it never takes in:
+    the stream stops while its connection lives on (PINGs are answered, the other
+    streams go on), unlike Stall, whose end takes the whole connection with it.
+    ``where`` as for StreamReset.
+    """
+
+    at: int
+    seconds: float
+    code: str | int = "CANCEL"
+    where: Where = "body"
+
+    def __post_init__(self) -> None:
+        _check_offset(self, "at", self.at, self.where)
+        _check_positive(self, "seconds", self.seconds)
+        _check_code(self, self.code)
+
+
+@dataclass(frozen=True)
+class NoSettingsAck:
+    """HTTP/2 only, a connection fault: the host never acknowledges the client's SETTINGS.
+
+    ``send_settings=False`` also withholds the host's own SETTINGS frame, which
+    RFC 9113 makes the first frame a server sends. The connection is otherwise
+    served as usual. Like Refuse, it waits for the host's next connection, so it
+    takes no ``path``.
+    """
+
+    send_settings: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.send_settings, bool):
+            raise FaultPlanError(
+                f"NoSettingsAck: send_settings={self.send_settings!r} must be True (the host "
+                "sends its own SETTINGS, unacknowledged) or False (it sends none)"
+            )

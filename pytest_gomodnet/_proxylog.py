@@ -41,6 +41,8 @@ class Connection:
     seconds: float | None = None
     protocol: str = "http/1.1"
     """What the client speaks on it: ``"http/1.1"``, or ``"h2"`` when it chose HTTP/2 by ALPN."""
+    frames: list[str] = field(default_factory=list)
+    """What a connection fault did to the HTTP/2 frames of no one stream (``NoSettingsAck``)."""
 
     def describe(self) -> str:
         took = f"{self.seconds:.3f} s" if self.seconds is not None else "open"
@@ -48,6 +50,8 @@ class Connection:
         lines = [f"{self.host} [{mode}] ended {self.ended} after {took}"]
         if self.fault:
             lines[0] += f" — connection fault {self.fault}"
+        if self.frames:
+            lines.append(f"  connection frames: {', '.join(self.frames)}")
         for x in self.exchanges:
             fault = f" fault={x.fault}" if x.fault else ""
             framing = f" framing={x.framing}" if x.framing else ""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Unpack
 from urllib.parse import SplitResult, urlsplit
 
+from ._delivery import check_protocol
 from ._endings import Quit, abort_handshake, negotiated_h2, refuse, start_tls
 from ._h2conn import H2Server
 from ._http import set_header
@@ -28,7 +29,7 @@ from ._routes import Plans, Upstream, call_text, host_name, relayed
 from ._tunnel import relay
 from ._writers import with_target
 from .errors import FaultPlanError
-from .faults import HTTP_FAULTS, FaultPlan, HandshakeAbort, Refuse
+from .faults import HTTP_FAULTS, FaultPlan, HandshakeAbort, NoSettingsAck, Refuse
 from .framing import Framing
 
 __all__ = ["Router"]
@@ -232,11 +233,16 @@ class Router(Proxy):
             return
         self._routes.offer(host)
         await start_tls(writer, upstream.tls, self._client_timeout)
-        if negotiated_h2(writer):
+        h2 = negotiated_h2(writer)
+        if isinstance(plan, NoSettingsAck):
+            conn.fault = repr(plan)
+            check_protocol(plan, host, h2)
+        if h2:
             conn.protocol = "h2"
             server = H2Server(
                 self._delivery, host, upstream, reader, writer, conn,
                 set_host=connected is None, idle_timeout=self._client_timeout,
+                settings_fault=plan if isinstance(plan, NoSettingsAck) else None,
             )  # fmt: skip
             await server.serve()
             return

@@ -22,7 +22,8 @@ CloseBeforeResponse. Connection faults (before any request is read):
 Refuse, HandshakeAbort. HTTP faults, which rewrite the response the
 upstream gave: Status, HtmlLogin, LieContentLength, ChunkedCut,
 WrongContentType, SlowFirstByte. HTTP/2 faults (a client that negotiated h2):
-StreamReset, GoAway; their ``at`` counts body bytes (DATA payload).
+StreamReset, GoAway, EndStreamEarly, DataBeforeHeaders, WindowStall; their
+``at`` counts body bytes (DATA payload); NoSettingsAck is a connection fault.
 
 Each combines with any framing of :mod:`.framing` (``ResponseEngine(plan,
 framing)``): offsets then count the framed bytes, and a cut of a
@@ -35,7 +36,14 @@ import re
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from ._h2plans import DataBeforeHeaders, EndStreamEarly, GoAway, StreamReset
+from ._h2plans import (
+    DataBeforeHeaders,
+    EndStreamEarly,
+    GoAway,
+    NoSettingsAck,
+    StreamReset,
+    WindowStall,
+)
 from ._http import content_length, drop_header, set_header
 from ._plan_checks import (
     _CLOSES,
@@ -69,6 +77,7 @@ __all__ = [
     "HandshakeAbort",
     "HtmlLogin",
     "LieContentLength",
+    "NoSettingsAck",
     "Refuse",
     "Reset",
     "ResponseEngine",
@@ -80,6 +89,7 @@ __all__ = [
     "StreamReset",
     "Throttle",
     "Truncate",
+    "WindowStall",
     "WrongContentType",
     "error_code",
     "needs_http1",
@@ -279,10 +289,12 @@ FaultPlan = (
     | GoAway
     | EndStreamEarly
     | DataBeforeHeaders
+    | WindowStall
+    | NoSettingsAck
 )
 
 BYTE_FAULTS = (Truncate, Reset, Stall, Corrupt, Throttle, Drip, CloseBeforeResponse)
-CONNECTION_FAULTS = (Refuse, HandshakeAbort)
+CONNECTION_FAULTS = (Refuse, HandshakeAbort, NoSettingsAck)
 HTTP_FAULTS = (
     Status,
     HtmlLogin,
@@ -294,9 +306,10 @@ HTTP_FAULTS = (
     GoAway,
     EndStreamEarly,
     DataBeforeHeaders,
+    WindowStall,
 )
 #: Plans that speak HTTP/2 frames: refused over HTTP/1.1.
-H2_FAULTS = (StreamReset, GoAway, EndStreamEarly, DataBeforeHeaders)
+H2_FAULTS = (StreamReset, GoAway, EndStreamEarly, DataBeforeHeaders, WindowStall, NoSettingsAck)
 #: Plans that rewrite HTTP/1.1 framing: refused over HTTP/2.
 HTTP1_ONLY = (ChunkedCut,)
 
@@ -333,7 +346,7 @@ class Close:
 class Frame:
     """Send an HTTP/2 plan's frame (RST_STREAM, GOAWAY) on the response's stream."""
 
-    plan: StreamReset | GoAway | EndStreamEarly | DataBeforeHeaders
+    plan: StreamReset | GoAway | EndStreamEarly | DataBeforeHeaders | WindowStall
 
 
 Action = Send | Sleep | Close | Frame
@@ -418,9 +431,7 @@ class ResponseEngine:
             self._chunked_left = plan.at
         elif isinstance(plan, WrongContentType):
             head = set_header(head, b"Content-Type", plan.content_type)
-        elif isinstance(
-            plan, (Truncate, Reset, Stall, Corrupt, StreamReset, GoAway, EndStreamEarly)
-        ):
+        elif isinstance(plan, _CUTS):
             offset = _absolute(plan.at, plan.where, len(head), body_length)
             if isinstance(plan, Corrupt):
                 self._corrupt_at = offset
@@ -515,7 +526,7 @@ class ResponseEngine:
 
     def _end_by_plan(self) -> list[Action]:
         plan = self.plan
-        if isinstance(plan, (StreamReset, GoAway, EndStreamEarly)):
+        if isinstance(plan, _H2_CUTS):
             self._cut = None
             if isinstance(plan, GoAway) and not plan.abrupt:
                 return [Frame(plan)]
@@ -537,8 +548,16 @@ class ResponseEngine:
         return [Close(how)]
 
 
-#: How the engine logs a response an HTTP/2 plan ended.
-_H2_ENDINGS = {StreamReset: "rst_stream", GoAway: "goaway", EndStreamEarly: "end_stream"}
+#: The HTTP/2 plans that end a response at an offset, and how the engine logs that end.
+_H2_ENDINGS = {
+    StreamReset: "rst_stream",
+    GoAway: "goaway",
+    EndStreamEarly: "end_stream",
+    WindowStall: "window_stall",
+}
+_H2_CUTS = (StreamReset, GoAway, EndStreamEarly, WindowStall)
+#: The plans that act at an offset: Corrupt on one byte, the others from it on.
+_CUTS = (Truncate, Reset, Stall, Corrupt, StreamReset, GoAway, EndStreamEarly, WindowStall)
 
 
 def _absolute(at: int, where: str | None, head_length: int, body_length: int | None) -> int:

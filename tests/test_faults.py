@@ -13,6 +13,7 @@ from pytest_gomodnet.faults import (
     Corrupt,
     Drip,
     FaultPlan,
+    Frame,
     HtmlLogin,
     LieContentLength,
     Reset,
@@ -24,6 +25,7 @@ from pytest_gomodnet.faults import (
     Status,
     Throttle,
     Truncate,
+    WindowStall,
     WrongContentType,
     synthesized_response,
 )
@@ -187,6 +189,17 @@ def test_stall_goes_silent_then_closes_by_its_deadline() -> None:
         HEAD + b"0123",
         [Sleep(2.5), Close("deadline")],
     )
+
+
+@pytest.mark.parametrize("chunks", [[BODY], [b"012", b"3456", b"789"]], ids=["one", "three"])
+def test_a_window_stall_stops_its_stream_at_the_offset(chunks) -> None:
+    """The engine hands the stall to the HTTP/2 side as one frame action; nothing after."""
+    plan = WindowStall(4, seconds=2.5)
+    engine = ResponseEngine(plan)
+    assert drive(engine, HEAD, chunks) == (HEAD + b"0123", [Frame(plan)])
+    assert (engine.done, engine.ended) == (True, "window_stall")
+    past_the_end = WindowStall(10, seconds=1.0)
+    assert run(past_the_end) == (RESPONSE, [Frame(past_the_end)])
 
 
 def test_corrupt_flips_one_byte_and_delivers_everything() -> None:

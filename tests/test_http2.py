@@ -7,19 +7,22 @@ fault queues and log as HTTP/1.1 ones.
 
 from __future__ import annotations
 
+import math
 import time
 
+import h2.events
 import httpx
 import pytest
 from h2.exceptions import InvalidBodyLengthError
 from hypothesis import HealthCheck, given, settings
 from werkzeug import Response
 
-from _h2net import MODULE, URL, VERSION, download, serve_module
+from _h2net import MODULE, URL, VERSION, BareH2Client, download, of_stream, serve_module
 from _helpers import settled
 from pytest_gomodnet._limits import MAX_REQUEST_BODY
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faults import (
+    CONNECTION_FAULTS,
     H2_FAULTS,
     ChunkedCut,
     Corrupt,
@@ -27,10 +30,12 @@ from pytest_gomodnet.faults import (
     EndStreamEarly,
     GoAway,
     LieContentLength,
+    NoSettingsAck,
     SlowFirstByte,
     Status,
     StreamReset,
     Truncate,
+    WindowStall,
 )
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Network
@@ -194,16 +199,22 @@ def test_h2_plans_are_refused_on_a_host_that_offers_http1_only(net, how) -> None
     )
 
 
-def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(net) -> None:
-    net.fault("proxy.test", StreamReset(10))
+@pytest.mark.parametrize(
+    "plan",
+    [StreamReset(10), WindowStall(10, 1.0), NoSettingsAck()],
+    ids=["StreamReset", "WindowStall", "NoSettingsAck (a connection fault)"],
+)
+def test_an_h2_plan_met_by_an_http1_client_is_a_clear_error(net, plan) -> None:
+    net.fault("proxy.test", plan)
     # httpx without http2=True offers no h2
-    with net.client() as client, pytest.raises(httpx.HTTPError):
+    with net.client() as client, pytest.raises(httpx.RemoteProtocolError) as cut:
         client.get(f"{URL}.mod")
+    assert str(cut.value) == "Server disconnected without sending a response."
     with pytest.raises(ServerError) as raised:
         net.close()
     assert (
-        "StreamReset(at=10, code='INTERNAL_ERROR', where='body') is an HTTP/2 fault, but this "
-        "client speaks HTTP/1.1 to proxy.test (it did not offer h2 by ALPN)"
+        f"{plan!r} is an HTTP/2 fault, but this client speaks HTTP/1.1 to proxy.test (it did "
+        "not offer h2 by ALPN)"
     ) in str(raised.value)
 
 
@@ -321,7 +332,8 @@ def test_data_before_headers(net, module_store) -> None:
 def test_httpx_never_takes_a_broken_h2_stream_for_the_zip(net, module_store, plan) -> None:
     """Fuzzing the HTTP/2 plans: the client errs, or it has the whole zip, never less."""
     with net.example(), net.client(http2=True) as client:
-        net.fault("proxy.test", plan, path="*.zip")
+        # A connection fault meets the next connection, whatever it asks.
+        net.fault("proxy.test", plan, path=None if isinstance(plan, CONNECTION_FAULTS) else "*.zip")
         try:
             got = client.get(f"{URL}.zip").content
         except (httpx.HTTPError, InvalidBodyLengthError):
@@ -359,3 +371,164 @@ def test_a_stream_for_another_host_gets_421_and_the_connection_goes_on(net) -> N
         (1, 421, "misdirected-request"),
         (3, 200, "ok"),
     ]
+
+
+# --- a stream whose window never opens; SETTINGS never acknowledged --------------------------
+
+
+MOD_PATH = f"/{MODULE}/@v/{VERSION}.mod"
+ZIP_PATH = f"/{MODULE}/@v/{VERSION}.zip"
+
+
+def test_a_window_stall_stops_the_stream_then_resets_it(net, module_store) -> None:
+    net.fault("proxy.test", WindowStall(100, 0.5), path="*.zip")
+    with net.client(http2=True) as client:
+        started = time.monotonic()
+        with pytest.raises(httpx.RemoteProtocolError) as raised:
+            client.get(f"{URL}.zip")
+        took = time.monotonic() - started
+        mod = client.get(f"{URL}.mod")  # the same connection goes on
+    assert str(raised.value) == "<StreamReset stream_id:1, error_code:8, remote_reset:True>"
+    assert took >= 0.5
+    assert mod.content == module_store.get(MODULE, VERSION).go_mod
+    (conn,) = settled(lambda: net.log, connections=True)
+    zip_stream, mod_stream = conn.exchanges
+    assert (zip_stream.stream, zip_stream.ended, zip_stream.frames) == (
+        1,
+        "window_stall",
+        ["HEADERS", "DATA 100 B", "no frame for 0.5 s", "RST_STREAM CANCEL"],
+    )
+    assert (mod_stream.stream, mod_stream.ended) == (3, "ok")
+
+
+def test_a_client_with_a_shorter_read_deadline_gives_up_on_a_stalled_window(net) -> None:
+    net.fault("proxy.test", WindowStall(100, 2.0), path="*.zip")
+    with net.client(http2=True, timeout=0.5) as client, pytest.raises(httpx.ReadTimeout):
+        client.get(f"{URL}.zip")
+    ((exchange,),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    assert exchange.frames[:3] == ["HEADERS", "DATA 100 B", "no frame for 2 s"]
+
+
+def test_while_one_stream_stalls_the_others_and_pings_are_answered(net, module_store) -> None:
+    """Frame by frame: the .mod stream opened after the stall began ends, and the PING
+    sent then comes back, before the stalled stream gets anything more (its RST_STREAM)."""
+    net.fault("proxy.test", WindowStall(100, 2.0), path="*.zip")
+    with BareH2Client(net) as client:
+        stalled = client.get(ZIP_PATH)
+        client.until(lambda events: of_stream(events, stalled, h2.events.DataReceived))
+        other = client.get(MOD_PATH)
+        client.ping(b"stalled?")
+        client.until(lambda events: of_stream(events, stalled, h2.events.StreamReset))
+    frames = client.frames
+    assert [f for f in frames if f[1] == stalled] == [
+        ("HEADERS", stalled, {"END_HEADERS"}),
+        ("DATA", stalled, set()),
+        ("RSTSTREAM", stalled, set()),
+    ]
+    before_the_reset = frames[: frames.index(("RSTSTREAM", stalled, set()))]
+    assert ("DATA", other, {"END_STREAM"}) in before_the_reset
+    assert ("PING", 0, {"ACK"}) in before_the_reset
+    (reset,) = [e for e in client.events if isinstance(e, h2.events.StreamReset)]
+    assert reset.error_code == 8  # CANCEL
+    mod = b"".join(
+        e.data
+        for e in client.events
+        if isinstance(e, h2.events.DataReceived) and e.stream_id == other
+    )
+    assert mod == module_store.get(MODULE, VERSION).go_mod
+    (conn,) = settled(lambda: net.log, connections=True)
+    assert [(x.stream, x.ended) for x in conn.exchanges] == [(1, "window_stall"), (3, "ok")]
+
+
+def _frames_for_one_get(net: Network) -> list[tuple[str, int, set[str]]]:
+    """Every frame a bare client receives on a new connection asking the .mod."""
+    with BareH2Client(net) as client:
+        stream = client.get(MOD_PATH)
+        client.until(lambda events: of_stream(events, stream, h2.events.StreamEnded))
+    return client.frames
+
+
+def test_no_settings_ack_withholds_the_ack_alone(net) -> None:
+    served = [
+        ("HEADERS", 1, {"END_HEADERS"}),
+        ("DATA", 1, set()),
+        ("DATA", 1, {"END_STREAM"}),
+    ]
+    assert _frames_for_one_get(net) == [("SETTINGS", 0, set()), ("SETTINGS", 0, {"ACK"}), *served]
+    net.fault("proxy.test", NoSettingsAck())
+    assert _frames_for_one_get(net) == [("SETTINGS", 0, set()), *served]
+    net.fault("proxy.test", NoSettingsAck(send_settings=False))
+    assert _frames_for_one_get(net) == served
+    faulted = settled(lambda: net.log, connections=True)[1:]
+    assert [(c.fault, c.frames) for c in faulted] == [
+        ("NoSettingsAck(send_settings=True)", ["SETTINGS ACK withheld"]),
+        (
+            "NoSettingsAck(send_settings=False)",
+            ["SETTINGS withheld", "SETTINGS ACK withheld"],
+        ),
+    ]
+
+
+@pytest.mark.parametrize("send_settings", [True, False])
+def test_httpx_never_waits_for_the_settings_ack(net, module_store, send_settings) -> None:
+    """Nor for the host's SETTINGS: h2 takes a response with none before it."""
+    net.fault("proxy.test", NoSettingsAck(send_settings))
+    with net.client(http2=True) as client:
+        response = client.get(f"{URL}.mod")
+    assert (response.http_version, response.content) == (
+        "HTTP/2",
+        module_store.get(MODULE, VERSION).go_mod,
+    )
+    (conn,) = settled(lambda: net.log, connections=True)
+    assert conn.fault == f"NoSettingsAck(send_settings={send_settings})"
+    assert net.format_log().splitlines()[1] == (
+        "  connection frames: "
+        + ("SETTINGS ACK withheld" if send_settings else "SETTINGS withheld, SETTINGS ACK withheld")
+    )
+
+
+def test_no_settings_ack_takes_no_path(net) -> None:
+    with pytest.raises(FaultPlanError) as raised:
+        net.fault("proxy.test", NoSettingsAck(), path="*.zip")
+    assert str(raised.value) == (
+        "NoSettingsAck(send_settings=True) happens before any request is read, so it cannot "
+        "take path='*.zip'"
+    )
+
+
+@pytest.mark.parametrize(
+    "plan", [WindowStall(10, 1.0), NoSettingsAck()], ids=["WindowStall", "NoSettingsAck"]
+)
+def test_the_new_h2_plans_are_refused_on_an_http1_only_host(net, plan) -> None:
+    net.http1_only("proxy.test")
+    with pytest.raises(FaultPlanError) as raised:
+        net.fault("proxy.test", plan)
+    assert str(raised.value) == (
+        f"{plan!r} is an HTTP/2 fault, but proxy.test offers HTTP/1.1 alone (it is "
+        "http1_only(), framed chunked or close, or added without tls=)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: WindowStall(5, 0), "WindowStall: seconds=0 must be a positive number"),
+        (lambda: WindowStall(5, math.inf), "WindowStall: seconds=inf must be finite"),
+        (lambda: WindowStall(-1, 1), "WindowStall: at=-1 must be >= 0"),
+        (
+            lambda: WindowStall(5, 1, code="SLOW"),
+            "WindowStall: code='SLOW' is not an HTTP/2 error code: a name such as "
+            "'INTERNAL_ERROR' (RFC 9113, section 7) or an int from 0 to 2**32-1",
+        ),
+        (
+            lambda: NoSettingsAck("no"),
+            "NoSettingsAck: send_settings='no' must be True (the host sends its own "
+            "SETTINGS, unacknowledged) or False (it sends none)",
+        ),
+    ],
+    ids=["no pause", "endless", "negative offset", "unknown code", "send_settings not a bool"],
+)
+def test_bad_arguments_of_the_new_h2_plans_say_what_to_give(make, message) -> None:
+    with pytest.raises(FaultPlanError) as raised:
+        make()
+    assert str(raised.value) == message

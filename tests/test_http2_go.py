@@ -8,6 +8,8 @@ error, and which requests it made (a retry shows as a second exchange).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from _h2net import MODULE, URL, VERSION, download, serve_module
@@ -17,8 +19,10 @@ from pytest_gomodnet.faults import (
     DataBeforeHeaders,
     EndStreamEarly,
     GoAway,
+    NoSettingsAck,
     StreamReset,
     Truncate,
+    WindowStall,
 )
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Network
@@ -113,3 +117,44 @@ def test_a_close_before_the_answer_on_a_reused_h2_connection_is_not_retried(
     info = download(go, tmp_path, net)
     assert info["Error"] == f'{MODULE}@{VERSION}: Get "{URL}.mod": unexpected EOF'
     assert asked(net) == [[(1, "info", "ok"), (3, "mod", "fin")]]
+
+
+def test_go_waits_out_a_stalled_window_then_fails_on_the_reset(go, tmp_path, net) -> None:
+    """go's HTTP/2 client has no deadline of its own on a stream: it waits as long as the
+    stall lasts (its PINGs, if any, answered), then reports the RST_STREAM."""
+    net.fault("proxy.test", WindowStall(200, 1.5), path="*.zip")
+    started = time.monotonic()
+    info = download(go, tmp_path, net)
+    took = time.monotonic() - started
+    assert info["Error"] == (
+        f'{MODULE}@{VERSION}: read "{URL}.zip": stream error: stream ID 5; CANCEL; '
+        "received from peer"
+    )
+    assert took >= 1.5
+    assert asked(net) == [[(1, "info", "ok"), (3, "mod", "ok"), (5, "zip", "window_stall")]]
+    ((*_, zip_stream),) = [c.exchanges for c in settled(lambda: net.log, connections=True)]
+    assert zip_stream.frames == ["HEADERS", "DATA 200 B", "no frame for 1.5 s", "RST_STREAM CANCEL"]
+    assert not list((tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip"))
+
+
+def test_go_never_waits_for_the_settings_ack(go, tmp_path, net, module_store) -> None:
+    net.fault("proxy.test", NoSettingsAck())
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == module_store.get(MODULE, VERSION).h1
+    (conn,) = settled(lambda: net.log, connections=True)
+    assert (conn.fault, conn.frames) == (
+        "NoSettingsAck(send_settings=True)",
+        ["SETTINGS ACK withheld"],
+    )
+    assert asked(net) == [[(1, "info", "ok"), (3, "mod", "ok"), (5, "zip", "ok")]]
+
+
+def test_go_refuses_a_host_that_sends_no_settings_and_does_not_retry(go, tmp_path, net) -> None:
+    """The first frame from a server must be SETTINGS: go takes the response's HEADERS as
+    a connection error, the first request fails, and go asks nothing more."""
+    net.fault("proxy.test", NoSettingsAck(send_settings=False))
+    info = download(go, tmp_path, net)
+    assert info["Error"] == (
+        f'{MODULE}@{VERSION}: Get "{URL}.info": connection error: PROTOCOL_ERROR'
+    )
+    assert asked(net) == [[(1, "info", "ok")]]

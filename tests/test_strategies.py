@@ -519,7 +519,7 @@ OFFSET_FAULTS = (faults.Truncate, faults.Reset, faults.Stall, faults.Corrupt)
 
 def _added_seconds(plan: faults.FaultPlan, size: int) -> float:
     """What a slow plan adds to a response of ``size`` bytes, by its own definition."""
-    if isinstance(plan, (faults.Stall, faults.SlowFirstByte)):
+    if isinstance(plan, (faults.Stall, faults.SlowFirstByte, faults.WindowStall)):
         return plan.seconds
     if isinstance(plan, faults.Throttle):
         return size / plan.bytes_per_second

@@ -115,7 +115,7 @@ def _plan_strategies(
             st.sampled_from(["text/html", "application/octet-stream", "x/y"]),
         ),
         faults.SlowFirstByte: st.builds(faults.SlowFirstByte, _pauses(max_seconds)),
-        **_stream_fault_strategies(response),
+        **_stream_fault_strategies(response, max_seconds),
     }
 
 
@@ -138,9 +138,12 @@ def _frame_edges(response: bytes | None) -> st.SearchStrategy[int]:
     return st.sampled_from(sides)
 
 
-def _stream_fault_strategies(response: bytes | None) -> dict[type, st.SearchStrategy[Any]]:
+def _stream_fault_strategies(
+    response: bytes | None, max_seconds: float
+) -> dict[type, st.SearchStrategy[Any]]:
     """The HTTP/2 plans, their offsets in the body (DATA bytes) and often at a DATA frame's
-    edge (16 KiB, the frame size every client starts with)."""
+    edge (16 KiB, the frame size every client starts with); a window stall of
+    ``max_seconds`` at most."""
     at = st.one_of(_body_offsets(response), _frame_edges(response))
     return {
         faults.StreamReset: st.builds(faults.StreamReset, at, _H2_CODES),
@@ -149,6 +152,8 @@ def _stream_fault_strategies(response: bytes | None) -> dict[type, st.SearchStra
         ),
         faults.EndStreamEarly: st.builds(faults.EndStreamEarly, at),
         faults.DataBeforeHeaders: st.just(faults.DataBeforeHeaders()),
+        faults.WindowStall: st.builds(faults.WindowStall, at, _pauses(max_seconds), _H2_CODES),
+        faults.NoSettingsAck: st.builds(faults.NoSettingsAck, st.booleans()),
     }
 
 
@@ -156,7 +161,13 @@ _PLAN_STRATEGIES = _plan_strategies(None, DEFAULT_MAX_SECONDS)
 
 
 #: Fault kinds that take their time (seconds of a test's run): drawn only when asked for.
-SLOW_FAULTS: tuple[type, ...] = (faults.Stall, faults.Drip, faults.Throttle, faults.SlowFirstByte)
+SLOW_FAULTS: tuple[type, ...] = (
+    faults.Stall,
+    faults.Drip,
+    faults.Throttle,
+    faults.SlowFirstByte,
+    faults.WindowStall,
+)
 
 
 def fault_plans(
@@ -171,7 +182,8 @@ def fault_plans(
 
     By default every kind but :data:`SLOW_FAULTS` (``slow=True`` adds them) and the
     HTTP/2 plans (``kinds=faults.H2_FAULTS`` draws those: offsets in the body, often
-    at a 16 KiB DATA frame's edge);
+    at a 16 KiB DATA frame's edge, a WindowStall of ``max_seconds`` at most, and
+    NoSettingsAck, a connection fault);
     with ``path=True``, only plans ``fault(host, plan, path=...)`` can aim at a
     path: not the connection faults (Refuse, HandshakeAbort), which come before
     any request.
