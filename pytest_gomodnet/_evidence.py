@@ -30,7 +30,10 @@ CAPTURE_HELP = (
     "loopback, the Router's ports) and DIR/TEST.keys (the TLS key log that decrypts it), "
     "and put its replay file there too"
 )
-CAPTURE_ALL_HELP = "with --gomodnet-capture (or the marker): keep the captures of passing tests too"
+CAPTURE_ALL_HELP = (
+    "capture every test that uses gomodnet and keep the captures of passing tests too "
+    "(into --gomodnet-capture's DIR, else under pytest's temporary directory)"
+)
 CAPTURE_MARKER_HELP = (
     "gomodnet_capture: capture this test's connections as --gomodnet-capture does "
     "(into the option's DIR, else under pytest's temporary directory)"
@@ -77,16 +80,20 @@ class Evidence:
         """The test's Evidence; a capture running already if the option or marker asks for one."""
         config = request.config
         option = config.getoption("gomodnet_capture")
-        marked = request.node.get_closest_marker("gomodnet_capture") is not None
+        captured = (
+            option is not None
+            or config.getoption("gomodnet_capture_all")
+            or request.node.get_closest_marker("gomodnet_capture") is not None
+        )
         factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
         if option is not None:
             directory = config.invocation_params.dir / option
         else:
             directory = factory.getbasetemp() / (
-                "gomodnet-capture" if marked else "gomodnet-replay"
+                "gomodnet-capture" if captured else "gomodnet-replay"
             )
         evidence = cls(request.node, network, backbone, directory, seed)
-        if option is not None or marked:
+        if captured:
             evidence._start_capture()
         return evidence
 

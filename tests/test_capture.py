@@ -176,6 +176,24 @@ def test_a_passing_test_keeps_nothing_unless_all_are_asked_for(pytester: pytest.
     assert (pytester.path / "all" / "test_cut.py-test_clean.pcap").stat().st_size > 24
 
 
+def test_capture_all_alone_captures_every_test_under_the_temporary_directory(
+    pytester: pytest.Pytester,
+) -> None:
+    require_program("tcpdump")
+    base = pytester.path / "base"
+    result = run_inner(
+        pytester,
+        TRUNCATE,
+        "--gomodnet-capture-all",
+        f"--basetemp={base}",
+        "test_cut.py::test_clean",
+    )
+    result.assert_outcomes(passed=1)
+    kept = sorted(p.name for p in (base / "gomodnet-capture").iterdir())
+    assert kept == ["test_cut.py-test_clean.keys", "test_cut.py-test_clean.pcap"]
+    assert (base / "gomodnet-capture" / "test_cut.py-test_clean.pcap").stat().st_size > 24
+
+
 def test_the_marker_captures_one_test_without_the_option(pytester: pytest.Pytester) -> None:
     require_program("tcpdump")
     marked = INNER.format(plan=TRUNCATE).replace(
