@@ -39,6 +39,7 @@ def test_bench_quick_prints_every_row(go) -> None:
         "adding a checksum database (key, host), ms (median)",
         "go mod download 3 modules, ms (vs file://)",
         "go mod download, Go net/http server, plain (info)",
+        "go mod download 3 modules (vs Go net/http server)",
         "go mod download 3 modules, GOSUMDB on (vs off)",
         "GitHost, 3-version repo ready, ms (vs git init)",
         "go mod download via git, ms (vs GoProxy)",
