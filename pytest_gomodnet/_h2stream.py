@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamOver", "StreamSink", "code_name", "response_headers"]
 
+#: DATA queued past this many bytes goes out at once, and the client must take it (the
+#: write deadline): one TLS write carries many frames, yet a large body never piles up.
+FLUSH_BYTES = 256 * 1024
+
 #: Response headers HTTP/2 forbids (RFC 9113, section 8.2.2): they are about one connection.
 _HOP_BY_HOP = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
@@ -56,17 +60,27 @@ class StreamSink:
         self.server, self.stream_id, self.exchange, self.plan = server, stream_id, exchange, plan
         self.pending_head: bytes | None = b""
         self.data_run: tuple[int, int] | None = None  # (frames, bytes) of the DATA last sent
+        self.unflushed = 0  # DATA bytes queued in h2 since the last write
 
     async def act(self, actions: list[Action]) -> None:
+        """Carry out one step of the engine; what it sent is on the wire at the end of it
+        (or before a pause), in as few writes as the frames fit."""
         for action in actions:
             if isinstance(action, Send):
                 await self._send(action.data)
             elif isinstance(action, Sleep):
+                await self._flushed()
                 await asyncio.sleep(action.seconds)
             elif isinstance(action, Close):
                 await self._end_connection(action.how)
             else:
                 await self._frame(action.plan)
+        await self._flushed()
+
+    async def _flushed(self) -> None:
+        self.unflushed = 0
+        self.server.flush()
+        await self.server.drain()
 
     async def _send(self, data: bytes) -> None:
         self.exchange.bytes_down += len(data)
@@ -93,17 +107,20 @@ class StreamSink:
         """Send ``data`` as DATA frames, each within the client's flow-control window
         (a client that never opens it gets the idle deadline, then the end)."""
         h2conn = self.server.h2
-        while data:
+        rest = memoryview(data)  # frames are cut from it without copying what is left
+        while rest:
             window = h2conn.local_flow_control_window(self.stream_id)
-            size = min(window, h2conn.max_outbound_frame_size, len(data))
+            size = min(window, h2conn.max_outbound_frame_size, len(rest))
             if size <= 0:
+                await self._flushed()  # the client opens its window once it has these
                 await asyncio.wait_for(self.server.window.wait(), self.server.idle_timeout)
                 continue
-            h2conn.send_data(self.stream_id, data[:size])
+            h2conn.send_data(self.stream_id, bytes(rest[:size]))
             self._note_data(size)
-            data = data[size:]
-            self.server.flush()
-            await self.server.drain()
+            rest = rest[size:]
+            self.unflushed += size
+            if self.unflushed >= FLUSH_BYTES:
+                await self._flushed()
 
     async def end_stream(self) -> None:
         if self.pending_head is not None:
