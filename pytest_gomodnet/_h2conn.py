@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 import h2.config
 import h2.connection
@@ -91,11 +90,16 @@ class H2Server:
             self.h2.data_to_send()  # the host's SETTINGS, never sent
             self.conn.frames.append("SETTINGS withheld")
         self.flush()
+        # One wait for the connection's life, not one a read: the client's bytes, or a
+        # stream's end of it all (a fault's Close, an error), whichever comes first.
+        reading = asyncio.ensure_future(self._read_all())
         try:
-            while await self._receive():
-                self.flush()
-                await self.drain()
+            await asyncio.wait([reading, self.stopped], return_when=asyncio.FIRST_COMPLETED)
+            if self.stopped.done():
+                self.stopped.result()  # raises what ended the connection
+            reading.result()
         finally:
+            reading.cancel()
             for stream in self.streams.values():
                 self._ended_with_connection(stream)
                 if stream.task is not None:
@@ -103,23 +107,19 @@ class H2Server:
             if self.stopped.done():
                 self.stopped.exception()  # seen: what ended a stream is no news once over
 
+    async def _read_all(self) -> None:
+        while await self._receive():
+            self.flush()
+            await self.drain()
+
     async def _receive(self) -> bool:
         """Read and take in the client's next bytes; False once it closed."""
-        read = asyncio.ensure_future(self.reader.read(BLOCK))
-        waiting: list[asyncio.Future[Any]] = [read, self.stopped]
         try:
-            done, _ = await asyncio.wait(
-                waiting, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            read.cancel()
-        if self.stopped in done:
-            self.stopped.result()  # raises what ended the connection
-        if read not in done:
+            data = await bounded(self.reader.read(BLOCK), self.idle_timeout)
+        except TimeoutError:
             if self.answering:
                 return True  # a response is still on its way: the client waits for it
-            raise TimeoutError(f"no HTTP/2 frame for {self.idle_timeout:g} s")
-        data = read.result()
+            raise TimeoutError(f"no HTTP/2 frame for {self.idle_timeout:g} s") from None
         if not data:
             return False
         self.flush()  # the streams' frames first: what h2 queues next answers ``data``

@@ -5,6 +5,8 @@ line, inclusive; nothing here touches a socket.
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["content_length", "drop_header", "header", "set_header", "status_code"]
 
 
@@ -14,12 +16,19 @@ def _lines(head: bytes) -> list[bytes]:
 
 def header(head: bytes, name: bytes) -> bytes | None:
     """The value of the first header called ``name`` (any case), stripped; None if absent."""
-    wanted = name.lower()
+    return _fields(head).get(name.lower())
+
+
+@functools.lru_cache(maxsize=64)
+def _fields(head: bytes) -> dict[bytes, bytes]:
+    """Each header's first value by its name in lower case: one exchange asks its head for
+    several headers, and a head is parsed once."""
+    fields: dict[bytes, bytes] = {}
     for line in _lines(head)[1:]:
         key, sep, value = line.partition(b":")
-        if sep and key.strip().lower() == wanted:
-            return value.strip()
-    return None
+        if sep:
+            fields.setdefault(key.strip().lower(), value.strip())
+    return fields
 
 
 def drop_header(head: bytes, name: bytes) -> bytes:
