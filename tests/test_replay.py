@@ -216,8 +216,9 @@ GOOD = {
             {"calls": [{"call": "fault", "host": "sum.test", "plans": ["Trunc(at=3)"]}]},
             "calls[0].plans[0] 'Trunc(at=3)': unknown fault 'Trunc': one of ChunkedCut, "
             "CloseBeforeResponse, Corrupt, DataBeforeHeaders, Drip, EndStreamEarly, GoAway, "
-            "HandshakeAbort, HtmlLogin, LieContentLength, Refuse, Reset, SlowFirstByte, Stall, "
-            "Status, StreamReset, Throttle, Truncate, WrongContentType",
+            "HandshakeAbort, HtmlLogin, LieContentLength, NoSettingsAck, Refuse, Reset, "
+            "SlowFirstByte, Stall, Status, StreamReset, Throttle, Truncate, WindowStall, "
+            "WrongContentType",
         ),
         (
             {"calls": [{"call": "fault", "host": "sum.test", "plans": ["Truncate(at=-1)"]}]},
