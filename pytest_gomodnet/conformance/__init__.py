@@ -40,7 +40,7 @@ F = TypeVar("F", bound=Callable[..., object])
 #: (through a GOPROXY, then in direct mode with git).
 PROXY_CASE_MODULES = tuple(
     Path(__file__).with_name(name)
-    for name in ("proxy_cases.py", "sumdb_proxy_cases.py", "h2_proxy_cases.py")
+    for name in ("proxy_cases.py", "sumdb_proxy_cases.py", "upstream_h2_proxy_cases.py")
 )
 CLIENT_CASE_MODULES = tuple(
     Path(__file__).with_name(name)
