@@ -114,7 +114,7 @@ COMMANDS = doc_commands(DOCS.read_text().splitlines())
 
 
 def test_the_docs_have_their_commands() -> None:
-    assert len(COMMANDS) == 3
+    assert len(COMMANDS) == 4
     assert all(matrix(c.output) for c in COMMANDS)
 
 

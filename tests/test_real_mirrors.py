@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from pytest_gomodnet.conformance import all_cases
+from pytest_gomodnet.conformance.evidence import NOT_HTTP2
 from pytest_gomodnet.mirrors._launch import SBIN, SERVERS
 
 #: Each recipe's command line, exactly as docs/conformance.md shows it.
@@ -49,11 +50,32 @@ CLOSE_DELIMITED = {
     "proxy.close-delimited-cut[mod]": "FAIL",
     "proxy.close-delimited-mod-cut-at-line": "SHOULD-fail",
 }
+#: Only Caddy (Go's net/http) speaks HTTP/2 upstream: the others get no verdict there.
+HTTP1_UPSTREAM = {c: "skip" for c in all_cases() if c.startswith("proxy.upstream-h2-stream-fault[")}
+#: Why each mirror's HTTP/2 verdicts are what they are: Caddy's are real ones.
+NO_HTTP2 = {
+    name: NOT_HTTP2.format(
+        who="the proxy",
+        host="upstream.test",
+        how="in plain HTTP" if name == "varnish" else "over TLS, without choosing h2 by ALPN",
+    )
+    for name in RECIPES
+} | {"caddy": ""}
 #: Per mirror, every verdict that is not "pass" (what the docs' matrix explains).
 NOT_PASS: dict[str, dict[str, str]] = {
-    "nginx": {**HTML_LOGIN, **CLOSE_DELIMITED},
-    "apache": {**HTML_LOGIN, **CLOSE_DELIMITED, "proxy.single-flight": "SHOULD-fail"},
-    "squid": {**HTML_LOGIN, **CLOSE_DELIMITED, **dict.fromkeys(TLS_BROKEN, "FAIL")},
+    "nginx": {**HTML_LOGIN, **CLOSE_DELIMITED, **HTTP1_UPSTREAM},
+    "apache": {
+        **HTML_LOGIN,
+        **CLOSE_DELIMITED,
+        **HTTP1_UPSTREAM,
+        "proxy.single-flight": "SHOULD-fail",
+    },
+    "squid": {
+        **HTML_LOGIN,
+        **CLOSE_DELIMITED,
+        **HTTP1_UPSTREAM,
+        **dict.fromkeys(TLS_BROKEN, "FAIL"),
+    },
     "caddy": {
         **HTML_LOGIN,
         **CLOSE_DELIMITED,
@@ -65,6 +87,7 @@ NOT_PASS: dict[str, dict[str, str]] = {
         **CLOSE_DELIMITED,
         "proxy.gone-is-not-forever": "SHOULD-fail",
         **dict.fromkeys(TLS_BROKEN, "skip"),
+        **HTTP1_UPSTREAM,
     },
 }
 #: Verdicts seen both ways: Varnish passes the chunked cut on a quiet machine, yet a few
@@ -139,6 +162,8 @@ def test_real_mirror_verdicts(tmp_path: Path) -> None:
             if "and kept it" in verdicts["proxy.close-delimited-cut[zip]", name][1]
         }
         assert kept == KEEP_A_CUT & set(names), output[-5000:]
+        why = {name: {verdicts[c, name][1] for c in HTTP1_UPSTREAM} for name in names}
+        assert why == {name: {NO_HTTP2[name]} for name in names}, output[-5000:]
     for name in RECIPES:
         require(name)
 

@@ -39,10 +39,12 @@ F = TypeVar("F", bound=Callable[..., object])
 #: The files ``--gomodnet`` adds to the run: the proxy cases, then the client cases
 #: (through a GOPROXY, then in direct mode with git).
 PROXY_CASE_MODULES = tuple(
-    Path(__file__).with_name(name) for name in ("proxy_cases.py", "sumdb_proxy_cases.py")
+    Path(__file__).with_name(name)
+    for name in ("proxy_cases.py", "sumdb_proxy_cases.py", "upstream_h2_proxy_cases.py")
 )
 CLIENT_CASE_MODULES = tuple(
-    Path(__file__).with_name(name) for name in ("client_cases.py", "git_cases.py")
+    Path(__file__).with_name(name)
+    for name in ("client_cases.py", "git_cases.py", "h2_client_cases.py")
 )
 CASE_MODULES = PROXY_CASE_MODULES + CLIENT_CASE_MODULES
 

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTROL_FAILED",
+    "NOT_HTTP2",
     "NO_EVIDENCE",
     "NO_REQUEST_EVIDENCE",
     "Witness",
     "exchanges",
     "missing_connection",
     "missing_fault",
+    "not_http2",
 ]
 
 #: How a failure for a missing first piece of evidence starts.
@@ -42,6 +44,11 @@ NO_EVIDENCE = "no evidence the fault reached the target"
 NO_REQUEST_EVIDENCE = "no evidence the target made the request this case is about"
 #: How a failure of the positive control starts.
 CONTROL_FAILED = "the target failed the clean control"
+#: Why an HTTP/2 case gives a target that spoke HTTP/1.1 no verdict: the skip's reason.
+NOT_HTTP2 = (
+    "{who} spoke HTTP/1.1 to {host} ({how}), so an HTTP/2 fault cannot reach it: no "
+    "verdict; a target whose HTTP client offers h2 by ALPN gets one"
+)
 
 
 def exchanges(log: Sequence[Connection], host: str, glob: str = "*") -> list[Exchange]:
@@ -118,3 +125,18 @@ class Witness:
         """The failure's first line if ``log`` has no connection to ``host``."""
         problem = missing_connection(log, host, who=self.who, silent=self.silent)
         return None if problem is None else f"{NO_EVIDENCE}: {problem}"
+
+
+def not_http2(log: Sequence[Connection], host: str, glob: str, *, who: str) -> str | None:
+    """Why an HTTP/2 fault on ``host`` could not reach the target, or None when the
+    exchanges for ``glob`` went over a connection that chose HTTP/2 (``h2``) by ALPN.
+
+    An HTTP/2 plan fires only on such a connection: met over HTTP/1.1 it is an
+    error, so a case asks first, with a clean request, and gives no verdict then.
+    """
+    used = [c for c in log if c.host == host and exchanges([c], host, glob)]
+    if not used or any(connection.protocol == "h2" for connection in used):
+        return None
+    plain = all(connection.mode == "http" for connection in used)
+    how = "in plain HTTP" if plain else "over TLS, without choosing h2 by ALPN"
+    return NOT_HTTP2.format(who=who, host=host, how=how)

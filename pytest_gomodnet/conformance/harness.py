@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, get_args
 
 import httpx
 
+from pytest_gomodnet.faults import DataBeforeHeaders, EndStreamEarly, GoAway, StreamReset
 from pytest_gomodnet.modules import escape_path, escape_version, zip_h1
 from pytest_gomodnet.tls import ShapeName
 
@@ -54,6 +55,15 @@ ANSWER_TIMEOUT = 20.0
 #: (go, Python and OpenSSL all put a chain served out of order back in order).
 BROKEN_CHAINS: dict[str, ShapeName] = {
     shape: shape for shape in get_args(ShapeName) if shape not in ("complete", "wrong-order")
+}
+#: The HTTP/2 faults real services sent partway through a zip (FAILURES 2, 3): each after
+#: 200 bytes of the zip's DATA, but DATA before HEADERS (docs/faults.md, HTTP/2).
+H2_STREAM_FAULTS: dict[str, FaultPlan] = {
+    "rst-stream-internal-error": StreamReset(200, code="INTERNAL_ERROR"),
+    "goaway-abrupt": GoAway(200, code="INTERNAL_ERROR"),
+    "goaway-graceful": GoAway(200),
+    "data-before-headers": DataBeforeHeaders(),
+    "end-stream-early": EndStreamEarly(200),
 }
 #: The last element of the sibling module a positive control downloads (see evidence.py).
 CONTROL = "control"
@@ -217,13 +227,16 @@ class ProxyCase:
                 )
             )
 
-    def expect_no_partial_success(self, answer: Answer, stored: StoredVersion) -> None:
-        """An error (any non-200, or a broken transfer), or the whole right zip."""
+    def expect_no_partial_success(
+        self, answer: Answer, stored: StoredVersion, when: str = ""
+    ) -> None:
+        """An error (any non-200, or a broken transfer), or the whole right zip; ``when``
+        (e.g. ``"after StreamReset(…): "``) starts the failure's first line."""
         if answer.ok and zip_h1_or_problem(answer.body) != stored.h1:
             size = stored.zip_path.stat().st_size
             raise AssertionError(
                 self.story(
-                    "passed a bad artifact on as success: 200 with "
+                    f"{when}passed a bad artifact on as success: 200 with "
                     f"{len(answer.body):,} bytes that are not the upstream's zip "
                     f"({size:,} bytes, {stored.h1})",
                     answer,
@@ -406,11 +419,14 @@ class ClientCase:
         if run.result.ok:
             raise AssertionError(self.story(f"expected the download to fail: {why}", run))
 
-    def expect_nothing_wrong_kept(self, run: ClientRun, stored: StoredVersion) -> None:
+    def expect_nothing_wrong_kept(
+        self, run: ClientRun, stored: StoredVersion, when: str = ""
+    ) -> None:
+        """No zip in ``dest`` but the right one; ``when`` starts the failure's first line."""
         wrong = self._wrong_zips(run, stored)
         if wrong:
             raise AssertionError(
-                self.story(f"kept a partial or wrong zip (want {stored.h1}): {wrong}", run)
+                self.story(f"{when}kept a partial or wrong zip (want {stored.h1}): {wrong}", run)
             )
 
     # -- evidence (evidence.py): the fault met the client, and the client works -------
@@ -441,7 +457,10 @@ class ClientCase:
         self, stored: StoredVersion, goproxy: str = DEFAULT_GOPROXY, *, gosumdb: str = "off"
     ) -> None:
         """The positive control: with nothing wrong any more, the client downloads ``stored``."""
-        run = self.run(goproxy, module=stored.path, gosumdb=gosumdb)
+        self.expect_control_run(self.run(goproxy, module=stored.path, gosumdb=gosumdb), stored)
+
+    def expect_control_run(self, run: ClientRun, stored: StoredVersion) -> None:
+        """``run``, a download of ``stored`` with nothing wrong, succeeded: the control."""
         try:
             self.expect_success(run, stored)
         except AssertionError as exc:

@@ -25,6 +25,9 @@ things a small client does not have:
   temporary file beside its place, is checked there, and only then renamed
   into ``dest/cache/download/<module>/@v/<version>.zip`` (go's layout), with
   its ``h1:`` beside it as ``.ziphash``.
+* **HTTP/2 when the proxy offers it** by ALPN, as go takes it: a stream reset,
+  a GOAWAY or an END_STREAM short of the Content-Length is a transient failure
+  like a cut (h2 raises the last one itself, past httpx).
 * **Nothing waits forever**: each step has the httpx client's timeout (the
   command line uses :data:`TIMEOUT`), and ``deadline=`` bounds the whole call,
   retries and slow drips included. go, in contrast, waits on a stall until it
@@ -55,6 +58,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urljoin
 
+import h2.exceptions
 import httpx
 
 from pytest_gomodnet._gotext import go_quote
@@ -400,7 +404,7 @@ def _body(client: httpx.Client, url: str, deadline: _Deadline) -> Iterator[bytes
                 deadline.check(f"read {go_quote(url)}")
                 received += len(block)
                 yield block
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, h2.exceptions.H2Error) as exc:
         error = _TransientError if _is_transient(exc) else DownloadError
         raise error(f"read {go_quote(url)}: {type(exc).__name__}: {exc}") from None
     if declared is not None and int(declared) != received:
@@ -420,7 +424,7 @@ def _check_status(response: httpx.Response, url: str) -> None:
     raise (_TransientError if status >= 500 else DownloadError)(message)
 
 
-def _is_transient(exc: httpx.HTTPError) -> bool:
+def _is_transient(exc: Exception) -> bool:
     """Every transport failure but a refused certificate: asking again gets the same chain."""
     cause: BaseException | None = exc
     while cause is not None:
@@ -493,10 +497,11 @@ def _read_all(response: httpx.Response, deadline: _Deadline) -> tuple[bytes, boo
 
 
 def client_from_environment(*, timeout: float = TIMEOUT) -> httpx.Client:
-    """An httpx client using HTTPS_PROXY and trusting SSL_CERT_FILE, as a command would."""
+    """An httpx client using HTTPS_PROXY and trusting SSL_CERT_FILE, as a command would;
+    it offers HTTP/2 by ALPN, as go does."""
     cafile = os.environ.get("SSL_CERT_FILE")
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile) if cafile else True
-    return httpx.Client(verify=verify, timeout=timeout, trust_env=True)
+    return httpx.Client(verify=verify, timeout=timeout, trust_env=True, http2=True)
 
 
 def main(argv: list[str] | None = None) -> int:

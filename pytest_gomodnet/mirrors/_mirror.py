@@ -7,8 +7,8 @@ what came back; what to do with a ``.zip`` is the mirror's caching policy.
 Both are a :class:`ZipPolicy` that each program supplies: the two programs
 differ only in that policy.
 
-Only the standard library and httpx: a mirror under test shares no code with
-the tool that judges it.
+Only the standard library and httpx (with h2, its HTTP/2 engine, for
+``--http2``): a mirror under test shares no code with the tool that judges it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import unquote
 
+import h2.exceptions
 import httpx
 
 #: Seconds the upstream may take to connect, and to send each block, unless --upstream-timeout.
@@ -36,6 +37,9 @@ DEFAULT_UPSTREAM_TIMEOUT = 10.0
 BLOCK = 1 << 16
 #: The most a passed-through body (list, .info, .mod, @latest, an error page) may hold.
 MAX_METADATA = 16 << 20
+#: What a failed upstream answer raises: httpx's errors, and over HTTP/2 h2's own, which
+#: escape httpx (an END_STREAM short of the Content-Length is h2's InvalidBodyLengthError).
+UPSTREAM_ERRORS = (httpx.HTTPError, h2.exceptions.H2Error)
 
 _MODULE_ENDPOINT = re.compile(
     r"/(?P<module>[^@]+)/(?:@v/(?:list|(?P<version>[^/]+)\.(?P<ext>info|mod|zip))|@latest)"
@@ -112,10 +116,17 @@ def cache_file(cache: Path, endpoint: Endpoint) -> Path:
 
 
 class Upstream:
-    """The upstream GOPROXY, reached through an optional forward proxy, trusting a CA bundle."""
+    """The upstream GOPROXY, reached through an optional forward proxy, trusting a CA bundle;
+    over HTTP/2 when ``http2`` and the upstream's TLS offers it by ALPN."""
 
     def __init__(
-        self, base_url: str, *, proxy: str | None, ca_bundle: str | None, timeout: float
+        self,
+        base_url: str,
+        *,
+        proxy: str | None,
+        ca_bundle: str | None,
+        timeout: float,
+        http2: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -124,6 +135,7 @@ class Upstream:
             proxy=proxy,
             verify=verify,
             timeout=timeout,
+            http2=http2,
             follow_redirects=True,
             # Bytes on the wire are the bytes of the artifact: no gzip to undo or to miscount.
             headers={"Accept-Encoding": "identity"},
@@ -134,9 +146,18 @@ class Upstream:
         return self.base_url + endpoint.raw_path
 
     def open(self, endpoint: Endpoint) -> httpx.Response:
-        """GET the endpoint upstream: the response, its body unread; ``with closing(...)``."""
+        """GET the endpoint upstream: the response, its body unread; ``with closing(...)``.
+
+        A connection the upstream closed before any answer (a pooled HTTP/2 one it
+        dropped while idle: httpx reads those only while a request waits, so it
+        learns of the close by losing the next request) is asked once more, on a
+        new connection, as Go's net/http does: nothing came back, so nothing is lost.
+        """
         request = self.client.build_request("GET", self.url(endpoint))
-        return self.client.send(request, stream=True)
+        try:
+            return self.client.send(request, stream=True)
+        except httpx.RemoteProtocolError:
+            return self.client.send(request, stream=True)
 
     def close(self) -> None:
         self.client.close()
@@ -195,7 +216,7 @@ def passthrough(
     try:
         with closing(upstream.open(endpoint)) as response:
             body = read_bounded(response, MAX_METADATA)
-    except (httpx.HTTPError, ValueError) as error:
+    except (*UPSTREAM_ERRORS, ValueError) as error:
         send_text(handler, 502, describe_error(upstream.url(endpoint), error))
         return
     problem = policy.check_metadata(endpoint, body) if response.status_code == 200 else None
@@ -241,6 +262,11 @@ def argument_parser(description: str | None) -> argparse.ArgumentParser:
         default=DEFAULT_UPSTREAM_TIMEOUT,
         help="seconds to connect upstream, and to wait for each block of its answer",
     )
+    parser.add_argument(
+        "--http2",
+        action="store_true",
+        help="offer HTTP/2 to the upstream by ALPN (default: HTTP/1.1 only)",
+    )
     return parser
 
 
@@ -253,7 +279,11 @@ def run(args: argparse.Namespace, make_policy: Callable[[Upstream, Path], ZipPol
             cache = Path(stack.enter_context(temporary))
         cache.mkdir(parents=True, exist_ok=True)
         upstream = Upstream(
-            args.upstream, proxy=args.proxy, ca_bundle=args.ca_bundle, timeout=args.upstream_timeout
+            args.upstream,
+            proxy=args.proxy,
+            ca_bundle=args.ca_bundle,
+            timeout=args.upstream_timeout,
+            http2=args.http2,
         )
         stack.callback(upstream.close)
         server = _server(args.port, upstream, make_policy(upstream, cache))

@@ -2,6 +2,8 @@
 
     python -m pytest_gomodnet.mirrors.careful_mirror --upstream https://proxy.golang.org --port 8080
 
+(``--http2`` offers the upstream HTTP/2 by ALPN, as Go's net/http does.)
+
 For each uncached zip, one download at a time (concurrent requests for it wait
 for that one download and share its outcome), into a temporary file beside
 the cache entry. The file is committed (an atomic rename) only when the
@@ -36,8 +38,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
-
-import httpx
 
 from . import _mirror
 from ._mirror import Endpoint, Upstream
@@ -200,7 +200,7 @@ class CarefulZips:
                         raise Refused(f"GET {url} took longer than {self.deadline:g} s")
                     file.write(block)
                     received += len(block)
-        except (httpx.HTTPError, ValueError) as error:
+        except (*_mirror.UPSTREAM_ERRORS, ValueError) as error:
             raise Refused(_mirror.describe_error(url, error)) from error
         if declared is not None and declared != str(received):
             raise Refused(f"GET {url}: Content-Length {declared} but {received} bytes arrived")
