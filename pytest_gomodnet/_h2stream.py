@@ -148,6 +148,9 @@ class StreamSink:
             self._note("DATA 0 B before HEADERS")
             return
         if isinstance(plan, EndStreamEarly):
+            # The DATA first, in a write of its own: the client takes the body it got, then
+            # meets the early end (in one read with the HEADERS, h2 refuses the whole).
+            await self._flushed()
             await self.end_stream()
             self.exchange.ended = "end_stream"
             raise StreamOver
