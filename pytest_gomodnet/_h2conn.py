@@ -81,6 +81,7 @@ class H2Server:
         self.window = asyncio.Event()
         self.going_away = False
         self.settings_fault = settings_fault
+        self.unflushed = 0  # DATA bytes queued in h2 since the last write
 
     # -- the connection ---------------------------------------------------
 
@@ -109,8 +110,7 @@ class H2Server:
 
     async def _read_all(self) -> None:
         while await self._receive():
-            self.flush()
-            await self.drain()
+            await self.flushed()
 
     async def _receive(self) -> bool:
         """Read and take in the client's next bytes; False once it closed."""
@@ -204,10 +204,16 @@ class H2Server:
             raise Quit from None
 
     def flush(self) -> None:
-        """Put the frames h2 has queued on the wire."""
+        """Put the frames h2 has queued on the wire, in one write."""
+        self.unflushed = 0
         data = self.h2.data_to_send()
         if data:
             self.writer.write(data)
+
+    async def flushed(self) -> None:
+        """:meth:`flush`, then :meth:`drain`: on the wire, and taken by the client."""
+        self.flush()
+        await self.drain()
 
     def _stop(self, exc: BaseException) -> None:
         if not self.stopped.done():

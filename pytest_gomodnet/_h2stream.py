@@ -11,6 +11,7 @@ from hyperframe.frame import DataFrame, GoAwayFrame
 
 from ._endings import Quit, end
 from ._proxylog import Exchange
+from ._readers import bounded
 from .errors import FaultPlanError
 from .faults import (
     Action,
@@ -60,7 +61,6 @@ class StreamSink:
         self.server, self.stream_id, self.exchange, self.plan = server, stream_id, exchange, plan
         self.pending_head: bytes | None = b""
         self.data_run: tuple[int, int] | None = None  # (frames, bytes) of the DATA last sent
-        self.unflushed = 0  # DATA bytes queued in h2 since the last write
 
     async def act(self, actions: list[Action]) -> None:
         """Carry out one step of the engine; what it sent is on the wire at the end of it
@@ -69,18 +69,13 @@ class StreamSink:
             if isinstance(action, Send):
                 await self._send(action.data)
             elif isinstance(action, Sleep):
-                await self._flushed()
+                await self.server.flushed()
                 await asyncio.sleep(action.seconds)
             elif isinstance(action, Close):
                 await self._end_connection(action.how)
             else:
                 await self._frame(action.plan)
-        await self._flushed()
-
-    async def _flushed(self) -> None:
-        self.unflushed = 0
-        self.server.flush()
-        await self.server.drain()
+        await self.server.flushed()
 
     async def _send(self, data: bytes) -> None:
         self.exchange.bytes_down += len(data)
@@ -106,29 +101,28 @@ class StreamSink:
     async def _data(self, data: bytes) -> None:
         """Send ``data`` as DATA frames, each within the client's flow-control window
         (a client that never opens it gets the idle deadline, then the end)."""
-        h2conn = self.server.h2
+        server, h2conn = self.server, self.server.h2
         rest = memoryview(data)  # frames are cut from it without copying what is left
         while rest:
             window = h2conn.local_flow_control_window(self.stream_id)
             size = min(window, h2conn.max_outbound_frame_size, len(rest))
             if size <= 0:
-                await self._flushed()  # the client opens its window once it has these
-                await asyncio.wait_for(self.server.window.wait(), self.server.idle_timeout)
+                await server.flushed()  # the client opens its window once it has these
+                await bounded(server.window.wait(), server.idle_timeout)
                 continue
             h2conn.send_data(self.stream_id, bytes(rest[:size]))
             self._note_data(size)
             rest = rest[size:]
-            self.unflushed += size
-            if self.unflushed >= FLUSH_BYTES:
-                await self._flushed()
+            server.unflushed += size
+            if server.unflushed >= FLUSH_BYTES:
+                await server.flushed()
 
     async def end_stream(self) -> None:
         if self.pending_head is not None:
             raise ConnectionError("the response ended inside its head")
         self.server.h2.end_stream(self.stream_id)
         self._note("END_STREAM")
-        self.server.flush()
-        await self.server.drain()
+        await self.server.flushed()
 
     async def _end_connection(self, how: str) -> None:
         """A ``Close``: the whole connection ends, every stream on it, with no GOAWAY."""
@@ -150,7 +144,7 @@ class StreamSink:
         if isinstance(plan, EndStreamEarly):
             # The DATA first, in a write of its own: the client takes the body it got, then
             # meets the early end (in one read with the HEADERS, h2 refuses the whole).
-            await self._flushed()
+            await server.flushed()
             await self.end_stream()
             self.exchange.ended = "end_stream"
             raise StreamOver
@@ -161,8 +155,7 @@ class StreamSink:
             server.h2.reset_stream(self.stream_id, error_code=code)
             self._note(f"RST_STREAM {code_name(code)}")
             self.exchange.ended = "rst_stream" if isinstance(plan, StreamReset) else "window_stall"
-            server.flush()
-            await server.drain()
+            await server.flushed()
             raise StreamOver
         last = plan.last_stream_id
         if last is None:
@@ -182,8 +175,7 @@ class StreamSink:
     async def _stall(self, seconds: float) -> None:
         """Nothing more on this stream for ``seconds``, as from a server that waits for a
         WINDOW_UPDATE it never takes in; the connection and its other streams go on."""
-        self.server.flush()
-        await self.server.drain()
+        await self.server.flushed()
         self._note(f"no frame for {seconds:g} s")
         await asyncio.sleep(seconds)
 
