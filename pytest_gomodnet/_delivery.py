@@ -26,7 +26,7 @@ from ._inprocess import in_process, names_host
 from ._limits import MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
 from ._pool import Pool, Pooled
 from ._proxylog import Connection, Exchange
-from ._readers import bounded, read_head, response_body
+from ._readers import drained, read_head, response_body
 from ._routes import Routes, Upstream
 from ._writers import client_closes, closes, framed, framing_of, is_http10, measured, needs_length
 from .errors import FaultPlanError
@@ -146,8 +146,8 @@ class Delivery:
         up_writer.write(drop_header(head, b"expect") if body.length else head)
         async for block in body.blocks():
             up_writer.write(block)
-            await bounded(up_writer.drain(), UPSTREAM_TIMEOUT)
-        await bounded(up_writer.drain(), UPSTREAM_TIMEOUT)
+            await drained(up_writer, UPSTREAM_TIMEOUT)
+        await drained(up_writer, UPSTREAM_TIMEOUT)
         answer = await read_head(up_reader, UPSTREAM_TIMEOUT)
         if answer is None:
             raise ConnectionError(f"upstream of {host!r} closed without a response")
@@ -270,7 +270,7 @@ async def _send(
         writer.write(data)
         exchange.bytes_down += len(data)
         try:
-            await bounded(writer.drain(), deadline)
+            await drained(writer, deadline)
         except TimeoutError:
             exchange.ended = conn.ended = "client-stalled"
             writer.transport.abort()

@@ -29,7 +29,7 @@ from ._h2stream import StreamOver, StreamSink
 from ._http import set_header
 from ._misdirected import check_tunnelled
 from ._proxylog import Connection, Exchange
-from ._readers import BLOCK, bounded
+from ._readers import BLOCK, bounded, drained
 from ._refusals import Refusal, refusal_response
 from ._routes import Upstream
 from .faults import NoSettingsAck, ResponseEngine
@@ -197,7 +197,7 @@ class H2Server:
         """Wait until the client takes what was written, ``idle_timeout`` at most: a client
         that stops reading ends the connection (``client-stalled``), as over HTTP/1.1."""
         try:
-            await bounded(self.writer.drain(), self.idle_timeout)
+            await drained(self.writer, self.idle_timeout)
         except TimeoutError:
             self.conn.ended = "client-stalled"
             self.writer.transport.abort()

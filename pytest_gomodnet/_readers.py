@@ -22,6 +22,7 @@ __all__ = [
     "BLOCK",
     "bounded",
     "client_spoke",
+    "drained",
     "read_head",
     "read_request_head",
     "request_target",
@@ -41,6 +42,16 @@ async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
     """``asyncio.wait_for`` without its task per call (it waits on every read here)."""
     async with asyncio.timeout(seconds):
         return await awaitable
+
+
+async def drained(writer: asyncio.StreamWriter, seconds: float) -> None:
+    """``writer.drain()`` within ``seconds``. Without a timer when nothing waits to be
+    written (what was written left at once, as nearly always): drain cannot block then."""
+    if writer.transport.get_write_buffer_size():
+        async with asyncio.timeout(seconds):
+            await writer.drain()
+    else:
+        await writer.drain()
 
 
 async def read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:

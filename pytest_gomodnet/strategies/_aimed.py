@@ -90,11 +90,13 @@ def aimed_faults(
         )
         for f in chosen
     }
+    # Built once: a strategy made inside the composite would be made anew for every draw.
+    framing_choice = st.sampled_from(chosen)
 
     @st.composite
     def aimed(draw: st.DrawFn) -> AimedFault:
         # Drawn here, not mapped: hypothesis then shows the AimedFault's own repr.
-        framing = draw(st.sampled_from(chosen))
+        framing = draw(framing_choice)
         return AimedFault(url, framing, draw(plans[framing]), responses[framing], network)
 
     return aimed()

@@ -9,6 +9,7 @@ from pytest_gomodnet.boundaries import response_boundaries
 
 #: A spare choice after each draw (see :func:`_leaning_offsets`).
 _SPARE_CHOICES = 0xFFFF
+_SPARE = st.integers(0, _SPARE_CHOICES)
 
 
 def truncation_points(response: bytes, *, include_end: bool = False) -> st.SearchStrategy[int]:
@@ -38,5 +39,5 @@ def _leaning_offsets(draw: st.DrawFn, boundaries: st.SearchStrategy[int], last: 
     # Hypothesis never replays a choice sequence it has tried. A boundary near
     # the end leaves ``anywhere`` few values, so without this spare choice it
     # would be drawn once or twice in a thousand instead of as often as the rest.
-    draw(st.integers(0, _SPARE_CHOICES))
+    draw(_SPARE)
     return boundary if lean else anywhere
