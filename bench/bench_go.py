@@ -74,17 +74,23 @@ def run(quick: bool) -> list[table.Row]:
             net.add_sumdb("sum.test")
             local_env, routed_env = {"GOPROXY": f"file://{tree}"}, net.go_env(GOSUMDB="off")
             native_env, checked_env = {"GOPROXY": native}, net.go_env()
+            # As go spoke to the Router before it offered HTTP/2: the HTTP/1.1 path alone.
+            http1_env = net.go_env(GOSUMDB="off", GODEBUG="http2client=0")
             seconds = _best.best_times(rounds, {
                 "local": lambda: _download(go, next(homes), modules, local_env),
                 "routed": lambda: _download(go, next(homes), modules, routed_env),
                 "native": lambda: _download(go, next(homes), modules, native_env),
                 "checked": lambda: _download(go, next(homes), modules, checked_env),
+                "http1": lambda: _download(go, next(homes), modules, http1_env),
             })  # fmt: skip
     routed, local = seconds["routed"] * 1000, seconds["local"] * 1000
     native, checked = seconds["native"] * 1000, seconds["checked"] * 1000
+    http1 = seconds["http1"] * 1000
     return [
         table.Row(f"go mod download {count} modules, ms (vs file://)", routed, local, "ms",
                   "<= 1.5x", routed / local <= 1.5),
+        table.Row("go mod download, HTTP/1.1 only (vs file://, info)", http1, local, "ms",
+                  "-", None),
         table.Row("go mod download, Go net/http server, plain (info)", native, local, "ms",
                   "-", None),
         table.Row(f"go mod download {count} modules (vs Go net/http server)", routed, native,

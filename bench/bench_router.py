@@ -75,6 +75,7 @@ def run(quick: bool) -> list[table.Row]:
         response = _sample_response(router.port, get)
         bare = stack.enter_context(BareServer(response))
         bare_tls = stack.enter_context(BareServer(response, tls=server_context))
+        bare_tunnel = stack.enter_context(BareServer(response, tls=server_context, tunnel=True))
         relay = stack.enter_context(Router())
         relay.add_host("proxy.test", f"https://127.0.0.1:{bare_tls.port}")
         rate = _best.best_rates(rounds, {
@@ -84,6 +85,7 @@ def run(quick: bool) -> list[table.Row]:
             "tls": lambda: _tls_rate(router.port, client_context, count, tunnel=True),
             "relayed": lambda: _tls_rate(relay.port, client_context, count, tunnel=True),
             "bare tls": lambda: _tls_rate(bare_tls.port, client_context, count, tunnel=False),
+            "bare tunnel": lambda: _tls_rate(bare_tunnel.port, client_context, count, tunnel=True),
         })  # fmt: skip
     plain, worker, bare_plain = rate["plain"], rate["worker"], rate["bare"]
     tls, relayed, bare_tls_rate = rate["tls"], rate["relayed"], rate["bare tls"]
@@ -94,6 +96,8 @@ def run(quick: bool) -> list[table.Row]:
                   "c/s", "-", None),
         table.Row("Router conns/s, TLS terminated (vs bare TLS)", tls, bare_tls_rate,
                   "c/s", ">= 0.9x", tls / bare_tls_rate >= 0.9),
+        table.Row("Router c/s, TLS terminated (vs bare tunnel, info)", tls,
+                  rate["bare tunnel"], "c/s", "-", None),
         table.Row("Router conns/s, TLS relayed (vs bare TLS)", relayed, bare_tls_rate,
                   "c/s", ">= 0.5x", relayed / bare_tls_rate >= 0.5),
     ]  # fmt: skip

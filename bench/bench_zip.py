@@ -66,9 +66,11 @@ def _measure(server: subprocess.Popen[str]) -> dict[str, Any]:
     rate = _best.best_rates(ROUNDS, {
         "routed": lambda: _rate(info["url"], info["size"], *through_router),
         "copied": lambda: _rate(f"http://127.0.0.1:{info['raw']}/", info["size"]),
+        "http1": lambda: _rate(info["url"], info["size"], "--http1.1", *through_router),
     })  # fmt: skip
     return {
         "routed": rate["routed"],
+        "http1": rate["http1"],
         "copied": rate["copied"],
         "growth": (after["VmHWM"] - before["VmRSS"]) / 1024,
     }
@@ -89,6 +91,8 @@ def run(quick: bool) -> list[table.Row]:
     return [
         table.Row(f"zip {mib} MiB, Router+TLS+faults, MB/s (vs raw copy)", routed, copied,
                   "MB/s", ">= 0.5x", routed / copied >= 0.5),
+        table.Row(f"zip {mib} MiB, HTTP/1.1 only (vs raw copy, info)", result["http1"],
+                  copied, "MB/s", "-", None),
         table.Row(f"zip {mib} MiB, serving peak RSS growth, MiB", growth, 50.0, "MiB",
                   "< 50 MiB", growth < 50.0),
     ]  # fmt: skip
