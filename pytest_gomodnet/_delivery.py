@@ -10,7 +10,6 @@ actions on the client's socket.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from ._environ import werkzeug_request
 from ._http import drop_header, status_code
 from ._inprocess import in_process, names_host
 from ._limits import MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
-from ._pool import Pool, Pooled
+from ._pool import Pool, Pooled, Stream
 from ._proxylog import Connection, Exchange
 from ._readers import drained, read_head, response_body
 from ._routes import Routes, Upstream
@@ -33,7 +32,7 @@ from .errors import FaultPlanError
 from .faults import Close, HtmlLogin, Send, Sleep, Status, synthesized_response
 from .framing import Framing
 
-__all__ = ["Delivery", "Response", "act", "check_protocol", "pump"]
+__all__ = ["Answer", "Delivery", "Response", "act", "check_protocol", "pump"]
 
 
 @dataclass
@@ -43,6 +42,56 @@ class Response:
     head: bytes
     ready: list[bytes] = field(default_factory=list)
     rest: AsyncIterator[bytes] | None = None
+
+
+class Answer:
+    """What :meth:`Delivery.respond` gives: entered, the engine and the response; left,
+    what the response held (a spooled body, an app's response, an upstream connection)
+    released, in reverse order. A class rather than a generator over an exit stack: one is
+    entered for every exchange, and that machinery cost more than the rest of the bookkeeping.
+    """
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        host: str,
+        upstream: Upstream,
+        head: bytes,
+        body: RequestBody,
+        method: str,
+        path: str,
+        exchange: Exchange,
+        http2: bool,
+    ) -> None:
+        self._delivery = delivery
+        self.host, self.upstream, self.head, self.body = host, upstream, head, body
+        self.method, self.path, self.exchange, self.http2 = method, path, exchange, http2
+        self.releases: list[Callable[[], object]] = []
+        self._pooled: Pooled | None = None
+
+    async def borrow(self, pooled: Pooled) -> Stream:
+        """An upstream connection from the pool, given back (or closed) on exit."""
+        stream = await pooled.__aenter__()
+        self._pooled = pooled
+        return stream
+
+    async def __aenter__(self) -> tuple[faults.ResponseEngine, Response]:
+        try:
+            return await self._delivery._answer(self)
+        except BaseException as exc:
+            await self.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            while self.releases:
+                self.releases.pop()()
+        finally:
+            if self._pooled is not None:
+                pooled, self._pooled = self._pooled, None
+                await pooled.__aexit__(exc_type, exc, tb)
 
 
 @dataclass
@@ -77,8 +126,7 @@ class Delivery:
             engine, response = answer
             await self.deliver(engine, response, writer, exchange, conn, client_closes(head))
 
-    @contextlib.asynccontextmanager
-    async def respond(
+    def respond(
         self,
         host: str,
         upstream: Upstream,
@@ -89,13 +137,20 @@ class Delivery:
         exchange: Exchange,
         *,
         http2: bool = False,
-    ) -> AsyncIterator[tuple[faults.ResponseEngine, Response]]:
-        """The response to a request from its source, with the engine of the plan it takes;
-        its upstream connection or app is released at the end.
+    ) -> Answer:
+        """The response to a request from its source, with the engine of the plan it takes
+        (``async with ... as (engine, response)``); its upstream connection or app is
+        released at the end.
 
         ``http2``: the client speaks HTTP/2, which has no chunked or close-delimited
         body (both are a body with no length there), and takes HTTP/2's own plans.
         """
+        return Answer(self, host, upstream, head, body, method, path, exchange, http2)
+
+    async def _answer(self, answer: Answer) -> tuple[faults.ResponseEngine, Response]:
+        """What :class:`Answer` yields; what it borrows is registered on ``answer``."""
+        host, upstream, head, body = answer.host, answer.upstream, answer.head, answer.body
+        method, path, exchange, http2 = answer.method, answer.path, answer.exchange, answer.http2
         bare = path.split("?", 1)[0]
         plan = self.routes.faults.exchange_plan(host, bare)
         exchange.fault = repr(plan) if plan is not None else None
@@ -103,63 +158,53 @@ class Delivery:
         framing = self.routes.framing(host, bare, upstream)
         if framing == "chunked" and (http2 or is_http10(head)):
             framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
-        async with contextlib.AsyncExitStack() as stack:
-            if isinstance(plan, (Status, HtmlLogin)):
-                await body.drop()
-                response = _synthesized(plan)
-                plan = None  # the plan is the response: the engine passes it as it is
-            elif upstream.app is not None:
-                spool = stack.enter_context(await body.spooled())
-                request = werkzeug_request(host, head, spool, body.length)
-                served = await in_process(
-                    self.workers, upstream.app, request, upstream.inline and names_host(head, host)
-                )
-                stack.callback(served.close)
-                rest = None if served.ended else served.rest(self.workers)
-                response = Response(served.head, served.batch, rest)
-            else:
-                response = await self._from_upstream(
-                    stack, upstream, head, body, host, method, framing
-                )
-            exchange.bytes_up += body.received
-            exchange.status = status_code(response.head)
-            exchange.framing = framing_of(response.head, method, framing)
-            engine = faults.ResponseEngine(plan, exchange.framing)
-            if needs_length(engine.framing, response.head):
-                response = Response(*await measured(response.head, response.ready, response.rest))
-            yield engine, response
+        if isinstance(plan, (Status, HtmlLogin)):
+            await body.drop()
+            response = _synthesized(plan)
+            plan = None  # the plan is the response: the engine passes it as it is
+        elif upstream.app is not None:
+            spool = await body.spooled()
+            answer.releases.append(spool.close)
+            request = werkzeug_request(host, head, spool, body.length)
+            served = await in_process(
+                self.workers, upstream.app, request, upstream.inline and names_host(head, host)
+            )
+            answer.releases.append(served.close)
+            rest = None if served.ended else served.rest(self.workers)
+            response = Response(served.head, served.batch, rest)
+        else:
+            response = await self._from_upstream(answer, framing)
+        exchange.bytes_up += body.received
+        exchange.status = status_code(response.head)
+        exchange.framing = framing_of(response.head, method, framing)
+        engine = faults.ResponseEngine(plan, exchange.framing)
+        if needs_length(engine.framing, response.head):
+            response = Response(*await measured(response.head, response.ready, response.rest))
+        return engine, response
 
-    async def _from_upstream(
-        self,
-        stack: contextlib.AsyncExitStack,
-        upstream: Upstream,
-        head: bytes,
-        body: RequestBody,
-        host: str,
-        method: str,
-        framing: Framing | None,
-    ) -> Response:
+    async def _from_upstream(self, answer: Answer, framing: Framing | None) -> Response:
         """Send the request over a pooled connection, its body as it arrives; its response,
         the body still to read."""
-        pooled = Pooled(self.pool, upstream)
-        up_reader, up_writer = await stack.enter_async_context(pooled)
+        head, body, method = answer.head, answer.body, answer.method
+        pooled = Pooled(self.pool, answer.upstream)
+        up_reader, up_writer = await answer.borrow(pooled)
         up_writer.write(drop_header(head, b"expect") if body.length else head)
         async for block in body.blocks():
             up_writer.write(block)
             await drained(up_writer, UPSTREAM_TIMEOUT)
         await drained(up_writer, UPSTREAM_TIMEOUT)
-        answer = await read_head(up_reader, UPSTREAM_TIMEOUT)
-        if answer is None:
-            raise ConnectionError(f"upstream of {host!r} closed without a response")
-        payload = framing_of(answer, method, framing) is not None
-        rest = response_body(answer, method, up_reader, payload=payload)
-        if not body.length and not closes(answer):
+        reply = await read_head(up_reader, UPSTREAM_TIMEOUT)
+        if reply is None:
+            raise ConnectionError(f"upstream of {answer.host!r} closed without a response")
+        payload = framing_of(reply, method, framing) is not None
+        rest = response_body(reply, method, up_reader, payload=payload)
+        if not body.length and not closes(reply):
             rest = _then_reusable(rest, pooled)
-        if closes(answer) and (payload or framed(answer, method)):
+        if closes(reply) and (payload or framed(reply, method)):
             # Connection is hop-by-hop: the upstream may close, the client keeps its
             # connection (as the real services do), so only the pooled side is dropped.
-            answer = drop_header(answer, b"connection")
-        return Response(answer, [], rest)
+            reply = drop_header(reply, b"connection")
+        return Response(reply, [], rest)
 
     async def deliver(
         self,
