@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import selectors
 import shlex
 import shutil
@@ -35,6 +36,10 @@ FILTER_TIMEOUT = 60.0
 #: Seconds the capture keeps running after the last connection closed, so that the
 #: kernel hands tcpdump the final FIN or RST packets before it stops.
 SETTLE = 0.2
+#: tcpdump's kernel buffer, in KiB: everything on lo passes through it, and a busy
+#: machine (another test run's downloads) overflows the default 2 MiB, which drops packets.
+BUFFER_KIB = 32 * 1024
+_DROPPED = re.compile(rb"(\d+) packets? dropped by kernel")
 #: What ``tshark -Y`` keeps: the HTTP inside the TLS, TLS alerts and how TCP ended.
 DISPLAY_FILTER = "http || tls.alert_message || tcp.flags.fin == 1 || tcp.flags.reset == 1"
 
@@ -57,6 +62,9 @@ class Capture:
         self._tcpdump = tcpdump
         self._raw = raw
         self._process = process
+        self.dropped = 0
+        """Packets the kernel dropped before tcpdump read them (known once stopped): a
+        capture with drops misses segments, and tshark cannot decrypt past a gap."""
 
     @classmethod
     def start(cls, pcap: Path, *, tcpdump: str | None = None) -> Capture:
@@ -70,7 +78,8 @@ class Capture:
         pcap.parent.mkdir(parents=True, exist_ok=True)
         raw = pcap.with_name(f".{pcap.name}.all")
         # tcpdump writes to our file (stdout): it never needs write access to the directory.
-        command = [program, "-i", "lo", "-U", "--immediate-mode", "-n", "-w", "-", "tcp"]
+        command = [program, "-i", "lo", "-B", str(BUFFER_KIB), "-U", "--immediate-mode", "-n"]
+        command += ["-w", "-", "tcp"]
         with raw.open("wb") as out:
             try:
                 process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
@@ -128,7 +137,9 @@ class Capture:
             process.kill()
             code = process.wait(STOP_TIMEOUT)
         if process.stderr is not None:
+            said = process.stderr.read()  # it has exited: its last words are all there
             process.stderr.close()
+            self.dropped = max((int(n) for n in _DROPPED.findall(said)), default=0)
         return code
 
     def _keep(self, ports: list[int]) -> None:
