@@ -6,6 +6,7 @@ cryptography.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -38,6 +39,12 @@ def check_host(host: object) -> str:
     """
     if not isinstance(host, str):
         raise ChainError(f"invalid host {host!r}: hosts must be str, not {type(host).__name__}")
+    return _checked_host(str(host))
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_host(host: str) -> str:
+    """:func:`check_host` for a str, remembered: a fuzz loop arms the same host each example."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
