@@ -32,7 +32,7 @@ from .errors import FaultPlanError
 from .faults import Close, HtmlLogin, Send, Sleep, Status, synthesized_response
 from .framing import Framing
 
-__all__ = ["Answer", "Delivery", "Response", "act", "check_protocol", "pump"]
+__all__ = ["Answer", "Asked", "Delivery", "Response", "act", "check_protocol", "pump"]
 
 
 @dataclass
@@ -44,6 +44,24 @@ class Response:
     rest: AsyncIterator[bytes] | None = None
 
 
+@dataclass(slots=True)
+class Asked:
+    """One request as an exchange puts it to its source (see :meth:`Delivery.respond`).
+
+    ``http2``: the client speaks HTTP/2, which has no chunked or close-delimited body
+    (both are a body with no length there), and takes HTTP/2's own plans.
+    """
+
+    host: str
+    upstream: Upstream
+    head: bytes
+    body: RequestBody
+    method: str
+    path: str
+    exchange: Exchange
+    http2: bool = False
+
+
 class Answer:
     """What :meth:`Delivery.respond` gives: entered, the engine and the response; left,
     what the response held (a spooled body, an app's response, an upstream connection)
@@ -51,21 +69,9 @@ class Answer:
     entered for every exchange, and that machinery cost more than the rest of the bookkeeping.
     """
 
-    def __init__(
-        self,
-        delivery: Delivery,
-        host: str,
-        upstream: Upstream,
-        head: bytes,
-        body: RequestBody,
-        method: str,
-        path: str,
-        exchange: Exchange,
-        http2: bool,
-    ) -> None:
+    def __init__(self, delivery: Delivery, asked: Asked) -> None:
         self._delivery = delivery
-        self.host, self.upstream, self.head, self.body = host, upstream, head, body
-        self.method, self.path, self.exchange, self.http2 = method, path, exchange, http2
+        self.asked = asked
         self.releases: list[Callable[[], object]] = []
         self._pooled: Pooled | None = None
 
@@ -122,35 +128,22 @@ class Delivery:
         body = RequestBody(
             head, reader, writer, timeout=self.client_timeout, limit=self.max_request_body
         )
-        async with self.respond(host, upstream, head, body, method, path, exchange) as answer:
+        asked = Asked(host, upstream, head, body, method, path, exchange)
+        async with self.respond(asked) as answer:
             engine, response = answer
             await self.deliver(engine, response, writer, exchange, conn, client_closes(head))
 
-    def respond(
-        self,
-        host: str,
-        upstream: Upstream,
-        head: bytes,
-        body: RequestBody,
-        method: str,
-        path: str,
-        exchange: Exchange,
-        *,
-        http2: bool = False,
-    ) -> Answer:
+    def respond(self, asked: Asked) -> Answer:
         """The response to a request from its source, with the engine of the plan it takes
-        (``async with ... as (engine, response)``); its upstream connection or app is
-        released at the end.
-
-        ``http2``: the client speaks HTTP/2, which has no chunked or close-delimited
-        body (both are a body with no length there), and takes HTTP/2's own plans.
-        """
-        return Answer(self, host, upstream, head, body, method, path, exchange, http2)
+        (``async with delivery.respond(asked) as (engine, response)``); its upstream
+        connection or app is released at the end."""
+        return Answer(self, asked)
 
     async def _answer(self, answer: Answer) -> tuple[faults.ResponseEngine, Response]:
         """What :class:`Answer` yields; what it borrows is registered on ``answer``."""
-        host, upstream, head, body = answer.host, answer.upstream, answer.head, answer.body
-        method, path, exchange, http2 = answer.method, answer.path, answer.exchange, answer.http2
+        asked = answer.asked
+        host, upstream, head, body = asked.host, asked.upstream, asked.head, asked.body
+        method, path, exchange, http2 = asked.method, asked.path, asked.exchange, asked.http2
         bare = path.split("?", 1)[0]
         plan = self.routes.faults.exchange_plan(host, bare)
         exchange.fault = repr(plan) if plan is not None else None
@@ -185,8 +178,9 @@ class Delivery:
     async def _from_upstream(self, answer: Answer, framing: Framing | None) -> Response:
         """Send the request over a pooled connection, its body as it arrives; its response,
         the body still to read."""
-        head, body, method = answer.head, answer.body, answer.method
-        pooled = Pooled(self.pool, answer.upstream)
+        asked = answer.asked
+        head, body, method = asked.head, asked.body, asked.method
+        pooled = Pooled(self.pool, asked.upstream)
         up_reader, up_writer = await answer.borrow(pooled)
         up_writer.write(drop_header(head, b"expect") if body.length else head)
         async for block in body.blocks():
@@ -195,7 +189,7 @@ class Delivery:
         await drained(up_writer, UPSTREAM_TIMEOUT)
         reply = await read_head(up_reader, UPSTREAM_TIMEOUT)
         if reply is None:
-            raise ConnectionError(f"upstream of {answer.host!r} closed without a response")
+            raise ConnectionError(f"upstream of {asked.host!r} closed without a response")
         payload = framing_of(reply, method, framing) is not None
         rest = response_body(reply, method, up_reader, payload=payload)
         if not body.length and not closes(reply):

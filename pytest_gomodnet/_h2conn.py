@@ -23,7 +23,7 @@ from h2.errors import ErrorCodes
 from hyperframe.frame import Frame, SettingsFrame
 
 from ._bodies import RequestBody
-from ._delivery import Delivery, Response, pump
+from ._delivery import Asked, Delivery, Response, pump
 from ._endings import Quit, end
 from ._h2stream import StreamOver, StreamSink
 from ._http import set_header
@@ -275,9 +275,8 @@ class H2Server:
             timeout=self.idle_timeout,
             limit=self.delivery.max_request_body,
         )
-        async with self.delivery.respond(
-            self.host, self.upstream, head, body, method, path, exchange, http2=True
-        ) as (engine, response):
+        asked = Asked(self.host, self.upstream, head, body, method, path, exchange, http2=True)
+        async with self.delivery.respond(asked) as (engine, response):
             sink = StreamSink(self, stream_id, exchange, engine.plan)
             await pump(engine, response, sink.act)
             await sink.end_stream()
