@@ -139,25 +139,20 @@ class Evidence:
         command = tshark_command(
             capture.pcap, self._keys, proxy_port=router.port, tls_ports=tls_ports
         )
-        incomplete = (
-            [
+        lines = [f"capture: {capture.pcap}"]
+        if capture.dropped:
+            lines.append(
                 f"capture incomplete: the kernel dropped {capture.dropped} packets before "
                 "tcpdump read them (a busy machine); TLS cannot be decrypted past a gap: "
                 "run the test again alone for a whole capture"
-            ]
-            if capture.dropped
-            else []
-        )
-        self._capture_note = "\n".join(
-            [
-                f"capture: {capture.pcap}",
-                *incomplete,
-                f"TLS key log: {self._keys}",
-                "the decrypted HTTP and how each connection ended (Wireshark: open the pcap, "
-                "Preferences > TLS > key log file, Follow > TLS Stream):",
-                f"  {command}",
-            ]
-        )
+            )
+        lines += [
+            f"TLS key log: {self._keys}",
+            "the decrypted HTTP and how each connection ended (Wireshark: open the pcap, "
+            "Preferences > TLS > key log file, Follow > TLS Stream):",
+            f"  {command}",
+        ]
+        self._capture_note = "\n".join(lines)
 
     def unfired(self) -> bool:
         """Whether a fault armed by the test has not fired: its teardown will fail."""

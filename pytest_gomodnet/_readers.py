@@ -48,8 +48,7 @@ async def drained(writer: asyncio.StreamWriter, seconds: float) -> None:
     """``writer.drain()`` within ``seconds``. Without a timer when nothing waits to be
     written (what was written left at once, as nearly always): drain cannot block then."""
     if writer.transport.get_write_buffer_size():
-        async with asyncio.timeout(seconds):
-            await writer.drain()
+        await bounded(writer.drain(), seconds)
     else:
         await writer.drain()
 
