@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -120,23 +121,65 @@ def require(name: str) -> None:
     pytest.skip(message)
 
 
+Verdicts = dict[tuple[str, str], dict[str, str]]
+
+
 def run_suite(
-    names: list[str], directory: Path
-) -> tuple[dict[tuple[str, str], tuple[str, str]], str]:
-    """One suite run against the mirrors ``names``: (case, mirror) → (outcome, first line of
-    the failure), and the run's output."""
+    names: list[str], directory: Path, *, only: list[str] | None = None
+) -> tuple[Verdicts, str]:
+    """One suite run against the mirrors ``names`` (``only``: just these test ids):
+    (case, mirror) → the report's verdict (outcome, detail, failure, log, output), and
+    the run's output."""
     command = [sys.executable, "-m", "pytest", "--gomodnet", "-p", "no:cacheprovider"]
     command += ["-q", "--gomodnet-report=mirrors"]
     for name in names:
         command += ["--gomodnet-proxy-cmd", RECIPES[name]]
+    if only:
+        command += ["-k", " or ".join(only)]
+    directory.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         command, cwd=directory, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
     )
     path = directory / "mirrors.json"
     assert path.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     document = json.loads(path.read_text())
-    verdicts = {(v["case"], v["target"]): (v["outcome"], v["detail"]) for v in document["verdicts"]}
-    return verdicts, result.stdout
+    return {(v["case"], v["target"]): v for v in document["verdicts"]}, result.stdout
+
+
+def unexpected(verdicts: Verdicts) -> dict[tuple[str, str], str]:
+    """Every verdict that is not the one NOT_PASS (or EITHER) expects, with its whole
+    story, so that a run on a busy CI machine explains itself."""
+    stories = {}
+    for (case, name), verdict in verdicts.items():
+        allowed = EITHER.get((case, name)) or {NOT_PASS[name].get(case, "pass")}
+        if verdict["outcome"] not in allowed:
+            story = "\n".join(verdict.get(part) or "" for part in ("failure", "log", "output"))
+            stories[case, name] = (
+                f"{name} {case}: {verdict['outcome']}, expected {' or '.join(sorted(allowed))}"
+                f": {verdict['detail']}\n{story.strip()}"
+            )
+    return stories
+
+
+def rerun_unexpected(verdicts: Verdicts, directory: Path) -> Verdicts:
+    """The verdicts after one more run of each case that gave an unexpected one.
+
+    A case that comes out otherwise only once, on a machine busy with the rest of the
+    suite, says nothing about the mirror; its first story is kept as a warning (shown
+    in the run's summary), and a case that gives the same verdict twice fails the test.
+    """
+    stories = unexpected(verdicts)
+    if not stories:
+        return verdicts
+    warnings.warn(
+        "verdicts unlike the expected ones, run again:\n\n" + "\n\n".join(stories.values()),
+        stacklevel=2,
+    )
+    names = sorted({name for _, name in stories}, key=list(RECIPES).index)
+    only = [verdicts[key]["test"] for key in stories]
+    again, _ = run_suite(names, directory, only=only)
+    assert set(stories) <= set(again), f"the rerun gave no verdict for some of {only}"
+    return verdicts | {key: again[key] for key in stories}
 
 
 @pytest.mark.slow
@@ -148,21 +191,17 @@ def test_real_mirror_verdicts(tmp_path: Path) -> None:
         verdicts, output = run_suite(names, tmp_path)
         cases = {name: {c for c, t in verdicts if t == name} for name in names}
         assert cases == dict.fromkeys(names, PROXY_CASES), output[-5000:]
-        for key, allowed in EITHER.items():
-            if key in verdicts:
-                assert verdicts.pop(key)[0] in allowed, output[-5000:]
-        not_pass = {
-            name: {c: o for (c, t), (o, _) in verdicts.items() if t == name and o != "pass"}
-            for name in names
-        }
-        assert not_pass == {name: NOT_PASS[name] for name in names}, output[-5000:]
+        verdicts = rerun_unexpected(verdicts, tmp_path / "rerun")
+        stories = unexpected(verdicts)
+        assert not stories, "\n\n".join(stories.values())
+        detail = {key: verdict["detail"] for key, verdict in verdicts.items()}
         kept = {
             name
             for name in names
-            if "and kept it" in verdicts["proxy.close-delimited-cut[zip]", name][1]
+            if "and kept it" in detail["proxy.close-delimited-cut[zip]", name]
         }
         assert kept == KEEP_A_CUT & set(names), output[-5000:]
-        why = {name: {verdicts[c, name][1] for c in HTTP1_UPSTREAM} for name in names}
+        why = {name: {detail[c, name] for c in HTTP1_UPSTREAM} for name in names}
         assert why == {name: {NO_HTTP2[name]} for name in names}, output[-5000:]
     for name in RECIPES:
         require(name)
@@ -170,6 +209,9 @@ def test_real_mirror_verdicts(tmp_path: Path) -> None:
 
 def test_each_recipe_names_its_server_and_every_mirror_has_expectations() -> None:
     assert set(RECIPES) == set(SERVERS) == set(NOT_PASS)
+    for expected in NOT_PASS.values():
+        assert set(expected) <= PROXY_CASES
+    assert {case for case, _ in EITHER} <= PROXY_CASES
     for name, recipe in RECIPES.items():
         assert f"-m pytest_gomodnet.mirrors.{name} " in recipe
 
@@ -178,3 +220,48 @@ def test_docs_publish_every_recipe_verbatim() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "conformance.md").read_text()
     for recipe in RECIPES.values():
         assert f'--gomodnet-proxy-cmd "{recipe}"' in docs
+
+
+def _verdict(case: str, name: str, outcome: str) -> dict[str, str]:
+    test = f"test_{case.split('.', 1)[1].replace('-', '_')}[{name}]"
+    return {"outcome": outcome, "detail": "why", "failure": "", "log": "", "test": test}
+
+
+def test_unexpected_names_each_verdict_unlike_the_expected_one() -> None:
+    verdicts = {
+        ("proxy.unknown-module-list", "caddy"): _verdict(
+            "proxy.unknown-module-list", "caddy", "SHOULD-fail"
+        ),
+        ("proxy.single-flight", "caddy"): _verdict("proxy.single-flight", "caddy", "SHOULD-fail"),
+        ("proxy.single-flight", "nginx"): _verdict("proxy.single-flight", "nginx", "pass"),
+        ("proxy.single-flight", "apache"): _verdict("proxy.single-flight", "apache", "pass"),
+    }
+    stories = unexpected(verdicts)
+    assert list(stories) == [
+        ("proxy.unknown-module-list", "caddy"),
+        ("proxy.single-flight", "apache"),
+    ]
+    assert stories["proxy.single-flight", "apache"].startswith(
+        "apache proxy.single-flight: pass, expected SHOULD-fail: why"
+    )
+
+
+@pytest.mark.slow
+def test_a_rerun_runs_again_just_the_unexpected_cases(tmp_path: Path) -> None:
+    """The rerun's -k names reach the real suite: caddy's unknown-module-list, said to
+    have failed, is run again (alone) and passes; the warning keeps the first story."""
+    require("caddy")
+    key = ("proxy.unknown-module-list", "caddy")
+    verdicts = {
+        key: _verdict(*key, "SHOULD-fail"),
+        ("proxy.list", "caddy"): _verdict("proxy.list", "caddy", "pass"),
+    }
+    with pytest.warns(
+        UserWarning,
+        match=r"(?s)run again:.*caddy proxy.unknown-module-list: SHOULD-fail, expected pass",
+    ):
+        again = rerun_unexpected(verdicts, tmp_path)
+    assert again[key]["outcome"] == "pass"
+    assert again[("proxy.list", "caddy")] is verdicts[("proxy.list", "caddy")]
+    document = json.loads((tmp_path / "mirrors.json").read_text())
+    assert [(v["case"], v["target"]) for v in document["verdicts"]] == [key]
