@@ -166,7 +166,7 @@ def rerun_unexpected(verdicts: Verdicts, directory: Path) -> Verdicts:
 
     A case that comes out otherwise only once, on a machine busy with the rest of the
     suite, says nothing about the mirror; its first story is kept as a warning (shown
-    in the run's summary), and a case that gives the same verdict twice fails the test.
+    in the run's summary), and a case unexpected again fails the test.
     """
     stories = unexpected(verdicts)
     if not stories:
