@@ -99,6 +99,9 @@ class H2Server:
             if self.stopped.done():
                 self.stopped.result()  # raises what ended the connection
             reading.result()
+        except asyncio.CancelledError:
+            self._goodbye()
+            raise
         finally:
             reading.cancel()
             for stream in self.streams.values():
@@ -218,6 +221,16 @@ class H2Server:
     def _stop(self, exc: BaseException) -> None:
         if not self.stopped.done():
             self.stopped.set_exception(exc)
+
+    def _goodbye(self) -> None:
+        """The proxy is ending every connection (a reset at the end of a test, a stop): a
+        GOAWAY naming the last stream taken goes out first, as from a server that shuts
+        down. A client (Go's, for one) that sends its next request before it has read the
+        connection's end then sends it again on a new connection, instead of failing it."""
+        closed = self.h2.state_machine.state is ConnectionState.CLOSED
+        if not closed and not self.writer.transport.is_closing():
+            self.h2.close_connection()
+            self.flush()
 
     def close_when_idle(self) -> None:
         """After a GOAWAY: once no stream is being answered, the connection ends."""
