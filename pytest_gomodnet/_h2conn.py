@@ -100,12 +100,15 @@ class H2Server:
                 self.stopped.result()  # raises what ended the connection
             reading.result()
         except asyncio.CancelledError:
-            self._goodbye()
+            # A reset or a stop, as from a server that shuts down: a client (Go's, for one)
+            # that sends its next request before it reads the end sends it again elsewhere.
+            if not self.writer.transport.is_closing():
+                self._go_away(ErrorCodes.NO_ERROR)
             raise
         finally:
             reading.cancel()
             for stream in self.streams.values():
-                self._ended_with_connection(stream)
+                _ended_with(stream, self.conn)
                 if stream.task is not None:
                     stream.task.cancel()
             if self.stopped.done():
@@ -139,12 +142,17 @@ class H2Server:
     async def _refuse(self, exc: h2.exceptions.ProtocolError) -> None:
         """A client broke the protocol: GOAWAY with the code h2 names, then the end."""
         code = ErrorCodes(exc.error_code or ErrorCodes.PROTOCOL_ERROR)
-        if self.h2.state_machine.state is not ConnectionState.CLOSED:
-            self.h2.close_connection(error_code=code)  # h2 sent it already for most errors
         self.conn.ended = f"goaway {code.name}: {exc}"
-        self.flush()
+        self._go_away(code)
         await end(self.writer, "fin")
         raise Quit
+
+    def _go_away(self, code: ErrorCodes) -> None:
+        """A GOAWAY naming the last stream taken, on the wire (h2 queued one already for
+        most protocol errors)."""
+        if self.h2.state_machine.state is not ConnectionState.CLOSED:
+            self.h2.close_connection(error_code=code)
+        self.flush()
 
     def _withhold_settings_acks(self) -> None:
         """NoSettingsAck: h2's answers to the client's frames go out, but for the SETTINGS
@@ -222,16 +230,6 @@ class H2Server:
         if not self.stopped.done():
             self.stopped.set_exception(exc)
 
-    def _goodbye(self) -> None:
-        """The proxy is ending every connection (a reset at the end of a test, a stop): a
-        GOAWAY naming the last stream taken goes out first, as from a server that shuts
-        down. A client (Go's, for one) that sends its next request before it has read the
-        connection's end then sends it again on a new connection, instead of failing it."""
-        closed = self.h2.state_machine.state is ConnectionState.CLOSED
-        if not closed and not self.writer.transport.is_closing():
-            self.h2.close_connection()
-            self.flush()
-
     def close_when_idle(self) -> None:
         """After a GOAWAY: once no stream is being answered, the connection ends."""
         if self.answering:
@@ -243,12 +241,6 @@ class H2Server:
 
     # -- one stream -------------------------------------------------------
 
-    def _ended_with_connection(self, stream: _Stream) -> None:
-        """A stream still open when its connection ended ends as the connection did."""
-        exchange = stream.exchange
-        if exchange is not None and exchange.ended == "open" and self.conn.ended != "open":
-            exchange.ended = self.conn.ended
-
     async def _answer(self, stream_id: int, stream: _Stream) -> None:
         """Answer one stream; whatever ends the connection ends every stream on it."""
         try:
@@ -256,7 +248,7 @@ class H2Server:
         except (asyncio.CancelledError, StreamOver):
             pass
         except BaseException as exc:
-            self._ended_with_connection(stream)
+            _ended_with(stream, self.conn)
             self._stop(exc)
             return
         finally:
@@ -304,6 +296,13 @@ class H2Server:
         await pump(ResponseEngine(None, None), response, sink.act)
         await sink.end_stream()
         exchange.status, exchange.ended = refusal.status.value, refusal.label
+
+
+def _ended_with(stream: _Stream, conn: Connection) -> None:
+    """A stream still open when its connection ended ends as the connection did."""
+    exchange = stream.exchange
+    if exchange is not None and exchange.ended == "open" and conn.ended != "open":
+        exchange.ended = conn.ended
 
 
 def without_settings_acks(data: bytes) -> tuple[bytes, int]:
