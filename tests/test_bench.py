@@ -19,7 +19,9 @@ def test_bench_quick_prints_every_row(go) -> None:
         capture_output=True,
         text=True,
         timeout=420,
-        check=True,
+    )
+    assert result.returncode == 0, (
+        f"python -m bench --quick exited {result.returncode}:\n{result.stderr[-4000:]}"
     )
     lines = result.stdout.splitlines()
     assert lines[0].startswith("machine: ")
