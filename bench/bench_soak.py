@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from pytest_gomodnet.origin import Origin
 
 from . import _table as table
 from ._bare import BareServer
+from ._subprocess import output_of
 from .bench_router import BODY, _get, _plain_rate, _sample_response
 
 
@@ -69,14 +69,9 @@ def measure(count: int) -> dict[str, float]:
 
 def run(quick: bool) -> list[table.Row]:
     count = 500 if quick else 10_000
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_soak", str(count)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
+    figures = json.loads(
+        output_of([sys.executable, "-m", "bench.bench_soak", str(count)], timeout=600)
     )
-    figures = json.loads(done.stdout)
     rate, bare_rate, growth = figures["rate"], figures["bare_rate"], figures["growth"]
     fds = int(figures["fds"])
     name = f"soak {count:,} conns"

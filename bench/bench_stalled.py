@@ -22,7 +22,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from pytest_gomodnet.faultproxy import Router
 from pytest_gomodnet.goproxy import GoProxy, ModuleStore
 
 from . import _table as table
+from ._subprocess import output_of
 from ._zip_server import MODULE, VERSION, build, memory_kib
 
 CLIENT_TIMEOUT = 1.0
@@ -57,20 +57,26 @@ def _open_files(path: Path) -> int:
 
 
 def _round(router: Router, context: ssl.SSLContext, clients: int, zip_path: Path) -> None:
+    """One round: every client stalls, the Router ends each (``client-stalled``) and lets
+    go of the zip. The zip is closed as the exchange unwinds, a moment after its ending
+    is logged, so both are awaited under one deadline."""
     before = len(router.log)
     stalled = [_stall(router.port, context) for _ in range(clients)]
     deadline = time.monotonic() + ROUND_DEADLINE
     while True:
         ended = [c.ended for c in router.log[before:]]
-        if len(ended) == clients and "open" not in ended:
+        done = len(ended) == clients and "open" not in ended
+        if done and _open_files(zip_path) == 0:
             break
         if time.monotonic() > deadline:
-            raise AssertionError(f"stalled clients still open after {ROUND_DEADLINE} s: {ended}")
+            raise AssertionError(
+                f"after {ROUND_DEADLINE} s: endings {ended}, the zip open "
+                f"{_open_files(zip_path)} times"
+            )
         time.sleep(0.05)
     for sock in stalled:
         sock.close()
-    assert ended == ["client-stalled"] * clients, ended
-    assert _open_files(zip_path) == 0, "the zip stayed open after its clients were closed"
+    assert ended == ["client-stalled"] * clients, f"a stalled client ended otherwise: {ended}"
 
 
 def _rss_kib() -> tuple[int, int]:
@@ -109,8 +115,7 @@ def run(quick: bool) -> list[table.Row]:
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "bench.bench_stalled", tmp, str(size), str(rounds),
                    str(clients)]  # fmt: skip
-        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
-    measured = json.loads(out.stdout)
+        measured = json.loads(output_of(command, timeout=600))
     held = (measured["trimmed"][-1] - measured["trimmed"][0]) / 1024
     kept = (measured["rss"][-1] - measured["rss"][0]) / 1024
     mib = size >> 20

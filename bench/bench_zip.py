@@ -19,6 +19,7 @@ from typing import Any
 
 from . import _best
 from . import _table as table
+from ._subprocess import output_of
 
 ROUNDS = 3
 TIMEOUT = 120.0
@@ -26,12 +27,12 @@ TIMEOUT = 120.0
 
 def _curl(url: str, *options: str) -> tuple[float, int]:
     """Seconds and bytes of one download with curl (its own timing, not its start-up)."""
-    result = subprocess.run(
+    written = output_of(
         ["curl", "-sS", "-o", "/dev/null", "-w", "%{time_total} %{size_download}",
          "--max-time", str(TIMEOUT), *options, url],
-        capture_output=True, text=True, timeout=TIMEOUT + 10, check=True,
+        timeout=TIMEOUT + 10,
     )  # fmt: skip
-    seconds, size = result.stdout.split()
+    seconds, size = written.split()
     return float(seconds), int(size)
 
 

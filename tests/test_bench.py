@@ -60,3 +60,19 @@ def test_bench_quick_prints_every_row(go) -> None:
         "2x5 stalled, RSS untrimmed, MiB (info)",
         "conformance suite vs careful mirror, wall s",
     ]
+
+
+def test_a_failing_bench_helper_shows_its_exit_status_and_output() -> None:
+    helper = "import sys; print('half a table'); sys.exit('the zip server broke')"
+    script = (
+        "import sys\n"
+        "from bench._subprocess import output_of\n"
+        f"output_of([sys.executable, '-c', {helper!r}], timeout=60)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "exited 1\n--- its stdout (tail) ---\nhalf a table\n" in result.stderr
+    assert "--- its stderr (tail) ---\nthe zip server broke\n" in result.stderr
+    assert "bench._subprocess.HelperFailed" in result.stderr
