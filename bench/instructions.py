@@ -1,0 +1,75 @@
+"""``python -m bench.instructions [TREE ...]``: instructions per Router connection, counted.
+
+Wall-clock ratios on a shared machine swing by a fifth between runs; the number of
+instructions a connection costs does not (two runs agree within 0.01 %). Each TREE is a
+directory holding a ``pytest_gomodnet`` package (a checkout's root, or its ``src``
+before the package moved), so two commits can be held side by side: ``git worktree add
+/tmp/old REV`` and pass both. The workload (``bench/_workload.py``) runs under
+valgrind's callgrind twice, with few and with many connections; the difference, over
+the difference in connections, is one connection's cost: client and Router together,
+the start-up cancelled out. Needs valgrind (Debian: ``apt-get install valgrind``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ._subprocess import HelperFailed
+
+WORKLOAD = Path(__file__).with_name("_workload.py")
+MODES = ("plain", "tls")
+#: Connections in the short and the long run; their difference is what is divided.
+FEW = {"plain": (20, 220), "tls": (20, 120)}
+
+
+def count(tree: Path, mode: str, connections: int) -> int:
+    """Instructions the whole workload took under callgrind."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               sys.executable, str(WORKLOAD), mode, str(connections)]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    package = Path(tree, "pytest_gomodnet").resolve()
+    named = [line for line in done.stderr.splitlines() if line.endswith("__init__.py")]
+    loaded = Path(named[0]).resolve().parent if named else None
+    if done.returncode != 0 or loaded != package:
+        raise HelperFailed(
+            f"the workload in {tree} ({mode}, {connections}) exited {done.returncode}, "
+            f"loaded {loaded} (wanted {package}):\n{done.stderr[-3000:]}"
+        )
+    collected = re.search(r"Collected : (\d+)", done.stderr)
+    if collected is None:
+        raise HelperFailed(f"callgrind printed no count:\n{done.stderr[-3000:]}")
+    return int(collected[1])
+
+
+def per_connection(tree: Path, mode: str) -> float:
+    few, many = FEW[mode]
+    # Compiled first: a run that compiled the package would count the compiler too.
+    compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)
+    return (count(tree, mode, many) - count(tree, mode, few)) / (many - few)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions")
+    parser.add_argument("trees", nargs="*", type=Path, default=[Path(__file__).parent.parent])
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
+    first: dict[str, float] = {}
+    print(f"{'tree':<40} {'mode':<6} {'instructions/conn':>18} {'vs first':>9}")
+    for tree in args.trees:
+        for mode in MODES:
+            each = per_connection(tree, mode)
+            first.setdefault(mode, each)
+            print(f"{tree!s:<40} {mode:<6} {each:>18,.0f} {each / first[mode]:>8.3f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
