@@ -1,7 +1,7 @@
 """``python -m bench.instructions [TREE ...]``: instructions per Router connection, counted.
 
 Wall-clock ratios on a shared machine swing by a fifth between runs; the number of
-instructions a connection costs does not (two runs agree within 0.01 %). Each TREE is a
+instructions a connection costs moves by less than half a percent. Each TREE is a
 directory holding a ``pytest_gomodnet`` package (a checkout's root, or its ``src``
 before the package moved), so two commits can be held side by side: ``git worktree add
 /tmp/old REV`` and pass both. The workload (``bench/_workload.py``) runs under
