@@ -49,8 +49,10 @@ def count(tree: Path, mode: str, connections: int) -> int:
     return int(collected[1])
 
 
-def per_connection(tree: Path, mode: str) -> float:
-    few, many = FEW[mode]
+def per_connection(tree: Path, mode: str, counts: tuple[int, int] | None = None) -> float:
+    """One connection's instructions: the runs of ``counts`` (few, many) connections,
+    their difference divided."""
+    few, many = counts or FEW[mode]
     # Compiled first: a run that compiled the package would count the compiler too.
     compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)
     return (count(tree, mode, many) - count(tree, mode, few)) / (many - few)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import require_program
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -76,3 +78,40 @@ def test_a_failing_bench_helper_shows_its_exit_status_and_output() -> None:
     assert "exited 1\n--- its stdout (tail) ---\nhalf a table\n" in result.stderr
     assert "--- its stderr (tail) ---\nthe zip server broke\n" in result.stderr
     assert "bench._subprocess.HelperFailed" in result.stderr
+
+
+def _instructions(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.slow
+def test_instructions_counts_a_connection_of_the_tree_it_is_given() -> None:
+    require_program("valgrind")
+    script = (
+        "from pathlib import Path\n"
+        "from bench.instructions import per_connection\n"
+        "print(round(per_connection(Path('.'), 'plain', (1, 3))))\n"
+    )
+    done = _instructions(script)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # A plain connection through the Router costs several hundred thousand instructions
+    # (about 860,000 on 2026-12-03); an empty or broken workload would count near zero.
+    assert 100_000 < int(done.stdout) < 10_000_000, done.stdout
+
+
+@pytest.mark.slow
+def test_instructions_refuse_a_tree_whose_package_was_not_the_one_loaded(tmp_path) -> None:
+    require_program("valgrind")
+    (tmp_path / "pytest_gomodnet").mkdir()  # a tree with no real package: the venv's loads
+    script = (
+        "from pathlib import Path\n"
+        "from bench.instructions import count\n"
+        f"count(Path({str(tmp_path)!r}), 'plain', 1)\n"
+    )
+    done = _instructions(script)
+    assert done.returncode == 1
+    wanted = (tmp_path / "pytest_gomodnet").resolve()
+    assert f"loaded {ROOT.resolve() / 'pytest_gomodnet'} (wanted {wanted})" in done.stderr
+    assert "bench._subprocess.HelperFailed: the workload in" in done.stderr
