@@ -11,7 +11,6 @@ import sys
 import trustme
 from werkzeug import Request, Response
 
-import pytest_gomodnet
 from pytest_gomodnet.faultproxy import Router
 from pytest_gomodnet.origin import Origin
 
@@ -43,7 +42,6 @@ def _tls(port: int, context: ssl.SSLContext) -> None:
 
 
 def main(mode: str, count: int) -> None:
-    print(pytest_gomodnet.__file__, file=sys.stderr)
     ca = trustme.CA()
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("proxy.test").configure_cert(server)

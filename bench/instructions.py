@@ -29,23 +29,39 @@ MODES = ("plain", "tls")
 FEW = {"plain": (20, 220), "tls": (20, 120)}
 
 
+def _environment(tree: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
+
+
+def check_tree(tree: Path) -> None:
+    """HelperFailed unless ``import pytest_gomodnet`` with ``tree`` first on the path loads
+    the tree's own package (an installed one would be counted in its place)."""
+    wanted = Path(tree, "pytest_gomodnet").resolve()
+    done = subprocess.run(
+        [sys.executable, "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)"],
+        env=_environment(tree), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    loaded = Path(done.stdout.strip()).resolve().parent if done.returncode == 0 else None
+    if loaded != wanted:
+        raise HelperFailed(
+            f"{tree} would not be measured: importing pytest_gomodnet with it first on the "
+            f"path loaded {loaded} (wanted {wanted}){done.stderr[-3000:]}"
+        )
+
+
 def count(tree: Path, mode: str, connections: int) -> int:
     """Instructions the whole workload took under callgrind."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                sys.executable, str(WORKLOAD), mode, str(connections)]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
-    package = Path(tree, "pytest_gomodnet").resolve()
-    named = [line for line in done.stderr.splitlines() if line.endswith("__init__.py")]
-    loaded = Path(named[0]).resolve().parent if named else None
-    if done.returncode != 0 or loaded != package:
-        raise HelperFailed(
-            f"the workload in {tree} ({mode}, {connections}) exited {done.returncode}, "
-            f"loaded {loaded} (wanted {package}):\n{done.stderr[-3000:]}"
-        )
+    done = subprocess.run(
+        command, env=_environment(tree), capture_output=True, text=True, timeout=1800
+    )
     collected = re.search(r"Collected : (\d+)", done.stderr)
-    if collected is None:
-        raise HelperFailed(f"callgrind printed no count:\n{done.stderr[-3000:]}")
+    if done.returncode != 0 or collected is None:
+        raise HelperFailed(
+            f"the workload in {tree} ({mode}, {connections}) exited {done.returncode}:\n"
+            f"{done.stderr[-3000:]}"
+        )
     return int(collected[1])
 
 
@@ -53,6 +69,7 @@ def per_connection(tree: Path, mode: str, counts: tuple[int, int] | None = None)
     """One connection's instructions: the runs of ``counts`` (few, many) connections,
     their difference divided."""
     few, many = counts or FEW[mode]
+    check_tree(tree)
     # Compiled first: a run that compiled the package would count the compiler too.
     compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)
     return (count(tree, mode, many) - count(tree, mode, few)) / (many - few)

@@ -101,17 +101,26 @@ def test_instructions_counts_a_connection_of_the_tree_it_is_given() -> None:
     assert 100_000 < int(done.stdout) < 10_000_000, done.stdout
 
 
-@pytest.mark.slow
-def test_instructions_refuse_a_tree_whose_package_was_not_the_one_loaded(tmp_path) -> None:
-    require_program("valgrind")
+def test_instructions_refuse_a_tree_whose_package_would_not_be_the_one_loaded(tmp_path) -> None:
     (tmp_path / "pytest_gomodnet").mkdir()  # a tree with no real package: the venv's loads
     script = (
         "from pathlib import Path\n"
-        "from bench.instructions import count\n"
-        f"count(Path({str(tmp_path)!r}), 'plain', 1)\n"
+        "from bench.instructions import check_tree\n"
+        f"check_tree(Path({str(tmp_path)!r}))\n"
     )
     done = _instructions(script)
     assert done.returncode == 1
     wanted = (tmp_path / "pytest_gomodnet").resolve()
-    assert f"loaded {ROOT.resolve() / 'pytest_gomodnet'} (wanted {wanted})" in done.stderr
-    assert "bench._subprocess.HelperFailed: the workload in" in done.stderr
+    assert (
+        f"bench._subprocess.HelperFailed: {tmp_path} would not be measured: importing "
+        f"pytest_gomodnet with it first on the path loaded {ROOT.resolve() / 'pytest_gomodnet'} "
+        f"(wanted {wanted})"
+    ) in done.stderr
+
+
+def test_instructions_accept_this_checkout() -> None:
+    done = _instructions(
+        "from pathlib import Path\nfrom bench.instructions import check_tree\n"
+        "check_tree(Path('.'))\n"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
