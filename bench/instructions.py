@@ -38,7 +38,8 @@ def check_tree(tree: Path) -> None:
     the tree's own package (an installed one would be counted in its place)."""
     wanted = Path(tree, "pytest_gomodnet").resolve()
     done = subprocess.run(
-        [sys.executable, "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)"],
+        # -P: no current directory on the path, as the workload (a script) has none.
+        [sys.executable, "-P", "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)"],
         env=_environment(tree), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     loaded = Path(done.stdout.strip()).resolve().parent if done.returncode == 0 else None

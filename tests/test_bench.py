@@ -118,9 +118,13 @@ def test_instructions_refuse_a_tree_whose_package_would_not_be_the_one_loaded(tm
     ) in done.stderr
 
 
-def test_instructions_accept_this_checkout() -> None:
+def test_instructions_accept_another_tree_even_from_this_checkout(tmp_path) -> None:
+    # Run from the checkout, whose own package would shadow the tree's were the current
+    # directory on the path (as it is for ``python -c``; the workload is a script).
+    (tmp_path / "pytest_gomodnet").mkdir()
+    (tmp_path / "pytest_gomodnet" / "__init__.py").write_text("")
     done = _instructions(
         "from pathlib import Path\nfrom bench.instructions import check_tree\n"
-        "check_tree(Path('.'))\n"
+        f"check_tree(Path({str(tmp_path)!r}))\n"
     )
     assert done.returncode == 0, done.stderr[-3000:]
