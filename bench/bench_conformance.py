@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import _best
 from . import _table as table
-from ._subprocess import output_of
+from ._subprocess import TAIL, output_of
 
 #: The budget for the whole run, in seconds.
 BUDGET = 10.0
@@ -32,7 +32,7 @@ def _suite_seconds() -> tuple[float, int]:
         seconds = time.perf_counter() - started
     passed = re.search(r"(\d+) passed", printed)
     if passed is None:
-        raise RuntimeError(f"the conformance suite passed no case:\n{printed[-3000:]}")
+        raise RuntimeError(f"the conformance suite passed no case:\n{printed[-TAIL:]}")
     return seconds, int(passed[1])
 
 

@@ -17,11 +17,10 @@ import compileall
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from ._subprocess import HelperFailed
+from ._subprocess import TAIL, HelperFailed, finished
 
 WORKLOAD = Path(__file__).with_name("_workload.py")
 MODES = ("plain", "tls")
@@ -37,16 +36,16 @@ def check_tree(tree: Path) -> None:
     """HelperFailed unless ``import pytest_gomodnet`` with ``tree`` first on the path loads
     the tree's own package (an installed one would be counted in its place)."""
     wanted = Path(tree, "pytest_gomodnet").resolve()
-    done = subprocess.run(
-        # -P: no current directory on the path, as the workload (a script) has none.
+    # -P: no current directory on the path, as the workload (a script) has none.
+    printed = finished(
         [sys.executable, "-P", "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)"],
-        env=_environment(tree), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    loaded = Path(done.stdout.strip()).resolve().parent if done.returncode == 0 else None
+        env=_environment(tree), timeout=60,
+    ).stdout  # fmt: skip
+    loaded = Path(printed.strip()).resolve().parent
     if loaded != wanted:
         raise HelperFailed(
             f"{tree} would not be measured: importing pytest_gomodnet with it first on the "
-            f"path loaded {loaded} (wanted {wanted}){done.stderr[-3000:]}"
+            f"path loaded {loaded} (wanted {wanted})"
         )
 
 
@@ -54,15 +53,10 @@ def count(tree: Path, mode: str, connections: int) -> int:
     """Instructions the whole workload took under callgrind."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                sys.executable, str(WORKLOAD), mode, str(connections)]  # fmt: skip
-    done = subprocess.run(
-        command, env=_environment(tree), capture_output=True, text=True, timeout=1800
-    )
-    collected = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode != 0 or collected is None:
-        raise HelperFailed(
-            f"the workload in {tree} ({mode}, {connections}) exited {done.returncode}:\n"
-            f"{done.stderr[-3000:]}"
-        )
+    report = finished(command, env=_environment(tree), timeout=1800).stderr
+    collected = re.search(r"Collected : (\d+)", report)
+    if collected is None:
+        raise HelperFailed(f"callgrind printed no count for {tree}:\n{report[-TAIL:]}")
     return int(collected[1])
 
 

@@ -64,6 +64,13 @@ def test_bench_quick_prints_every_row(go) -> None:
     ]
 
 
+def _python(script: str) -> subprocess.CompletedProcess[str]:
+    """``python -c script`` from the checkout, where ``bench`` imports."""
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
 def test_a_failing_bench_helper_shows_its_exit_status_and_output() -> None:
     helper = "import sys; print('half a table'); sys.exit('the zip server broke')"
     script = (
@@ -71,19 +78,11 @@ def test_a_failing_bench_helper_shows_its_exit_status_and_output() -> None:
         "from bench._subprocess import output_of\n"
         f"output_of([sys.executable, '-c', {helper!r}], timeout=60)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = _python(script)
     assert result.returncode == 1
     assert "exited 1\n--- its stdout (tail) ---\nhalf a table\n" in result.stderr
     assert "--- its stderr (tail) ---\nthe zip server broke\n" in result.stderr
     assert "bench._subprocess.HelperFailed" in result.stderr
-
-
-def _instructions(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.mark.slow
@@ -94,7 +93,7 @@ def test_instructions_counts_a_connection_of_the_tree_it_is_given() -> None:
         "from bench.instructions import per_connection\n"
         "print(round(per_connection(Path('.'), 'plain', (1, 3))))\n"
     )
-    done = _instructions(script)
+    done = _python(script)
     assert done.returncode == 0, done.stderr[-3000:]
     # A plain connection through the Router costs several hundred thousand instructions
     # (about 860,000 on 2026-12-03); an empty or broken workload would count near zero.
@@ -108,7 +107,7 @@ def test_instructions_refuse_a_tree_whose_package_would_not_be_the_one_loaded(tm
         "from bench.instructions import check_tree\n"
         f"check_tree(Path({str(tmp_path)!r}))\n"
     )
-    done = _instructions(script)
+    done = _python(script)
     assert done.returncode == 1
     wanted = (tmp_path / "pytest_gomodnet").resolve()
     assert (
@@ -123,7 +122,7 @@ def test_instructions_accept_another_tree_even_from_this_checkout(tmp_path) -> N
     # directory on the path (as it is for ``python -c``; the workload is a script).
     (tmp_path / "pytest_gomodnet").mkdir()
     (tmp_path / "pytest_gomodnet" / "__init__.py").write_text("")
-    done = _instructions(
+    done = _python(
         "from pathlib import Path\nfrom bench.instructions import check_tree\n"
         f"check_tree(Path({str(tmp_path)!r}))\n"
     )
