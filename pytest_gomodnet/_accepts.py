@@ -18,6 +18,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from ._limits import MAX_HEAD
+from ._readers import ClientReader
 from ._starved import Starved
 
 __all__ = ["Accepts", "StreamHandler"]
@@ -47,7 +48,7 @@ class Accepts:
 
         def protocol() -> asyncio.StreamReaderProtocol:
             self._starved.accepted()
-            reader = asyncio.StreamReader(limit=MAX_HEAD)
+            reader = ClientReader(limit=MAX_HEAD)
             return _TrackedProtocol(reader, handler, self._open, self)
 
         server = await self._loop.create_server(protocol, sock=listener)

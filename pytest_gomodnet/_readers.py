@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ._http import header
 from ._limits import MAX_HEAD, UPSTREAM_TIMEOUT
@@ -20,6 +20,7 @@ from ._writers import bodiless
 
 __all__ = [
     "BLOCK",
+    "ClientReader",
     "bounded",
     "client_spoke",
     "drained",
@@ -66,34 +67,92 @@ async def read_head(reader: asyncio.StreamReader, timeout: float) -> bytes | Non
     return head
 
 
-async def read_request_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
-    """A client's request head (None on a clean EOF before any byte), read line by line:
-    an endless head, a line that ends in a bare LF, a lone CR or a NUL is a bad request
-    (answered at once, where a search for CRLF CRLF would wait out the deadline)."""
-    lines: list[bytes] = []
-    size = 0
-    async with asyncio.timeout(timeout):
-        while not lines or lines[-1] != b"\r\n":
-            try:
-                line = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as exc:
-                if not lines and not exc.partial:
+class ClientReader(asyncio.StreamReader):
+    """A client's stream, whose request heads are read a block at a time, not line by
+    line: what a block brings past its head (a body, the next request) is kept, and
+    every read returns it first."""
+
+    _unread = b""
+
+    async def read(self, n: int = -1) -> bytes:
+        if not self._unread:
+            return await super().read(n)
+        if n < 0:
+            kept, self._unread = self._unread, b""
+            return kept + await super().read(n)
+        kept, self._unread = self._unread[:n], self._unread[n:]
+        return kept
+
+    async def readexactly(self, n: int) -> bytes:
+        kept, self._unread = self._unread[:n], self._unread[n:]
+        if len(kept) == n:
+            return kept
+        try:
+            return kept + await super().readexactly(n - len(kept))
+        except asyncio.IncompleteReadError as exc:
+            raise asyncio.IncompleteReadError(kept + exc.partial, n) from None
+
+    async def readuntil(self, separator: Any = b"\n") -> bytes:
+        if self._unread:
+            raise NotImplementedError("a client's stream is searched by read_head() alone")
+        return await super().readuntil(separator)
+
+    def at_eof(self) -> bool:
+        return not self._unread and super().at_eof()
+
+    async def read_head(self, timeout: float) -> bytes | None:
+        """The next request head (None on a clean EOF before any byte), within ``timeout``.
+        A line that ends in a bare LF, a lone CR or a NUL is a bad request at once, as is
+        a head over MAX_HEAD: no search for CRLF CRLF waits out the deadline for them."""
+        buffer, self._unread = self._unread, b""
+        async with asyncio.timeout(timeout):
+            while not buffer or not (end := _head_end(buffer)):
+                data = await super().read(BLOCK)
+                if not data:
+                    if buffer:
+                        raise asyncio.IncompleteReadError(buffer, None)
                     return None
-                raise
-            except asyncio.LimitOverrunError:
-                raise BadRequest(f"request head longer than {MAX_HEAD} bytes") from None
-            size += len(line)
-            if size > MAX_HEAD:
-                raise BadRequest(f"request head longer than {MAX_HEAD} bytes")
-            if not line.endswith(b"\r\n"):
-                raise BadRequest(
-                    f"line {len(lines) + 1} of the request head ends in a bare LF "
-                    "(HTTP/1.1 ends every line with CRLF)"
-                )
-            if b"\x00" in line or b"\r" in line[:-2]:
-                raise BadRequest(f"a NUL or a lone CR in line {len(lines) + 1} of the request head")
-            lines.append(line)
-    return b"".join(lines)
+                buffer += data
+        self._unread = buffer[end:]
+        return buffer[:end]
+
+
+async def read_request_head(reader: asyncio.StreamReader, timeout: float) -> bytes | None:
+    """A client's request head from a :class:`ClientReader` (see its ``read_head``)."""
+    if not isinstance(reader, ClientReader):
+        raise TypeError(f"request heads are read from a ClientReader, not {reader!r}")
+    return await reader.read_head(timeout)
+
+
+def _head_end(buffer: bytes) -> int:
+    """Where the head at the start of ``buffer`` ends (0 while it has not ended); a
+    BadRequest for a line it must not hold or a head over MAX_HEAD."""
+    if buffer.startswith(b"\r\n"):
+        return 2
+    end = buffer.find(b"\r\n\r\n") + 4
+    seen = end if end > 3 else buffer.rfind(b"\n") + 1
+    crlf = buffer.count(b"\r\n", 0, seen)
+    if buffer.count(b"\n", 0, seen) != crlf or buffer.count(b"\r", 0, seen) != crlf:
+        raise _bad_line(buffer[:seen])
+    if buffer.find(b"\x00", 0, seen) >= 0:
+        raise _bad_line(buffer[:seen])
+    if end > MAX_HEAD or (end < 4 and len(buffer) > MAX_HEAD):
+        raise BadRequest(f"request head longer than {MAX_HEAD} bytes")
+    return end if end > 3 else 0
+
+
+def _bad_line(lines: bytes) -> BadRequest:
+    """The refusal for the first of ``lines`` that ends in a bare LF or holds a NUL or a
+    lone CR."""
+    for number, line in enumerate(lines.split(b"\n")[:-1], 1):
+        if not line.endswith(b"\r"):
+            return BadRequest(
+                f"line {number} of the request head ends in a bare LF "
+                "(HTTP/1.1 ends every line with CRLF)"
+            )
+        if b"\x00" in line or b"\r" in line[:-1]:
+            return BadRequest(f"a NUL or a lone CR in line {number} of the request head")
+    raise AssertionError(f"no bad line in {lines!r}")
 
 
 #: What a request target never holds: a control character, a space or DEL.

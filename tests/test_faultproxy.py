@@ -743,3 +743,20 @@ def test_refuse_meets_a_plain_request_too(router) -> None:
         ("http", "Refuse()", "rst"),
         ("http", None, "client-closed"),
     ]
+
+
+def test_pipelined_requests_each_get_their_answer_in_order(router, origin) -> None:
+    """A POST's body and the next request arrive with its head in one segment: the body
+    goes upstream, the next request is answered after it."""
+    origin.route("echo.test", lambda request: Response(b"got " + request.get_data()))
+    router.add_host("echo.test", origin.url)
+    post = b"POST http://echo.test/a HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 5\r\n\r\nhello"
+    get = b"GET http://echo.test/b HTTP/1.1\r\nHost: echo.test\r\nConnection: close\r\n\r\n"
+    reply = exchange(router.port, post + get)
+    bodies = re.findall(rb"HTTP/1\.1 200 OK\r\n.*?\r\n\r\n(got [a-z]*)", reply, re.S)
+    assert bodies == [b"got hello", b"got "]
+    (connection,) = _all_ended(router)
+    assert [(x.method, x.path, x.status) for x in connection.exchanges] == [
+        ("POST", "/a", 200),
+        ("GET", "/b", 200),
+    ]
