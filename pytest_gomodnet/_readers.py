@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
+from ._deadlines import within
 from ._http import header
 from ._limits import MAX_HEAD, UPSTREAM_TIMEOUT
 from ._refusals import BadRequest
@@ -40,8 +41,9 @@ class HeadTooLong(ConnectionError):
 
 
 async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
-    """``asyncio.wait_for`` without its task per call (it waits on every read here)."""
-    async with asyncio.timeout(seconds):
+    """``awaitable`` within ``seconds``, or TimeoutError: ``asyncio.wait_for`` without its
+    task, and without its timer (:mod:`._deadlines`): it waits on every read here."""
+    with within(seconds):
         return await awaitable
 
 
@@ -105,7 +107,7 @@ class ClientReader(asyncio.StreamReader):
         A line that ends in a bare LF, a lone CR or a NUL is a bad request at once, as is
         a head over MAX_HEAD: no search for CRLF CRLF waits out the deadline for them."""
         buffer, self._unread = self._unread, b""
-        async with asyncio.timeout(timeout):
+        with within(timeout):
             while not buffer or not (end := _head_end(buffer)):
                 data = await super().read(BLOCK)
                 if not data:
@@ -159,6 +161,14 @@ def _bad_line(lines: bytes) -> BadRequest:
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
+def _control_or_space(target: str) -> bool:
+    """Whether ``target`` holds a control character, a space or DEL (for ASCII, two
+    string tests: the pattern costs more than the rest of a request line's reading)."""
+    if target.isascii():
+        return not target.isprintable() or " " in target
+    return _CONTROL_OR_SPACE.search(target) is not None
+
+
 def request_target(head: bytes) -> tuple[str, str]:
     """(method, target) of a request line, or BadRequest if it is not HTTP/1.x or its
     target has a control character or a space."""
@@ -166,7 +176,7 @@ def request_target(head: bytes) -> tuple[str, str]:
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise BadRequest(f"malformed request line {request_line[:200]!r}")
-    if _CONTROL_OR_SPACE.search(parts[1]):
+    if _control_or_space(parts[1]):
         raise BadRequest(f"a control character in the request target {parts[1][:200]!r}")
     return parts[0], parts[1]
 

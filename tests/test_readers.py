@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from pytest_gomodnet._limits import MAX_HEAD
-from pytest_gomodnet._readers import ClientReader
+from pytest_gomodnet._readers import ClientReader, request_target
 from pytest_gomodnet._refusals import BadRequest
 
 HEAD = b"POST http://a.test/x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\n"
@@ -127,3 +127,17 @@ def test_a_blank_first_line_is_a_head_of_its_own() -> None:
 def test_a_head_that_does_not_end_runs_into_the_deadline() -> None:
     with pytest.raises(TimeoutError):
         _run(lambda reader: reader.read_head(0.05), b"GET / HTTP/1.1\r\n")
+
+
+@pytest.mark.parametrize("code", range(256))
+def test_a_target_is_refused_for_a_control_character_a_space_or_del_alone(code: int) -> None:
+    target = f"http://a.test/x{chr(code)}y"
+    head = f"GET {target} HTTP/1.1\r\n\r\n".encode("latin-1")
+    if code == 0x20:  # a fourth part of the request line
+        with pytest.raises(BadRequest, match=r"^malformed request line "):
+            request_target(head)
+    elif code < 0x20 or code == 0x7F:
+        with pytest.raises(BadRequest, match=r"^a control character in the request target "):
+            request_target(head)
+    else:
+        assert request_target(head) == ("GET", target)
