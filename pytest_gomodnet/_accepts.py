@@ -17,6 +17,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
+from ._endings import set_nodelay
 from ._limits import MAX_HEAD
 from ._readers import ClientReader
 from ._starved import Starved
@@ -51,6 +52,7 @@ class Accepts:
             reader = ClientReader(limit=MAX_HEAD)
             return _TrackedProtocol(reader, handler, self._open, self)
 
+        set_nodelay(listener)
         server = await self._loop.create_server(protocol, sock=listener)
         self._servers.append(server)
         return server

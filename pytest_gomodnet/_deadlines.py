@@ -11,6 +11,7 @@ in its place (an outside cancel still comes through as a cancel).
 from __future__ import annotations
 
 import asyncio
+import math
 import weakref
 from collections import deque
 from types import TracebackType
@@ -23,22 +24,18 @@ _WAITING, _EXPIRED, _DONE = range(3)
 class _Wait:
     """One wait of one task, in the ``with`` block it guards."""
 
-    __slots__ = ("_cancelling", "_state", "_task", "when")
+    __slots__ = ("cancelling", "state", "task", "when")
 
     def __init__(self, task: asyncio.Task[object], when: float) -> None:
-        self._task: asyncio.Task[object] | None = task
-        self._cancelling = task.cancelling()
-        self._state = _WAITING
+        self.task: asyncio.Task[object] | None = task
+        self.cancelling = task.cancelling()
+        self.state = _WAITING
         self.when = when
 
-    @property
-    def done(self) -> bool:
-        return self._state == _DONE
-
     def expire(self) -> None:
-        if self._state == _WAITING and self._task is not None:
-            self._state = _EXPIRED
-            self._task.cancel()
+        if self.state == _WAITING and self.task is not None:
+            self.state = _EXPIRED
+            self.task.cancel()
 
     def __enter__(self) -> _Wait:
         return self
@@ -49,11 +46,11 @@ class _Wait:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        expired = self._state == _EXPIRED
-        self._state = _DONE
-        task, self._task = self._task, None  # a done wait may sit in its queue a while
+        expired = self.state == _EXPIRED
+        self.state = _DONE
+        task, self.task = self.task, None  # a done wait may sit in its queue a while
         # As asyncio.timeout: the cancel is taken back whether or not it arrived.
-        uncancelled = expired and task is not None and task.uncancel() <= self._cancelling
+        uncancelled = expired and task is not None and task.uncancel() <= self.cancelling
         if uncancelled and exc_type is asyncio.CancelledError:
             raise TimeoutError from exc
 
@@ -65,42 +62,38 @@ class Deadlines:
         self._loop = loop
         self._queues: dict[float, deque[_Wait]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
 
-    def within(self, seconds: float) -> _Wait:
-        """A wait for the current task that ends in ``seconds``: ``with deadlines.within(s):``."""
-        task = asyncio.current_task(self._loop)
-        if task is None:
-            raise RuntimeError("a deadline needs a task to cancel")
-        wait = _Wait(task, self._loop.time() + seconds)
+    def add(self, wait: _Wait, seconds: float) -> None:
+        """Queue ``wait`` (of ``seconds``) behind the waits of its duration."""
         queue = self._queues.get(seconds)
         if queue is None:
             queue = self._queues[seconds] = deque()
-        while queue and queue[0].done:
+        while queue and queue[0].state == _DONE:
             queue.popleft()
         queue.append(wait)
-        if self._timer is None or wait.when < self._timer.when():
+        if wait.when < self._timer_at:
             self._schedule(wait.when)
-        return wait
 
     def _schedule(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._loop.call_at(when, self._expire)
+        self._timer_at = when
 
     def _expire(self) -> None:
         """End every wait whose time has come; set the timer for the next one."""
-        self._timer = None
+        self._timer, self._timer_at = None, math.inf
         now = self._loop.time()
-        earliest: float | None = None
         for seconds, queue in list(self._queues.items()):
-            while queue and (queue[0].done or queue[0].when <= now):
+            while queue and (queue[0].state == _DONE or queue[0].when <= now):
                 queue.popleft().expire()
             if not queue:
                 del self._queues[seconds]
-            elif earliest is None or queue[0].when < earliest:
-                earliest = queue[0].when
-        if earliest is not None:
-            self._schedule(earliest)
+            elif queue[0].when < self._timer_at:
+                self._timer_at = queue[0].when
+        if self._timer_at < math.inf:
+            self._schedule(self._timer_at)
 
 
 _OF_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = (
@@ -112,7 +105,12 @@ def within(seconds: float) -> _Wait:
     """A deadline of ``seconds`` for the current task's wait, on its loop's one timer:
     ``with within(seconds): await ...`` raises TimeoutError when it passes."""
     loop = asyncio.get_running_loop()
+    task = asyncio.current_task(loop)
+    if task is None:
+        raise RuntimeError("a deadline needs a task to cancel")
     deadlines = _OF_LOOP.get(loop)
     if deadlines is None:
         deadlines = _OF_LOOP[loop] = Deadlines(loop)
-    return deadlines.within(seconds)
+    wait = _Wait(task, loop.time() + seconds)
+    deadlines.add(wait, seconds)
+    return wait

@@ -239,7 +239,8 @@ async def pump(
             if engine.done:
                 break
             await run(engine.feed(chunk))
-    await run(engine.finish())
+    if actions := engine.finish():
+        await run(actions)
 
 
 def check_protocol(plan: faults.FaultPlan | None, host: str, http2: bool) -> None:
@@ -285,14 +286,16 @@ async def act(
         if isinstance(action, Send):
             unsent.append(action.data)
             continue
-        await _send(writer, unsent, exchange, conn, deadline)
+        if unsent:
+            await _send(writer, unsent, exchange, conn, deadline)
         if isinstance(action, Sleep):
             await asyncio.sleep(action.seconds)
         elif isinstance(action, Close):
             exchange.ended = conn.ended = action.how
             await end(writer, action.how)
             raise Quit
-    await _send(writer, unsent, exchange, conn, deadline)
+    if unsent:
+        await _send(writer, unsent, exchange, conn, deadline)
 
 
 async def _send(
@@ -302,15 +305,14 @@ async def _send(
     conn: Connection,
     deadline: float,
 ) -> None:
-    """Write the blocks in ``unsent`` as one, count them, and empty the list."""
-    if unsent:
-        data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
-        unsent.clear()
-        writer.write(data)
-        exchange.bytes_down += len(data)
-        try:
-            await drained(writer, deadline)
-        except TimeoutError:
-            exchange.ended = conn.ended = "client-stalled"
-            writer.transport.abort()
-            raise Quit from None
+    """Write the blocks in ``unsent`` (one or more) as one, count them, and empty the list."""
+    data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+    unsent.clear()
+    writer.write(data)
+    exchange.bytes_down += len(data)
+    try:
+        await drained(writer, deadline)
+    except TimeoutError:
+        exchange.ended = conn.ended = "client-stalled"
+        writer.transport.abort()
+        raise Quit from None

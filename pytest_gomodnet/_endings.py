@@ -42,16 +42,15 @@ class Quit(Exception):
     """The connection is over (a fault closed it, or the client went away)."""
 
 
-def set_nodelay(writer: asyncio.StreamWriter) -> None:
-    """Send each write at once.
+def set_nodelay(listener: socket.socket) -> None:
+    """Send each write of a connection ``listener`` accepts at once.
 
     asyncio sets TCP_NODELAY only when sock.proto is IPPROTO_TCP, and sockets
     accepted from socket.create_server() have proto 0: without this, Nagle holds a
-    response body back until the client's delayed ACK, 40 ms per exchange.
+    response body back until the client's delayed ACK, 40 ms per exchange. Set on the
+    listener, once: the sockets it accepts inherit it (Linux and the BSDs do).
     """
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 #: What asyncio logs when a client closes in the very turn its TLS handshake completes
@@ -93,7 +92,7 @@ def write_eof(writer: asyncio.StreamWriter) -> None:
 
 def reset(writer: asyncio.StreamWriter) -> None:
     """Abort with SO_LINGER 0, so the kernel sends RST instead of FIN."""
-    sock = writer.get_extra_info("socket")
+    sock = writer.transport.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
@@ -136,7 +135,7 @@ async def end(writer: asyncio.StreamWriter, how: str) -> None:
     if how == "rst":
         reset(writer)
     else:  # tls-no-close-notify: drop TCP under TLS without saying goodbye
-        sock = writer.get_extra_info("socket")
+        sock = writer.transport.get_extra_info("socket")
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
         writer.transport.abort()

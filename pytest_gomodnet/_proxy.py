@@ -22,7 +22,7 @@ from typing import Any, Self, TypedDict, TypeVar
 from ._accepts import Accepts
 from ._bodies import body_limit
 from ._delivery import Delivery
-from ._endings import Quit, set_nodelay
+from ._endings import Quit
 from ._inprocess import InProcessApp
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_REQUEST_BODY
 from ._pool import Pool
@@ -245,7 +245,6 @@ class Proxy:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        set_nodelay(writer)
         try:
             await self._client(reader, writer, serve or self._first_request)
         except asyncio.CancelledError:

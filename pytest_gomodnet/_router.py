@@ -303,6 +303,8 @@ def _check_plain(head: bytes, parts: SplitResult, host: str) -> None:
     named = host_header(head)
     if named is not None and named != host:
         raise Misdirected(f"the request is for {host!r} but its Host header names {named!r}")
+    if ":" not in parts.netloc.rpartition("]")[2]:
+        return  # no port: urlsplit's port property would only say so, at a cost
     try:
         port = parts.port
     except ValueError:

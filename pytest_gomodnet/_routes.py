@@ -125,14 +125,13 @@ class Routes:
 
     def _speaks_h2(self, name: str) -> bool:
         upstream = self._hosts[name]
+        if upstream.tls is None or name in self._http1_only:
+            return False
         framings = [upstream.framing] + [f for (h, _), f in self._framings.items() if h == name]
-        offered = upstream.tls is not None and name not in self._http1_only
+        if "chunked" in framings or "close" in framings:
+            return False
         waiting = (p for armed in self.faults.armed_on(name) for p in armed.plans[armed.taken :])
-        return (
-            offered
-            and not any(f in ("chunked", "close") for f in framings)
-            and not any(needs_http1(plan) for plan in waiting)
-        )
+        return not any(needs_http1(plan) for plan in waiting)
 
     def http1_only(self, host: str) -> None:
         """Offer HTTP/1.1 alone on ``host`` from now until :meth:`clear`."""

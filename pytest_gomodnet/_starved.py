@@ -61,5 +61,5 @@ class Starved:
     def accepted(self) -> None:
         """A connection was accepted: an episode under way is over, if this came from a
         retry (not from the same try as the failure)."""
-        if time.monotonic() - self._failed_at >= self.retry / 2:
+        if self._in_episode and time.monotonic() - self._failed_at >= self.retry / 2:
             self._in_episode = False

@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from pytest_gomodnet._deadlines import Deadlines, within
+from pytest_gomodnet._deadlines import within
 
 
 class _CountingLoop(asyncio.SelectorEventLoop):
@@ -126,9 +126,17 @@ def test_a_done_wait_queued_behind_a_long_one_does_not_keep_its_task() -> None:
 
 
 def test_a_deadline_outside_a_task_is_refused() -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        with pytest.raises(RuntimeError, match=r"^a deadline needs a task to cancel$"):
-            Deadlines(loop).within(1)
-    finally:
-        loop.close()
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        raised: asyncio.Future[str] = loop.create_future()
+
+        def callback() -> None:  # runs on the loop, in no task
+            try:
+                within(1)
+            except RuntimeError as exc:
+                raised.set_result(str(exc))
+
+        loop.call_soon(callback)
+        return await raised
+
+    assert _run(main)[0] == "a deadline needs a task to cancel"
