@@ -21,7 +21,7 @@ from ._bodies import RequestBody
 from ._endings import Quit, end
 from ._environ import werkzeug_request
 from ._http import drop_header, status_code
-from ._inprocess import in_process, names_host
+from ._inprocess import Served, in_process, names_host
 from ._limits import MAX_REQUEST_BODY, UPSTREAM_TIMEOUT
 from ._pool import Pool, Pooled, Stream
 from ._proxylog import Connection, Exchange
@@ -146,8 +146,9 @@ class Delivery:
         method, path, exchange, http2 = asked.method, asked.path, asked.exchange, asked.http2
         bare = path.split("?", 1)[0]
         plan = self.routes.faults.exchange_plan(host, bare)
-        exchange.fault = repr(plan) if plan is not None else None
-        check_protocol(plan, host, http2)
+        if plan is not None:
+            exchange.fault = repr(plan)
+            check_protocol(plan, host, http2)
         framing = self.routes.framing(host, bare, upstream)
         if framing == "chunked" and (http2 or is_http10(head)):
             framing = "close"  # HTTP/1.0 has no chunked: servers fall back to the close
@@ -159,9 +160,10 @@ class Delivery:
             spool = await body.spooled()
             answer.releases.append(spool.close)
             request = werkzeug_request(host, head, spool, body.length)
-            served = await in_process(
-                self.workers, upstream.app, request, upstream.inline and names_host(head, host)
-            )
+            if upstream.inline and names_host(head, host):
+                served = Served.call(upstream.app, request)  # on this thread: no trip
+            else:
+                served = await in_process(self.workers, upstream.app, request)
             answer.releases.append(served.close)
             rest = None if served.ended else served.rest(self.workers)
             response = Response(served.head, served.batch, rest)

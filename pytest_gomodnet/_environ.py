@@ -76,5 +76,6 @@ def _request_class() -> type[Request]:
 
 
 def _wsgi_text(text: str) -> str:
-    """PEP 3333: WSGI carries text as the latin-1 code points of its UTF-8 bytes."""
-    return text.encode().decode("latin-1")
+    """PEP 3333: WSGI carries text as the latin-1 code points of its UTF-8 bytes (ASCII
+    text is the same either way)."""
+    return text if text.isascii() else text.encode().decode("latin-1")

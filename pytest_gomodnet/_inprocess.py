@@ -26,21 +26,15 @@ __all__ = ["InProcessApp", "Served", "in_process", "names_host"]
 InProcessApp = Callable[["Request"], "Response"]
 
 
-async def in_process(
-    workers: ThreadPoolExecutor,
-    app: InProcessApp,
-    request: Request,
-    inline: bool,
-) -> Served:
-    """Call ``app`` for one request; its response with the first blocks of the body.
+async def in_process(workers: ThreadPoolExecutor, app: InProcessApp, request: Request) -> Served:
+    """Call ``app`` for one request in a worker; its response with the first blocks of
+    the body.
 
     One trip to a worker thread calls the app and reads the first blocks (all of
     them, for most responses): each trip costs two thread switches, more than
-    anything else an exchange does. An ``inline`` app (one
-    that never blocks) is called right here on the loop thread, with no trip.
+    anything else an exchange does. An inline app (one that never blocks) skips the
+    trip: :meth:`Served.call` on the loop thread.
     """
-    if inline:
-        return Served.call(app, request)
     loop = asyncio.get_running_loop()
     pending = loop.run_in_executor(workers, Served.call, app, request)
     try:

@@ -45,7 +45,7 @@ def framed(head: bytes, method: str) -> bool:
 
 def framing_of(head: bytes, method: str, framing: Framing | None) -> Framing | None:
     """``framing``, unless the response has no body to frame."""
-    return None if bodiless(head, method) else framing
+    return None if framing is None or bodiless(head, method) else framing
 
 
 def needs_length(framing: Framing | None, head: bytes) -> bool:

@@ -419,6 +419,9 @@ class ResponseEngine:
     def start(self, head: bytes) -> list[Action]:
         """Take the response head; rewrite it if the plan is an HTTP fault."""
         plan = self.plan
+        if plan is None and self.framing is None:  # a clean exchange, as most are
+            self.head = head
+            return self._pass(head)
         body_length = content_length(head)
         if self.framing is not None:
             self._framer = Framer(self.framing, body_length)
@@ -478,6 +481,9 @@ class ResponseEngine:
     # -- helpers ----------------------------------------------------------
 
     def _pass(self, data: bytes) -> list[Action]:
+        if self.plan is None:
+            self.sent += len(data)
+            return [Send(data)] if data else []
         start = self.sent
         if self._corrupt_at is not None and start <= self._corrupt_at < start + len(data):
             i = self._corrupt_at - start

@@ -133,8 +133,8 @@ class _LoopbackServer(HTTPServerBase):
         # server would grow without bound, so only dispatch here.
         return self.dispatch(request)
 
-    def _call(self, handler: Handler, request: Request, where: str) -> Response:
-        return call_handler(handler, request, where, self.errors, self._what)
+    def _call(self, handler: Handler, request: Request) -> Response:
+        return call_handler(handler, request, None, self.errors, self._what)
 
 
 class VirtualHosts:
@@ -168,8 +168,7 @@ class VirtualHosts:
             handler = self._routes.get(host)
         if handler is None:
             return text_response(f"no virtual host {host!r} on this origin\n", 404)
-        where = f" in the handler for {host!r}"
-        return call_handler(handler, request, where, self.errors, "a virtual host's handler")
+        return call_handler(handler, request, host, self.errors, "a virtual host's handler")
 
 
 class Origin(_LoopbackServer):
@@ -201,13 +200,15 @@ class Origin(_LoopbackServer):
 
 
 def call_handler(
-    handler: Handler, request: Request, where: str, errors: ErrorSink, what: str
+    handler: Handler, request: Request, host: str | None, errors: ErrorSink, what: str
 ) -> Response:
-    """The handler's response; if it raises, a 500 naming ``where``, the error kept."""
+    """The handler's response; if it raises, a 500 (naming the virtual ``host``, if one
+    routed it there), the error kept."""
     try:
         return handler(request)
     except Exception as exc:  # kept for check(), never a traceback to the client
         errors.add(what, exc)
+        where = f" in the handler for {host!r}" if host is not None else ""
         return text_response(f"internal error{where}: {type(exc).__name__}\n", 500)
 
 
@@ -279,4 +280,4 @@ class HandlerServer(_LoopbackServer):
         self._handler = handler
 
     def dispatch(self, request: Request) -> Response:
-        return self._call(self._handler, request, "")
+        return self._call(self._handler, request)
