@@ -234,6 +234,24 @@ def test_a_waiting_http1_plan_makes_its_host_offer_http1_alone(net, plan, error)
     assert [c.protocol for c in net.log] == ["http/1.1"]
 
 
+def test_a_host_offers_h2_again_once_its_http1_plan_is_taken(net) -> None:
+    """HTTP/1.1 alone only while the plan waits: once it is taken, the host offers h2 again."""
+    with net.client(http2=True) as client:
+        client.get(f"{URL}.info")
+    net.fault("proxy.test", ChunkedCut(10), path="*.mod")
+    with net.client(http2=True) as client, pytest.raises(httpx.RemoteProtocolError):
+        client.get(f"{URL}.mod")
+    for _ in range(2):
+        with net.client(http2=True) as client:
+            assert client.get(f"{URL}.info").http_version == "HTTP/2"
+    assert [c.protocol for c in settled(lambda: net.log, connections=True)] == [
+        "h2",
+        "http/1.1",
+        "h2",
+        "h2",
+    ]
+
+
 @pytest.mark.parametrize(
     ("plan", "message"),
     [
