@@ -56,12 +56,14 @@ class _Wait:
 
 
 class Deadlines:
-    """The deadlines of one loop's waits: a queue per duration, one timer for all."""
+    """The deadlines of one loop's waits: a queue per duration, one timer for all.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    Kept per loop in a weak mapping, it holds nothing that holds the loop (its timer
+    only weakly, the loop's own heap holding it), so a closed loop goes away."""
+
+    def __init__(self) -> None:
         self._queues: dict[float, deque[_Wait]] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: weakref.ref[asyncio.TimerHandle] | None = None
         self._timer_at = math.inf
 
     def add(self, wait: _Wait, seconds: float) -> None:
@@ -76,15 +78,17 @@ class Deadlines:
             self._schedule(wait.when)
 
     def _schedule(self, when: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_at(when, self._expire)
+        """Set the timer for ``when`` (on the running loop), in place of any set before."""
+        timer = self._timer() if self._timer is not None else None
+        if timer is not None:
+            timer.cancel()
+        self._timer = weakref.ref(asyncio.get_running_loop().call_at(when, self._expire))
         self._timer_at = when
 
     def _expire(self) -> None:
         """End every wait whose time has come; set the timer for the next one."""
         self._timer, self._timer_at = None, math.inf
-        now = self._loop.time()
+        now = asyncio.get_running_loop().time()
         for seconds, queue in list(self._queues.items()):
             while queue and (queue[0].state == _DONE or queue[0].when <= now):
                 queue.popleft().expire()
@@ -110,7 +114,7 @@ def within(seconds: float) -> _Wait:
         raise RuntimeError("a deadline needs a task to cancel")
     deadlines = _OF_LOOP.get(loop)
     if deadlines is None:
-        deadlines = _OF_LOOP[loop] = Deadlines(loop)
+        deadlines = _OF_LOOP[loop] = Deadlines()
     wait = _Wait(task, loop.time() + seconds)
     deadlines.add(wait, seconds)
     return wait

@@ -140,3 +140,21 @@ def test_a_deadline_outside_a_task_is_refused() -> None:
         return await raised
 
     assert _run(main)[0] == "a deadline needs a task to cancel"
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["without a wait", "after a wait"])
+def test_a_closed_loop_is_not_kept_alive_by_its_deadlines(wait: bool) -> None:
+    """One proxy, one loop: a test session makes hundreds, and none may stay in memory."""
+
+    async def main() -> None:
+        if wait:
+            with within(5):  # its timer is still set when the loop closes
+                await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(main())
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None
