@@ -23,7 +23,7 @@ from ._http import set_header
 from ._misdirected import check_tunnelled, host_header
 from ._proxy import Proxy, ProxyOptions
 from ._proxylog import Connection
-from ._readers import client_spoke, read_request_head, request_target
+from ._readers import client_spoke, drained, read_request_head, request_target
 from ._refusals import BadRequest, Misdirected, UnknownHost
 from ._routes import Plans, Upstream, call_text, host_name, relayed
 from ._tunnel import relay
@@ -224,7 +224,8 @@ class Router(Proxy):
             refuse(writer, conn, plan)
         if connected is not None:
             writer.write(connected)
-            await writer.drain()
+            if writer.transport.get_write_buffer_size():  # else it left at once
+                await drained(writer, self._client_timeout)
         if isinstance(plan, HandshakeAbort):
             await client_spoke(reader, self._client_timeout)  # its ClientHello: a FIN, no RST
             abort_handshake(writer, conn, plan)

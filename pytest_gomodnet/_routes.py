@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 from ._gotext import go_quote
 from ._hostnames import check_host
 from ._inprocess import InProcessApp
-from .armed import Armed, FaultQueues, check_glob, check_plans, must_fire_count, plan_list
+from .armed import (
+    Armed,
+    FaultQueues,
+    check_glob,
+    check_plans,
+    must_fire_count,
+    new_state,
+    plan_list,
+)
 from .errors import ChainError, FaultPlanError
 from .faults import CONNECTION_FAULTS, H2_FAULTS, FaultPlan, needs_http1
 from .framing import Framing, check_framing
@@ -55,6 +63,10 @@ class Routes:
         self.faults = FaultQueues()
         self._http1_only: set[str] = set()
         self._lock = threading.Lock()
+        #: The state of the routes (hosts, framings, http1_only); with the fault queues'
+        #: state, what each host's last ALPN offer was made in.
+        self._state = new_state()
+        self._offered: dict[str, tuple[int, int]] = {}
 
     def add(
         self,
@@ -85,6 +97,7 @@ class Routes:
         for armed in self.faults.armed_on(name):
             self._check_serves(name, upstream, armed.plans, armed.glob)
         with self._lock:
+            self._state = new_state()
             previous = self._hosts.get(name)
             self._hosts[name] = upstream
             for key in [key for key in self._framings if key[0] == name]:
@@ -98,10 +111,13 @@ class Routes:
                 raise
 
     def offer(self, host: str) -> None:
-        """Set what ``host`` offers by ALPN, just before a TLS handshake (see :meth:`_offer`)."""
+        """Set what ``host`` offers by ALPN, just before a TLS handshake (see :meth:`_offer`):
+        again only if the routes or the fault queues changed since its last offer."""
         with self._lock:
-            if host in self._hosts:
+            state = (self._state, self.faults.state)  # read first: a change meanwhile shows
+            if host in self._hosts and self._offered.get(host) != state:
                 self._offer(host)
+                self._offered[host] = state
 
     def _offer(self, name: str) -> None:
         """Offer HTTP/2 by ALPN on the host's TLS context, or HTTP/1.1 alone: for a host
@@ -138,6 +154,7 @@ class Routes:
         name = host_name(host)
         with self._lock:
             self._http1_only.add(name)
+            self._state = new_state()
 
     def get(self, host: str) -> Upstream | None:
         with self._lock:
@@ -158,6 +175,7 @@ class Routes:
         if framing is not None:
             check_framing(framing)
         with self._lock:
+            self._state = new_state()
             if framing is None:
                 previous = self._framings.pop((name, path), None)
             else:
@@ -203,6 +221,8 @@ class Routes:
             self._http1_only.clear()
             self._hosts.clear()
             self._framings.clear()
+            self._offered.clear()
+            self._state = new_state()
         self.faults.clear()
 
     @contextlib.contextmanager
@@ -218,6 +238,8 @@ class Routes:
             yield
         finally:
             self.faults = outer
+            with self._lock:  # the outer queues' state is an old one: offer anew
+                self._state = new_state()
 
 
 def relayed(upstream: Upstream) -> bool:

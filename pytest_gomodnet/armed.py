@@ -138,6 +138,16 @@ class Armed:
         return [p for p in self.plans[self.taken : self.must_fire] if p is not None]
 
 
+#: Numbers for states of the queues (and of the routes around them): each change takes
+#: the next one, so a number names one state, across every FaultQueues there is.
+_STATES = itertools.count()
+
+
+def new_state() -> int:
+    """A number no state of the fault queues or routes had before."""
+    return next(_STATES)
+
+
 class FaultQueues:
     """The plans armed on each (host, path glob), taken in order by connections and exchanges.
 
@@ -152,6 +162,8 @@ class FaultQueues:
         self._queues: dict[tuple[str, str | None], Armed] = {}
         self._armed: list[Armed] = []
         self._seen: dict[str, list[str]] = {}
+        #: This state of the queues: it changes whenever a plan is armed or taken.
+        self.state = new_state()
 
     def arm(self, armed: Armed) -> None:
         """Queue ``armed``'s plans, replacing (and still accounting for) any on its key."""
@@ -161,6 +173,7 @@ class FaultQueues:
                 before.replaced = True
             self._queues[(armed.host, armed.glob)] = armed
             self._armed.append(armed)
+            self.state = new_state()
 
     def armed_on(self, host: str) -> list[Armed]:
         """Every queue armed on ``host`` that still has plans."""
@@ -172,6 +185,7 @@ class FaultQueues:
             self._queues.clear()
             self._armed.clear()
             self._seen.clear()
+            self.state = new_state()
 
     def connection_plan(
         self, host: str, kinds: tuple[type, ...] = CONNECTION_FAULTS
@@ -182,6 +196,7 @@ class FaultQueues:
             self._seen.setdefault(host, [])
             queue = self._queues.get((host, None))
             if queue and not queue.exhausted and isinstance(queue.next, kinds):
+                self.state = new_state()
                 return queue.take()
         return None
 
@@ -191,6 +206,7 @@ class FaultQueues:
             self._seen.setdefault(host, []).append(path)
             for (queue_host, glob), queue in self._queues.items():
                 if queue_host == host and glob and not queue.exhausted and _matches(path, glob):
+                    self.state = new_state()
                     return queue.take()
             host_queue = self._queues.get((host, None))
             if (
@@ -198,6 +214,7 @@ class FaultQueues:
                 and not host_queue.exhausted
                 and not isinstance(host_queue.next, CONNECTION_FAULTS)
             ):
+                self.state = new_state()
                 return host_queue.take()
         return None
 

@@ -19,6 +19,7 @@ from _helpers import exchange, open_tunnel, read_to_close, settled
 from pytest_gomodnet.errors import FaultPlanError, ServerError
 from pytest_gomodnet.faultproxy import Connection, FaultProxy, Router
 from pytest_gomodnet.faults import (
+    ChunkedCut,
     CloseBeforeResponse,
     Corrupt,
     Drip,
@@ -760,3 +761,30 @@ def test_pipelined_requests_each_get_their_answer_in_order(router, origin) -> No
         ("POST", "/a", 200),
         ("GET", "/b", 200),
     ]
+
+
+def test_hosts_sharing_a_context_are_offered_anew_after_a_fault_scope(origin, ca) -> None:
+    """Inside the scope b.test sets the shared context to HTTP/1.1 alone (its ChunkedCut
+    waits, and so does a.test's); after it, a.test's next handshake offers h2 again."""
+    shared = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("a.test", "b.test").configure_cert(shared)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    client_context.set_alpn_protocols(["h2", "http/1.1"])
+
+    def offered(router: Router, host: str) -> str | None:
+        with open_tunnel(router.port, host) as raw:
+            assert raw.recv(1024) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+            with client_context.wrap_socket(raw, server_hostname=host) as tls:
+                return tls.selected_alpn_protocol()
+
+    with Router() as router:
+        router.add_host("a.test", origin.url, tls=shared)
+        router.add_host("b.test", origin.url, tls=shared)
+        seen = [offered(router, "a.test")]
+        with router.fault_scope():
+            for host in ("a.test", "b.test"):
+                router.fault(host, ChunkedCut(10), path="*.mod", must_fire=False)
+            seen.append(offered(router, "b.test"))
+        seen.append(offered(router, "a.test"))
+    assert seen == ["h2", "http/1.1", "h2"]
