@@ -134,9 +134,11 @@ def _head_end(buffer: bytes) -> int:
     end = buffer.find(b"\r\n\r\n") + 4
     seen = end if end > 3 else buffer.rfind(b"\n") + 1
     crlf = buffer.count(b"\r\n", 0, seen)
-    if buffer.count(b"\n", 0, seen) != crlf or buffer.count(b"\r", 0, seen) != crlf:
-        raise _bad_line(buffer[:seen])
-    if buffer.find(b"\x00", 0, seen) >= 0:
+    if (
+        buffer.count(b"\n", 0, seen) != crlf
+        or buffer.count(b"\r", 0, seen) != crlf
+        or buffer.find(b"\x00", 0, seen) >= 0
+    ):
         raise _bad_line(buffer[:seen])
     if end > MAX_HEAD or (end < 4 and len(buffer) > MAX_HEAD):
         raise BadRequest(f"request head longer than {MAX_HEAD} bytes")

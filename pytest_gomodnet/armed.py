@@ -196,8 +196,7 @@ class FaultQueues:
             self._seen.setdefault(host, [])
             queue = self._queues.get((host, None))
             if queue and not queue.exhausted and isinstance(queue.next, kinds):
-                self.state = new_state()
-                return queue.take()
+                return self._take(queue)
         return None
 
     def exchange_plan(self, host: str, path: str) -> FaultPlan | None:
@@ -206,17 +205,20 @@ class FaultQueues:
             self._seen.setdefault(host, []).append(path)
             for (queue_host, glob), queue in self._queues.items():
                 if queue_host == host and glob and not queue.exhausted and _matches(path, glob):
-                    self.state = new_state()
-                    return queue.take()
+                    return self._take(queue)
             host_queue = self._queues.get((host, None))
             if (
                 host_queue
                 and not host_queue.exhausted
                 and not isinstance(host_queue.next, CONNECTION_FAULTS)
             ):
-                self.state = new_state()
-                return host_queue.take()
+                return self._take(host_queue)
         return None
+
+    def _take(self, queue: Armed) -> FaultPlan | None:
+        """The next plan of ``queue``: a new state of the queues. Call with the lock held."""
+        self.state = new_state()
+        return queue.take()
 
     def report(self, known_hosts: Iterable[str], label: str = "", caller: str = "") -> str | None:
         """Every plan that had to fire and did not, with what its host saw; None if none.
