@@ -25,25 +25,26 @@ _MIN_PAUSE = 0.001
 DEFAULT_MAX_SECONDS = 0.5
 
 
-def _at_where(response: bytes | None) -> st.SearchStrategy[tuple[int, faults.Where | None]]:
-    """Where an offset fault strikes: on the response's boundaries when it is known
-    (counted from the status line), else anywhere in 64 KiB of head, body or body end."""
-    if response is not None:
-        return truncation_points(response).map(lambda at: (at, None))
-    ends = st.tuples(st.integers(min_value=-(1 << 16), max_value=0), st.just("body-end"))
-    return st.one_of(st.tuples(_OFFSETS, _WHERE), ends)
+#: Where an offset fault strikes when the response is not known: anywhere in 64 KiB of
+#: head, body or body end.
+_UNAIMED_AT: st.SearchStrategy[tuple[int, faults.Where | None]] = st.one_of(
+    st.tuples(_OFFSETS, _WHERE),
+    st.tuples(st.integers(min_value=-(1 << 16), max_value=0), st.just("body-end")),
+)
 
 
 def _at_offsets(
     kind: type, response: bytes | None, **others: st.SearchStrategy[Any]
 ) -> st.SearchStrategy[Any]:
     """``kind(at=..., where=..., **others)``, drawn in one composite (a flatmap would
-    build a new strategy for every draw, which costs more than the request it fuzzes)."""
-    at_where = _at_where(response)
+    build a new strategy for every draw, which costs more than the request it fuzzes).
+    With ``response``, ``at`` is one of its truncation points (counted from the status
+    line: ``where=None``), drawn as it is: a map over it cost 0.02-0.04 ms an example."""
+    cuts = truncation_points(response) if response is not None else None
 
     @st.composite
     def plans(draw: st.DrawFn) -> Any:
-        at, where = draw(at_where)
+        at, where = (draw(cuts), None) if cuts is not None else draw(_UNAIMED_AT)
         return kind(at=at, where=where, **{name: draw(s) for name, s in others.items()})
 
     return plans()
