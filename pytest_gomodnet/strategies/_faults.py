@@ -39,7 +39,8 @@ def _at_offsets(
     """``kind(at=..., where=..., **others)``, drawn in one composite (a flatmap would
     build a new strategy for every draw, which costs more than the request it fuzzes).
     With ``response``, ``at`` is one of its truncation points (counted from the status
-    line: ``where=None``), drawn as it is: a map over it cost 0.02-0.04 ms an example."""
+    line: ``where=None``), drawn as it is: a map over it is one more layer of
+    hypothesis's work in every example (docs/bench.md has what it cost)."""
     cuts = truncation_points(response) if response is not None else None
 
     @st.composite
