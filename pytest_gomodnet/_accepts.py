@@ -9,6 +9,9 @@ accepts under way become connections, then closes the servers and aborts what is
 left. An accept that finds no file descriptor is :mod:`._starved`'s to report.
 While :attr:`Accepts.paused` (a reset under way), a connection accepted is ended
 before its handler starts: one test's late client never meets the next test's hosts.
+A connection whose handler is done but whose close is still under way (a TLS
+close_notify waiting for the client's) stays tracked until it ends, aborted when its
+grace passes (``ClientReader.linger``), with no task left waiting for it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
+from ._deadlines import Grace, abort_after
 from ._endings import set_nodelay
 from ._limits import MAX_HEAD
 from ._readers import ClientReader
@@ -47,7 +51,7 @@ class Accepts:
     async def serve(self, listener: socket.socket, handler: StreamHandler) -> asyncio.Server:
         """Serve ``listener`` with ``handler``, as asyncio.start_server would."""
 
-        def protocol() -> asyncio.StreamReaderProtocol:
+        def protocol() -> _TrackedProtocol:
             self._starved.accepted()
             reader = ClientReader(limit=MAX_HEAD)
             return _TrackedProtocol(reader, handler, self._open, self)
@@ -89,7 +93,7 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
+        reader: ClientReader,
         handler: StreamHandler,
         open_connections: set[_TrackedProtocol],
         accepts: Accepts,
@@ -98,6 +102,9 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
         self._open_connections = open_connections
         self._accepts = accepts
         self._made: asyncio.BaseTransport | None = None
+        self._lost = False
+        self._grace: Grace | None = None
+        reader.linger = self.linger
         open_connections.add(self)
 
     @property
@@ -115,6 +122,14 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
             return
         super().connection_made(transport)
 
+    def linger(self, seconds: float) -> None:
+        """The handler is done and the close under way: abort it if it takes ``seconds``."""
+        if not self._lost and isinstance(self._made, asyncio.Transport):
+            self._grace = abort_after(self._made, seconds)
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if self._grace is not None:
+            self._grace.end()
         self._open_connections.discard(self)
         super().connection_lost(exc)

@@ -6,6 +6,9 @@ itself. Here the waits of one duration are queued in the order they expire, so o
 timer, set for the earliest, serves them all; a wait that ends just marks itself done.
 An expired wait cancels its task and, as ``asyncio.timeout`` does, raises TimeoutError
 in its place (an outside cancel still comes through as a cancel).
+
+A closing connection's last grace (:func:`abort_after`) rides the same timer: its
+transport is aborted when the grace passes, and no task has to stay awake to see to it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import math
 import weakref
 from collections import deque
 from types import TracebackType
+from typing import Protocol
 
-__all__ = ["Deadlines", "within"]
+__all__ = ["Deadlines", "Grace", "abort_after", "within"]
 
 _WAITING, _EXPIRED, _DONE = range(3)
 
@@ -55,6 +59,33 @@ class _Wait:
             raise TimeoutError from exc
 
 
+class Grace:
+    """A closing transport's last seconds: aborted when they pass, unless ended first."""
+
+    __slots__ = ("state", "transport", "when")
+
+    def __init__(self, transport: asyncio.Transport, when: float) -> None:
+        self.transport: asyncio.Transport | None = transport
+        self.state = _WAITING
+        self.when = when
+
+    def expire(self) -> None:
+        if self.state == _WAITING and self.transport is not None:
+            self.state = _EXPIRED
+            self.transport.abort()
+
+    def end(self) -> None:
+        """The connection is gone: nothing to abort (and nothing kept in the queue)."""
+        self.state, self.transport = _DONE, None
+
+
+class _Entry(Protocol):
+    state: int
+    when: float
+
+    def expire(self) -> None: ...
+
+
 class Deadlines:
     """The deadlines of one loop's waits: a queue per duration, one timer for all.
 
@@ -62,11 +93,11 @@ class Deadlines:
     only weakly, the loop's own heap holding it), so a closed loop goes away."""
 
     def __init__(self) -> None:
-        self._queues: dict[float, deque[_Wait]] = {}
+        self._queues: dict[float, deque[_Entry]] = {}
         self._timer: weakref.ref[asyncio.TimerHandle] | None = None
         self._timer_at = math.inf
 
-    def add(self, wait: _Wait, seconds: float) -> None:
+    def add(self, wait: _Entry, seconds: float) -> None:
         """Queue ``wait`` (of ``seconds``) behind the waits of its duration."""
         queue = self._queues.get(seconds)
         if queue is None:
@@ -112,9 +143,22 @@ def within(seconds: float) -> _Wait:
     task = asyncio.current_task(loop)
     if task is None:
         raise RuntimeError("a deadline needs a task to cancel")
+    wait = _Wait(task, loop.time() + seconds)
+    _deadlines_of(loop).add(wait, seconds)
+    return wait
+
+
+def abort_after(transport: asyncio.Transport, seconds: float) -> Grace:
+    """Abort ``transport`` in ``seconds`` (on the running loop's one timer) unless the
+    returned grace is ended first."""
+    loop = asyncio.get_running_loop()
+    grace = Grace(transport, loop.time() + seconds)
+    _deadlines_of(loop).add(grace, seconds)
+    return grace
+
+
+def _deadlines_of(loop: asyncio.AbstractEventLoop) -> Deadlines:
     deadlines = _OF_LOOP.get(loop)
     if deadlines is None:
         deadlines = _OF_LOOP[loop] = Deadlines()
-    wait = _Wait(task, loop.time() + seconds)
-    deadlines.add(wait, seconds)
-    return wait
+    return deadlines

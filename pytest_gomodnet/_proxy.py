@@ -27,7 +27,7 @@ from ._inprocess import InProcessApp
 from ._limits import CLIENT_TIMEOUT, CLOSE_TIMEOUT, MAX_REQUEST_BODY
 from ._pool import Pool
 from ._proxylog import Connection, ConnectionRecord, LogMark
-from ._readers import bounded
+from ._readers import ClientReader
 from ._refusals import Refusal, answer
 from ._routes import Plans, Routes, Upstream
 from ._workers import Workers
@@ -274,7 +274,7 @@ class Proxy:
         finally:
             connection.seconds = time.monotonic() - connection.started
             self._record.closed(connection)
-            await _ended(writer, self._client_timeout)
+            _ended(reader, writer, self._client_timeout)
 
     async def _first_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
@@ -282,17 +282,19 @@ class Proxy:
         raise NotImplementedError
 
 
-async def _ended(writer: asyncio.StreamWriter, grace: float) -> None:
+def _ended(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, grace: float) -> None:
     """End the connection's transport. A close under way gets ``grace`` seconds when it
     still has something to do: a TLS close waits for the client's close_notify
-    (asyncio's own limit is 30 s, and no task would be left to end the socket
-    meanwhile), a plain one for its last bytes to leave."""
+    (asyncio's own limit is 30 s), a plain one for its last bytes to leave. The grace
+    is kept by the connection's protocol (``ClientReader.linger``): no task stays
+    awake for it, so the Router has nothing to do when the client's close arrives."""
     transport = writer.transport
-    try:
-        if transport.is_closing() and (
-            writer.get_extra_info("ssl_object") is not None or transport.get_write_buffer_size()
-        ):
-            with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
-                await bounded(writer.wait_closed(), grace)
-    finally:
-        writer.transport.abort()
+    linger = reader.linger if isinstance(reader, ClientReader) else None
+    if (
+        linger is not None
+        and transport.is_closing()
+        and (writer.get_extra_info("ssl_object") is not None or transport.get_write_buffer_size())
+    ):
+        linger(grace)
+    else:
+        transport.abort()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from ._deadlines import within
@@ -75,6 +75,9 @@ class ClientReader(asyncio.StreamReader):
     every read returns it first."""
 
     _unread = b""
+    #: Once the connection's close is under way, give it ``seconds`` to finish before it
+    #: is aborted: set by the protocol that feeds this stream (:mod:`._accepts`).
+    linger: Callable[[float], None] | None = None
 
     async def read(self, n: int = -1) -> bytes:
         if not self._unread:

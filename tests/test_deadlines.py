@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from pytest_gomodnet._deadlines import within
+from pytest_gomodnet._deadlines import abort_after, within
 
 
 class _CountingLoop(asyncio.SelectorEventLoop):
@@ -140,6 +140,63 @@ def test_a_deadline_outside_a_task_is_refused() -> None:
         return await raised
 
     assert _run(main)[0] == "a deadline needs a task to cancel"
+
+
+class _Transport(asyncio.Transport):
+    """A transport that only records when it is aborted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.aborted_at: float | None = None
+
+    def abort(self) -> None:
+        self.aborted_at = time.monotonic()
+
+
+def test_a_grace_that_passes_aborts_its_transport_no_sooner() -> None:
+    async def main() -> tuple[float, float | None]:
+        transport = _Transport()
+        started = time.monotonic()
+        abort_after(transport, 0.05)
+        await asyncio.sleep(0.2)
+        return started, transport.aborted_at
+
+    (started, aborted_at), _ = _run(main)
+    assert aborted_at is not None, "the grace passed and the transport was left open"
+    assert aborted_at - started >= 0.05
+
+
+def test_a_grace_ended_in_time_aborts_nothing_and_lets_go_of_its_transport() -> None:
+    async def main() -> tuple[float | None, bool]:
+        transport = _Transport()
+        grace = abort_after(transport, 0.05)
+        grace.end()  # the connection was lost: its client closed in time
+        gone = weakref.ref(transport)
+        aborted = transport.aborted_at
+        del transport
+        gc.collect()
+        await asyncio.sleep(0.1)
+        return aborted, gone() is None and grace.transport is None
+
+    (aborted, let_go), _ = _run(main)
+    assert aborted is None
+    assert let_go, "an ended grace still holds its transport"
+
+
+def test_graces_and_waits_of_one_duration_share_one_timer() -> None:
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        results = []
+        for _ in range(50):
+            abort_after(_Transport(), 5).end()
+            ready = loop.create_future()
+            loop.call_soon(ready.set_result, "ok")
+            results.append(await _wait(5, ready))
+        return results
+
+    results, timers = _run(main)
+    assert results == ["ok"] * 50
+    assert timers == 1
 
 
 @pytest.mark.parametrize("wait", [False, True], ids=["without a wait", "after a wait"])

@@ -307,6 +307,21 @@ def test_a_400_inside_a_tls_tunnel_closes_its_socket(two_hosts, ca, request_byte
         assert _closed_under_tls(tls, 4.0), "the server's socket stayed open"
 
 
+def test_a_reset_ends_a_tls_close_still_waiting_for_the_client(two_hosts, ca) -> None:
+    """Its handler is long done; the connection's protocol still holds it until it ends."""
+    with _tunnel(two_hosts, ca, "a.test") as tls:
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        response = b""
+        while chunk := tls.recv(65536):  # up to the server's close_notify
+            response += chunk
+        assert response.endswith(b"\r\n\r\nserved by a.test")
+        assert not _closed_under_tls(tls, 0.3), "closed before the client answered"
+        started = time.monotonic()
+        two_hosts.reset()
+        assert _closed_under_tls(tls, 1.0), "a reset left the closing connection open"
+        assert time.monotonic() - started < 1.5  # not client_timeout's 2 s
+
+
 # --- every write has a deadline -----------------------------------------------------
 
 BIG = 64 << 20  # far more than the socket buffers on both sides of loopback hold
