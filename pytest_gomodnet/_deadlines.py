@@ -143,8 +143,11 @@ def within(seconds: float) -> _Wait:
     task = asyncio.current_task(loop)
     if task is None:
         raise RuntimeError("a deadline needs a task to cancel")
+    deadlines = _OF_LOOP.get(loop)  # not _deadlines_of(): this runs for every read
+    if deadlines is None:
+        deadlines = _OF_LOOP[loop] = Deadlines()
     wait = _Wait(task, loop.time() + seconds)
-    _deadlines_of(loop).add(wait, seconds)
+    deadlines.add(wait, seconds)
     return wait
 
 

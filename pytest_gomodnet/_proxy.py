@@ -289,12 +289,11 @@ def _ended(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, grace: fl
     is kept by the connection's protocol (``ClientReader.linger``): no task stays
     awake for it, so the Router has nothing to do when the client's close arrives."""
     transport = writer.transport
-    linger = reader.linger if isinstance(reader, ClientReader) else None
-    if (
-        linger is not None
-        and transport.is_closing()
-        and (writer.get_extra_info("ssl_object") is not None or transport.get_write_buffer_size())
+    if transport.is_closing() and (
+        writer.get_extra_info("ssl_object") is not None or transport.get_write_buffer_size()
     ):
-        linger(grace)
-    else:
-        transport.abort()
+        linger = reader.linger if isinstance(reader, ClientReader) else None
+        if linger is not None:
+            linger(grace)
+            return
+    transport.abort()
