@@ -7,18 +7,27 @@ request before it has read the end sends it again on a new connection instead of
 failing it: Caddy, stopped across a reset without that GOAWAY, answered 502 in 8 and 11
 of 40 rounds, the likely cause of a verdict CI once saw fail (docs/conformance.md). Each
 of the five real mirrors is put through that race here; the four that pool HTTP/1.1
-connections get no GOAWAY, and come through as well.
+connections get no GOAWAY, and come through as well, but for one race of Varnish's own:
+when its idle-connection watcher sees the upstream's FIN just after a worker took that
+connection, the worker logs it as a fresh one ("connect", on the pooled connection's own
+port) and does not retry the fetch it fails: a 503, about one round in 800 here. Such a
+round is excused only when Varnish's own log (varnishlog) shows exactly that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import h2.events
@@ -41,6 +50,8 @@ ROUNDS = 20
 ANSWER_TIMEOUT = 10.0
 #: Seconds the next request waits in the mirror's socket while it is stopped.
 WAITING = 0.05
+#: Rounds that Varnish's own race may take (see the module docstring): at most this many.
+VARNISH_RACES = 2
 
 
 def test_a_reset_says_goaway_to_an_open_http2_connection_first(gomodnet, module_store) -> None:
@@ -105,6 +116,136 @@ def _asked_while_stopped(
     return answer.status_code
 
 
+@dataclass(frozen=True)
+class _Fetch:
+    """One fetch of Varnish's from its backend, as varnishlog shows it."""
+
+    url: str
+    local_port: str
+    opened: str  # "connect" or "reuse"
+    error: str
+    status: str
+
+
+def _varnish_directory(group: int) -> str:
+    """The working directory (``-n``) of the varnishd in process group ``group``."""
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and argv[0].endswith(b"varnishd") and b"-n" in argv:
+            return argv[argv.index(b"-n") + 1].decode()
+    raise AssertionError(f"no varnishd in process group {group}")
+
+
+@contextlib.contextmanager
+def _varnish_fetches(group: int, port: int, log: Path) -> Iterator[Callable[[], list[_Fetch]]]:
+    """varnishlog's record of every backend fetch while the block runs, attached (a first
+    request seen in it) before the block starts."""
+    tags = "BereqURL,BackendOpen,FetchError,BerespStatus"
+    directory = _varnish_directory(group)
+    command = ["varnishlog", "-n", directory, "-g", "vxid", "-b", "-i", tags, "-u"]
+    with log.open("wb") as output:
+        logger = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        for attempt in itertools.count():  # a new path each time: Varnish caches the 404
+            if b"/a.test/attached" in log.read_bytes():
+                break
+            assert time.monotonic() < deadline, f"varnishlog showed no fetch: {log.read_text()}"
+            url = f"http://127.0.0.1:{port}/a.test/attached{attempt}/@v/list"
+            httpx.get(url, timeout=ANSWER_TIMEOUT)
+            time.sleep(0.1)
+        yield lambda: _fetches(log.read_text())
+    finally:
+        logger.terminate()
+        logger.wait(ANSWER_TIMEOUT)
+
+
+def _fetches(text: str) -> list[_Fetch]:
+    fetches = []
+    for block in text.split("\n\n"):
+        records = dict(
+            line[1:].strip().split(None, 1) for line in block.splitlines() if line.startswith("-")
+        )
+        if "BereqURL" in records and "BackendOpen" in records:
+            opened = records["BackendOpen"].split()
+            error, status = records.get("FetchError", ""), records.get("BerespStatus", "")
+            fetches.append(_Fetch(records["BereqURL"], opened[5], opened[6], error, status))
+    return fetches
+
+
+def _logged(fetches: Callable[[], list[_Fetch]], last_round: int) -> list[_Fetch]:
+    """The fetches logged so far, once the last round's has been (a mirror other than
+    Varnish logs none: then at once)."""
+    deadline = time.monotonic() + ANSWER_TIMEOUT
+    while True:
+        seen = fetches()
+        if not seen or any(f.url == f"/a.test/next{last_round}/@v/list" for f in seen):
+            return seen
+        assert time.monotonic() < deadline, f"varnishlog did not show round {last_round}"
+        time.sleep(0.05)
+
+
+def _varnish_races(statuses: list[int], fetches: list[_Fetch]) -> set[int]:
+    """The rounds whose 503 Varnish's log shows as its own race: the round's one fetch
+    went out on a pooled connection (a port an earlier fetch used) labelled a fresh one,
+    met the FIN the reset sent, and was not retried."""
+    races = set()
+    for round_, status in enumerate(statuses):
+        url = f"/a.test/next{round_}/@v/list"
+        tries = [i for i, fetch in enumerate(fetches) if fetch.url == url]
+        if status != 503 or len(tries) != 1:
+            continue
+        fetch, earlier = fetches[tries[0]], fetches[: tries[0]]
+        pooled = any(e.local_port == fetch.local_port for e in earlier)
+        seen = (fetch.opened, fetch.status, fetch.error.split(" (")[0])
+        if pooled and seen == ("connect", "503", "HTC eof"):
+            races.add(round_)
+    return races
+
+
+def _logged_fetch(url: str, port: int, opened: str, error: str, status: int) -> str:
+    return "\n".join(
+        [
+            "*   << BeReq    >> 32858",
+            f"-   BereqURL       {url}",
+            f"-   BackendOpen    20 upstream 127.0.0.1 37561 127.0.0.1 {port} {opened}",
+            *([f"-   FetchError     {error}"] if error else []),
+            f"-   BerespStatus   {status}",
+        ]
+    )
+
+
+#: Round 1 of a run where Varnish's race struck (ports and labels as varnishlog gave them):
+#: the pooled connection (port 53166) taken again for next1, labelled "connect".
+_RACE = [
+    _logged_fetch("/a.test/next0/@v/list", 53160, "reuse", "HTC eof (-1)", 503),
+    _logged_fetch("/a.test/next0/@v/list", 53166, "connect", "", 404),
+    _logged_fetch("/a.test/pooled1/@v/list", 53166, "reuse", "", 404),
+    _logged_fetch("/a.test/next1/@v/list", 53166, "connect", "HTC eof (-1)", 503),
+]
+
+
+@pytest.mark.parametrize(
+    ("last", "excused"),
+    [
+        (_RACE[3], {1}),
+        # A fresh connection (a port not seen before) that failed: the upstream's doing.
+        (_logged_fetch("/a.test/next1/@v/list", 53170, "connect", "HTC eof (-1)", 503), set()),
+        # A pooled connection that a write could not reach (a RST): no excuse either.
+        (_logged_fetch("/a.test/next1/@v/list", 53166, "reuse", "backend write error", 503), set()),
+    ],
+    ids=["varnish-race", "fresh-connection-failed", "reused-and-reset"],
+)
+def test_only_varnishs_own_race_is_excused(last: str, excused: set[int]) -> None:
+    fetches = _fetches("\n\n".join([*_RACE[:3], last]) + "\n\n")
+    assert [f.url for f in fetches][-1] == "/a.test/next1/@v/list"
+    assert _varnish_races([404, 503], fetches) == excused
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_a_mirror_stopped_across_a_reset_still_gets_the_upstreams_answer(
@@ -127,13 +268,24 @@ def test_a_mirror_stopped_across_a_reset_still_gets_the_upstreams_answer(
 
         try:
             _await_port(port, process)
-            statuses = []
-            for round_ in range(ROUNDS):
-                pooled = httpx.get(f"http://127.0.0.1:{port}/a.test/pooled{round_}/@v/list")
-                assert pooled.status_code == 404, pooled.text
-                url = f"http://127.0.0.1:{port}/a.test/next{round_}/@v/list"
-                statuses.append(_asked_while_stopped(process, url, reset))
-            assert statuses == [404] * ROUNDS
+            with contextlib.ExitStack() as stack:
+                fetches = (
+                    stack.enter_context(_varnish_fetches(process.pid, port, tmp_path / "log"))
+                    if name == "varnish"
+                    else list
+                )
+                statuses = []
+                for round_ in range(ROUNDS):
+                    pooled = httpx.get(f"http://127.0.0.1:{port}/a.test/pooled{round_}/@v/list")
+                    assert pooled.status_code == 404, pooled.text
+                    url = f"http://127.0.0.1:{port}/a.test/next{round_}/@v/list"
+                    statuses.append(_asked_while_stopped(process, url, reset))
+                races = _varnish_races(statuses, _logged(fetches, ROUNDS - 1))
+            assert len(races) <= VARNISH_RACES, (statuses, fetches())
+            if races:  # excused, and said: the suite's summary lists it
+                warnings.warn(f"Varnish's own race in rounds {races}", stacklevel=1)
+            unexcused = [(r, s) for r, s in enumerate(statuses) if s != 404 and r not in races]
+            assert not unexcused, (unexcused, [f for f in fetches() if "/next" in f.url])
             # The last answer came from the upstream, over the protocol the mirror speaks.
             (last,) = [c for c in networks[-1].log if c.host == UPSTREAM and c.exchanges]
             assert last.exchanges[-1].path.endswith(f"/next{ROUNDS - 1}/@v/list")
