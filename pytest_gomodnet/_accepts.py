@@ -102,7 +102,6 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
         self._open_connections = open_connections
         self._accepts = accepts
         self._made: asyncio.BaseTransport | None = None
-        self._lost = False
         self._grace: Grace | None = None
         reader.linger = self.linger
         open_connections.add(self)
@@ -124,11 +123,11 @@ class _TrackedProtocol(asyncio.StreamReaderProtocol):
 
     def linger(self, seconds: float) -> None:
         """The handler is done and the close under way: abort it if it takes ``seconds``."""
-        if not self._lost and isinstance(self._made, asyncio.Transport):
+        still_open = self in self._open_connections  # connection_lost takes it out
+        if still_open and isinstance(self._made, asyncio.Transport):
             self._grace = abort_after(self._made, seconds)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
         if self._grace is not None:
             self._grace.end()
         self._open_connections.discard(self)
