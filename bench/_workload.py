@@ -1,12 +1,23 @@
-"""``python bench/_workload.py MODE N``: N connections through a Router, for
-:mod:`bench.instructions` to count. Only names every version of the plugin has
-(``Router``, ``add_host``, ``Origin``), so one workload measures any two trees."""
+"""Connections through a Router, for the A/B tools to measure any two trees.
+
+``python bench/_workload.py MODE N``: N connections, for :mod:`bench.instructions` to
+count. ``python bench/_workload.py serve MODE DIR``: a Router that stays up for
+:mod:`bench.ab`: it prints its port, then for each line ``N`` on its stdin makes N
+connections from its own thread and prints the seconds they took (a client in the
+Router's process, as a Python test's is); a client elsewhere uses the port. Only names
+every version of the plugin has (``Router``, ``add_host``, ``Origin``), so one workload
+measures any two trees.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import trustme
 from werkzeug import Request, Response
@@ -18,6 +29,7 @@ BODY = b"x" * 2048
 PLAIN = b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n"
 TUNNEL = b"CONNECT proxy.test:443 HTTP/1.1\r\nHost: proxy.test:443\r\n\r\n"
 TUNNELLED = b"GET /m.zip HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n"
+SERVER_PEM, CA_PEM = "proxy.test.pem", "ca.pem"
 
 
 def _zip(request: Request) -> Response:
@@ -41,24 +53,64 @@ def _tls(port: int, context: ssl.SSLContext) -> None:
                 pass
 
 
-def main(mode: str, count: int) -> None:
-    ca = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("proxy.test").configure_cert(server)
+def connect(mode: str, port: int, client: ssl.SSLContext, count: int) -> None:
+    """``count`` connections of ``mode``, one after another, each read to its end."""
+    for _ in range(count):
+        if mode == "plain":
+            _plain(port)
+        else:
+            _tls(port, client)
+
+
+def write_certificates(ca: trustme.CA, directory: Path) -> None:
+    """proxy.test's key and chain, and the CA's certificate, as :func:`serve` reads them."""
+    ca.issue_cert("proxy.test").private_key_and_cert_chain_pem.write_to_path(directory / SERVER_PEM)
+    ca.cert_pem.write_to_path(directory / CA_PEM)
+
+
+def client_context(ca: trustme.CA) -> ssl.SSLContext:
     client = ssl.create_default_context()
     ca.configure_trust(client)
     client.set_alpn_protocols(["http/1.1"])  # the same exchange on trees with and without h2
+    return client
+
+
+@contextlib.contextmanager
+def serving(server: ssl.SSLContext) -> Iterator[int]:
+    """A Router serving plain.test and proxy.test (TLS with ``server``) in process; its port."""
     with Origin() as origin, Router() as router:
         origin.route("plain.test", _zip)
         origin.route("proxy.test", _zip)
         router.add_host("plain.test", origin.url, app=origin.dispatch, inline=True)
         router.add_host("proxy.test", origin.url, tls=server, app=origin.dispatch, inline=True)
-        for _ in range(count):
-            if mode == "plain":
-                _plain(router.port)
-            else:
-                _tls(router.port, client)
+        yield router.port
+
+
+def main(mode: str, count: int) -> None:
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("proxy.test").configure_cert(server)
+    with serving(server) as port:
+        connect(mode, port, client_context(ca), count)
+
+
+def serve(mode: str, directory: str) -> None:
+    """Serve until stdin ends, with the certificates :func:`write_certificates` left in
+    ``directory`` (the A/B's other client must trust them too)."""
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(Path(directory, SERVER_PEM))
+    client = ssl.create_default_context(cafile=Path(directory, CA_PEM))
+    client.set_alpn_protocols(["http/1.1"])
+    with serving(server) as port:
+        print(port, flush=True)
+        for line in sys.stdin:
+            started = time.perf_counter()
+            connect(mode, port, client, int(line))
+            print(time.perf_counter() - started, flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1], int(sys.argv[2]))

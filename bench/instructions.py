@@ -28,8 +28,14 @@ MODES = ("plain", "tls")
 FEW = {"plain": (20, 220), "tls": (20, 120)}
 
 
-def _environment(tree: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
+def tree_environment(tree: Path, *, fixed_hash: bool = True) -> dict[str, str]:
+    """The environment a helper runs in to load ``tree``'s package. The hash seed is fixed
+    for a count (one run is then the same as the next); a wall-clock A/B leaves it
+    random, so that each process's layout luck averages out over many."""
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    if fixed_hash:
+        environment["PYTHONHASHSEED"] = "0"
+    return environment
 
 
 def check_tree(tree: Path) -> None:
@@ -39,7 +45,7 @@ def check_tree(tree: Path) -> None:
     # -P: no current directory on the path, as the workload (a script) has none.
     printed = finished(
         [sys.executable, "-P", "-c", "import pytest_gomodnet; print(pytest_gomodnet.__file__)"],
-        env=_environment(tree), timeout=60,
+        env=tree_environment(tree), timeout=60,
     ).stdout  # fmt: skip
     loaded = Path(printed.strip()).resolve().parent
     if loaded != wanted:
@@ -53,7 +59,7 @@ def count(tree: Path, mode: str, connections: int) -> int:
     """Instructions the whole workload took under callgrind."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                sys.executable, str(WORKLOAD), mode, str(connections)]  # fmt: skip
-    report = finished(command, env=_environment(tree), timeout=1800).stderr
+    report = finished(command, env=tree_environment(tree), timeout=1800).stderr
     collected = re.search(r"Collected : (\d+)", report)
     if collected is None:
         raise HelperFailed(f"callgrind printed no count for {tree}:\n{report[-TAIL:]}")

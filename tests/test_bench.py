@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,47 @@ def test_instructions_accept_another_tree_even_from_this_checkout(tmp_path) -> N
         f"check_tree(Path({str(tmp_path)!r}))\n"
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_ab_difference_is_the_mean_of_each_pairs_ratio_with_students_interval() -> None:
+    done = _python(
+        "from bench.ab import difference\n"
+        "steady = [[100, 100], [200, 200], [50, 50]], [[110, 110], [220, 220], [55, 55]]\n"
+        "for old, new in [steady, ([[100.0], [100.0]], [[110.0], [90.0]])]:\n"
+        "    d = difference(old, new)\n"
+        "    print(round(d.mean, 9), round(d.half_width, 9), d.faster, d.pairs)\n"
+        "difference([[1.0]], [[1.0]])\n"
+    )
+    # Each pair +10 %: no spread. Then +10 % and -10 %: mean 0, stdev 0.1414, t(1) 12.706.
+    assert done.stdout.splitlines() == ["0.1 0.0 3 3", "0.0 1.2706 1 2"]
+    assert "ValueError: need two process pairs or more, got 1 and 1" in done.stderr
+
+
+def _ab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench.ab", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_ab_compares_two_trees_turn_by_turn() -> None:
+    done = _ab(".", ".", "--mode", "tls", "--client", "here", "--pairs", "2", "--rounds", "1",
+               "--count", "3")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    header, row = done.stdout.splitlines()
+    assert header == f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}"
+    assert re.fullmatch(r"tls +here +[+-]\d+\.\d\d % ± \d+\.\d\d +[012]/2", row), row
+
+
+def test_ab_names_a_tree_whose_router_never_served(tmp_path) -> None:
+    package = tmp_path / "pytest_gomodnet"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "faultproxy.py").write_text("raise RuntimeError('no Router in this tree')\n")
+    done = _ab(".", str(tmp_path), "--mode", "plain", "--client", "apart", "--pairs", "2",
+               "--rounds", "1", "--count", "3")  # fmt: skip
+    assert done.returncode == 1
+    assert "bench._subprocess.HelperFailed: " in done.stderr
+    assert " serve plain " in done.stderr
+    assert " answered nothing:\n" in done.stderr
+    assert "RuntimeError: no Router in this tree" in done.stderr

@@ -1,0 +1,175 @@
+"""``python -m bench.ab OLD NEW``: is NEW's Router faster or slower than OLD's, and by
+how much, in wall clock, with a 95 % confidence interval.
+
+A table row's ratio is a best of five rounds over a baseline measured in the same
+process: two runs of one commit differ by more than the 1-2 % a change to the proxy
+core makes, so that ratio cannot tell such a change apart. Here both trees serve
+at once, each in a process of its own (``bench/_workload.py serve``), and take turns
+of ``count`` connections, ``rounds`` turns each, the order alternating; a process
+pair gives one figure (NEW's mean rate over OLD's), and ``pairs`` fresh pairs give
+the interval, since a process's own layout (addresses, hash seed) moves its rate by
+as much as a change does. The client is either in the Router's process, as a
+Python test's client is, sharing its interpreter lock (``here``), or in this process
+(``apart``), as go or curl would be. Each TREE is as for :mod:`bench.instructions`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+
+from ._subprocess import TAIL, HelperFailed
+from ._workload import client_context, connect, write_certificates
+from .instructions import MODES, WORKLOAD, check_tree, tree_environment
+
+PLACES = ("here", "apart")
+#: Connections a turn: a turn of either mode takes about a third of a second.
+COUNT = {"plain": 1000, "tls": 150}
+#: The longest a worker may take to start, or to answer one turn.
+WORKER_TIMEOUT = 120.0
+#: Student's t at 97.5 % for 1-30 degrees of freedom; beyond, the normal's 1.96 is near.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Difference:
+    """NEW against OLD over process pairs: the mean relative difference of their rates,
+    the half width of its 95 % interval, and in how many pairs NEW was the faster."""
+
+    mean: float
+    half_width: float
+    faster: int
+    pairs: int
+
+
+def difference(old: list[list[float]], new: list[list[float]]) -> Difference:
+    """The :class:`Difference` of the rates of each pair's turns (``old[i]``, ``new[i]``)."""
+    if len(old) != len(new) or len(old) < 2:
+        raise ValueError(f"need two process pairs or more, got {len(old)} and {len(new)}")
+    each = [statistics.mean(n) / statistics.mean(o) - 1 for o, n in zip(old, new, strict=True)]
+    t = _T975[len(each) - 2] if len(each) - 1 <= len(_T975) else 1.96
+    half_width = t * statistics.stdev(each) / len(each) ** 0.5
+    return Difference(statistics.mean(each), half_width, sum(d > 0 for d in each), len(each))
+
+
+class _Worker:
+    """One tree's Router in a process of its own, answering turns."""
+
+    def __init__(self, tree: Path, mode: str, certificates: Path) -> None:
+        command = [sys.executable, "-P", str(WORKLOAD), "serve", mode, str(certificates)]
+        self._command = " ".join(command)
+        self._process = subprocess.Popen(
+            command, env=tree_environment(tree, fixed_hash=False), text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.port = int(self._line())
+
+    def turn(self, count: int) -> float:
+        """Connections a second over ``count`` made from inside the worker."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(f"{count}\n")
+        self._process.stdin.flush()
+        return count / float(self._line())
+
+    def _line(self) -> str:
+        stdout = self._process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], WORKER_TIMEOUT)
+        line = stdout.readline() if ready else ""
+        if not line:
+            self._process.kill()
+            _, stderr = self._process.communicate(timeout=WORKER_TIMEOUT)
+            why = "answered nothing" if ready else f"gave no answer in {WORKER_TIMEOUT:g} s"
+            raise HelperFailed(f"{self._command} {why}:\n{stderr[-TAIL:]}")
+        return line
+
+    def close(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(WORKER_TIMEOUT)
+
+
+@contextmanager
+def _workers(trees: tuple[Path, Path], mode: str, certificates: Path) -> Iterator[list[_Worker]]:
+    started: list[_Worker] = []
+    try:
+        for tree in trees:
+            started.append(_Worker(tree, mode, certificates))
+        yield started
+    finally:
+        for worker in started:
+            worker.close()
+
+
+def compare(
+    old: Path, new: Path, mode: str, place: str, *, pairs: int, rounds: int, count: int
+) -> Difference:
+    """``pairs`` fresh process pairs of OLD and NEW taking ``rounds`` turns each."""
+    with tempfile.TemporaryDirectory() as scratch:
+        ca = trustme.CA()
+        write_certificates(ca, Path(scratch))
+        client = client_context(ca)
+
+        def rate(worker: _Worker) -> float:
+            if place == "here":
+                return worker.turn(count)
+            started = time.perf_counter()
+            connect(mode, worker.port, client, count)
+            return count / (time.perf_counter() - started)
+
+        rates: tuple[list[list[float]], list[list[float]]] = ([], [])
+        for pair in range(pairs):
+            with _workers((old, new), mode, Path(scratch)) as workers:
+                for worker in workers:  # the first turn of a process is slow
+                    rate(worker)
+                turns: tuple[list[float], list[float]] = ([], [])
+                for turn in range(rounds):
+                    for side in (0, 1) if (pair + turn) % 2 == 0 else (1, 0):
+                        turns[side].append(rate(workers[side]))
+            rates[0].append(turns[0])
+            rates[1].append(turns[1])
+    return difference(*rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n")[0])
+    parser.add_argument("old", type=Path)
+    parser.add_argument("new", type=Path)
+    parser.add_argument("--mode", choices=MODES, action="append", help="default: both")
+    parser.add_argument("--client", choices=PLACES, action="append", help="default: both")
+    parser.add_argument("--pairs", type=int, default=10, help="process pairs (default 10)")
+    parser.add_argument("--rounds", type=int, default=20, help="turns a process (default 20)")
+    parser.add_argument("--count", type=int, help="connections a turn (1000 plain, 150 TLS)")
+    args = parser.parse_args()
+    if args.pairs < 2 or args.rounds < 1 or (args.count is not None and args.count < 1):
+        parser.error("--pairs needs 2 or more, --rounds and --count 1 or more")
+    for tree in (args.old, args.new):
+        check_tree(tree)
+        compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)  # not in the first turns
+    print(f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}")
+    for mode in args.mode or MODES:
+        for place in args.client or PLACES:
+            found = compare(
+                args.old, args.new, mode, place, pairs=args.pairs, rounds=args.rounds,
+                count=args.count or COUNT[mode],
+            )  # fmt: skip
+            spread = f"{found.mean * 100:+.2f} % ± {found.half_width * 100:.2f}"
+            print(f"{mode:<6} {place:<7} {spread:>20} {found.faster:>8}/{found.pairs}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
