@@ -98,9 +98,15 @@ class _Worker:
         return line
 
     def close(self) -> None:
+        """End the worker (its stdin closed ends its serving), killed if it lingers."""
         assert self._process.stdin is not None
         self._process.stdin.close()
-        self._process.wait(WORKER_TIMEOUT)
+        try:
+            self._process.wait(WORKER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.communicate()
+            raise HelperFailed(f"{self._command} did not end within {WORKER_TIMEOUT:g} s") from None
 
 
 @contextmanager
