@@ -15,6 +15,7 @@ import contextlib
 import socket
 import ssl
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,17 +63,20 @@ def connect(mode: str, port: int, client: ssl.SSLContext, count: int) -> None:
             _tls(port, client)
 
 
-def write_certificates(ca: trustme.CA, directory: Path) -> None:
-    """proxy.test's key and chain, and the CA's certificate, as :func:`serve` reads them."""
+def write_certificates(directory: Path) -> None:
+    """A new CA's certificate, and proxy.test's key and chain, as :func:`contexts` reads them."""
+    ca = trustme.CA()
     ca.issue_cert("proxy.test").private_key_and_cert_chain_pem.write_to_path(directory / SERVER_PEM)
     ca.cert_pem.write_to_path(directory / CA_PEM)
 
 
-def client_context(ca: trustme.CA) -> ssl.SSLContext:
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
+def contexts(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """The server's and the client's TLS contexts from the certificates in ``directory``."""
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(directory / SERVER_PEM)
+    client = ssl.create_default_context(cafile=directory / CA_PEM)
     client.set_alpn_protocols(["http/1.1"])  # the same exchange on trees with and without h2
-    return client
+    return server, client
 
 
 @contextlib.contextmanager
@@ -87,20 +91,17 @@ def serving(server: ssl.SSLContext) -> Iterator[int]:
 
 
 def main(mode: str, count: int) -> None:
-    ca = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("proxy.test").configure_cert(server)
+    with tempfile.TemporaryDirectory() as scratch:
+        write_certificates(Path(scratch))
+        server, client = contexts(Path(scratch))
     with serving(server) as port:
-        connect(mode, port, client_context(ca), count)
+        connect(mode, port, client, count)
 
 
 def serve(mode: str, directory: str) -> None:
     """Serve until stdin ends, with the certificates :func:`write_certificates` left in
-    ``directory`` (the A/B's other client must trust them too)."""
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(Path(directory, SERVER_PEM))
-    client = ssl.create_default_context(cafile=Path(directory, CA_PEM))
-    client.set_alpn_protocols(["http/1.1"])
+    ``directory`` (the A/B's other client trusts them too)."""
+    server, client = contexts(Path(directory))
     with serving(server) as port:
         print(port, flush=True)
         for line in sys.stdin:

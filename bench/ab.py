@@ -16,7 +16,6 @@ Python test's client is, sharing its interpreter lock (``here``), or in this pro
 from __future__ import annotations
 
 import argparse
-import compileall
 import select
 import statistics
 import subprocess
@@ -28,11 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
-
 from ._subprocess import TAIL, HelperFailed
-from ._workload import client_context, connect, write_certificates
-from .instructions import MODES, WORKLOAD, check_tree, tree_environment
+from ._workload import connect, contexts, write_certificates
+from .instructions import MODES, WORKLOAD, ready_tree, tree_environment
 
 PLACES = ("here", "apart")
 #: Connections a turn: a turn of either mode takes about a third of a second.
@@ -126,9 +123,8 @@ def compare(
 ) -> Difference:
     """``pairs`` fresh process pairs of OLD and NEW taking ``rounds`` turns each."""
     with tempfile.TemporaryDirectory() as scratch:
-        ca = trustme.CA()
-        write_certificates(ca, Path(scratch))
-        client = client_context(ca)
+        write_certificates(Path(scratch))
+        _, client = contexts(Path(scratch))
 
         def rate(worker: _Worker) -> float:
             if place == "here":
@@ -164,8 +160,7 @@ def main() -> None:
     if args.pairs < 2 or args.rounds < 1 or (args.count is not None and args.count < 1):
         parser.error("--pairs needs 2 or more, --rounds and --count 1 or more")
     for tree in (args.old, args.new):
-        check_tree(tree)
-        compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)  # not in the first turns
+        ready_tree(tree)
     print(f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}")
     for mode in args.mode or MODES:
         for place in args.client or PLACES:

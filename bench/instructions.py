@@ -55,6 +55,13 @@ def check_tree(tree: Path) -> None:
         )
 
 
+def ready_tree(tree: Path) -> None:
+    """Check that ``tree``'s package is the one loaded, and compile it first: a run that
+    compiled it would measure the compiler too."""
+    check_tree(tree)
+    compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)
+
+
 def count(tree: Path, mode: str, connections: int) -> int:
     """Instructions the whole workload took under callgrind."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
@@ -70,9 +77,7 @@ def per_connection(tree: Path, mode: str, counts: tuple[int, int] | None = None)
     """One connection's instructions: the runs of ``counts`` (few, many) connections,
     their difference divided."""
     few, many = counts or FEW[mode]
-    check_tree(tree)
-    # Compiled first: a run that compiled the package would count the compiler too.
-    compileall.compile_dir(tree / "pytest_gomodnet", quiet=1)
+    ready_tree(tree)
     return (count(tree, mode, many) - count(tree, mode, few)) / (many - few)
 
 
