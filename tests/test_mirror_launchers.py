@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_gomodnet._listeners import listeners
 from pytest_gomodnet.mirrors._launch import SERVERS, Server
 from pytest_gomodnet.network import Network
 from test_real_mirrors import require
@@ -39,16 +40,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _await_port(port: int, process: subprocess.Popen[bytes]) -> None:
+def _await_port(port: int, process: subprocess.Popen[bytes], session: int) -> None:
+    """Until a process of ``session`` listens on ``port``; another process that took the
+    port first fails the test by name (a connection to it would look like the server)."""
     deadline = time.monotonic() + START_DEADLINE
-    while True:
+    while not (held := listeners(port, session)).ours:
+        assert not held.taken, f"port {port} was taken first by {held.describe_others()}"
         assert process.poll() is None, f"exited with {process.returncode}"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, f"port {port} never opened"
-            time.sleep(0.05)
+        assert time.monotonic() < deadline, f"port {port} never opened"
+        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -74,7 +74,7 @@ def test_a_launcher_runs_its_server_in_the_foreground_and_cleans_up(
             start_new_session=True,
         )
         try:
-            _await_port(port, process)
+            _await_port(port, process, session=process.pid)
             (run,) = set(scratch.glob(f"gomodnet-{name}-*")) - before  # config, cache, pid
             assert (run / SERVERS[name].template.removesuffix(".in")).is_file()
             process.send_signal(signal.SIGTERM)
@@ -123,7 +123,7 @@ def test_a_launcher_whose_caller_is_killed_stops_its_server(tmp_path: Path) -> N
         assert caller.stdout is not None
         session = int(caller.stdout.readline())
         try:
-            _await_port(port, caller)
+            _await_port(port, caller, session)
             assert any(member.endswith(" nginx") for member in _session_members(session))
             caller.kill()
             caller.wait()

@@ -19,10 +19,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -35,10 +33,16 @@ import httpx
 import pytest
 
 from _h2net import MODULE, BareH2Client, of_stream
+from pytest_gomodnet.conformance.targets import (
+    PROXY_PLACEHOLDERS,
+    CommandTemplate,
+    RunningCommand,
+    run_proxy_command,
+)
 from pytest_gomodnet.goproxy import ModuleStore
 from pytest_gomodnet.network import Backbone, Network
 from pytest_gomodnet.tls import GomodnetCA
-from test_mirror_launchers import _await_port, _free_port
+from test_mirror_launchers import START_DEADLINE
 from test_real_mirrors import RECIPES, require
 
 UPSTREAM = "upstream.test"
@@ -69,24 +73,36 @@ def test_a_reset_says_goaway_to_an_open_http2_connection_first(gomodnet, module_
     assert client.frames[-1] == ("GOAWAY", 0, set())
 
 
-def _mirror(name: str, port: int, network: Network) -> subprocess.Popen[bytes]:
-    """The mirror ``name`` started by its recipe, as the real-mirror suite runs it."""
-    values = {
-        "python": sys.executable,
-        "port": port,
+@contextlib.contextmanager
+def _mirror(name: str, network: Network) -> Iterator[RunningCommand]:
+    """The mirror ``name`` started by its recipe as the real-mirror suite starts it, on a
+    port it listens on itself."""
+    direct = {
         "upstream_direct": network.direct_url(UPSTREAM),
         "upstream_http": network.direct_url(UPSTREAM, tls=False),
         "upstream_host": UPSTREAM,
-        "upstream": f"https://{UPSTREAM}",
-        "router": network.router_url,
-        "ca_bundle": network.ca_bundle,
     }
-    return subprocess.Popen(
-        shlex.split(RECIPES[name].format(**values)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with run_proxy_command(
+        CommandTemplate(RECIPES[name], PROXY_PLACEHOLDERS),
+        upstream=f"https://{UPSTREAM}",
+        router=network.router_url,
+        ca_bundle=network.ca_bundle,
+        start_timeout=START_DEADLINE,
+        endpoints=direct,
+    ) as mirror:
+        try:
+            yield mirror
+        finally:
+            os.killpg(mirror.process.pid, signal.SIGCONT)  # if a round left it stopped
+
+
+def _pooled(mirror: RunningCommand, round_: int) -> httpx.Response:
+    """The request of ``round_`` that the mirror's pooled upstream connection serves; a
+    failure names the round and shows the mirror's output."""
+    try:
+        return httpx.get(f"{mirror.url}/a.test/pooled{round_}/@v/list", timeout=ANSWER_TIMEOUT)
+    except httpx.HTTPError as exc:
+        pytest.fail(f"round {round_}: {exc!r}; the mirror's output:\n{mirror.output()}")
 
 
 def _asked_while_stopped(
@@ -300,11 +316,9 @@ def test_a_mirror_stopped_across_a_reset_still_gets_the_upstreams_answer(
     mirror is stopped, the network reset (the end of a test), and the next request
     reaches it before it runs again: the upstream's 404 comes back, never a 502."""
     require(name)
-    port = _free_port()
     with Backbone(GomodnetCA(tmp_path / "ca"), tmp_path) as backbone:
         networks = [backbone.network()]
         networks[-1].add_goproxy(UPSTREAM, module_store)
-        process = _mirror(name, port, networks[-1])
 
         def reset() -> None:
             networks[-1].close()
@@ -312,8 +326,8 @@ def test_a_mirror_stopped_across_a_reset_still_gets_the_upstreams_answer(
             networks[-1].add_goproxy(UPSTREAM, module_store)
 
         try:
-            _await_port(port, process)
-            with contextlib.ExitStack() as stack:
+            with _mirror(name, networks[-1]) as mirror, contextlib.ExitStack() as stack:
+                process, port = mirror.process, int(mirror.url.rsplit(":", 1)[1])
                 # Varnish's backend fetches as its log shows them; other mirrors have none.
                 fetches: Callable[[], list[_Fetch]] = (
                     stack.enter_context(_varnish_fetches(process.pid, port, tmp_path / "log"))
@@ -322,22 +336,19 @@ def test_a_mirror_stopped_across_a_reset_still_gets_the_upstreams_answer(
                 )
                 statuses = []
                 for round_ in range(ROUNDS):
-                    pooled = httpx.get(f"http://127.0.0.1:{port}/a.test/pooled{round_}/@v/list")
-                    assert pooled.status_code == 404, pooled.text
+                    pooled = _pooled(mirror, round_)
+                    assert pooled.status_code == 404, (round_, pooled.text, mirror.output())
                     url = f"http://127.0.0.1:{port}/a.test/next{round_}/@v/list"
                     statuses.append(_asked_while_stopped(process, url, reset))
                 races = _varnish_races(statuses, _logged(fetches, ROUNDS - 1))
-            assert len(races) <= VARNISH_RACES, _story(statuses, fetches())
+                assert len(races) <= VARNISH_RACES, _story(statuses, fetches())
+                unexcused = [(r, s) for r, s in enumerate(statuses) if s != 404 and r not in races]
+                assert not unexcused, f"{unexcused}\n{_story(statuses, fetches())}"
             if races:  # excused, and said: the suite's summary lists it
                 warnings.warn(f"Varnish's own race in rounds {races}", stacklevel=1)
-            unexcused = [(r, s) for r, s in enumerate(statuses) if s != 404 and r not in races]
-            assert not unexcused, f"{unexcused}\n{_story(statuses, fetches())}"
             # The last answer came from the upstream, over the protocol the mirror speaks.
             (last,) = [c for c in networks[-1].log if c.host == UPSTREAM and c.exchanges]
             assert last.exchanges[-1].path.endswith(f"/next{ROUNDS - 1}/@v/list")
             assert last.protocol == ("h2" if name in SPEAKS_H2 else "http/1.1")
         finally:
-            os.killpg(process.pid, signal.SIGCONT)
-            process.terminate()
-            process.wait(ANSWER_TIMEOUT)
             networks[-1].close(check_faults=False)

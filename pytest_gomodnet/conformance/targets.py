@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, Protocol
 
+from pytest_gomodnet._listeners import listeners
 from pytest_gomodnet._process import ProcessTimeout, run_bounded
 from pytest_gomodnet.errors import GoModNetError
 
@@ -88,6 +89,9 @@ PROBE_INTERVAL = 0.1
 STOP_TIMEOUT = 3.0
 #: Seconds a client command gets to finish one download.
 CLIENT_TIMEOUT = 60.0
+#: How many ports a proxy command is started on before a port taken by another process
+#: (each time) is an error.
+PORT_ATTEMPTS = 3
 #: How many lines of a target's output a failure shows.
 TAIL_LINES = 30
 
@@ -239,10 +243,9 @@ def run_proxy_command(
     command and what it last did (its exit status, the probe's last answer, the
     tail of its output), if it exits early or is not up in time.
     """
-    port = _free_port()
     values = {
         "upstream": upstream,
-        "port": str(port),
+        "port": "0",  # a free one, chosen as the command starts
         "ca_bundle": os.fspath(ca_bundle),
         "router": router,
         "python": sys.executable,
@@ -254,8 +257,6 @@ def run_proxy_command(
             f"{template.text!r} uses {', '.join(f'{{{m}}}' for m in missing)}, "
             "which this run cannot fill: pass endpoints= for the direct upstream ports"
         )
-    argv = template.argv(values)
-    url = f"http://127.0.0.1:{port}"
     plain = "upstream_http" in template.names and not template.names & {
         "upstream",
         "upstream_direct",
@@ -264,20 +265,51 @@ def run_proxy_command(
     with tempfile.NamedTemporaryFile(prefix="gomodnet-target-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
     try:
-        process = _spawn(argv, target_env(router, ca_bundle), log_path)
+        env = target_env(router, ca_bundle)
+        starting, port = _start_listening(template, values, env, log_path, start_timeout)
+        url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + start_timeout
-            starting = _Starting(process, argv, log_path, start_timeout)
-            starting.await_port(port, deadline)
             if ready is not None:
-                starting.await_ready(url, ready, deadline)
+                starting.await_ready(url, ready)
             yield RunningCommand(
-                template.name, url, argv, process, log_path, upstream_tls=not plain
+                template.name,
+                url,
+                starting.argv,
+                starting.process,
+                log_path,
+                upstream_tls=not plain,
             )
         finally:
-            _stop(process)
+            _stop(starting.process)
     finally:
         log_path.unlink(missing_ok=True)
+
+
+def _start_listening(
+    template: CommandTemplate,
+    values: Mapping[str, str],
+    env: dict[str, str],
+    log_path: Path,
+    timeout: float,
+) -> tuple[_Starting, int]:
+    """Start the command on a port the kernel says is free, until it listens there: the
+    starting command and its port. If another process binds the port first (a server of
+    another xdist worker), the command cannot have it: it starts again on another."""
+    deadline = time.monotonic() + timeout
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = _free_port()
+        argv = template.argv({**values, "port": str(port)})
+        starting = _Starting(_spawn(argv, env, log_path), argv, log_path, timeout, deadline)
+        try:
+            starting.await_port(port, last_attempt=attempt == PORT_ATTEMPTS)
+        except _PortTaken:
+            _stop(starting.process)
+            continue
+        except BaseException:
+            _stop(starting.process)
+            raise
+        return starting, port
+    raise AssertionError("unreachable: the last attempt fails with TargetError")
 
 
 def _free_port() -> int:
@@ -285,6 +317,10 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class _PortTaken(Exception):
+    """Another process listens on the port a starting command was given."""
 
 
 def _spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -310,27 +346,36 @@ class _Starting:
     argv: list[str]
     log_path: Path
     timeout: float
+    deadline: float
 
-    def await_port(self, port: int, deadline: float) -> None:
+    def await_port(self, port: int, *, last_attempt: bool) -> None:
+        """Until the command listens on ``port``. Raises _PortTaken when another process
+        listens there instead (unless ``last_attempt``: then TargetError says who)."""
         while True:
+            held = listeners(port, session=self.process.pid)
+            if held.ours:
+                return
+            if held.taken:
+                if not last_attempt:
+                    raise _PortTaken(port)
+                self._fail(
+                    f"could not have port {port}: {held.describe_others()} listens on it "
+                    f"(this was attempt {PORT_ATTEMPTS}; a command must listen from its own "
+                    "process group's session, not a detached one)"
+                )
             self._check_alive(f"before it opened port {port}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
+            if time.monotonic() > self.deadline:
                 self._fail(f"did not open port {port} within {self.timeout:g} s")
             time.sleep(0.05)
 
-    def await_ready(self, url: str, ready: ReadyProbe, deadline: float) -> None:
+    def await_ready(self, url: str, ready: ReadyProbe) -> None:
         """Probe until a clean request succeeds: an open port is not yet a serving proxy."""
         while True:
             self._check_alive("before it served a clean request")
-            problem = ready(url, max(PROBE_INTERVAL, deadline - time.monotonic()))
+            problem = ready(url, max(PROBE_INTERVAL, self.deadline - time.monotonic()))
             if problem is None:
                 return
-            if time.monotonic() > deadline:
+            if time.monotonic() > self.deadline:
                 self._fail(
                     f"did not serve a clean request within {self.timeout:g} s "
                     f"(--gomodnet-start-timeout); the last attempt: {problem}"

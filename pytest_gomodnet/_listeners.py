@@ -1,0 +1,126 @@
+"""Who listens on a loopback port: proof that a command the suite started, and not a
+process that took its port first, is what answers there.
+
+A command is given a port the kernel said was free a moment before; under pytest-xdist
+another worker's server can bind it in between, and then a connection to the port
+succeeds against the wrong server (a connection to a port nobody listens on can even
+succeed against itself). So the port counts as the command's only when a listening
+socket on it belongs to a process of the command's session, as Linux's ``/proc`` shows.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The state ``/proc/net/tcp`` gives a listening socket.
+_LISTEN = "0A"
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The listening sockets on one port: whether any is the command's, and who else holds
+    one (``others``: pids; ``unseen``: a socket whose holder this user cannot see)."""
+
+    port: int
+    ours: bool
+    others: tuple[str, ...] = ()
+    unseen: bool = False
+
+    @property
+    def taken(self) -> bool:
+        """Someone other than the command listens on the port."""
+        return bool(self.others) or self.unseen
+
+    def describe_others(self) -> str:
+        """Who else listens, for an error message."""
+        return ", ".join([*self.others, *["a process this user cannot see"] * self.unseen])
+
+
+def listeners(port: int, session: int, proc: Path = Path("/proc")) -> Listeners:
+    """Who listens on TCP ``port`` (at any address), told apart by ``session``. Where there
+    is no ``/proc/net/tcp`` to read (not Linux), whoever answers counts as the command."""
+    inodes = _listening_inodes(port, proc)
+    if inodes is None:
+        return Listeners(port, ours=_answers_on(port))
+    ours, others, seen = False, [], set()
+    if inodes:
+        for pid, held in _sockets_by_process(proc):
+            if held & inodes:
+                seen |= held & inodes
+                if _session(pid, proc) == session:
+                    ours = True
+                else:
+                    others.append(f"pid {pid} ({_command(pid, proc)})")
+    return Listeners(port, ours, tuple(others), unseen=bool(inodes - seen))
+
+
+def _answers_on(port: int) -> bool:
+    """A connection to ``port`` that is not to itself (a connect to a port nobody listens
+    on may pick that very port as its own)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
+            return bool(probe.getsockname()[1] != port)
+    except OSError:
+        return False
+
+
+def _listening_inodes(port: int, proc: Path) -> set[int] | None:
+    tables = [proc / "net" / "tcp", proc / "net" / "tcp6"]
+    if not tables[0].exists():
+        return None
+    inodes = set()
+    for table in tables:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue  # no IPv6
+        for line in lines:
+            fields = line.split()
+            if fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def _sockets_by_process(proc: Path) -> list[tuple[int, set[int]]]:
+    """Each process this user may look into, with the inodes of the sockets it holds."""
+    found = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            found.append((int(entry.name), _socket_inodes(entry / "fd")))
+    return found
+
+
+def _socket_inodes(fds: Path) -> set[int]:
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return set()  # gone, or not this user's to see
+    inodes = set()
+    for name in names:
+        try:
+            target = os.readlink(fds / name)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _session(pid: int, proc: Path) -> int | None:
+    """The session id of ``pid`` (the sixth field of its stat, after the command name)."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[3])
+
+
+def _command(pid: int, proc: Path) -> str:
+    try:
+        raw = (proc / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return "gone"
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip() or "?"
