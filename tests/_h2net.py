@@ -56,13 +56,17 @@ class BareH2Client:
         except BaseException:
             raw.close()
             raise
-        assert self.sock.selected_alpn_protocol() == "h2"
         self.h2 = h2.connection.H2Connection()
-        self.h2.initiate_connection()
         self.frames: list[tuple[str, int, set[str]]] = []
         self.events: list[h2.events.Event] = []
         self._unparsed = b""
-        self._send()
+        try:
+            assert self.sock.selected_alpn_protocol() == "h2"
+            self.h2.initiate_connection()
+            self._send()
+        except BaseException:
+            self.sock.close()
+            raise
 
     def __enter__(self) -> BareH2Client:
         return self

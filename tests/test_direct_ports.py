@@ -101,8 +101,18 @@ def test_direct_tls_port_follows_the_hosts_chain_shape(gomodnet, module_store, s
         _get_tls(client, url + MOD)
 
 
+#: When the reset reaches the client before its TLS handshake starts, Python's ssl (before
+#: the fix of CPython gh-113280, in 3.11.7 which CI runs) leaves the SSLSocket it made
+#: unclosed: about one reset in 150. The Router's side is what this test judges.
+STDLIB_SSL_LEAK = pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning")
+
+
 @pytest.mark.parametrize(
-    ("plan", "ended"), [(Refuse(), "rst"), (HandshakeAbort(), "handshake-abort")]
+    ("plan", "ended"),
+    [
+        pytest.param(Refuse(), "rst", marks=STDLIB_SSL_LEAK),
+        (HandshakeAbort(), "handshake-abort"),
+    ],
 )
 def test_direct_tls_port_takes_connection_faults(gomodnet, stored, plan, ended) -> None:
     gomodnet.fault(HOST, plan)
