@@ -1,16 +1,19 @@
-"""``python -m bench.ab OLD NEW``: is NEW's Router faster or slower than OLD's, and by
-how much, in wall clock, with a 95 % confidence interval.
+"""``python -m bench.ab OLD NEW [NEW ...]``: is each NEW's Router faster or slower than
+OLD's, and by how much, in wall clock, with a 95 % confidence interval.
 
 A table row's ratio is a best of five rounds over a baseline measured in the same
 process: two runs of one commit differ by more than the 1-2 % a change to the proxy
-core makes, so that ratio cannot tell such a change apart. Here both trees serve
+core makes, so that ratio cannot tell such a change apart. Here the trees serve
 at once, each in a process of its own (``bench/_workload.py serve``), and take turns
-of ``count`` connections, ``rounds`` turns each, the order alternating; a process
-pair gives one figure (NEW's mean rate over OLD's), and ``pairs`` fresh pairs give
+of ``count`` connections, ``rounds`` turns each, the order rotating; a process
+set gives one figure a NEW (its mean rate over OLD's), and ``pairs`` fresh sets give
 the interval, since a process's own layout (addresses, hash seed) moves its rate by
-as much as a change does. The client is either in the Router's process, as a
-Python test's client is, sharing its interpreter lock (``here``), or in this process
-(``apart``), as go or curl would be. Each TREE is as for :mod:`bench.instructions`.
+as much as a change does. Trees to be compared with each other belong in one run:
+two runs of the same trees have differed by more than their intervals (the host's
+state moves between runs), the trees of one run share it. The client is either in the
+Router's process, as a Python test's client is, sharing its interpreter lock
+(``here``), or in this process (``apart``), as go or curl would be. Each TREE is as
+for :mod:`bench.instructions`.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class _Worker:
 
 
 @contextmanager
-def _workers(trees: tuple[Path, Path], mode: str, certificates: Path) -> Iterator[list[_Worker]]:
+def _workers(trees: list[Path], mode: str, certificates: Path) -> Iterator[list[_Worker]]:
     started: list[_Worker] = []
     try:
         for tree in trees:
@@ -119,9 +122,10 @@ def _workers(trees: tuple[Path, Path], mode: str, certificates: Path) -> Iterato
 
 
 def compare(
-    old: Path, new: Path, mode: str, place: str, *, pairs: int, rounds: int, count: int
-) -> Difference:
-    """``pairs`` fresh process pairs of OLD and NEW taking ``rounds`` turns each."""
+    old: Path, new: list[Path], mode: str, place: str, *, pairs: int, rounds: int, count: int
+) -> list[Difference]:
+    """``pairs`` fresh process sets of OLD and each NEW taking ``rounds`` turns each: each
+    NEW's difference from OLD."""
     with tempfile.TemporaryDirectory() as scratch:
         write_certificates(Path(scratch))
         _, client = contexts(Path(scratch))
@@ -133,43 +137,47 @@ def compare(
             connect(mode, worker.port, client, count)
             return count / (time.perf_counter() - started)
 
-        rates: tuple[list[list[float]], list[list[float]]] = ([], [])
+        trees = [old, *new]
+        rates: list[list[list[float]]] = [[] for _ in trees]
         for pair in range(pairs):
-            with _workers((old, new), mode, Path(scratch)) as workers:
+            with _workers(trees, mode, Path(scratch)) as workers:
                 for worker in workers:  # the first turn of a process is slow
                     rate(worker)
-                turns: tuple[list[float], list[float]] = ([], [])
+                turns: list[list[float]] = [[] for _ in trees]
                 for turn in range(rounds):
-                    for side in (0, 1) if (pair + turn) % 2 == 0 else (1, 0):
+                    for step in range(len(trees)):
+                        side = (step + pair + turn) % len(trees)
                         turns[side].append(rate(workers[side]))
-            rates[0].append(turns[0])
-            rates[1].append(turns[1])
-    return difference(*rates)
+            for side, kept in enumerate(turns):
+                rates[side].append(kept)
+    return [difference(rates[0], each) for each in rates[1:]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__.split("\n")[0])
     parser.add_argument("old", type=Path)
-    parser.add_argument("new", type=Path)
+    parser.add_argument("new", type=Path, nargs="+")
     parser.add_argument("--mode", choices=MODES, action="append", help="default: both")
     parser.add_argument("--client", choices=PLACES, action="append", help="default: both")
-    parser.add_argument("--pairs", type=int, default=10, help="process pairs (default 10)")
+    parser.add_argument("--pairs", type=int, default=10, help="fresh process sets (default 10)")
     parser.add_argument("--rounds", type=int, default=20, help="turns a process (default 20)")
     parser.add_argument("--count", type=int, help="connections a turn (1000 plain, 150 TLS)")
     args = parser.parse_args()
     if args.pairs < 2 or args.rounds < 1 or (args.count is not None and args.count < 1):
         parser.error("--pairs needs 2 or more, --rounds and --count 1 or more")
-    for tree in (args.old, args.new):
+    for tree in (args.old, *args.new):
         ready_tree(tree)
-    print(f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}")
+    print(f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}  new")
     for mode in args.mode or MODES:
         for place in args.client or PLACES:
             found = compare(
                 args.old, args.new, mode, place, pairs=args.pairs, rounds=args.rounds,
                 count=args.count or COUNT[mode],
             )  # fmt: skip
-            spread = f"{found.mean * 100:+.2f} % ± {found.half_width * 100:.2f}"
-            print(f"{mode:<6} {place:<7} {spread:>20} {found.faster:>8}/{found.pairs}", flush=True)
+            for tree, each in zip(args.new, found, strict=True):
+                spread = f"{each.mean * 100:+.2f} % ± {each.half_width * 100:.2f}"
+                faster = f"{each.faster:>8}/{each.pairs}"
+                print(f"{mode:<6} {place:<7} {spread:>20} {faster}  {tree}", flush=True)
 
 
 if __name__ == "__main__":

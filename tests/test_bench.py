@@ -151,13 +151,16 @@ def _ab(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_ab_compares_two_trees_turn_by_turn() -> None:
-    done = _ab(".", ".", "--mode", "tls", "--client", "here", "--pairs", "2", "--rounds", "1",
-               "--count", "3")  # fmt: skip
+def test_ab_compares_each_new_tree_with_the_old_in_one_run() -> None:
+    done = _ab(".", ".", str(ROOT), "--mode", "tls", "--client", "here", "--pairs", "2",
+               "--rounds", "1", "--count", "3")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    header, row = done.stdout.splitlines()
-    assert header == "mode   client     new vs old (95 %)  new faster in"
-    assert re.fullmatch(r"tls +here +[+-]\d+\.\d\d % ± \d+\.\d\d +[012]/2", row), row
+    header, *rows = done.stdout.splitlines()
+    assert header == "mode   client     new vs old (95 %)  new faster in  new"
+    assert len(rows) == 2
+    for row, tree in zip(rows, [".", str(ROOT)], strict=True):
+        pattern = r"tls +here +[+-]\d+\.\d\d % ± \d+\.\d\d +[012]/2  " + re.escape(tree)
+        assert re.fullmatch(pattern, row), row
 
 
 def test_ab_names_a_tree_whose_router_never_served(tmp_path) -> None:
