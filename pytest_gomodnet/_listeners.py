@@ -45,16 +45,20 @@ def listeners(port: int, session: int, proc: Path = Path("/proc")) -> Listeners:
     inodes = _listening_inodes(port, proc)
     if inodes is None:
         return Listeners(port, ours=_answers_on(port))
-    ours, others, seen = False, [], set()
-    if inodes:
-        for pid, held in _sockets_by_process(proc):
-            if held & inodes:
-                seen |= held & inodes
-                if _session(pid, proc) == session:
-                    ours = True
-                else:
-                    others.append(f"pid {pid} ({_command(pid, proc)})")
-    return Listeners(port, ours, tuple(others), unseen=bool(inodes - seen))
+    if not inodes:
+        return Listeners(port, ours=False)
+    pids = [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+    # The command's own processes first: their sockets alone are read on the usual path.
+    members = [pid for pid in pids if _session(pid, proc) == session]
+    if any(_socket_inodes(proc / str(pid) / "fd") & inodes for pid in members):
+        return Listeners(port, ours=True)
+    others, seen = [], set()
+    for pid in sorted(set(pids) - set(members)):
+        held = _socket_inodes(proc / str(pid) / "fd") & inodes
+        if held:
+            seen |= held
+            others.append(f"pid {pid} ({_command(pid, proc)})")
+    return Listeners(port, ours=False, others=tuple(others), unseen=bool(inodes - seen))
 
 
 def _answers_on(port: int) -> bool:
@@ -82,15 +86,6 @@ def _listening_inodes(port: int, proc: Path) -> set[int] | None:
             if fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(int(fields[9]))
     return inodes
-
-
-def _sockets_by_process(proc: Path) -> list[tuple[int, set[int]]]:
-    """Each process this user may look into, with the inodes of the sockets it holds."""
-    found = []
-    for entry in proc.iterdir():
-        if entry.name.isdigit():
-            found.append((int(entry.name), _socket_inodes(entry / "fd")))
-    return found
 
 
 def _socket_inodes(fds: Path) -> set[int]:
