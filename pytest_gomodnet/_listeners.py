@@ -22,7 +22,8 @@ _LISTEN = "0A"
 @dataclass(frozen=True)
 class Listeners:
     """The listening sockets on one port: whether any is the command's, and who else holds
-    one (``others``: pids; ``unseen``: a socket whose holder this user cannot see)."""
+    one (``others``: each as ``pid N (its command line)``; ``unseen``: a socket whose
+    holder this user cannot see)."""
 
     port: int
     ours: bool

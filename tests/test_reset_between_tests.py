@@ -93,7 +93,8 @@ def _mirror(name: str, network: Network) -> Iterator[RunningCommand]:
         try:
             yield mirror
         finally:
-            os.killpg(mirror.process.pid, signal.SIGCONT)  # if a round left it stopped
+            with contextlib.suppress(ProcessLookupError):  # if a round left it stopped
+                os.killpg(mirror.process.pid, signal.SIGCONT)
 
 
 def _pooled(mirror: RunningCommand, round_: int) -> httpx.Response:
