@@ -3,10 +3,11 @@
 ``python bench/_workload.py MODE N``: N connections, for :mod:`bench.instructions` to
 count. ``python bench/_workload.py serve MODE DIR``: a Router that stays up for
 :mod:`bench.ab`: it prints its port, then for each line ``N`` on its stdin makes N
-connections from its own thread and prints the seconds they took (a client in the
-Router's process, as a Python test's is); a client elsewhere uses the port. Only names
-every version of the plugin has (``Router``, ``add_host``, ``Origin``), so one workload
-measures any two trees.
+connections from its own thread (a client in the Router's process, as a Python test's
+is) and prints the seconds they took and the CPU seconds the Router's thread has used
+so far; a client elsewhere uses the port, and ``0`` asks for the CPU seconds alone. Only
+names every version of the plugin has (``Router``, ``add_host``, ``Origin``, the
+thread name), so one workload measures any two trees.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import ssl
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ PLAIN = b"GET http://plain.test/m.zip HTTP/1.1\r\nHost: plain.test\r\nConnection
 TUNNEL = b"CONNECT proxy.test:443 HTTP/1.1\r\nHost: proxy.test:443\r\n\r\n"
 TUNNELLED = b"GET /m.zip HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n"
 SERVER_PEM, CA_PEM = "proxy.test.pem", "ca.pem"
+ROUTER_THREAD = "gomodnet-router"
 
 
 def _zip(request: Request) -> Response:
@@ -98,16 +101,27 @@ def main(mode: str, count: int) -> None:
         connect(mode, port, client, count)
 
 
+def router_clock() -> int:
+    """The CPU-time clock of the Router's loop thread: its work alone, whatever the
+    client (in this process or not) costs."""
+    threads = [thread for thread in threading.enumerate() if thread.name == ROUTER_THREAD]
+    if len(threads) != 1 or threads[0].ident is None:
+        names = sorted(thread.name for thread in threading.enumerate())
+        raise RuntimeError(f"want one running thread named {ROUTER_THREAD!r}, found {names}")
+    return time.pthread_getcpuclockid(threads[0].ident)
+
+
 def serve(mode: str, directory: str) -> None:
     """Serve until stdin ends, with the certificates :func:`write_certificates` left in
     ``directory`` (the A/B's other client trusts them too)."""
     server, client = contexts(Path(directory))
     with serving(server) as port:
+        clock = router_clock()
         print(port, flush=True)
         for line in sys.stdin:
             started = time.perf_counter()
             connect(mode, port, client, int(line))
-            print(time.perf_counter() - started, flush=True)
+            print(time.perf_counter() - started, time.clock_gettime(clock), flush=True)
 
 
 if __name__ == "__main__":

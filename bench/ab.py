@@ -14,11 +14,19 @@ state moves between runs), the trees of one run share it. The client is either i
 Router's process, as a Python test's client is, sharing its interpreter lock
 (``here``), or in this process (``apart``), as go or curl would be. Each TREE is as
 for :mod:`bench.instructions`.
+
+Beside the rate, the CPU time the Router's own thread spends a connection, compared the
+same way: it leaves out the client and the waits, so it moves less. ``--cpu N`` runs
+everything on CPU N. On a virtual machine, a client and a Router on two CPUs spend much
+of a connection waking each other's idle CPU (on 2026-12-04, a plain connection took 380
+µs so and 215 µs on one CPU), and how much depends on how much code and data each
+connection brings back into a cold cache: on one CPU, that share of the noise is gone.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import select
 import statistics
 import subprocess
@@ -27,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._subprocess import TAIL, HelperFailed
@@ -57,7 +65,8 @@ class Difference:
 
 
 def difference(old: list[list[float]], new: list[list[float]]) -> Difference:
-    """The :class:`Difference` of the rates of each pair's turns (``old[i]``, ``new[i]``)."""
+    """The :class:`Difference` of the figures of each pair's turns (``old[i]``, ``new[i]``):
+    its ``faster`` counts the pairs where NEW's figure was the higher."""
     if len(old) != len(new) or len(old) < 2:
         raise ValueError(f"need two process pairs or more, got {len(old)} and {len(new)}")
     each = [statistics.mean(n) / statistics.mean(o) - 1 for o, n in zip(old, new, strict=True)]
@@ -78,12 +87,14 @@ class _Worker:
         )  # fmt: skip
         self.port = int(self._line())
 
-    def turn(self, count: int) -> float:
-        """Connections a second over ``count`` made from inside the worker."""
+    def turn(self, count: int) -> tuple[float, float]:
+        """Make ``count`` connections from inside the worker (0: none); the seconds they
+        took and the CPU seconds the Router's thread has used so far."""
         assert self._process.stdin is not None
         self._process.stdin.write(f"{count}\n")
         self._process.stdin.flush()
-        return count / float(self._line())
+        seconds, router_cpu = self._line().split()
+        return float(seconds), float(router_cpu)
 
     def _line(self) -> str:
         stdout = self._process.stdout
@@ -121,36 +132,58 @@ def _workers(trees: list[Path], mode: str, certificates: Path) -> Iterator[list[
             worker.close()
 
 
+@dataclass
+class _Turns:
+    """One tree's figures, a list a process set: rates, and Router CPU a connection."""
+
+    rates: list[list[float]] = field(default_factory=list)
+    router_cpu: list[list[float]] = field(default_factory=list)
+
+    def new_set(self) -> None:
+        self.rates.append([])
+        self.router_cpu.append([])
+
+    def add(self, rate: float, router_cpu: float) -> None:
+        self.rates[-1].append(rate)
+        self.router_cpu[-1].append(router_cpu)
+
+
 def compare(
     old: Path, new: list[Path], mode: str, place: str, *, pairs: int, rounds: int, count: int
-) -> list[Difference]:
+) -> list[tuple[Difference, Difference]]:
     """``pairs`` fresh process sets of OLD and each NEW taking ``rounds`` turns each: each
-    NEW's difference from OLD."""
+    NEW's difference from OLD in rate and in the Router's CPU time a connection."""
     with tempfile.TemporaryDirectory() as scratch:
         write_certificates(Path(scratch))
         _, client = contexts(Path(scratch))
 
-        def rate(worker: _Worker) -> float:
+        def measure(worker: _Worker) -> tuple[float, float]:
+            _, cpu_before = worker.turn(0)
             if place == "here":
-                return worker.turn(count)
-            started = time.perf_counter()
-            connect(mode, worker.port, client, count)
-            return count / (time.perf_counter() - started)
+                seconds, cpu_after = worker.turn(count)
+            else:
+                started = time.perf_counter()
+                connect(mode, worker.port, client, count)
+                seconds = time.perf_counter() - started
+                _, cpu_after = worker.turn(0)
+            return count / seconds, (cpu_after - cpu_before) / count
 
         trees = [old, *new]
-        rates: list[list[list[float]]] = [[] for _ in trees]
+        turns = [_Turns() for _ in trees]
         for pair in range(pairs):
             with _workers(trees, mode, Path(scratch)) as workers:
                 for worker in workers:  # the first turn of a process is slow
-                    rate(worker)
-                turns: list[list[float]] = [[] for _ in trees]
+                    measure(worker)
+                for kept in turns:
+                    kept.new_set()
                 for turn in range(rounds):
                     for step in range(len(trees)):
                         side = (step + pair + turn) % len(trees)
-                        turns[side].append(rate(workers[side]))
-            for side, kept in enumerate(turns):
-                rates[side].append(kept)
-    return [difference(rates[0], each) for each in rates[1:]]
+                        turns[side].add(*measure(workers[side]))
+    return [
+        (difference(turns[0].rates, each.rates), difference(turns[0].router_cpu, each.router_cpu))
+        for each in turns[1:]
+    ]
 
 
 def main() -> None:
@@ -162,22 +195,37 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10, help="fresh process sets (default 10)")
     parser.add_argument("--rounds", type=int, default=20, help="turns a process (default 20)")
     parser.add_argument("--count", type=int, help="connections a turn (1000 plain, 150 TLS)")
+    parser.add_argument("--cpu", type=int, help="run every process on this CPU alone")
     args = parser.parse_args()
     if args.pairs < 2 or args.rounds < 1 or (args.count is not None and args.count < 1):
         parser.error("--pairs needs 2 or more, --rounds and --count 1 or more")
+    if args.cpu is not None:
+        allowed = sorted(os.sched_getaffinity(0))
+        if args.cpu not in allowed:
+            parser.error(f"--cpu {args.cpu}: this process may run on CPUs {allowed} only")
+        os.sched_setaffinity(0, {args.cpu})  # the workers inherit it
     for tree in (args.old, *args.new):
         ready_tree(tree)
-    print(f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}  new")
+    print(HEADER)
     for mode in args.mode or MODES:
         for place in args.client or PLACES:
             found = compare(
                 args.old, args.new, mode, place, pairs=args.pairs, rounds=args.rounds,
                 count=args.count or COUNT[mode],
             )  # fmt: skip
-            for tree, each in zip(args.new, found, strict=True):
-                spread = f"{each.mean * 100:+.2f} % ± {each.half_width * 100:.2f}"
-                faster = f"{each.faster:>8}/{each.pairs}"
-                print(f"{mode:<6} {place:<7} {spread:>20} {faster}  {tree}", flush=True)
+            for tree, (rate, router_cpu) in zip(args.new, found, strict=True):
+                print(f"{mode:<6} {place:<7} {_spread(rate):>20} {rate.faster:>8}/{rate.pairs}"
+                      f" {_spread(router_cpu):>24}  {tree}", flush=True)  # fmt: skip
+
+
+HEADER = (
+    f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}"
+    f" {'router CPU/conn (95 %)':>24}  new"
+)
+
+
+def _spread(found: Difference) -> str:
+    return f"{found.mean * 100:+.2f} % ± {found.half_width * 100:.2f}"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -156,11 +157,39 @@ def test_ab_compares_each_new_tree_with_the_old_in_one_run() -> None:
                "--rounds", "1", "--count", "3")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     header, *rows = done.stdout.splitlines()
-    assert header == "mode   client     new vs old (95 %)  new faster in  new"
+    assert header == (
+        "mode   client     new vs old (95 %)  new faster in   router CPU/conn (95 %)  new"
+    )
     assert len(rows) == 2
+    spread = r"[+-]\d+\.\d\d % ± \d+\.\d\d"
     for row, tree in zip(rows, [".", str(ROOT)], strict=True):
-        pattern = r"tls +here +[+-]\d+\.\d\d % ± \d+\.\d\d +[012]/2  " + re.escape(tree)
+        pattern = rf"tls +here +{spread} +[012]/2 +{spread}  " + re.escape(tree)
         assert re.fullmatch(pattern, row), row
+
+
+def test_ab_runs_everything_on_the_cpu_asked_for(tmp_path) -> None:
+    """Each worker reports the Router thread's CPU time and runs where the driver does."""
+    shown = tmp_path / "affinity"
+    probe = tmp_path / "sitecustomize.py"  # loaded by each worker: PYTHONPATH holds it
+    probe.write_text(
+        "import os, sys\n"
+        "if sys.argv[1:2] == ['serve']:\n"
+        f"    open({str(shown)!r}, 'a').write(f'{{sorted(os.sched_getaffinity(0))}}\\n')\n"
+    )
+    (tmp_path / "pytest_gomodnet").symlink_to(ROOT / "pytest_gomodnet")
+    cpu = max(os.sched_getaffinity(0))
+    done = _ab(str(tmp_path), str(tmp_path), "--mode", "plain", "--client", "apart",
+               "--pairs", "2", "--rounds", "1", "--count", "3", "--cpu", str(cpu))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert shown.read_text().splitlines() == [f"[{cpu}]"] * 4  # two trees, two sets
+    assert len(done.stdout.splitlines()) == 2
+
+
+def test_ab_refuses_a_cpu_it_may_not_run_on() -> None:
+    done = _ab(".", ".", "--cpu", "4096")
+    allowed = sorted(os.sched_getaffinity(0))
+    assert done.returncode == 2
+    assert f"--cpu 4096: this process may run on CPUs {allowed} only" in done.stderr
 
 
 def test_ab_names_a_tree_whose_router_never_served(tmp_path) -> None:
