@@ -45,6 +45,11 @@ from .instructions import MODES, WORKLOAD, ready_tree, tree_environment
 PLACES = ("here", "apart")
 #: Connections a turn: a turn of either mode takes about a third of a second.
 COUNT = {"plain": 1000, "tls": 150}
+#: The table's first line: a row a NEW tree, its rate and its Router's CPU time a connection.
+HEADER = (
+    f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}"
+    f" {'router CPU/conn (95 %)':>24}  new"
+)
 #: The longest a worker may take to start, or to answer one turn.
 WORKER_TIMEOUT = 120.0
 #: Student's t at 97.5 % for 1-30 degrees of freedom; beyond, the normal's 1.96 is near.
@@ -216,12 +221,6 @@ def main() -> None:
             for tree, (rate, router_cpu) in zip(args.new, found, strict=True):
                 print(f"{mode:<6} {place:<7} {_spread(rate):>20} {rate.faster:>8}/{rate.pairs}"
                       f" {_spread(router_cpu):>24}  {tree}", flush=True)  # fmt: skip
-
-
-HEADER = (
-    f"{'mode':<6} {'client':<7} {'new vs old (95 %)':>20} {'new faster in':>14}"
-    f" {'router CPU/conn (95 %)':>24}  new"
-)
 
 
 def _spread(found: Difference) -> str:
