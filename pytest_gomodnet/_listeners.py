@@ -50,7 +50,7 @@ def listeners(port: int, session: int, proc: Path = Path("/proc")) -> Listeners:
         return Listeners(port, ours=False)
     pids = [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
     # The command's own processes first: their sockets alone are read on the usual path.
-    members = [pid for pid in pids if _session(pid, proc) == session]
+    members = [pid for pid in pids if _session(pid) == session]
     if any(_socket_inodes(proc / str(pid) / "fd") & inodes for pid in members):
         return Listeners(port, ours=True)
     others, seen = [], set()
@@ -105,13 +105,12 @@ def _socket_inodes(fds: Path) -> set[int]:
     return inodes
 
 
-def _session(pid: int, proc: Path) -> int | None:
-    """The session id of ``pid`` (the sixth field of its stat, after the command name)."""
+def _session(pid: int) -> int | None:
+    """The session id of ``pid``; None once it is gone."""
     try:
-        stat = (proc / str(pid) / "stat").read_text()
+        return os.getsid(pid)
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[3])
 
 
 def _command(pid: int, proc: Path) -> str:

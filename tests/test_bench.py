@@ -168,7 +168,7 @@ def test_ab_compares_each_new_tree_with_the_old_in_one_run() -> None:
 
 
 def test_ab_runs_everything_on_the_cpu_asked_for(tmp_path) -> None:
-    """Each worker reports the Router thread's CPU time and runs where the driver does."""
+    """Every worker runs on the CPU asked for: the driver pins itself, the workers inherit it."""
     shown = tmp_path / "affinity"
     probe = tmp_path / "sitecustomize.py"  # loaded by each worker: PYTHONPATH holds it
     probe.write_text(
