@@ -81,7 +81,7 @@ class H2Server:
         self.window = asyncio.Event()
         self.going_away = False
         self.settings_fault = settings_fault
-        self.unflushed = 0  # DATA bytes queued in h2 since the last write
+        self.undrained = 0  # DATA bytes written since the client last took what it had
 
     # -- the connection ---------------------------------------------------
 
@@ -209,6 +209,7 @@ class H2Server:
         that stops reading ends the connection (``client-stalled``), as over HTTP/1.1."""
         try:
             await drained(self.writer, self.idle_timeout)
+            self.undrained = 0
         except TimeoutError:
             self.conn.ended = "client-stalled"
             self.writer.transport.abort()
@@ -216,10 +217,31 @@ class H2Server:
 
     def flush(self) -> None:
         """Put the frames h2 has queued on the wire, in one write."""
-        self.unflushed = 0
         data = self.h2.data_to_send()
         if data:
             self.writer.write(data)
+
+    def send_data(self, stream_id: int, data: memoryview) -> int:
+        """Put ``data`` on the wire as DATA frames of the largest size the client takes,
+        after what h2 has queued, in one write; how many frames that made.
+
+        The first frame goes through h2, which checks that the stream may send and
+        spends the windows; the rest, sent at once with nothing in between, are framed
+        here and spent from the same windows: h2 costs some 17 µs a 16 KiB frame, most
+        of a big download's time over HTTP/2, and these take 1."""
+        h2conn, most = self.h2, self.h2.max_outbound_frame_size
+        h2conn.send_data(stream_id, data[:most])
+        pieces: list[bytes | memoryview] = [h2conn.data_to_send()]
+        rest = data[most:]
+        if rest:
+            h2conn.outbound_flow_control_window -= len(rest)
+            h2conn.streams[stream_id].outbound_flow_control_window -= len(rest)
+        starts = range(0, len(rest), most)
+        for start in starts:
+            payload = rest[start : start + most]
+            pieces += (_data_frame_header(len(payload), stream_id), payload)
+        self.writer.write(b"".join(pieces))
+        return 1 + len(starts)
 
     async def flushed(self) -> None:
         """:meth:`flush`, then :meth:`drain`: on the wire, and taken by the client."""
@@ -303,6 +325,12 @@ def _ended_with(stream: _Stream, conn: Connection) -> None:
     exchange = stream.exchange
     if exchange is not None and exchange.ended == "open" and conn.ended != "open":
         exchange.ended = conn.ended
+
+
+def _data_frame_header(length: int, stream_id: int) -> bytes:
+    """The 9 bytes before a DATA frame's payload (RFC 9113, section 4.1): its length,
+    type 0, no flags, its stream."""
+    return length.to_bytes(3, "big") + b"\x00\x00" + stream_id.to_bytes(4, "big")
 
 
 def without_settings_acks(data: bytes) -> tuple[bytes, int]:

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamOver", "StreamSink", "code_name", "response_headers"]
 
-#: DATA queued past this many bytes goes out at once, and the client must take it (the
-#: write deadline): one TLS write carries many frames, yet a large body never piles up.
-FLUSH_BYTES = 256 * 1024
+#: DATA goes out in writes of up to this many bytes, and once this many are written the
+#: client must take them (the write deadline): a large body never piles up.
+FLUSH_BYTES = 512 * 1024
 
 #: Response headers HTTP/2 forbids (RFC 9113, section 8.2.2): they are about one connection.
 _HOP_BY_HOP = frozenset(
@@ -104,18 +104,16 @@ class StreamSink:
         server, h2conn = self.server, self.server.h2
         rest = memoryview(data)  # frames are cut from it without copying what is left
         while rest:
-            window = h2conn.local_flow_control_window(self.stream_id)
-            size = min(window, h2conn.max_outbound_frame_size, len(rest))
+            size = min(h2conn.local_flow_control_window(self.stream_id), len(rest), FLUSH_BYTES)
             if size <= 0:
                 await server.flushed()  # the client opens its window once it has these
                 await bounded(server.window.wait(), server.idle_timeout)
                 continue
-            h2conn.send_data(self.stream_id, bytes(rest[:size]))
-            self._note_data(size)
+            self._note_data(size, server.send_data(self.stream_id, rest[:size]))
             rest = rest[size:]
-            server.unflushed += size
-            if server.unflushed >= FLUSH_BYTES:
-                await server.flushed()
+            server.undrained += size
+            if server.undrained >= FLUSH_BYTES:
+                await server.drain()
 
     async def end_stream(self) -> None:
         if self.pending_head is not None:
@@ -183,12 +181,12 @@ class StreamSink:
         self.exchange.frames.append(frame)
         self.data_run = None
 
-    def _note_data(self, size: int) -> None:
+    def _note_data(self, size: int, frames: int) -> None:
         """A run of DATA frames is one entry in the log: its bytes and its frames."""
-        frames, total = self.data_run or (0, 0)
+        before, total = self.data_run or (0, 0)
         if self.data_run is not None:
             self.exchange.frames.pop()
-        frames, total = frames + 1, total + size
+        frames, total = before + frames, total + size
         run = f"DATA {total} B" + (f" in {frames} frames" if frames > 1 else "")
         self.exchange.frames.append(run)
         self.data_run = (frames, total)

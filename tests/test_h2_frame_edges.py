@@ -16,6 +16,7 @@ import pytest
 from hypothesis import find
 from hypothesis.errors import NoSuchExample
 
+from _helpers import settled
 from pytest_gomodnet.boundaries import H2_FRAME_SIZE, h2_frame_edges, response_boundaries
 from pytest_gomodnet.faults import FaultPlan, StreamReset, Truncate
 from pytest_gomodnet.goproxy import ModuleStore
@@ -25,6 +26,8 @@ from pytest_gomodnet.strategies import aimed_faults, fault_plans, truncation_poi
 MODULE, VERSION = "example.test/big", "v1.0.0"
 ZIP_PATH = f"/{MODULE}/@v/{VERSION}.zip"
 URL = f"https://proxy.test{ZIP_PATH}"
+LONG = "example.test/long"  # a body of many flow-control windows
+LONG_PATH = f"/{LONG}/@v/{VERSION}.zip"
 
 
 def _response(body: bytes, framing: bytes = b"Content-Length: %d") -> bytes:
@@ -98,15 +101,17 @@ def net(tmp_path: Path, module_store: ModuleStore) -> Iterator[Network]:
     # Random bytes: the zip stores them uncompressed, so its body is over 100 KiB.
     files = {"big.bin": os.urandom(100_000), "go.mod": f"module {MODULE}\n".encode()}
     module_store.add(MODULE, VERSION, files=files)
+    long_files = {"long.bin": os.urandom(300_000), "go.mod": f"module {LONG}\n".encode()}
+    module_store.add(LONG, VERSION, files=long_files)
     with Network.standalone(directory=tmp_path) as network:
         network.add_goproxy("proxy.test", module_store)
         yield network
 
 
-def _data_frames(net: Network, *, window: int) -> tuple[list[int], str]:
-    """GET the zip over HTTP/2 with a client whose streams start with ``window`` bytes of
-    flow-control window, and which opens it again only once the host has used it all:
-    the DATA payload sizes the host sent, and how the stream ended."""
+def _data_frames(net: Network, *, window: int, path: str = ZIP_PATH) -> tuple[list[int], str]:
+    """GET the zip at ``path`` over HTTP/2 with a client whose streams start with ``window``
+    bytes of flow-control window, and which opens it again only once the host has used it
+    all: the DATA payload sizes the host sent, and how the stream ended."""
     port = int(net.direct_url("proxy.test").rsplit(":", 1)[1])
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -117,8 +122,8 @@ def _data_frames(net: Network, *, window: int) -> tuple[list[int], str]:
     )
     client.initiate_connection()
     client.increment_flow_control_window(1 << 30)
-    head = [(":method", "GET"), (":path", ZIP_PATH), (":scheme", "https")]
-    client.send_headers(1, [*head, (":authority", "proxy.test")], end_stream=True)
+    head = [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", "proxy.test")]
+    client.send_headers(1, head, end_stream=True)
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
     with context.wrap_socket(raw, server_hostname="proxy.test") as sock:
         sock.sendall(client.data_to_send())
@@ -150,6 +155,23 @@ def test_the_host_ends_its_frames_at_the_named_edges(net, window) -> None:
     }
     expected = {16_384, 32_768, 49_152, 65_535 if window == 65_535 else 65_536}
     assert named & frame_ends == expected
+
+
+@pytest.mark.parametrize("window", [65_535, 20_000])
+def test_a_body_of_many_windows_spends_each_window_exactly(net, window) -> None:
+    """The host frames most DATA itself, past h2: it must spend the windows h2 keeps, or
+    it sends more than the client allowed (h2 here raises FlowControlError) or waits for
+    a window the client already opened (the read deadline)."""
+    response = net.response_bytes(f"https://proxy.test{LONG_PATH}")
+    body = len(response) - response.index(b"\r\n\r\n") - 4
+    sizes, ended = _data_frames(net, window=window, path=LONG_PATH)
+    assert (ended, sum(sizes), max(sizes)) == ("END_STREAM", body, H2_FRAME_SIZE)
+    frame_ends = {sum(sizes[: i + 1]) for i in range(len(sizes))}
+    assert set(range(window, body, window)) <= frame_ends  # each window used to its end
+    (conn,) = [c for c in settled(lambda: net.log) if c.protocol == "h2"]
+    (exchange,) = conn.exchanges
+    frames = len([size for size in sizes if size])  # END_STREAM came in an empty DATA frame
+    assert exchange.frames == ["HEADERS", f"DATA {body} B in {frames} frames", "END_STREAM"]
 
 
 @pytest.mark.parametrize(
