@@ -221,28 +221,6 @@ class H2Server:
         if data:
             self.writer.write(data)
 
-    def send_data(self, stream_id: int, data: memoryview) -> int:
-        """Put ``data`` on the wire as DATA frames of the largest size the client takes,
-        after what h2 has queued, in one write; how many frames that made.
-
-        The first frame goes through h2, which checks that the stream may send and
-        spends the windows; the rest, sent at once with nothing in between, are framed
-        here and spent from the same windows: h2 costs some 17 µs a 16 KiB frame, most
-        of a big download's time over HTTP/2, and these take 1."""
-        h2conn, most = self.h2, self.h2.max_outbound_frame_size
-        h2conn.send_data(stream_id, data[:most])
-        pieces: list[bytes | memoryview] = [h2conn.data_to_send()]
-        rest = data[most:]
-        if rest:
-            h2conn.outbound_flow_control_window -= len(rest)
-            h2conn.streams[stream_id].outbound_flow_control_window -= len(rest)
-        starts = range(0, len(rest), most)
-        for start in starts:
-            payload = rest[start : start + most]
-            pieces += (_data_frame_header(len(payload), stream_id), payload)
-        self.writer.write(b"".join(pieces))
-        return 1 + len(starts)
-
     async def flushed(self) -> None:
         """:meth:`flush`, then :meth:`drain`: on the wire, and taken by the client."""
         self.flush()
@@ -325,12 +303,6 @@ def _ended_with(stream: _Stream, conn: Connection) -> None:
     exchange = stream.exchange
     if exchange is not None and exchange.ended == "open" and conn.ended != "open":
         exchange.ended = conn.ended
-
-
-def _data_frame_header(length: int, stream_id: int) -> bytes:
-    """The 9 bytes before a DATA frame's payload (RFC 9113, section 4.1): its length,
-    type 0, no flags, its stream."""
-    return length.to_bytes(3, "big") + b"\x00\x00" + stream_id.to_bytes(4, "big")
 
 
 def without_settings_acks(data: bytes) -> tuple[bytes, int]:

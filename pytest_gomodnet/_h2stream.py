@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from hyperframe.frame import DataFrame, GoAwayFrame
 
@@ -31,7 +32,7 @@ from .faults import (
 if TYPE_CHECKING:
     from ._h2conn import H2Server
 
-__all__ = ["StreamOver", "StreamSink", "code_name", "response_headers"]
+__all__ = ["StreamOver", "StreamSink", "code_name", "response_headers", "write_data"]
 
 #: DATA goes out in writes of up to this many bytes, and once this many are written the
 #: client must take them (the write deadline): a large body never piles up.
@@ -109,7 +110,7 @@ class StreamSink:
                 await server.flushed()  # the client opens its window once it has these
                 await bounded(server.window.wait(), server.idle_timeout)
                 continue
-            self._note_data(size, server.send_data(self.stream_id, rest[:size]))
+            self._note_data(size, write_data(h2conn, server.writer, self.stream_id, rest[:size]))
             rest = rest[size:]
             server.undrained += size
             if server.undrained >= FLUSH_BYTES:
@@ -190,6 +191,37 @@ class StreamSink:
         run = f"DATA {total} B" + (f" in {frames} frames" if frames > 1 else "")
         self.exchange.frames.append(run)
         self.data_run = (frames, total)
+
+
+def write_data(
+    h2conn: H2Connection, writer: asyncio.StreamWriter, stream_id: int, data: memoryview
+) -> int:
+    """Put ``data`` on the wire as DATA frames of the largest size the client takes,
+    after what h2 has queued, in one write; how many frames that made.
+
+    The first frame goes through h2, which checks that the stream may send and spends
+    the windows; the rest, sent at once with nothing in between, are framed here and
+    spent from the same windows: h2 costs some 17 µs a 16 KiB frame, most of a big
+    download's time over HTTP/2, and these take 1."""
+    most = h2conn.max_outbound_frame_size
+    h2conn.send_data(stream_id, data[:most])
+    pieces: list[bytes | memoryview] = [h2conn.data_to_send()]
+    rest = data[most:]
+    if rest:
+        h2conn.outbound_flow_control_window -= len(rest)
+        h2conn.streams[stream_id].outbound_flow_control_window -= len(rest)
+    starts = range(0, len(rest), most)
+    for start in starts:
+        payload = rest[start : start + most]
+        pieces += (_data_frame_header(len(payload), stream_id), payload)
+    writer.write(b"".join(pieces))
+    return 1 + len(starts)
+
+
+def _data_frame_header(length: int, stream_id: int) -> bytes:
+    """The 9 bytes before a DATA frame's payload (RFC 9113, section 4.1): its length,
+    type 0, no flags, its stream."""
+    return length.to_bytes(3, "big") + b"\x00\x00" + stream_id.to_bytes(4, "big")
 
 
 def code_name(code: int) -> str:
