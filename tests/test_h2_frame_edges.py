@@ -108,10 +108,13 @@ def net(tmp_path: Path, module_store: ModuleStore) -> Iterator[Network]:
         yield network
 
 
-def _data_frames(net: Network, *, window: int, path: str = ZIP_PATH) -> tuple[list[int], str]:
+def _data_frames(
+    net: Network, *, window: int, path: str = ZIP_PATH, connection_window: int | None = None
+) -> tuple[list[int], str]:
     """GET the zip at ``path`` over HTTP/2 with a client whose streams start with ``window``
     bytes of flow-control window, and which opens it again only once the host has used it
-    all: the DATA payload sizes the host sent, and how the stream ended."""
+    all (the connection's likewise, ``connection_window`` bytes; None: opened wide at the
+    start): the DATA payload sizes the host sent, and how the stream ended."""
     port = int(net.direct_url("proxy.test").rsplit(":", 1)[1])
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -121,7 +124,10 @@ def _data_frames(net: Network, *, window: int, path: str = ZIP_PATH) -> tuple[li
         client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window}
     )
     client.initiate_connection()
-    client.increment_flow_control_window(1 << 30)
+    if connection_window is None:
+        client.increment_flow_control_window(1 << 30)
+    elif connection_window > 65_535:  # the window every connection starts with
+        client.increment_flow_control_window(connection_window - 65_535)
     head = [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", "proxy.test")]
     client.send_headers(1, head, end_stream=True)
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -134,6 +140,8 @@ def _data_frames(net: Network, *, window: int, path: str = ZIP_PATH) -> tuple[li
                     sizes.append(event.flow_controlled_length)
                     if sum(sizes) % window == 0:
                         client.increment_flow_control_window(window, stream_id=1)
+                    if connection_window and sum(sizes) % connection_window == 0:
+                        client.increment_flow_control_window(connection_window)
                 elif isinstance(event, h2.events.StreamEnded):
                     return sizes, "END_STREAM"
                 elif isinstance(event, h2.events.StreamReset):
@@ -157,17 +165,25 @@ def test_the_host_ends_its_frames_at_the_named_edges(net, window) -> None:
     assert named & frame_ends == expected
 
 
-@pytest.mark.parametrize("window", [65_535, 20_000])
-def test_a_body_of_many_windows_spends_each_window_exactly(net, window) -> None:
-    """The host frames most DATA itself, past h2: it must spend the windows h2 keeps, or
-    it sends more than the client allowed (h2 here raises FlowControlError) or waits for
-    a window the client already opened (the read deadline)."""
+@pytest.mark.parametrize(
+    ("window", "connection_window"),
+    [(65_535, None), (20_000, None), (4 << 20, 65_535), (4 << 20, 90_000)],
+    ids=["stream-65535", "stream-20000", "connection-65535", "connection-90000"],
+)
+def test_a_body_of_many_windows_spends_each_window_exactly(net, window, connection_window) -> None:
+    """The host frames most DATA itself, past h2: it must spend the windows h2 keeps (the
+    stream's and the connection's), or it sends more than the client allowed (h2 here
+    raises FlowControlError) or waits for a window the client already opened (the read
+    deadline)."""
     response = net.response_bytes(f"https://proxy.test{LONG_PATH}")
     body = len(response) - response.index(b"\r\n\r\n") - 4
-    sizes, ended = _data_frames(net, window=window, path=LONG_PATH)
+    sizes, ended = _data_frames(
+        net, window=window, path=LONG_PATH, connection_window=connection_window
+    )
     assert (ended, sum(sizes), max(sizes)) == ("END_STREAM", body, H2_FRAME_SIZE)
     frame_ends = {sum(sizes[: i + 1]) for i in range(len(sizes))}
-    assert set(range(window, body, window)) <= frame_ends  # each window used to its end
+    edge = min(window, connection_window or window)
+    assert set(range(edge, body, edge)) <= frame_ends  # each window used to its end
     (conn,) = [c for c in settled(lambda: net.log) if c.protocol == "h2"]
     (exchange,) = conn.exchanges
     frames = len([size for size in sizes if size])  # END_STREAM came in an empty DATA frame
