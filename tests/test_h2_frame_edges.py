@@ -3,9 +3,11 @@ private network really ends its frames there, so a plan drawn at an edge cuts th
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,6 +190,23 @@ def test_a_body_of_many_windows_spends_each_window_exactly(net, window, connecti
     (exchange,) = conn.exchanges
     frames = len([size for size in sizes if size])  # END_STREAM came in an empty DATA frame
     assert exchange.frames == ["HEADERS", f"DATA {body} B in {frames} frames", "END_STREAM"]
+
+
+def test_curl_takes_the_data_the_host_frames_itself(net, tmp_path) -> None:
+    """curl (nghttp2) takes DATA frames of 16 KiB at most, so the host frames all but the
+    first of each write itself: curl gets the body byte for byte, over HTTP/2."""
+    url, out = f"https://proxy.test{LONG_PATH}", tmp_path / "long.zip"
+    curl = ["curl", "-sS", "--http2", "--max-time", "10", "-w", "%{http_version}", "-o", str(out)]
+    proxy = ["-x", net.router_url, "--cacert", str(net.ca_bundle)]
+    done = subprocess.run([*curl, *proxy, url], capture_output=True, text=True, timeout=20)
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", "2")
+    (conn,) = settled(lambda: net.log)
+    (exchange,) = conn.exchanges
+    response = net.response_bytes(url)
+    body = response[response.index(b"\r\n\r\n") + 4 :]
+    assert out.read_bytes() == body
+    frames = math.ceil(len(body) / H2_FRAME_SIZE)
+    assert exchange.frames == ["HEADERS", f"DATA {len(body)} B in {frames} frames", "END_STREAM"]
 
 
 @pytest.mark.parametrize(

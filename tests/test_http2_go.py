@@ -8,12 +8,15 @@ error, and which requests it made (a retry shows as a second exchange).
 
 from __future__ import annotations
 
+import math
+import os
 import time
 
 import pytest
 
 from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
+from pytest_gomodnet._h2stream import FLUSH_BYTES
 from pytest_gomodnet.faults import (
     CloseBeforeResponse,
     DataBeforeHeaders,
@@ -78,6 +81,34 @@ def test_go_fails_on_these_h2_faults(go, tmp_path, net, case) -> None:
     zips = [x for connection in asked(net) for x in connection if x[1] == "zip"]
     assert len(zips) == 1, zips  # none is retried
     assert not list((tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip"))
+
+
+def test_go_takes_a_zip_over_its_first_window_in_frames_over_16_kib(
+    go, tmp_path, gomodnet, module_store
+) -> None:
+    """6 MB of random bytes (stored in the zip as they are), past go's first stream window
+    of 4 MiB. go allows DATA frames of up to 1 MiB (its SETTINGS), so the zip goes out in
+    frames of a whole write each (FLUSH_BYTES), not of 16 KiB as to curl; go checks every
+    byte against the zip's hash, and keeps the zip as it was served."""
+    files = {"m.go": b"package m\n", "r.bin": os.urandom(6_000_000)}
+    net = serve_module(gomodnet, module_store, files)
+    zip_bytes = module_store.get(MODULE, VERSION).zip_path.read_bytes()
+    info = download(go, tmp_path, net)
+    assert info["Sum"] == module_store.get(MODULE, VERSION).h1
+    (kept,) = (tmp_path / "gopath/pkg/mod/cache/download").rglob("*.zip")
+    assert kept.read_bytes() == zip_bytes
+    (conn,) = settled(lambda: net.log, connections=True)
+    (*_, zip_stream) = conn.exchanges
+    heads, data, ends = zip_stream.frames
+    size, _, frames = data.removeprefix("DATA ").removesuffix(" frames").partition(" B in ")
+    assert (conn.protocol, heads, int(size), ends) == (
+        "h2",
+        "HEADERS",
+        len(zip_bytes),
+        "END_STREAM",
+    )
+    writes = math.ceil(len(zip_bytes) / FLUSH_BYTES)
+    assert writes <= int(frames) < math.ceil(len(zip_bytes) / 16_384)
 
 
 def test_a_graceful_goaway_mid_zip_lets_go_finish(go, tmp_path, net, module_store) -> None:
