@@ -273,6 +273,9 @@ class Proxy:
             connection.ended = f"proxy-error: {exc!r}"
         finally:
             connection.seconds = time.monotonic() - connection.started
+            for exchange in connection.exchanges:  # none outlives its connection
+                if exchange.ended == "open":
+                    exchange.ended = connection.ended
             self._record.closed(connection)
             _ended(reader, writer, self._client_timeout)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import settled
 from pytest_gomodnet.errors import GoTimeoutError
 from pytest_gomodnet.faults import (
     ChunkedCut,
@@ -313,10 +314,12 @@ def test_a_stall_outlasts_go_until_the_callers_deadline(go, tmp_path, net, case)
             "mod", "download", "-json", f"{MODULE}@{VERSION}",
             home=tmp_path, env=net.go_env(), timeout=5.0,
         )  # fmt: skip
-    # go neither gave up nor retried in those 5 s: one request, still waiting.
-    stalled = [x for c in net.log for x in c.exchanges if x.fault == repr(plan)]
+    # go neither gave up nor retried in those 5 s: one request, waiting until go was
+    # killed, and ended with the connection the kill closed.
+    log = settled(lambda: net.log, connections=True)
+    stalled = [x for c in log for x in c.exchanges if x.fault == repr(plan)]
     assert [(x.path, x.status) for x in stalled] == [(f"/{MODULE}/@v/{VERSION}.{path[2:]}", 200)]
-    assert stalled[0].ended == "open"
+    assert stalled[0].ended == "client-closed"
 
 
 # --- a version or module the proxy does not have ------------------------------------------

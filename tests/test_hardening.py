@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -336,8 +337,11 @@ def _big_body(closed: threading.Event) -> Iterator[bytes]:
         closed.set()
 
 
-def _h2_request_then_stall(router: Router, ca: trustme.CA, stack: contextlib.ExitStack) -> None:
-    """Over HTTP/2: flow-control windows opened wide, one GET, then nothing read."""
+def _h2_request_then_stall(
+    router: Router, ca: trustme.CA, stack: contextlib.ExitStack
+) -> ssl.SSLSocket:
+    """Over HTTP/2: flow-control windows opened wide, one GET, then nothing read (the
+    connection is returned, for a test that reads on)."""
     sock = socket.create_connection(("127.0.0.1", router.port), DEADLINE)
     stack.enter_context(sock)
     sock.sendall(b"CONNECT big.test:443 HTTP/1.1\r\nHost: big.test:443\r\n\r\n")
@@ -355,6 +359,7 @@ def _h2_request_then_stall(router: Router, ca: trustme.CA, stack: contextlib.Exi
     headers = [(":method", "GET"), (":path", "/big"), (":scheme", "https")]
     client.send_headers(1, [*headers, (":authority", "big.test")], end_stream=True)
     tls.sendall(client.data_to_send())
+    return tls
 
 
 @pytest.mark.parametrize("through", ["tunnel", "plain", "h2"])
@@ -380,6 +385,37 @@ def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> N
             [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
     [exchange] = conn.exchanges
     assert (conn.ended, exchange.ended) == ("client-stalled", "client-stalled")
+    assert 0 < exchange.bytes_down < BIG
+
+
+@pytest.mark.parametrize("through", ["tunnel", "plain", "h2"])
+def test_an_exchange_the_client_breaks_off_ends_as_its_connection(ca, through) -> None:
+    """A client that reads the start of a body, then resets its connection: the log shows
+    the exchange ended as the connection did, never still "open" once that is over."""
+    closed = threading.Event()
+    hosts = VirtualHosts()
+    hosts.route("big.test", lambda request: Response(_big_body(closed)))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("big.test").configure_cert(context)
+    with Router(client_timeout=5.0) as router:
+        router.add_host("big.test", "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
+        with contextlib.ExitStack() as stack:
+            sock: socket.socket
+            if through == "h2":
+                sock = _h2_request_then_stall(router, ca, stack)
+            elif through == "tunnel":
+                sock = stack.enter_context(_tunnel(router, ca, "big.test"))
+                sock.sendall(b"GET /big HTTP/1.1\r\nHost: big.test\r\n\r\n")
+            elif through == "plain":
+                sock = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
+                sock.sendall(b"GET http://big.test/big HTTP/1.1\r\nHost: big.test\r\n\r\n")
+            assert sock.recv(4096)  # the body has begun
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # a reset, with most of the body still to come
+            assert closed.wait(DEADLINE), "the app's response was never closed"
+            [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
+    [exchange] = conn.exchanges
+    assert (conn.ended, exchange.ended) == ("client-error", "client-error")
     assert 0 < exchange.bytes_down < BIG
 
 
