@@ -206,7 +206,8 @@ def test_curl_takes_the_data_the_host_frames_itself(net, tmp_path) -> None:
     body = response[response.index(b"\r\n\r\n") + 4 :]
     assert out.read_bytes() == body
     frames = math.ceil(len(body) / H2_FRAME_SIZE)
-    assert exchange.frames == ["HEADERS", f"DATA {len(body)} B in {frames} frames", "END_STREAM"]
+    # curl may close once it has every byte the Content-Length names, before END_STREAM.
+    assert exchange.frames[:2] == ["HEADERS", f"DATA {len(body)} B in {frames} frames"]
 
 
 @pytest.mark.parametrize(
