@@ -362,27 +362,38 @@ def _h2_request_then_stall(
     return tls
 
 
-@pytest.mark.parametrize("through", ["tunnel", "plain", "h2"])
-def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> None:
+def _ask_for_the_big_body(
+    ca: trustme.CA, through: str, client_timeout: float, stack: contextlib.ExitStack
+) -> tuple[Router, socket.socket, threading.Event]:
+    """A Router whose big.test answers BIG bytes, asked for them ``through`` a tunnel, as a
+    plain proxy request or over HTTP/2: the Router, the client's socket, and an event set
+    once the app's response is closed."""
     closed = threading.Event()
     hosts = VirtualHosts()
     hosts.route("big.test", lambda request: Response(_big_body(closed)))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("big.test").configure_cert(context)
-    with Router(client_timeout=1.0) as router:
-        router.add_host("big.test", "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
-        with contextlib.ExitStack() as stack:
-            if through == "h2":
-                _h2_request_then_stall(router, ca, stack)
-            elif through == "tunnel":
-                sock: socket.socket = stack.enter_context(_tunnel(router, ca, "big.test"))
-                sock.sendall(b"GET /big HTTP/1.1\r\nHost: big.test\r\n\r\n")
-            else:
-                sock = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
-                sock.sendall(b"GET http://big.test/big HTTP/1.1\r\nHost: big.test\r\n\r\n")
-            # Reads nothing: the response fills the buffers, then every write waits.
-            assert closed.wait(DEADLINE), "the app's response was never closed"
-            [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
+    router = stack.enter_context(Router(client_timeout=client_timeout))
+    router.add_host("big.test", "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
+    sock: socket.socket
+    if through == "h2":
+        sock = _h2_request_then_stall(router, ca, stack)
+    elif through == "tunnel":
+        sock = stack.enter_context(_tunnel(router, ca, "big.test"))
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: big.test\r\n\r\n")
+    else:
+        sock = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
+        sock.sendall(b"GET http://big.test/big HTTP/1.1\r\nHost: big.test\r\n\r\n")
+    return router, sock, closed
+
+
+@pytest.mark.parametrize("through", ["tunnel", "plain", "h2"])
+def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> None:
+    with contextlib.ExitStack() as stack:
+        router, _, closed = _ask_for_the_big_body(ca, through, 1.0, stack)
+        # Reads nothing: the response fills the buffers, then every write waits.
+        assert closed.wait(DEADLINE), "the app's response was never closed"
+        [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
     [exchange] = conn.exchanges
     assert (conn.ended, exchange.ended) == ("client-stalled", "client-stalled")
     assert 0 < exchange.bytes_down < BIG
@@ -392,28 +403,13 @@ def test_a_client_that_stops_reading_is_closed_at_its_deadline(ca, through) -> N
 def test_an_exchange_the_client_breaks_off_ends_as_its_connection(ca, through) -> None:
     """A client that reads the start of a body, then resets its connection: the log shows
     the exchange ended as the connection did, never still "open" once that is over."""
-    closed = threading.Event()
-    hosts = VirtualHosts()
-    hosts.route("big.test", lambda request: Response(_big_body(closed)))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("big.test").configure_cert(context)
-    with Router(client_timeout=5.0) as router:
-        router.add_host("big.test", "http://127.0.0.1:9", tls=context, app=hosts.dispatch)
-        with contextlib.ExitStack() as stack:
-            sock: socket.socket
-            if through == "h2":
-                sock = _h2_request_then_stall(router, ca, stack)
-            elif through == "tunnel":
-                sock = stack.enter_context(_tunnel(router, ca, "big.test"))
-                sock.sendall(b"GET /big HTTP/1.1\r\nHost: big.test\r\n\r\n")
-            elif through == "plain":
-                sock = stack.enter_context(socket.create_connection(("127.0.0.1", router.port)))
-                sock.sendall(b"GET http://big.test/big HTTP/1.1\r\nHost: big.test\r\n\r\n")
-            assert sock.recv(4096)  # the body has begun
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()  # a reset, with most of the body still to come
-            assert closed.wait(DEADLINE), "the app's response was never closed"
-            [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
+    with contextlib.ExitStack() as stack:
+        router, sock, closed = _ask_for_the_big_body(ca, through, 5.0, stack)
+        assert sock.recv(4096)  # the body has begun
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, with most of the body still to come
+        assert closed.wait(DEADLINE), "the app's response was never closed"
+        [conn] = settled(lambda: router.log, connections=True, timeout=DEADLINE)
     [exchange] = conn.exchanges
     assert (conn.ended, exchange.ended) == ("client-error", "client-error")
     assert 0 < exchange.bytes_down < BIG
