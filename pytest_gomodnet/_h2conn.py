@@ -108,7 +108,6 @@ class H2Server:
         finally:
             reading.cancel()
             for stream in self.streams.values():
-                _ended_with(stream, self.conn)
                 if stream.task is not None:
                     stream.task.cancel()
             if self.stopped.done():
@@ -248,7 +247,6 @@ class H2Server:
         except (asyncio.CancelledError, StreamOver):
             pass
         except BaseException as exc:
-            _ended_with(stream, self.conn)
             self._stop(exc)
             return
         finally:
@@ -296,13 +294,6 @@ class H2Server:
         await pump(ResponseEngine(None, None), response, sink.act)
         await sink.end_stream()
         exchange.status, exchange.ended = refusal.status.value, refusal.label
-
-
-def _ended_with(stream: _Stream, conn: Connection) -> None:
-    """A stream still open when its connection ended ends as the connection did."""
-    exchange = stream.exchange
-    if exchange is not None and exchange.ended == "open" and conn.ended != "open":
-        exchange.ended = conn.ended
 
 
 def without_settings_acks(data: bytes) -> tuple[bytes, int]:
