@@ -207,9 +207,8 @@ def write_data(
     h2conn.send_data(stream_id, data[:most])
     pieces: list[bytes | memoryview] = [h2conn.data_to_send()]
     rest = data[most:]
-    if rest:
-        h2conn.outbound_flow_control_window -= len(rest)
-        h2conn.streams[stream_id].outbound_flow_control_window -= len(rest)
+    h2conn.outbound_flow_control_window -= len(rest)
+    h2conn.streams[stream_id].outbound_flow_control_window -= len(rest)
     starts = range(0, len(rest), most)
     for start in starts:
         payload = rest[start : start + most]

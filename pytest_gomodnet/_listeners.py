@@ -42,7 +42,9 @@ class Listeners:
 
 def listeners(port: int, session: int, proc: Path = Path("/proc")) -> Listeners:
     """Who listens on TCP ``port`` (at any address), told apart by ``session``. Where there
-    is no ``/proc/net/tcp`` to read (not Linux), whoever answers counts as the command."""
+    is no ``/proc/net/tcp`` to read (not Linux), whoever answers counts as the command.
+    ``proc`` is where the socket tables and fd folders are read; a process's session
+    comes from the kernel (``os.getsid``)."""
     inodes = _listening_inodes(port, proc)
     if inodes is None:
         return Listeners(port, ours=_answers_on(port))
