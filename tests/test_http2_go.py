@@ -17,6 +17,7 @@ import pytest
 from _h2net import MODULE, URL, VERSION, download, serve_module
 from _helpers import settled
 from pytest_gomodnet._h2stream import FLUSH_BYTES
+from pytest_gomodnet.boundaries import H2_FRAME_SIZE
 from pytest_gomodnet.faults import (
     CloseBeforeResponse,
     DataBeforeHeaders,
@@ -108,7 +109,7 @@ def test_go_takes_a_zip_over_its_first_window_in_frames_over_16_kib(
         "END_STREAM",
     )
     writes = math.ceil(len(zip_bytes) / FLUSH_BYTES)
-    assert writes <= int(frames) < math.ceil(len(zip_bytes) / 16_384)
+    assert writes <= int(frames) < math.ceil(len(zip_bytes) / H2_FRAME_SIZE)
 
 
 def test_a_graceful_goaway_mid_zip_lets_go_finish(go, tmp_path, net, module_store) -> None:
