@@ -209,12 +209,14 @@ def write_data(
     rest = data[most:]
     h2conn.outbound_flow_control_window -= len(rest)
     h2conn.streams[stream_id].outbound_flow_control_window -= len(rest)
-    starts = range(0, len(rest), most)
-    for start in starts:
-        payload = rest[start : start + most]
-        pieces += (_data_frame_header(len(payload), stream_id), payload)
+    whole, last = divmod(len(rest), most)
+    header = _data_frame_header(most, stream_id)  # the same for every frame of ``most``
+    for start in range(0, whole * most, most):
+        pieces += (header, rest[start : start + most])
+    if last:
+        pieces += (_data_frame_header(last, stream_id), rest[whole * most :])
     writer.write(b"".join(pieces))
-    return 1 + len(starts)
+    return 1 + whole + (last > 0)
 
 
 def _data_frame_header(length: int, stream_id: int) -> bytes:
