@@ -8,44 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_gomodnet.faults import (
-    Truncate,
-)
+from pytest_gomodnet.faults import Truncate
 from pytest_gomodnet.modules import escape_path
 from pytest_gomodnet.sumdb import SumDB
 from pytest_gomodnet.tlog import TILE_HEIGHT, Tile
 
 from . import case
 from .evidence import exchanges
-from .harness import (
-    UPSTREAM_HOST,
-    Answer,
-    ProxyCase,
-)
-
-#: Seconds a stalled upstream stays silent before it closes (targets should not wait longer).
-STALL_SECONDS = 3.0
-#: The longest a mirror may go on answering "gone" once the upstream has the version: a
-#: short negative cache (nginx's common ``proxy_cache_valid 404 410 1m``) spares the
-#: upstream repeated misses; a long one keeps a version unreachable (FAILURES 13).
-GONE_CACHE_SECONDS = 60.0
-#: How often a cached "gone" is asked again within that time.
-GONE_POLL_SECONDS = 1.0
-#: Past that time, for a cache whose clock started before ours and counts whole seconds.
-GONE_SLACK_SECONDS = 5.0
-#: Concurrent requests for one uncached zip.
-CONCURRENT = 20
-#: How fast the upstream sends that zip: about 0.75 s for its head and ~550 bytes.
-UPSTREAM_BYTES_PER_SECOND = 1_000
-#: The other requests go out once the upstream has sent this much of the first answer: past
-#: its head (under 200 bytes), with about half a second of body still to come.
-IN_FLIGHT_BYTES = 250
-
-#: Why a target that reaches the upstream in plain HTTP gets no TLS verdict.
-PLAIN_UPSTREAM = (
-    "the target reaches the upstream through {upstream_http}, in plain HTTP: "
-    "there is no certificate chain it could refuse"
-)
+from .harness import UPSTREAM_HOST, Answer, ProxyCase
 
 # --- the protocol, with a healthy upstream -------------------------------------------
 
